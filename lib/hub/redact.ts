@@ -1,0 +1,37 @@
+// Secrets (shared access keys, SAS tokens, signatures) must never reach a log line, an error or a
+// status. Every message the hub client produces passes through redact(); the patterns catch the
+// shapes secrets take in the SDK's errors, and callers add the exact secret values they hold so that
+// a key echoed in an unexpected shape is still caught.
+
+export const REDACTED = "[REDACTED]";
+
+// Each pattern keeps the name of what it hides, so a redacted message still says what was there.
+// Order matters: whole tokens first, then their loose parts.
+const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
+  // A whole SAS token: "SharedAccessSignature sr=...&sig=...&se=...&skn=..." (header or JSON value).
+  [/SharedAccessSignature\s+[^\s"',;}]+/gi, REDACTED],
+  // Connection-string style key/value pairs.
+  [/\b(SharedAccessKey|AccountKey|SharedAccessSignature|Password)(\s*=\s*)[^;"'\s]+/gi, `$1$2${REDACTED}`],
+  // A signature parameter in a URL or token, plain or URL-encoded ("sig=" / "sig%3D").
+  [/\b(sig)(=|%3D)[^&\s"';]+/gi, `$1$2${REDACTED}`],
+  // Authorization headers, as text or as JSON.
+  [/\b(authorization"?\s*[:=]\s*"?)[^"\r\n]+/gi, `$1${REDACTED}`],
+  // Device identity keys as the registry returns them.
+  [/("(?:primaryKey|secondaryKey)"\s*:\s*)"[^"]*"/gi, `$1"${REDACTED}"`],
+];
+
+/** Exact values that must not appear, with the encodings they travel in. */
+function secretVariants(secret: string): string[] {
+  if (secret.length < 4) return []; // too short to be a key; replacing would mangle text
+  return [...new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])];
+}
+
+/** Removes secrets from text: known secret shapes and the given exact values. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let result = text;
+  for (const secret of secrets) {
+    for (const variant of secretVariants(secret)) result = result.split(variant).join(REDACTED);
+  }
+  for (const [pattern, replacement] of SECRET_PATTERNS) result = result.replace(pattern, replacement);
+  return result;
+}
