@@ -13,7 +13,8 @@ const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   // Connection-string style key/value pairs.
   [/\b(SharedAccessKey|AccountKey|SharedAccessSignature|Password)(\s*=\s*)[^;"'\s]+/gi, `$1$2${REDACTED}`],
   // A signature parameter in a URL or token, plain or URL-encoded ("sig=" / "sig%3D").
-  [/\b(sig)(=|%3D)[^&\s"';]+/gi, `$1$2${REDACTED}`],
+  // (inside an encoded URL it may follow "%3F"/"%26" and runs until "&" or "%26").
+  [/(?<=^|[^a-z0-9]|%3f|%26)(sig)(=|%3d)(?:(?!%26)[^&\s"';])+/gi, `$1$2${REDACTED}`],
   // Authorization headers, as text or as JSON.
   [/\b(authorization"?\s*[:=]\s*"?)[^"\r\n]+/gi, `$1${REDACTED}`],
   // Device identity keys as the registry returns them.
