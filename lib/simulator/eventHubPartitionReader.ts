@@ -55,6 +55,8 @@ export class PartitionReader {
   readonly groupKey: string;
   readonly ownerLevel: number | undefined;
   private next: number;
+  /** Deliveries handed to rhea on this link. */
+  private sent = 0;
   private closed = false;
   private readonly unsubscribe: () => void;
 
@@ -70,16 +72,28 @@ export class PartitionReader {
     return this.options.sender.connection;
   }
 
-  /** Sends stored events from the cursor while the link has credit. */
+  /**
+   * Credit not yet spoken for. rhea only counts a delivery against the link's credit when it writes the
+   * transfer, later in the tick; a delivery queued beyond the credit would block every other link of the
+   * session, so count queued deliveries ourselves: those sent minus those rhea has written.
+   */
+  private availableCredit(): number {
+    const link = this.options.sender as Sender & { credit: number; delivery_count: number };
+    return link.credit - (this.sent - link.delivery_count);
+  }
+
+  /** Sends stored events from the cursor, never more than the client's credit. */
   pump(): void {
     const { sender, log, partitionId } = this.options;
-    while (!this.closed && sender.sendable()) {
-      const credit = (sender as Sender & { credit: number }).credit;
-      const batch = log.read(partitionId, this.next, Math.min(Math.max(credit, 1), MAX_READ));
+    while (!this.closed && sender.is_open()) {
+      const budget = Math.min(this.availableCredit(), MAX_READ);
+      if (budget <= 0) return;
+      const batch = log.read(partitionId, this.next, budget);
       if (batch.length === 0) return;
       for (const event of batch) {
-        if (!sender.sendable()) return;
+        if (!sender.sendable()) return; // the session's outgoing buffer is full; "sendable" resumes us
         sender.send(this.withRuntimeInfo(toAmqpMessage(event)));
+        this.sent += 1;
         this.next = event.sequenceNumber + 1;
       }
     }
