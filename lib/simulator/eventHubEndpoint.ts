@@ -79,6 +79,7 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
   const grants = new WeakMap<Connection, Map<string, number>>();
   const replyLinks = new WeakMap<Connection, ReplyLinks>();
   const readers = new Map<Sender, PartitionReader>();
+  const connections = new Set<Connection>();
 
   function isGranted(connection: Connection, resourcePath: string): boolean {
     const now = Date.now();
@@ -310,7 +311,8 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
     if (context.sender) readers.get(context.sender)?.pump();
   });
 
-  function closeReadersOf(connection: Connection): void {
+  function forget(connection: Connection): void {
+    connections.delete(connection);
     for (const reader of [...readers.values()]) {
       if (reader.connection === connection) reader.close();
     }
@@ -318,25 +320,27 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
   container.on("sender_close", (context: EventContext) => {
     if (context.sender) readers.get(context.sender)?.close();
   });
-  container.on("connection_close", (context: EventContext) => closeReadersOf(context.connection));
-  container.on("disconnected", (context: EventContext) => closeReadersOf(context.connection));
+  container.on("connection_close", (context: EventContext) => forget(context.connection));
+  container.on("disconnected", (context: EventContext) => forget(context.connection));
   // Client-caused link and connection errors are the client's business; keep serving the others.
   container.on("error", () => undefined);
 
+  container.on("connection_open", (context: EventContext) => connections.add(context.connection));
   const sockets = new Set<Socket>();
   const server = container.listen({ host, port: options.port });
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await Promise.race([
-    once(server, "listening"),
-    once(server, "error").then(([error]) => {
-      throw new Error(
-        `event hub endpoint could not listen on ${host}:${options.port}: ${(error as Error).message}`,
-      );
-    }),
-  ]);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) =>
+      reject(new Error(`event hub endpoint could not listen on ${host}:${options.port}: ${error.message}`));
+    server.once("error", onError);
+    server.once("listening", () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   const endpointHost = host.includes(":") ? `[${host}]` : host;
@@ -359,8 +363,21 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
         for (const reader of [...readers.values()]) reader.close();
         const closed = once(server, "close");
         server.close();
-        for (const socket of sockets) socket.destroy();
+        // Tell connected clients why, let rhea write the close frames, then end the sockets.
+        for (const connection of connections) {
+          if (connection.is_open()) {
+            connection.close({
+              condition: "amqp:connection:forced",
+              description: "the simulated hub is stopping",
+            });
+          }
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const socket of sockets) socket.end();
+        // A client that never closes its side must not hold the stop up.
+        const forceClose = setTimeout(() => sockets.forEach((socket) => socket.destroy()), 1000);
         await closed;
+        clearTimeout(forceClose);
       })();
       return stopped;
     },

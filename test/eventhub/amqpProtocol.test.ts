@@ -188,4 +188,23 @@ describe("the endpoint's AMQP surface", () => {
     });
     await client.close();
   });
+
+  it("closes connected clients with amqp:connection:forced when stopped", async () => {
+    const stopping = await startEventHubEndpoint({
+      host: "127.0.0.1",
+      port: 0,
+      hubName: HUB,
+      log,
+      sharedAccessKeyName: KEY_NAME,
+      sharedAccessKey: KEY,
+    });
+    const connection = rhea.create_container().connect({ host: "127.0.0.1", port: stopping.port });
+    connection.on("disconnected", () => undefined);
+    const closedBy = new Promise<unknown>((resolve) => {
+      connection.on("connection_error", (context: EventContext) => resolve(context.connection.error));
+    });
+    await new Promise((resolve) => connection.once("connection_open", resolve));
+    await stopping.stop();
+    expect(await closedBy).toMatchObject({ condition: "amqp:connection:forced" });
+  });
 });

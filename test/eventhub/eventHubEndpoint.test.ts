@@ -227,6 +227,17 @@ describe("reading events", () => {
   });
 });
 
+describe("receiver lifetime", () => {
+  it("releases a partition receiver when its subscription closes", async () => {
+    const consumer = client({ consumerGroup: "connector" });
+    const received = collect(consumer, { partitionId: "3", startPosition: latestEventPosition });
+    await waitFor("the receiver", () => endpoint.openReceiverCount("connector") === 1);
+    await received.subscription.close();
+    await consumer.close();
+    await waitFor("the receiver to be released", () => endpoint.openReceiverCount("connector") === 0);
+  });
+});
+
 describe("refusals", () => {
   it("refuses a client whose shared access key is wrong with an authorization error", async () => {
     const wrongKey = endpoint.connectionString.replace(KEY, "d3Jvbmcta2V5");
