@@ -1,6 +1,6 @@
 // One container → one IoT Edge module: image and createOptions in its settings, its environment,
 // restart policy, desired status, image pull policy and startup order.
-import type { V1Container } from "@kubernetes/client-node";
+import type { V1Container, V1PodSecurityContext } from "@kubernetes/client-node";
 import { splitCreateOptions } from "./createOptions.js";
 import type { ModuleSettings } from "./deploymentSettings.js";
 import type { EdgeModule, ModuleRestartPolicy } from "./deploymentTypes.js";
@@ -25,6 +25,7 @@ export interface PodContext {
   readonly schemaVersion: "1.0" | "1.1";
   readonly options: CreateOptions;
   readonly volumes: DeviceVolumes;
+  readonly securityContext?: V1PodSecurityContext | undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

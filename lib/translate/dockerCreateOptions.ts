@@ -57,19 +57,10 @@ function mergeInto(target: Record<string, unknown>, key: string, values: unknown
 function securityOptions(
   context: V1SecurityContext & V1PodSecurityContext,
   path: string,
-  options: CreateOptions,
   hostConfig: Record<string, unknown>,
   findings: Findings,
 ): void {
   checkFields(context, securityFields, path, findings);
-  if (context.runAsUser !== undefined) {
-    options.User =
-      context.runAsGroup !== undefined
-        ? `${context.runAsUser}:${context.runAsGroup}`
-        : `${context.runAsUser}`;
-  } else if (context.runAsGroup !== undefined) {
-    findings.refuse(`${path}.runAsGroup`, "Docker sets a group only with a user; set runAsUser too");
-  }
   if (context.privileged) hostConfig.Privileged = true;
   if (context.readOnlyRootFilesystem) hostConfig.ReadonlyRootfs = true;
   mergeInto(hostConfig, "CapAdd", context.capabilities?.add ?? []);
@@ -108,6 +99,25 @@ function securityOptions(
   }
 }
 
+/** Docker's User ("uid" or "uid:gid"): the container's runAsUser and runAsGroup, each falling
+ * back to the pod's, as Kubernetes does. */
+function userOption(
+  container: V1SecurityContext | undefined,
+  pod: V1PodSecurityContext | undefined,
+  path: string,
+  options: CreateOptions,
+  findings: Findings,
+): void {
+  const user = container?.runAsUser ?? pod?.runAsUser;
+  const group = container?.runAsGroup ?? pod?.runAsGroup;
+  if (user !== undefined) {
+    options.User = group === undefined ? `${user}` : `${user}:${group}`;
+  } else if (group !== undefined) {
+    const where = container?.runAsGroup !== undefined ? `${path}.securityContext` : "spec.securityContext";
+    findings.refuse(`${where}.runAsGroup`, "Docker sets a group only with a user; set runAsUser too");
+  }
+}
+
 /** The create options every module of the pod gets: host namespaces, DNS, hosts, pod security context. */
 export function podCreateOptions(spec: V1PodSpec, findings: Findings): CreateOptions {
   const options: CreateOptions = {};
@@ -138,7 +148,7 @@ export function podCreateOptions(spec: V1PodSpec, findings: Findings): CreateOpt
     );
   }
   if (spec.securityContext)
-    securityOptions(spec.securityContext, "spec.securityContext", options, hostConfig, findings);
+    securityOptions(spec.securityContext, "spec.securityContext", hostConfig, findings);
   if (Object.keys(hostConfig).length > 0) options.HostConfig = hostConfig;
   return options;
 }
@@ -154,8 +164,9 @@ export function deviceVolumes(volumes: readonly V1Volume[], findings: Findings):
   const refused = new Set<string>();
   volumes.forEach((volume, index) => {
     const path = `spec.volumes[${index}]`;
-    const source = Object.keys(volume).find(
-      (key) => key !== "name" && isSet((volume as unknown as Record<string, unknown>)[key]),
+    const fields = volume as unknown as Record<string, unknown>;
+    const source = Object.keys(fields).find(
+      (key) => key !== "name" && fields[key] !== undefined && fields[key] !== null,
     );
     if (source === "hostPath") {
       usable.set(volume.name, volume);
@@ -243,7 +254,9 @@ function resourceOptions(
   const resources = container.resources;
   if (!resources) return;
   for (const [name, value] of Object.entries(resources.limits ?? {})) {
-    const field = `${path}.resources.limits.${name}`;
+    const field = /^\w+$/.test(name)
+      ? `${path}.resources.limits.${name}`
+      : `${path}.resources.limits[${name}]`;
     const amount = parseQuantity(value);
     if (name !== "memory" && name !== "cpu") {
       findings.refuse(field, "IoT Edge modules can be limited in cpu and memory only");
@@ -269,7 +282,7 @@ function resourceOptions(
 export function containerCreateOptions(
   container: V1Container,
   path: string,
-  pod: { options: CreateOptions; volumes: DeviceVolumes },
+  pod: { options: CreateOptions; volumes: DeviceVolumes; securityContext?: V1PodSecurityContext | undefined },
   dockerEnv: readonly string[],
   expand: (text: string) => string,
   findings: Findings,
@@ -287,8 +300,9 @@ export function containerCreateOptions(
   mountOptions(container, path, pod.volumes, hostConfig, findings);
   resourceOptions(container, path, hostConfig, findings);
   if (container.securityContext) {
-    securityOptions(container.securityContext, `${path}.securityContext`, options, hostConfig, findings);
+    securityOptions(container.securityContext, `${path}.securityContext`, hostConfig, findings);
   }
+  userOption(container.securityContext, pod.securityContext, path, options, findings);
   if (Object.keys(hostConfig).length > 0) options.HostConfig = hostConfig;
   else delete options.HostConfig;
   return options;

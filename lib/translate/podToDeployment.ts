@@ -236,6 +236,7 @@ export function podToDeployment(
     schemaVersion,
     options: podCreateOptions(spec, findings),
     volumes: deviceVolumes(spec.volumes ?? [], findings),
+    securityContext: spec.securityContext,
   };
   const modules: Record<string, EdgeModule> = {};
   containers.forEach((container, index) => {
