@@ -1,13 +1,15 @@
 // The local Functions host: loads the app's registrations and runs them (HTTP, durable,
 // timer and Event Hubs triggers) without Core Tools.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { pino, type Logger } from "pino";
 import { HostInvoker } from "./hostInvoker.js";
 import type { HostKeys } from "./hostKeys.js";
 import { httpTriggerHandler } from "./httpTriggers.js";
 import { loadApp } from "./loadApp.js";
 import { applySettings, readLocalSettings, type AppSettings } from "./localSettings.js";
+import { close, listen, loopback } from "./serverLifecycle.js";
+import { startDurableHost, type DurableHost } from "./durable/durableHost.js";
+import type { Registration } from "./functionsCore.js";
 
 export interface LocalHostOptions {
   /** Folder with the app's package.json (its `main` names the entry files) and host.json. */
@@ -21,6 +23,8 @@ export interface LocalHostOptions {
   /** Port on 127.0.0.1; 0 picks a free one. Default 7071. */
   port?: number;
   keys?: HostKeys;
+  /** Storage for durable state (Azurite locally); default: the AzureWebJobsStorage setting. */
+  storageConnectionString?: string;
   logger?: Logger;
 }
 
@@ -28,26 +32,23 @@ export interface LocalHost {
   /** Base URL of the HTTP server, e.g. http://127.0.0.1:7071 */
   url: string;
   functions: string[];
+  /** The task hub when the app has durable functions. */
+  taskHubName?: string;
   stop(): Promise<void>;
 }
 
-const loopback = "127.0.0.1";
+const durableBindingTypes = new Set([
+  "orchestrationTrigger",
+  "activityTrigger",
+  "entityTrigger",
+  "durableClient",
+  "orchestrationClient",
+]);
 
-export function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, loopback, () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-export function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
+function usesDurable(functions: Registration[]): boolean {
+  return functions.some((f) =>
+    Object.values(f.metadata.bindings).some((b) => durableBindingTypes.has(String(b.type))),
+  );
 }
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
@@ -72,8 +73,10 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     invoker,
     onError,
   });
+  let durable: DurableHost | undefined;
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", `http://${request.headers.host ?? loopback}`);
+    if (durable && (await durable.handleWebhook(request, response, url))) return;
     if (!(await httpTriggers(request, response, url))) response.writeHead(404).end();
   };
   const server = createServer((request, response) => {
@@ -85,13 +88,33 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const port = await listen(server, options.port ?? 7071);
   const url = `http://${loopback}:${port}`;
   process.env.WEBSITE_HOSTNAME = `${loopback}:${port}`;
+  if (usesDurable(app.functions)) {
+    const storageConnectionString = options.storageConnectionString ?? process.env.AzureWebJobsStorage;
+    if (!storageConnectionString) {
+      await close(server);
+      throw new Error(
+        "the app has durable functions, which need storage: set AzureWebJobsStorage " +
+          "(e.g. the Azurite connection string) or the storageConnectionString option",
+      );
+    }
+    durable = await startDurableHost({
+      invoker,
+      taskHubName: app.taskHubName,
+      storageConnectionString,
+      keys,
+      hostUrl: url,
+      logger,
+    });
+  }
   logger.info({ url, functions: app.functions.map((f) => f.metadata.name) }, "local host started");
 
   return {
     url,
     functions: app.functions.map((f) => f.metadata.name),
+    taskHubName: durable ? app.taskHubName : undefined,
     async stop() {
       await close(server);
+      await durable?.stop();
       logger.info("local host stopped");
     },
   };

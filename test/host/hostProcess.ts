@@ -20,9 +20,12 @@ export async function startHostProcess(options: {
   settingsFile?: string;
   env?: Record<string, string>;
   appDir?: string;
+  /** Entry glob instead of the fixture app's package.json main (e.g. only its HTTP functions). */
+  entry?: string;
 }): Promise<HostProcess> {
   const args = [path.join(root, "lib/host/main.ts"), "--app", options.appDir ?? fixtureApp, "--port", "0"];
   if (options.settingsFile) args.push("--settings", options.settingsFile);
+  if (options.entry) args.push("--entry", options.entry);
   const child: ChildProcess = spawn(path.join(root, "node_modules/.bin/tsx"), args, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "debug", ...options.env },

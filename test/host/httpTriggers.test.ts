@@ -8,6 +8,7 @@ describe("local host HTTP triggers", () => {
   let host: HostProcess;
   beforeAll(async () => {
     host = await startHostProcess({
+      entry: "functions/greetings.js",
       env: { LOCAL_HOST_MASTER_KEY: masterKey, LOCAL_HOST_FUNCTION_KEYS: functionKey },
     });
   });

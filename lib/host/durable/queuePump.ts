@@ -1,0 +1,110 @@
+// Receives messages from one task hub queue and hands them to a handler: up to `maxInFlight` at
+// once, messages with the same key one after another (an instance's events, an entity's
+// operations). A message is deleted only after its handler succeeded; otherwise it comes back
+// when its visibility timeout lapses.
+import type { Logger } from "pino";
+import type { QueueName, ReceivedMessage, TaskHubStorage } from "./taskHubStorage.js";
+
+export interface QueuePumpOptions<T> {
+  queue: QueueName;
+  maxInFlight: number;
+  visibilitySeconds: number;
+  keyOf(body: T): string;
+  handle(message: ReceivedMessage<T>): Promise<void>;
+}
+
+const minIdleMs = 20;
+const maxIdleMs = 500;
+
+export class QueuePump<T> {
+  readonly #storage: TaskHubStorage;
+  readonly #options: QueuePumpOptions<T>;
+  readonly #logger: Logger;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #tails = new Map<string, Promise<void>>();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(storage: TaskHubStorage, options: QueuePumpOptions<T>, logger: Logger) {
+    this.#storage = storage;
+    this.#options = options;
+    this.#logger = logger.child({ queue: options.queue });
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    await Promise.all(this.#inFlight);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async #run(): Promise<void> {
+    let idleMs = minIdleMs;
+    while (this.#running) {
+      const room = this.#options.maxInFlight - this.#inFlight.size;
+      if (room <= 0) {
+        await Promise.race(this.#inFlight);
+        continue;
+      }
+      let messages: ReceivedMessage<T>[];
+      try {
+        messages = await this.#storage.receive<T>(
+          this.#options.queue,
+          Math.min(room, 32),
+          this.#options.visibilitySeconds,
+        );
+      } catch (error) {
+        this.#logger.warn({ err: error }, "receiving from the queue failed; retrying");
+        await this.#sleep(maxIdleMs);
+        continue;
+      }
+      if (messages.length === 0) {
+        await this.#sleep(idleMs);
+        idleMs = Math.min(maxIdleMs, idleMs * 2);
+        continue;
+      }
+      idleMs = minIdleMs;
+      for (const message of messages) this.#dispatch(message);
+    }
+  }
+
+  #dispatch(message: ReceivedMessage<T>): void {
+    const key = this.#options.keyOf(message.body);
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const work = previous.then(() => this.#process(message));
+    this.#tails.set(key, work);
+    this.#inFlight.add(work);
+    void work.finally(() => {
+      this.#inFlight.delete(work);
+      if (this.#tails.get(key) === work) this.#tails.delete(key);
+    });
+  }
+
+  async #process(message: ReceivedMessage<T>): Promise<void> {
+    try {
+      await this.#options.handle(message);
+      await this.#storage.complete(this.#options.queue, message);
+    } catch (error) {
+      this.#logger.error(
+        { err: error, messageId: message.messageId },
+        "message handling failed; it will be retried",
+      );
+    }
+  }
+}

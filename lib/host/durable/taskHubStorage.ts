@@ -1,0 +1,146 @@
+// Persistent state of a task hub in Azure Storage (Azurite locally): one blob per orchestration
+// instance (its record and history) and per entity, written with ETag conditions so that a write
+// based on stale state fails instead of losing an update; and three queues that distribute work:
+// control (events for orchestrations, timers as delayed messages), work items (activities) and
+// entity operations.
+import { BlobServiceClient, RestError, type ContainerClient } from "@azure/storage-blob";
+import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
+
+export type QueueName = "control" | "workitems" | "entities";
+
+export interface Stored<T> {
+  value: T;
+  etag: string;
+}
+
+export interface ReceivedMessage<T> {
+  body: T;
+  messageId: string;
+  popReceipt: string;
+  dequeueCount: number;
+}
+
+/** Longest delay a queue message may have (7 days); longer timers are re-delayed on arrival. */
+export const maxMessageDelaySeconds = 7 * 24 * 3600 - 60;
+
+export class ConcurrencyConflict extends Error {}
+
+function isStatus(error: unknown, ...statuses: number[]): boolean {
+  return error instanceof RestError && statuses.includes(error.statusCode ?? 0);
+}
+
+async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream ?? []) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export class TaskHubStorage {
+  readonly #container: ContainerClient;
+  readonly #queues: Record<QueueName, QueueClient>;
+
+  constructor(connectionString: string, taskHubName: string) {
+    const prefix = taskHubName.toLowerCase();
+    this.#container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(
+      `${prefix}-state`,
+    );
+    const queues = QueueServiceClient.fromConnectionString(connectionString);
+    this.#queues = {
+      control: queues.getQueueClient(`${prefix}-control`),
+      workitems: queues.getQueueClient(`${prefix}-workitems`),
+      entities: queues.getQueueClient(`${prefix}-entities`),
+    };
+  }
+
+  async createIfMissing(): Promise<void> {
+    await this.#container.createIfNotExists();
+    for (const queue of Object.values(this.#queues)) await queue.createIfNotExists();
+  }
+
+  async read<T>(kind: "instances" | "entities", id: string): Promise<Stored<T> | undefined> {
+    try {
+      const response = await this.#container
+        .getBlockBlobClient(`${kind}/${encodeURIComponent(id)}.json`)
+        .download();
+      return {
+        value: JSON.parse(await readAll(response.readableStreamBody)) as T,
+        etag: response.etag ?? "",
+      };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Writes if the blob still has `etag`, or (etag undefined) does not exist yet. */
+  async write<T>(
+    kind: "instances" | "entities",
+    id: string,
+    value: T,
+    etag: string | undefined,
+  ): Promise<string> {
+    const text = JSON.stringify(value);
+    const conditions = etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag };
+    try {
+      const response = await this.#container
+        .getBlockBlobClient(`${kind}/${encodeURIComponent(id)}.json`)
+        .upload(text, Buffer.byteLength(text), {
+          conditions,
+          blobHTTPHeaders: { blobContentType: "application/json" },
+        });
+      return response.etag ?? "";
+    } catch (error) {
+      if (isStatus(error, 409, 412)) throw new ConcurrencyConflict(`${kind}/${id} changed concurrently`);
+      throw error;
+    }
+  }
+
+  async remove(kind: "instances" | "entities", id: string): Promise<boolean> {
+    const response = await this.#container
+      .getBlockBlobClient(`${kind}/${encodeURIComponent(id)}.json`)
+      .deleteIfExists();
+    return response.succeeded;
+  }
+
+  async *list<T>(kind: "instances" | "entities"): AsyncGenerator<Stored<T>> {
+    for await (const blob of this.#container.listBlobsFlat({ prefix: `${kind}/` })) {
+      const id = decodeURIComponent(blob.name.slice(kind.length + 1, -".json".length));
+      const stored = await this.read<T>(kind, id);
+      if (stored) yield stored;
+    }
+  }
+
+  async send(queue: QueueName, body: unknown, delaySeconds = 0): Promise<void> {
+    const visibilityTimeout = Math.min(Math.max(0, Math.ceil(delaySeconds)), maxMessageDelaySeconds);
+    await this.#queues[queue].sendMessage(JSON.stringify(body), {
+      visibilityTimeout,
+      messageTimeToLive: -1,
+    });
+  }
+
+  async receive<T>(
+    queue: QueueName,
+    count: number,
+    visibilitySeconds: number,
+  ): Promise<ReceivedMessage<T>[]> {
+    const response = await this.#queues[queue].receiveMessages({
+      numberOfMessages: count,
+      visibilityTimeout: visibilitySeconds,
+    });
+    return response.receivedMessageItems.map((item) => ({
+      body: JSON.parse(item.messageText) as T,
+      messageId: item.messageId,
+      popReceipt: item.popReceipt,
+      dequeueCount: item.dequeueCount,
+    }));
+  }
+
+  async complete(queue: QueueName, message: ReceivedMessage<unknown>): Promise<void> {
+    try {
+      await this.#queues[queue].deleteMessage(message.messageId, message.popReceipt);
+    } catch (error) {
+      // Already gone (its visibility lapsed and another receiver took it): nothing to undo.
+      if (!isStatus(error, 404)) throw error;
+    }
+  }
+}

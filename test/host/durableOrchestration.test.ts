@@ -1,0 +1,169 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAzurite, type Azurite } from "./azurite.js";
+import { startHostProcess, type HostProcess } from "./hostProcess.js";
+
+interface Status {
+  runtimeStatus: string;
+  customStatus: unknown;
+  output: unknown;
+  input: unknown;
+}
+
+const masterKey = "durable-fixture-master-key";
+
+describe("local host durable extension", () => {
+  let azurite: Azurite;
+  let workDir: string;
+  let settingsFile: string;
+  let invocationsFile: string;
+  const hosts: HostProcess[] = [];
+
+  async function startHost(): Promise<HostProcess> {
+    const host = await startHostProcess({ settingsFile, env: { LOCAL_HOST_MASTER_KEY: masterKey } });
+    hosts.push(host);
+    return host;
+  }
+
+  async function status(host: HostProcess, instanceId: string): Promise<Status> {
+    const response = await fetch(`${host.url}/api/orders/${instanceId}`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as Status;
+  }
+
+  async function waitForStatus(
+    host: HostProcess,
+    instanceId: string,
+    done: (s: Status) => boolean,
+  ): Promise<Status> {
+    let last: Status | undefined;
+    for (let attempt = 0; attempt < 150; attempt++) {
+      last = await status(host, instanceId);
+      if (done(last)) return last;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`instance ${instanceId} stayed at ${JSON.stringify(last)}`);
+  }
+
+  function invocations(name: string): number {
+    return readFileSync(invocationsFile, "utf8")
+      .split("\n")
+      .filter((line) => line === name).length;
+  }
+
+  async function startOrder(host: HostProcess, orchestrator: string, instanceId: string, order: unknown) {
+    return fetch(`${host.url}/api/orders/${orchestrator}/${instanceId}`, {
+      method: "POST",
+      body: JSON.stringify(order),
+    });
+  }
+
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    workDir = mkdtempSync(path.join(tmpdir(), "local-host-durable-"));
+    settingsFile = path.join(workDir, "local.settings.json");
+    invocationsFile = path.join(workDir, "invocations.txt");
+    writeFileSync(invocationsFile, "");
+    writeFileSync(
+      settingsFile,
+      JSON.stringify({
+        IsEncrypted: false,
+        Values: { AzureWebJobsStorage: azurite.connectionString, FIXTURE_INVOCATIONS_FILE: invocationsFile },
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    for (const host of hosts) await host.stop();
+    await azurite?.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("runs an orchestration through activities, a retry, a timer, an external event and an entity", async () => {
+    const host = await startHost();
+    const started = await startOrder(host, "processOrder", "order-1", { item: "sensor", amount: 5 });
+    expect(started.status).toBe(202);
+    const links = (await started.json()) as { id: string; statusQueryGetUri: string };
+    expect(links.id).toBe("order-1");
+
+    await waitForStatus(host, "order-1", (s) => s.customStatus === "waiting for approval");
+    const viaWebhook = await fetch(links.statusQueryGetUri);
+    expect(viaWebhook.status).toBe(202);
+    expect(((await viaWebhook.json()) as Status).runtimeStatus).toBe("Running");
+
+    expect(
+      (await fetch(`${host.url}/api/orders/order-1/approve`, { method: "POST", body: '{"by":"ops"}' }))
+        .status,
+    ).toBe(202);
+    const done = await waitForStatus(host, "order-1", (s) => s.runtimeStatus !== "Running");
+    expect(done).toMatchObject({
+      runtimeStatus: "Completed",
+      customStatus: "done",
+      input: { item: "sensor", amount: 5 },
+      output: { prepared: "prepared sensor", charged: { charged: 5 }, approval: { by: "ops" }, total: 5 },
+    });
+    expect(invocations("prepareShipment")).toBe(1);
+    expect(invocations("chargeCard")).toBe(2);
+
+    const counter = await fetch(`${host.url}/api/counters/orders`);
+    expect(await counter.json()).toBe(5);
+    expect((await fetch(`${host.url}/api/counters/nobody`)).status).toBe(404);
+  });
+
+  it("protects the status webhooks with a key derived from the master key, never the master key itself", async () => {
+    const host = hosts[0]!;
+    const started = await startOrder(host, "rejectOrder", "order-webhook", { item: "lamp", amount: 1 });
+    const links = (await started.json()) as Record<string, string>;
+    expect(JSON.stringify(links)).not.toContain(masterKey);
+    expect(links.statusQueryGetUri).toMatch(/[?&]code=/);
+    const withoutKey = new URL(links.statusQueryGetUri!);
+    withoutKey.searchParams.delete("code");
+    expect((await fetch(withoutKey)).status).toBe(401);
+  });
+
+  it("reports a failing orchestrator as Failed with its error message", async () => {
+    const host = hosts[0]!;
+    await startOrder(host, "rejectOrder", "order-refused", { item: "lamp", amount: 1 });
+    const failed = await waitForStatus(
+      host,
+      "order-refused",
+      (s) => s.runtimeStatus !== "Running" && s.runtimeStatus !== "Pending",
+    );
+    expect(failed.runtimeStatus).toBe("Failed");
+    expect(failed.output).toContain("orders from this customer are refused");
+  });
+
+  it("refuses to start an orchestrator that does not exist, naming it", async () => {
+    const host = hosts[0]!;
+    const response = await startOrder(host, "noSuchOrchestrator", "order-x", {});
+    expect(response.status).toBe(500);
+    const log = await host.waitForLine("noSuchOrchestrator");
+    expect(log).toContain("is not an orchestrator function");
+  });
+
+  it("resumes after a restart from the stored history without running finished activities again", async () => {
+    const before = { prepare: invocations("prepareShipment"), charge: invocations("chargeCard") };
+    const first = await startHost();
+    await startOrder(first, "processOrder", "order-2", { item: "gateway", amount: 7 });
+    await waitForStatus(first, "order-2", (s) => s.customStatus === "waiting for approval");
+    await first.stop("SIGKILL");
+
+    const second = await startHost();
+    expect((await status(second, "order-2")).runtimeStatus).toBe("Running");
+    await fetch(`${second.url}/api/orders/order-2/approve`, { method: "POST", body: '{"by":"night shift"}' });
+    const done = await waitForStatus(second, "order-2", (s) => s.runtimeStatus !== "Running");
+    expect(done).toMatchObject({
+      runtimeStatus: "Completed",
+      output: {
+        prepared: "prepared gateway",
+        charged: { charged: 7 },
+        approval: { by: "night shift" },
+        total: 12,
+      },
+    });
+    expect(invocations("prepareShipment") - before.prepare).toBe(1);
+    expect(invocations("chargeCard") - before.charge).toBe(1);
+  });
+});
