@@ -18,7 +18,8 @@ const cases = readdirSync(corpus)
 function outcome(name: string): unknown {
   const documents = parseWorkloadDocuments(readFileSync(join(corpus, `${name}.yaml`), "utf8"));
   expect(documents.pods).toHaveLength(1);
-  const [{ pod }] = documents.pods as [{ pod: Parameters<typeof podToDeployment>[0] }];
+  const pod = documents.pods[0]?.pod;
+  if (!pod) throw new Error(`${name}.yaml holds no pod`);
   try {
     const translation = podToDeployment(pod, documents.references(pod.metadata?.namespace ?? "default"));
     expect(validateDeployment(translation.configuration)).toEqual([]);

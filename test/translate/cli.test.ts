@@ -1,0 +1,183 @@
+// The translate command run in process through main(), on files a user would pass it.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { CliIo } from "../../lib/cli/cliIo.js";
+import { main } from "../../lib/cli/main.js";
+
+const directory = mkdtempSync(join(tmpdir(), "translate-cli-"));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(directory, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function run(argv: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    readStdin: () => Promise.resolve(stdin),
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+const deploymentWithConfig = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: filter, namespace: plant-1 }
+spec:
+  selector: { matchLabels: { app: filter } }
+  template:
+    metadata:
+      labels: { app: filter }
+      annotations:
+        iotedge.connector/target-condition: "tags.line='3'"
+        iotedge.connector/twin-configmap.filter: filter-twin
+    spec:
+      imagePullSecrets: [{ name: acr }]
+      containers:
+        - name: filter
+          image: contoso.azurecr.io/filter:1.4
+          env:
+            - { name: THRESHOLD, valueFrom: { configMapKeyRef: { name: filter-settings, key: threshold } } }
+            - { name: API_KEY, valueFrom: { secretKeyRef: { name: filter-secrets, key: apiKey } } }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: filter-settings, namespace: plant-1 }
+data: { threshold: "30" }
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: filter-twin, namespace: plant-1 }
+data: { desiredProperties: '{"window": 60}' }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: filter-secrets, namespace: plant-1 }
+stringData: { apiKey: k-123 }
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: acr, namespace: plant-1 }
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{"auths": {"contoso.azurecr.io": {"username": "contoso", "password": "pw"}}}'
+---
+apiVersion: v1
+kind: Service
+metadata: { name: filter, namespace: plant-1 }
+spec: { ports: [{ port: 80 }] }
+`;
+
+describe("iot-edge-connector translate", () => {
+  it("prints the deployment of a Deployment, resolving the ConfigMaps and Secrets of the same file", async () => {
+    const { code, stdout, stderr } = await run(["translate", file("filter.yaml", deploymentWithConfig)]);
+    expect(code).toBe(0);
+    const configuration = JSON.parse(stdout);
+    expect(configuration.id).toMatch(/^plant-1-filter-[0-9a-f]{20}$/);
+    expect(configuration.targetCondition).toBe("tags.line='3'");
+    const content = configuration.content.modulesContent;
+    expect(content.$edgeAgent["properties.desired.modules.filter"].env).toEqual({
+      THRESHOLD: { value: "30" },
+      API_KEY: { value: "k-123" },
+    });
+    expect(
+      content.$edgeAgent["properties.desired.runtime.settings.registryCredentials.contoso-azurecr-io"],
+    ).toEqual({
+      username: "contoso",
+      password: "pw",
+      address: "contoso.azurecr.io",
+    });
+    expect(content.filter).toEqual({ "properties.desired": { window: 60 } });
+    expect(stderr).toContain("note: Service plant-1/filter (document 6): not a pod or workload; skipped");
+    expect(stderr).toContain(
+      "warning: Deployment plant-1/filter (document 1): spec.containers[0].env[1].valueFrom.secretKeyRef:",
+    );
+  });
+
+  it("exits 1 with each problem of a refused pod, naming the document and field", async () => {
+    const refused = file(
+      "refused.yaml",
+      `
+apiVersion: v1
+kind: Pod
+metadata: { name: migrate, namespace: default }
+spec:
+  initContainers: [{ name: init, image: busybox }]
+  containers: [{ name: app, image: busybox }]
+`,
+    );
+    const { code, stdout, stderr } = await run(["translate", refused]);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(
+      "error: Pod default/migrate (document 1): spec.initContainers: IoT Edge has no init containers\n",
+    );
+    expect(stderr).toContain(
+      "error: Pod default/migrate (document 1): metadata.annotations[iotedge.connector/target-condition]: is required",
+    );
+    expect(stderr).toContain("1 of 1 pods refused");
+  });
+
+  it("prints a JSON array when the file holds several pods", async () => {
+    const two = file(
+      "two.yaml",
+      ["a", "b"]
+        .map(
+          (name) => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, annotations: { iotedge.connector/target-condition: "deviceId='${name}'" } }
+spec: { containers: [{ name: app, image: busybox }] }`,
+        )
+        .join("\n---\n"),
+    );
+    const { code, stdout } = await run(["translate", two]);
+    expect(code).toBe(0);
+    const configurations = JSON.parse(stdout);
+    expect(configurations.map((c: { targetCondition: string }) => c.targetCondition)).toEqual([
+      "deviceId='a'",
+      "deviceId='b'",
+    ]);
+  });
+
+  it("reads standard input for -", async () => {
+    const { code, stdout } = await run(
+      ["translate", "-", "--hub", "contoso"],
+      `kind: Pod
+metadata: { name: a, annotations: { iotedge.connector/target-condition: "*" } }
+spec: { containers: [{ name: app, image: busybox }] }`,
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).targetCondition).toBe("*");
+  });
+
+  it("exits 1 naming the document on YAML that does not parse", async () => {
+    const { code, stderr } = await run([
+      "translate",
+      file("broken.yaml", "kind: Pod\nmetadata: [unclosed\n"),
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: .*broken\.yaml: document 1: /);
+  });
+
+  it("exits 2 with the usage on a missing file argument or an unknown option", async () => {
+    expect((await run(["translate"])).code).toBe(2);
+    const unknown = await run(["translate", "x.yaml", "--frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("usage: iot-edge-connector translate FILE.yaml");
+  });
+
+  it("exits 1 when the file does not exist", async () => {
+    const { code, stderr } = await run(["translate", join(directory, "missing.yaml")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("missing.yaml");
+  });
+});
