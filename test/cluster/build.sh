@@ -60,14 +60,16 @@ done
 
 build_module etcd "$here/go/etcd" "" -ldflags "-s -w"
 
-helm_stamp="$HELM_VERSION $go_version"
+# go install leaves helm's version at its source default ("v3.22"): stamp the full one.
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+helm_stamp="$(echo "$HELM_VERSION $go_version $helm_ldflags" | sha256sum | cut -d' ' -f1)"
 if up_to_date helm "$helm_stamp"; then
   echo "helm: up to date ($bin/helm)"
 else
   echo "helm: installing $HELM_VERSION"
   start="$(now)"
   rm -f "$bin/helm.stamp"
-  GOBIN="$bin" go_nice install -trimpath -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  GOBIN="$bin" go_nice install -trimpath -ldflags "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   echo "$helm_stamp" >"$bin/helm.stamp"
   echo "helm: built in $(took "$start")"
 fi

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/component-base/cli"
 	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -38,8 +39,11 @@ func main() {
 	command := newCommand()
 	command.SetArgs(args)
 	if name == "kubectl" {
-		// kubectl prints its own errors; the other components let cli.Run print them.
-		os.Exit(cli.RunNoErrOutput(command))
+		// kubectl formats its own errors (and exit codes) the way users know them.
+		if err := cli.RunNoErrOutput(command); err != nil {
+			kubectlutil.CheckErr(err)
+		}
+		os.Exit(0)
 	}
 	os.Exit(cli.Run(command))
 }
