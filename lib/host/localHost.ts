@@ -10,6 +10,7 @@ import { applySettings, readLocalSettings, type AppSettings } from "./localSetti
 import { close, listen, loopback } from "./serverLifecycle.js";
 import { startDurableHost, type DurableHost } from "./durable/durableHost.js";
 import type { Registration } from "./functionsCore.js";
+import { TimerTriggers } from "./timerTriggers.js";
 
 export interface LocalHostOptions {
   /** Folder with the app's package.json (its `main` names the entry files) and host.json. */
@@ -63,6 +64,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const app = await loadApp({ appDir: options.appDir, entry: options.entry });
   app.core.logSink = (level, category, message) => logger.debug({ level, category }, message);
   const invoker = new HostInvoker(app.core, logger);
+  const timers = new TimerTriggers(invoker, logger);
   const onError = (functionName: string, error: unknown) =>
     logger.error({ function: functionName, err: error }, "function invocation failed");
 
@@ -106,6 +108,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       logger,
     });
   }
+  timers.start();
   logger.info({ url, functions: app.functions.map((f) => f.metadata.name) }, "local host started");
 
   return {
@@ -113,6 +116,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     functions: app.functions.map((f) => f.metadata.name),
     taskHubName: durable ? app.taskHubName : undefined,
     async stop() {
+      await timers.stop();
       await close(server);
       await durable?.stop();
       logger.info("local host stopped");

@@ -70,7 +70,13 @@ describe("local host durable extension", () => {
       settingsFile,
       JSON.stringify({
         IsEncrypted: false,
-        Values: { AzureWebJobsStorage: azurite.connectionString, FIXTURE_INVOCATIONS_FILE: invocationsFile },
+        Values: {
+          AzureWebJobsStorage: azurite.connectionString,
+          FIXTURE_INVOCATIONS_FILE: invocationsFile,
+          // The whole fixture app is loaded (package.json main), its timer included: once a year.
+          FIXTURE_TICK_SCHEDULE: "0 0 0 1 1 *",
+          FIXTURE_TICKS_FILE: path.join(workDir, "ticks.txt"),
+        },
       }),
     );
   });

@@ -46,7 +46,12 @@ describe("local host startup and settings", () => {
   });
 
   it("refuses to start an app with durable functions when no storage is configured", async () => {
-    await expect(startHostProcess({ env: { AzureWebJobsStorage: "" } })).rejects.toThrow(
+    const env = {
+      AzureWebJobsStorage: "",
+      FIXTURE_TICK_SCHEDULE: "0 0 0 1 1 *",
+      FIXTURE_TICKS_FILE: "/dev/null",
+    };
+    await expect(startHostProcess({ env })).rejects.toThrow(
       /durable functions, which need storage: set AzureWebJobsStorage/,
     );
   });
