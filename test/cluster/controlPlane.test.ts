@@ -13,6 +13,8 @@ const skipReason =
     ? ` (SKIPPED: ${missing.join(", ")} not built and ${OPTIONAL_FLAG}=1; run npm run cluster:build)`
     : "";
 
+if (skipReason !== "") console.warn(`test/cluster: control-plane tests${skipReason}`);
+
 const NODE_NAME = "vk-test";
 const deploymentYaml = new URL("./fixtures/temperature-sensor-deployment.yaml", import.meta.url);
 

@@ -34,6 +34,8 @@ export interface ControlPlane {
   kubeconfigPath: string;
   adminToken: string;
   caCertPath: string;
+  /** The CA's private key, for tests that issue their own certificates (e.g. a kubelet serving certificate). */
+  caKeyPath: string;
   /** Kubelet credentials per node name given in options.nodes. */
   nodeCredentials: Record<string, Credential>;
   kubectl(args: string[], input?: string): Promise<CommandOutput>;
@@ -202,6 +204,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       kubeconfigPath: admin.kubeconfigPath,
       adminToken: admin.token,
       caCertPath: certs.caCertPath,
+      caKeyPath: certs.caKeyPath,
       nodeCredentials,
       kubectl: (args, input) =>
         runCommand(binaries.kube, ["kubectl", `--kubeconfig=${admin.kubeconfigPath}`, ...args], {
