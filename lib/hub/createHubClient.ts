@@ -79,6 +79,13 @@ function sameDeclaration(existing: HubConfiguration, wanted: ConfigurationReques
   );
 }
 
+/** True when the twin's tags show the patch applied (a null in the patch removes a tag). */
+function hasTags(twin: TwinDocument, patch: Record<string, unknown>): boolean {
+  return Object.entries(patch).every(([name, value]) =>
+    value === null ? twin.tags?.[name] === undefined : isDeepStrictEqual(twin.tags?.[name], value),
+  );
+}
+
 function configurationBody(request: ConfigurationRequest, etag?: string) {
   return {
     id: request.id,
@@ -118,6 +125,17 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       attempt: () => registry.getConfiguration(id),
     });
     return responseBody as HubConfiguration;
+  }
+
+  async function getDeviceTwin(deviceId: string): Promise<TwinDocument> {
+    requireName(deviceId, "device id");
+    const { responseBody } = await call({
+      operation: "read twin of",
+      target: `device "${deviceId}"`,
+      repeatable: "always",
+      attempt: () => registry.getTwin(deviceId),
+    });
+    return plainTwin(responseBody);
   }
 
   /** The configuration if it holds exactly what was asked for; undefined otherwise or when unreadable. */
@@ -238,16 +256,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       return { [Symbol.asyncIterator]: () => queryPages(query, queryOptions) };
     },
 
-    async getDeviceTwin(deviceId) {
-      requireName(deviceId, "device id");
-      const { responseBody } = await call({
-        operation: "read twin of",
-        target: `device "${deviceId}"`,
-        repeatable: "always",
-        attempt: () => registry.getTwin(deviceId),
-      });
-      return plainTwin(responseBody);
-    },
+    getDeviceTwin,
 
     async getModuleTwin(deviceId, moduleId) {
       requireName(deviceId, "device id");
@@ -263,13 +272,18 @@ export function createHubClient(connectionString: string, options: HubClientOpti
 
     async updateDeviceTags(deviceId, tags, etag = "*") {
       requireName(deviceId, "device id");
-      const { responseBody } = await call({
+      return call({
         operation: "update tags of",
         target: `device "${deviceId}"`,
         repeatable: "always",
-        attempt: () => registry.updateTwin(deviceId, { tags }, etag),
+        attempt: async () => plainTwin((await registry.updateTwin(deviceId, { tags }, etag)).responseBody),
+        // A lost success moved the twin's etag, so the retry fails the If-Match: tags as asked = done.
+        confirmEarlierSuccess: async (failure) => {
+          if (failure.kind !== "conflict") return undefined;
+          const twin = await getDeviceTwin(deviceId);
+          return hasTags(twin, tags) ? { value: twin } : undefined;
+        },
       });
-      return plainTwin(responseBody);
     },
 
     async invokeModuleMethod(

@@ -253,6 +253,27 @@ describe("idempotency-aware retries", () => {
     expect(hub.requests[0]?.headers["if-match"]).toBe('"MQ=="');
   });
 
+  it("counts a tag update whose answer was lost as done when the stale-etag retry finds the tags set", async () => {
+    const twin = {
+      deviceId: "dev-1",
+      etag: "AAAAAAAAAAI=",
+      tags: { env: "stage" },
+      properties: { desired: {}, reported: {} },
+    };
+    hub.setScript((request, index) => {
+      if (request.method === "PATCH" && index === 0) return "reset";
+      if (request.method === "PATCH")
+        return { status: 412, body: hubErrorBody("PreconditionFailed", "etag mismatch") };
+      return { status: 200, body: twin };
+    });
+    const { client } = clientFor();
+    const updated = await client.updateDeviceTags("dev-1", { env: "stage", retired: null }, "AAAAAAAAAAE=");
+    client.close();
+    expect(updated.tags).toEqual({ env: "stage" });
+    expect(hub.requests.map((request) => request.method)).toEqual(["PATCH", "PATCH", "GET"]);
+    expect(hub.requests[0]?.body).toEqual({ tags: { env: "stage", retired: null } });
+  });
+
   it("does not repeat a direct method whose answer timed out at the hub (504)", async () => {
     hub.setScript(() => ({
       status: 504,
