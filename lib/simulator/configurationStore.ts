@@ -12,7 +12,7 @@ import {
   type TwinQuery,
 } from "../hub/twinQuery.js";
 import { HubError, badRequest, configurationNotFound, preconditionFailed } from "./hubErrors.js";
-import { ifMatchSatisfied } from "./etags.js";
+import { ifMatchSatisfied, isWildcardIfMatch } from "./etags.js";
 import { isJsonObject } from "./jsonMergePatch.js";
 
 export interface StoredConfiguration {
@@ -177,7 +177,7 @@ export class ConfigurationStore {
       );
     }
     const existing = this.configurations.get(id);
-    if (ifMatch === undefined || (ifMatch === "*" && !existing)) {
+    if (ifMatch === undefined || (isWildcardIfMatch(ifMatch) && !existing)) {
       if (existing) {
         throw new HubError(409, "ConfigurationAlreadyExists", `Configuration with id '${id}' already exists`);
       }
@@ -190,7 +190,7 @@ export class ConfigurationStore {
   private create(id: string, body: TwinObject): StoredConfiguration {
     if (!CONFIGURATION_ID.test(id)) {
       throw badRequest(
-        `Configuration id '${id}' is invalid: use 1-128 lower case letters, digits or - : + % _ # * ? ! ( ) , = @ ; $ '`,
+        `Configuration id '${id}' is invalid: use 1-128 lower case letters, digits or - : + % _ # * ? ! ( ) , = @ $ ' and semicolon`,
       );
     }
     if (this.configurations.size >= this.limits.maxConfigurations) {
@@ -204,7 +204,7 @@ export class ConfigurationStore {
     const modules = deployedModuleNames(modulesContent);
     if (modules.length > this.limits.maxModulesPerDeployment) {
       throw badRequest(
-        `content.modulesContent.$edgeAgent deploys ${modules.length} modules; a deployment may hold at most ${this.limits.maxModulesPerDeployment}`,
+        `content.modulesContent.$edgeAgent deploys ${modules.length} modules, a deployment may hold at most ${this.limits.maxModulesPerDeployment}`,
       );
     }
     const targetCondition = typeof body["targetCondition"] === "string" ? body["targetCondition"] : "";
@@ -241,7 +241,7 @@ export class ConfigurationStore {
         isJsonObject(content) && isDeepStrictEqual(content["modulesContent"], existing.modulesContent);
       if (!sameModules) {
         throw badRequest(
-          `Configuration ${existing.id}: content cannot be updated; only labels, targetCondition, priority and metrics can change`,
+          `Configuration ${existing.id}: content cannot be updated, only labels, targetCondition, priority and metrics can change`,
         );
       }
     }

@@ -7,8 +7,14 @@ export function counterEtag(counter: number): string {
   return bytes.toString("base64");
 }
 
+/** True for `If-Match: *` (quoted or not): any existing entity matches. */
+export function isWildcardIfMatch(ifMatch: string | undefined): boolean {
+  return ifMatch !== undefined && ifMatch.replace(/^"|"$/g, "") === "*";
+}
+
 /** True when an If-Match header (quoted or not, weak or not, or `*`) allows an entity with this etag. */
 export function ifMatchSatisfied(ifMatch: string | undefined, etag: string): boolean {
-  if (ifMatch === undefined || ifMatch === "*") return true;
-  return ifMatch.replace(/^W\//, "").replace(/^"|"$/g, "") === etag;
+  if (ifMatch === undefined) return true;
+  const value = ifMatch.replace(/^W\//, "").replace(/^"|"$/g, "");
+  return value === "*" || value === etag;
 }

@@ -1,6 +1,6 @@
 // Errors as IoT Hub's REST surface returns them: a status code and a body whose Message reads
 // "ErrorCode:<code>;<text>" (azure-iothub parses exactly that shape), with a tracking id the way the
-// service adds one. Messages never carry keys or tokens.
+// service adds one. Messages never carry keys or tokens, nor semicolons (the SDK splits on the first one).
 import { randomBytes } from "node:crypto";
 
 export class HubError extends Error {
@@ -19,7 +19,7 @@ export class HubError extends Error {
   body(now: Date): { Message: string; ExceptionMessage: string } {
     const trackingId = randomBytes(16).toString("hex");
     return {
-      Message: `ErrorCode:${this.code};${this.message}`,
+      Message: `ErrorCode:${this.code};${this.message.replaceAll(";", ",")}`,
       ExceptionMessage: `Tracking ID:${trackingId}-G:0-TimeStamp:${formatHubTimestamp(now)}`,
     };
   }

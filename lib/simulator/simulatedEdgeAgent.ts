@@ -215,7 +215,7 @@ export class SimulatedEdgeAgent {
     module.phase = "running";
     module.runtimeStatus = "running";
     module.statusDescription = "running";
-    module.exitCode = 0;
+    // exitCode keeps the last exit's code across a restart, as edgeAgent reports it.
     module.lastStartTimeUtc = new Date(now).toISOString();
     module.nextTransitionAt =
       this.faults.get(module.name) === "crash" ? now + this.timings.crashAfterMs : undefined;
