@@ -41,7 +41,7 @@ export interface HubClientOptions {
   environment?: RetryEnvironment;
 }
 
-/** Extra seconds an attempt of a direct method may take beyond the hub's own timeouts. */
+/** Extra time an attempt of a direct method may take beyond the hub's own timeouts. */
 const METHOD_TIMEOUT_GRACE_MS = 5_000;
 
 function checkRetryOptions(options: RetryOptions): RetryOptions {
@@ -101,12 +101,13 @@ function configurationBody(request: ConfigurationRequest, etag?: string) {
 
 export function createHubClient(connectionString: string, options: HubClientOptions = {}): HubClient {
   const settings = parseHubConnectionString(connectionString);
+  const retryOptions = checkRetryOptions({ ...DEFAULT_RETRY_OPTIONS, ...options.retry });
   const { registry, client, close } = connectSdk(settings, {
     ...(options.trustedCa !== undefined && { trustedCa: options.trustedCa }),
   });
   const counters = emptyCounters();
   const context: RetryContext = {
-    options: checkRetryOptions({ ...DEFAULT_RETRY_OPTIONS, ...options.retry }),
+    options: retryOptions,
     environment: options.environment ?? REAL_ENVIRONMENT,
     counters,
     secrets: [settings.sharedAccessKey, connectionString],

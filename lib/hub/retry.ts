@@ -133,6 +133,7 @@ export async function callHub<T>(call: HubCall<T>, context: RetryContext): Promi
       call.confirmEarlierSuccess &&
       (failure.kind === "conflict" || failure.kind === "notFound")
     ) {
+      // A read-back that fails proves nothing: the original failure stands.
       const confirmed = await call.confirmEarlierSuccess(failure).catch(() => undefined);
       if (confirmed) {
         report({ ...base, ...status, outcome: "recovered", durationMs });

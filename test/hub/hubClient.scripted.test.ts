@@ -388,6 +388,24 @@ describe("secrets never leak", () => {
   });
 });
 
+describe("client options", () => {
+  it.each([
+    [{ maxAttempts: 0 }, "hub client option retry.maxAttempts must be an integer >= 1, got 0"],
+    [{ maxAttempts: 2.5 }, "hub client option retry.maxAttempts must be an integer >= 1, got 2.5"],
+    [{ baseDelayMs: -1 }, "hub client option retry.baseDelayMs must be a number >= 0, got -1"],
+    [{ maxTotalMs: Number.NaN }, "hub client option retry.maxTotalMs must be a number >= 0, got NaN"],
+  ])("refuses retry options %o naming the field", (retry, message) => {
+    expect(() => createHubClient(hub.connectionString, { retry })).toThrow(message);
+  });
+
+  it("refuses an empty configuration id before calling the hub", async () => {
+    const { client } = clientFor();
+    await expect(client.getConfiguration("")).rejects.toThrow("configuration id must be a non-empty string");
+    client.close();
+    expect(hub.requests).toHaveLength(0);
+  });
+});
+
 describe("twin queries", () => {
   it("follows continuation tokens and retries a throttled page with the same token", async () => {
     const pages = [
