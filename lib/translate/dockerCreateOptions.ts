@@ -14,7 +14,7 @@ import { parseQuantity } from "./quantity.js";
 
 export type CreateOptions = Record<string, unknown> & { HostConfig?: Record<string, unknown> };
 
-const securityFields: Readonly<Record<string, FieldPolicy>> = {
+export const securityFields: Readonly<Record<string, FieldPolicy>> = {
   allowPrivilegeEscalation: { kind: "mapped" },
   capabilities: { kind: "mapped" },
   privileged: { kind: "mapped" },
