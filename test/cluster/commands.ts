@@ -46,6 +46,8 @@ export function runCommand(file: string, args: string[], options: RunOptions = {
       if (exitCode === 0) resolve(output);
       else reject(new CommandFailedError(displayName, exitCode, output.stdout, output.stderr));
     });
-    child.stdin.end(options.input ?? "");
+    // A command that exits without reading its input breaks the pipe; its exit code tells why.
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.input);
   });
 }
