@@ -20,12 +20,7 @@ export interface PartitionReaderOptions {
 /** Most events read from the log in one go; a pump loops until the credit or the log runs out. */
 const MAX_READ = 500;
 
-/** AMQP messages are built once per stored event and shared by every receiver that sends it. */
-const encoded = new WeakMap<StoredEvent, Message>();
-
 function toAmqpMessage(event: StoredEvent): Message {
-  let message = encoded.get(event);
-  if (message) return message;
   const annotations: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(event.annotations)) {
     // IoT Hub sends its enqueued time as an AMQP timestamp; the SDK turns it back into epoch ms.
@@ -34,7 +29,7 @@ function toAmqpMessage(event: StoredEvent): Message {
   annotations["x-opt-sequence-number"] = rhea.types.wrap_long(event.sequenceNumber);
   annotations["x-opt-offset"] = event.offset;
   annotations["x-opt-enqueued-time"] = event.enqueuedTime;
-  message = {
+  const message: Message = {
     // A data section of UTF-8 JSON, as IoT Hub sends it: @azure/event-hubs parses it into event.body.
     body: rhea.message.data_section(Buffer.from(JSON.stringify(event.body) ?? "null", "utf8")) as unknown,
     message_annotations: annotations,
@@ -47,7 +42,6 @@ function toAmqpMessage(event: StoredEvent): Message {
   if (event.properties.userId !== undefined) {
     message.user_id = Buffer.from(event.properties.userId, "utf8") as unknown as string;
   }
-  encoded.set(event, message);
   return message;
 }
 

@@ -9,7 +9,8 @@ export interface MemoryEventLogOptions {
   now?: () => Date;
 }
 
-const DEFAULT_RETAINED_EVENTS = 100_000;
+/** Enough for a simulated fleet's backlog while bounding memory (an event is about a kilobyte). */
+const DEFAULT_RETAINED_EVENTS = 25_000;
 
 /** Maps a partition key (the device id) to a partition index with FNV-1a, stable across runs and processes. */
 export function partitionIndexForKey(partitionKey: string, partitionCount: number): number {
@@ -50,8 +51,8 @@ class Partition {
     this.nextOffset += Buffer.byteLength(JSON.stringify(event.body) ?? "null", "utf8");
     this.lastEnqueuedTime = enqueuedTime;
     this.events.push(stored);
-    // Trim in batches so appends stay amortised O(1).
-    if (this.events.length >= this.retain * 2) {
+    // Trim in batches (a quarter of the retention at a time) so appends stay amortised O(1).
+    if (this.events.length >= this.retain + Math.ceil(this.retain / 4)) {
       const drop = this.events.length - this.retain;
       this.events = this.events.slice(drop);
       this.firstSequenceNumber += drop;
