@@ -4,11 +4,12 @@
 // address (azure-iothub cannot use another port) with a certificate from the simulator's local CA,
 // which the client trusts through its `trustedCa` option.
 
-import { createServer, type Server } from "node:https";
+import { createServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { ensureLocalCa, issueServerCertificate } from "../../../lib/simulator/certificates.js";
+import { freeLoopbackHost } from "../../support/loopbackHost.js";
 
 export interface RecordedRequest {
   method: string;
@@ -44,28 +45,6 @@ export function hubErrorBody(code: string, message: string): { Message: string; 
     Message: `ErrorCode:${code};${message}`,
     ExceptionMessage: "Tracking ID:0-G:0-TimeStamp:11/25/2026 12:00:00",
   };
-}
-
-function randomLoopbackAddress(): string {
-  const [a = 1, b = 1, c = 2] = randomBytes(3);
-  return `127.${a}.${b}.${Math.max(2, c % 254)}`;
-}
-
-async function listenOnLoopback443(server: Server): Promise<string> {
-  for (let tries = 0; tries < 20; tries += 1) {
-    const host = randomLoopbackAddress();
-    const listening = await new Promise<boolean>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException) =>
-        error.code === "EADDRINUSE" ? resolve(false) : reject(error);
-      server.once("error", onError);
-      server.listen(443, host, () => {
-        server.off("error", onError);
-        resolve(true);
-      });
-    });
-    if (listening) return host;
-  }
-  throw new Error("no free loopback address for port 443 after 20 tries");
 }
 
 function readBody(request: IncomingMessage): Promise<unknown> {
@@ -108,8 +87,11 @@ export async function startScriptedHub(
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  // The certificate names the address, so it is issued once the address is taken.
-  const host = await listenOnLoopback443(server);
+  const host = await freeLoopbackHost();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(443, host, () => resolve());
+  });
   const ca = await ensureLocalCa();
   const certificate = await issueServerCertificate(ca, host);
   server.setSecureContext({ cert: certificate.certPem, key: certificate.keyPem });
