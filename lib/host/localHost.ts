@@ -11,6 +11,7 @@ import { close, listen, loopback } from "./serverLifecycle.js";
 import { startDurableHost, type DurableHost } from "./durable/durableHost.js";
 import type { Registration } from "./functionsCore.js";
 import { TimerTriggers } from "./timerTriggers.js";
+import { EventHubTriggers } from "./eventHubTriggers.js";
 
 export interface LocalHostOptions {
   /** Folder with the app's package.json (its `main` names the entry files) and host.json. */
@@ -65,6 +66,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   app.core.logSink = (level, category, message) => logger.debug({ level, category }, message);
   const invoker = new HostInvoker(app.core, logger);
   const timers = new TimerTriggers(invoker, logger);
+  const eventHubs = new EventHubTriggers(invoker, logger);
   const onError = (functionName: string, error: unknown) =>
     logger.error({ function: functionName, err: error }, "function invocation failed");
 
@@ -90,25 +92,32 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const port = await listen(server, options.port ?? 7071);
   const url = `http://${loopback}:${port}`;
   process.env.WEBSITE_HOSTNAME = `${loopback}:${port}`;
-  if (usesDurable(app.functions)) {
-    const storageConnectionString = options.storageConnectionString ?? process.env.AzureWebJobsStorage;
-    if (!storageConnectionString) {
-      await close(server);
-      throw new Error(
-        "the app has durable functions, which need storage: set AzureWebJobsStorage " +
-          "(e.g. the Azurite connection string) or the storageConnectionString option",
-      );
+  const storageConnectionString = options.storageConnectionString ?? process.env.AzureWebJobsStorage;
+  try {
+    if (usesDurable(app.functions)) {
+      if (!storageConnectionString) {
+        throw new Error(
+          "the app has durable functions, which need storage: set AzureWebJobsStorage " +
+            "(e.g. the Azurite connection string) or the storageConnectionString option",
+        );
+      }
+      durable = await startDurableHost({
+        invoker,
+        taskHubName: app.taskHubName,
+        storageConnectionString,
+        keys,
+        hostUrl: url,
+        logger,
+      });
     }
-    durable = await startDurableHost({
-      invoker,
-      taskHubName: app.taskHubName,
-      storageConnectionString,
-      keys,
-      hostUrl: url,
-      logger,
-    });
+    await eventHubs.start(storageConnectionString);
+    timers.start();
+  } catch (error) {
+    await eventHubs.stop();
+    await durable?.stop();
+    await close(server);
+    throw error;
   }
-  timers.start();
   logger.info({ url, functions: app.functions.map((f) => f.metadata.name) }, "local host started");
 
   return {
@@ -117,6 +126,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     taskHubName: durable ? app.taskHubName : undefined,
     async stop() {
       await timers.stop();
+      await eventHubs.stop();
       await close(server);
       await durable?.stop();
       logger.info("local host stopped");

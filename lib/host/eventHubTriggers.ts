@@ -1,0 +1,248 @@
+// eventHub triggers fed by @azure/event-hubs' EventHubConsumerClient: the binding's `connection`
+// names the app setting with the connection string, checkpoints live in blob storage (container
+// azure-webjobs-eventhub, as the real extension), and the function gets what the real extension
+// passes: with cardinality "many" an array of bodies and per-event metadata arrays
+// (enqueuedTimeUtcArray, sequenceNumberArray, offsetArray, partitionKeyArray, propertiesArray,
+// systemPropertiesArray), with "one" a body and the single-event metadata.
+import {
+  EventHubConsumerClient,
+  earliestEventPosition,
+  type PartitionContext,
+  type ReceivedEventData,
+  type Subscription,
+} from "@azure/event-hubs";
+import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
+import { ContainerClient } from "@azure/storage-blob";
+import type { Logger } from "pino";
+import type { Registration } from "./functionsCore.js";
+import type { RpcBindingInfo, RpcTypedData } from "./functionsCoreTypes.js";
+import type { HostInvoker } from "./hostInvoker.js";
+import { resolveSettingReferences } from "./timerTriggers.js";
+
+const checkpointContainer = "azure-webjobs-eventhub";
+const maxBatchSize = 100;
+const maxWaitTimeInSeconds = 1;
+// A local host is usually the only consumer: claim every partition at once, and take over the
+// partitions of a host that stopped without releasing them after 10 s rather than a minute.
+const loadBalancingOptions = {
+  strategy: "greedy" as const,
+  updateIntervalInMs: 2_000,
+  partitionOwnershipExpirationIntervalInMs: 10_000,
+};
+
+interface EventHubFunction {
+  registration: Registration;
+  triggerName: string;
+  connectionString: string;
+  eventHubName?: string;
+  consumerGroup: string;
+  many: boolean;
+  binary: boolean;
+}
+
+function bodyText(body: unknown): string {
+  if (typeof body === "string") return body;
+  if (Buffer.isBuffer(body) || body instanceof Uint8Array) return Buffer.from(body).toString("utf8");
+  return JSON.stringify(body);
+}
+
+function bodyBytes(body: unknown): Uint8Array {
+  if (Buffer.isBuffer(body) || body instanceof Uint8Array) return body;
+  return Buffer.from(bodyText(body));
+}
+
+function systemProperties(event: ReceivedEventData): Record<string, unknown> {
+  return {
+    ...event.systemProperties,
+    "x-opt-sequence-number": event.sequenceNumber,
+    "x-opt-offset": event.offset,
+    "x-opt-enqueued-time": event.enqueuedTimeUtc.toISOString(),
+    SequenceNumber: event.sequenceNumber,
+    Offset: event.offset,
+    PartitionKey: event.partitionKey ?? null,
+    EnqueuedTimeUtc: event.enqueuedTimeUtc.toISOString(),
+  };
+}
+
+function json(value: unknown): RpcTypedData {
+  return { json: JSON.stringify(value) };
+}
+
+export function eventHubTriggerData(
+  events: ReceivedEventData[],
+  context: {
+    consumerGroup: string;
+    eventHubName: string;
+    fullyQualifiedNamespace: string;
+    partitionId: string;
+  },
+  options: { many: boolean; binary: boolean },
+): { data: RpcTypedData; triggerMetadata: Record<string, RpcTypedData> } {
+  const partitionContext = json({
+    ConsumerGroup: context.consumerGroup,
+    EventHubName: context.eventHubName,
+    FullyQualifiedNamespace: context.fullyQualifiedNamespace,
+    PartitionId: context.partitionId,
+  });
+  if (options.many) {
+    return {
+      data: options.binary
+        ? { collectionBytes: { bytes: events.map((e) => bodyBytes(e.body)) } }
+        : { collectionString: { string: events.map((e) => bodyText(e.body)) } },
+      triggerMetadata: {
+        PartitionContext: partitionContext,
+        EnqueuedTimeUtcArray: json(events.map((e) => e.enqueuedTimeUtc.toISOString())),
+        SequenceNumberArray: json(events.map((e) => e.sequenceNumber)),
+        OffsetArray: json(events.map((e) => e.offset)),
+        PartitionKeyArray: json(events.map((e) => e.partitionKey ?? null)),
+        PropertiesArray: json(events.map((e) => e.properties ?? {})),
+        SystemPropertiesArray: json(events.map(systemProperties)),
+      },
+    };
+  }
+  const [event] = events as [ReceivedEventData];
+  return {
+    data: options.binary ? { bytes: bodyBytes(event.body) } : { string: bodyText(event.body) },
+    triggerMetadata: {
+      PartitionContext: partitionContext,
+      EnqueuedTimeUtc: json(event.enqueuedTimeUtc.toISOString()),
+      SequenceNumber: json(event.sequenceNumber),
+      Offset: json(event.offset),
+      PartitionKey: json(event.partitionKey ?? null),
+      Properties: json(event.properties ?? {}),
+      SystemProperties: json(systemProperties(event)),
+    },
+  };
+}
+
+function toEventHubFunction(
+  registration: Registration,
+  triggerName: string,
+  trigger: RpcBindingInfo,
+  env: NodeJS.ProcessEnv,
+): EventHubFunction {
+  const name = registration.metadata.name;
+  const what = `eventHub trigger "${name}"`;
+  const setting = typeof trigger.connection === "string" ? trigger.connection : "";
+  if (!setting) throw new Error(`${what}: "connection" must name the app setting with the connection string`);
+  const connectionString = env[setting];
+  if (!connectionString) throw new Error(`${what}: app setting "${setting}" (its connection) is not set`);
+  const eventHubName =
+    typeof trigger.eventHubName === "string" && trigger.eventHubName.length > 0
+      ? resolveSettingReferences(trigger.eventHubName, env, what)
+      : undefined;
+  const consumerGroup =
+    typeof trigger.consumerGroup === "string" && trigger.consumerGroup.length > 0
+      ? resolveSettingReferences(trigger.consumerGroup, env, what)
+      : EventHubConsumerClient.defaultConsumerGroupName;
+  return {
+    registration,
+    triggerName,
+    connectionString,
+    eventHubName,
+    consumerGroup,
+    many: trigger.cardinality === "many",
+    binary: trigger.dataType === "binary",
+  };
+}
+
+export class EventHubTriggers {
+  readonly #functions: EventHubFunction[];
+  readonly #invoker: HostInvoker;
+  readonly #logger: Logger;
+  readonly #running: { client: EventHubConsumerClient; subscription: Subscription }[] = [];
+
+  constructor(invoker: HostInvoker, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
+    this.#invoker = invoker;
+    this.#logger = logger.child({ component: "eventHub" });
+    this.#functions = invoker
+      .withTrigger("eventHubTrigger")
+      .map(({ registration, triggerName, trigger }) =>
+        toEventHubFunction(registration, triggerName, trigger, env),
+      );
+  }
+
+  get count(): number {
+    return this.#functions.length;
+  }
+
+  async start(storageConnectionString: string | undefined): Promise<void> {
+    if (this.#functions.length === 0) return;
+    if (!storageConnectionString) {
+      throw new Error(
+        "eventHub triggers keep checkpoints in storage: set AzureWebJobsStorage (e.g. Azurite's)",
+      );
+    }
+    const container = new ContainerClient(storageConnectionString, checkpointContainer);
+    await container.createIfNotExists();
+    for (const fn of this.#functions) {
+      const checkpoints = new BlobCheckpointStore(container);
+      // As the real extension: an EntityPath in the connection string wins over eventHubName.
+      const clientOptions = { loadBalancingOptions };
+      const client =
+        fn.eventHubName && !/;\s*EntityPath=/i.test(fn.connectionString)
+          ? new EventHubConsumerClient(
+              fn.consumerGroup,
+              fn.connectionString,
+              fn.eventHubName,
+              checkpoints,
+              clientOptions,
+            )
+          : new EventHubConsumerClient(fn.consumerGroup, fn.connectionString, checkpoints, clientOptions);
+      const subscription = client.subscribe(
+        {
+          processEvents: (events, context) => this.#process(fn, client, events, context),
+          processError: (error, context) => {
+            this.#logger.warn(
+              { function: fn.registration.metadata.name, partitionId: context.partitionId, err: error },
+              "event hub receive error",
+            );
+            return Promise.resolve();
+          },
+        },
+        { maxBatchSize, maxWaitTimeInSeconds, startPosition: earliestEventPosition },
+      );
+      this.#running.push({ client, subscription });
+    }
+  }
+
+  async #process(
+    fn: EventHubFunction,
+    client: EventHubConsumerClient,
+    events: ReceivedEventData[],
+    context: PartitionContext,
+  ): Promise<void> {
+    if (events.length === 0) return;
+    const batches = fn.many ? [events] : events.map((event) => [event]);
+    for (const batch of batches) {
+      const { data, triggerMetadata } = eventHubTriggerData(
+        batch,
+        {
+          consumerGroup: fn.consumerGroup,
+          eventHubName: client.eventHubName,
+          fullyQualifiedNamespace: client.fullyQualifiedNamespace,
+          partitionId: context.partitionId,
+        },
+        fn,
+      );
+      try {
+        await this.#invoker.invoke(fn.registration, fn.triggerName, data, { triggerMetadata });
+      } catch (error) {
+        // As the real extension: a failed batch is not retried (unless the function has a retry
+        // policy), the checkpoint moves on.
+        this.#logger.error(
+          { function: fn.registration.metadata.name, err: error },
+          "eventHub function failed",
+        );
+      }
+    }
+    await context.updateCheckpoint(events.at(-1)!);
+  }
+
+  async stop(): Promise<void> {
+    for (const { subscription, client } of this.#running.splice(0)) {
+      await subscription.close();
+      await client.close();
+    }
+  }
+}
