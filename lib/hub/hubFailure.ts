@@ -53,7 +53,7 @@ const TRANSIENT_SOCKET_CODES = new Set([
 /** Socket errors that prove the request was never sent, so even a non-idempotent call may be repeated. */
 const NOT_DELIVERED_SOCKET_CODES = new Set(["ECONNREFUSED", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
 
-const QUOTA_CODE = /quota|limitexceeded|toomany|403002|403010/i;
+const QUOTA_CODE = /quota|limitexceeded|403002|403010/i;
 
 interface SdkErrorShape {
   message?: unknown;
@@ -85,10 +85,10 @@ function parseHubErrorBody(body: string): { code?: string; message?: string } {
 }
 
 function kindOfStatus(status: number, hubErrorCode: string | undefined): FailureKind {
-  if (hubErrorCode && QUOTA_CODE.test(hubErrorCode)) return "quotaExceeded";
   if (status === 429) return "throttled";
+  if (hubErrorCode && QUOTA_CODE.test(hubErrorCode)) return "quotaExceeded";
   if (status === 408 || status >= 500) return "transient";
-  if (status === 400) return "invalidContent";
+  if (status === 400 || status === 413) return "invalidContent";
   if (status === 401) return "unauthorized";
   if (status === 403) return "quotaExceeded";
   if (status === 404) return "notFound";

@@ -211,6 +211,16 @@ describe("describeFailure", () => {
     );
   });
 
+  it("keeps a 429 retryable whatever code the hub gives it", () => {
+    expect(describeFailure(sdkError(429, "IotHubQuotaExceeded", "slow down"), 0).kind).toBe("throttled");
+  });
+
+  it("calls a body too large invalid content", () => {
+    expect(
+      describeFailure(sdkError(413, "RequestEntityTooLarge", "Request body exceeds 262144 bytes"), 0).kind,
+    ).toBe("invalidContent");
+  });
+
   it("marks refused connections as never delivered and resets as possibly delivered", () => {
     expect(
       describeFailure(socketError("ECONNREFUSED", "connect ECONNREFUSED 127.0.0.1:443"), 0),
