@@ -47,7 +47,6 @@ export class BackgroundProcess {
     file: string,
     args: string[],
     readonly logPath: string,
-    env: NodeJS.ProcessEnv = process.env,
   ) {
     const log = openSync(logPath, "a");
     try {
@@ -55,20 +54,24 @@ export class BackgroundProcess {
         ? [setprivPath, ["--pdeathsig", "KILL", "--", file, ...args]]
         : [file, args];
       installExitHooks();
-      this.child = spawn(command, commandArgs, { detached: true, stdio: ["ignore", log, log], env });
+      this.child = spawn(command, commandArgs, { detached: true, stdio: ["ignore", log, log] });
     } finally {
       closeSync(log);
     }
     running.add(this);
     this.exited = new Promise((resolve) => {
-      this.child.once("exit", (code) => {
+      const onGone = (code: number | null) => {
+        if (this.hasExited) return;
         this.hasExited = true;
         running.delete(this);
         if (running.size === 0) removeExitHooks();
         resolve(code);
-      });
+      };
+      this.child.once("exit", onGone);
+      // A process that could not be spawned emits no "exit".
       this.child.once("error", (error) => {
         console.error(`${name}: ${error.message}`);
+        onGone(null);
       });
     });
   }
