@@ -149,7 +149,40 @@ describe("local host durable extension", () => {
     expect(log).toContain("is not an orchestrator function");
   });
 
+  it("continues as new, runs a sub-orchestration and fans out activities with Task.all", async () => {
+    const host = hosts[0]!;
+    const before = invocations("prepareShipment");
+    await startOrder(host, "countdown", "countdown-1", 2);
+    const done = await waitForStatus(host, "countdown-1", (s) => s.runtimeStatus === "Completed");
+    expect(done.output).toEqual(["prepared valve", "prepared pump"]);
+    expect(done.input).toBe(0);
+    expect(invocations("prepareShipment") - before).toBe(2);
+  });
+
+  it("terminates a waiting instance, signals an entity, and purges the instance through the webhooks", async () => {
+    const host = hosts[0]!;
+    const started = await startOrder(host, "waitForever", "forever-1", null);
+    const links = (await started.json()) as Record<string, string>;
+    await waitForStatus(host, "forever-1", (s) => s.runtimeStatus === "Running");
+    const terminate = links.terminatePostUri!.replace("{text}", "operator%20stop");
+    expect((await fetch(terminate, { method: "POST" })).status).toBe(202);
+    const terminated = await waitForStatus(host, "forever-1", (s) => s.runtimeStatus === "Terminated");
+    expect(terminated.output).toBe("operator stop");
+    expect((await fetch(terminate, { method: "POST" })).status).toBe(410);
+
+    let counter = await fetch(`${host.url}/api/counters/signals`);
+    for (let attempt = 0; attempt < 100 && counter.status === 404; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      counter = await fetch(`${host.url}/api/counters/signals`);
+    }
+    expect(await counter.json()).toBe(2);
+
+    expect((await fetch(links.purgeHistoryDeleteUri!, { method: "DELETE" })).status).toBe(200);
+    expect((await fetch(links.statusQueryGetUri!)).status).toBe(404);
+  });
   it("resumes after a restart from the stored history without running finished activities again", async () => {
+    // Only one host at a time on the task hub: the one the other tests used goes first.
+    await hosts[0]!.stop();
     const before = { prepare: invocations("prepareShipment"), charge: invocations("chargeCard") };
     const first = await startHost();
     await startOrder(first, "processOrder", "order-2", { item: "gateway", amount: 7 });
