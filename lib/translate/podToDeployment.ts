@@ -22,6 +22,7 @@ import { checkFields, podSpecFields } from "./podFields.js";
 import { Findings, PodTranslationError, type PodProblem } from "./podErrors.js";
 import { registryCredentialsFromPullSecrets } from "./registryCredentials.js";
 import { noReferences, type ResolvedReferences } from "./resolvedReferences.js";
+import { checkPodShape } from "./podShape.js";
 
 export interface TranslateOptions {
   /** the IoT Hub the deployment is for: part of the configuration id when given */
@@ -165,24 +166,29 @@ function layeredContent(
   return content;
 }
 
+/** "pod plant-1/tempsensor-6d8f7c9b5-x2k4q", read defensively: the pod may be malformed. */
+function describePod(input: unknown): string {
+  const metadata = (input as { metadata?: { name?: unknown; namespace?: unknown } } | undefined)?.metadata;
+  const namespace = typeof metadata?.namespace === "string" ? metadata.namespace : "default";
+  const name = typeof metadata?.name === "string" ? metadata.name : "(unnamed)";
+  return `pod ${namespace}/${name}`;
+}
+
 /** Translates a pod into the IoT Hub configuration of its IoT Edge deployment. */
 export function podToDeployment(
-  pod: V1Pod,
+  input: V1Pod,
   resolved: ResolvedReferences = noReferences,
   options: TranslateOptions = {},
 ): Translation {
+  const checked = checkPodShape(input);
+  if ("problems" in checked) throw new PodTranslationError(checked.problems, describePod(input));
+  const pod = checked.pod;
   const findings = new Findings();
   const metadata = pod.metadata ?? {};
   const spec = pod.spec;
   const namespace = metadata.namespace ?? "default";
   const workload = podWorkload(pod);
-  const subject = `pod ${namespace}/${metadata.name ?? workload}`;
-  if (!spec || !Array.isArray(spec.containers)) {
-    throw new PodTranslationError(
-      [{ field: "spec.containers", reason: "is required: a list of containers" }],
-      subject,
-    );
-  }
+  const subject = describePod(pod);
   if (!workload) findings.refuse("metadata.name", "is required");
   checkFields(spec, podSpecFields, "spec", findings);
 

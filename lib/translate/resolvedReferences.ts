@@ -25,8 +25,11 @@ export type Lookup = { found: true; value: string } | { found: false; reason: st
 export function configMapKey(resolved: ResolvedReferences, name: string, key: string): Lookup {
   const configMap = Object.hasOwn(resolved.configMaps, name) ? resolved.configMaps[name] : undefined;
   if (!configMap) return { found: false, reason: `ConfigMap "${name}" was not found in the pod's namespace` };
-  const value = configMap.data?.[key];
-  if (typeof value !== "string") return { found: false, reason: `ConfigMap "${name}" has no key "${key}"` };
+  const value: unknown = configMap.data?.[key];
+  if (value === undefined) return { found: false, reason: `ConfigMap "${name}" has no key "${key}"` };
+  if (typeof value !== "string") {
+    return { found: false, reason: `ConfigMap "${name}" key "${key}" must be a string (quote it in YAML)` };
+  }
   return { found: true, value };
 }
 

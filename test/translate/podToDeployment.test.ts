@@ -159,6 +159,54 @@ spec: { imagePullSecrets: [{ name: old }], containers: [{ name: app, image: regi
   });
 });
 
+describe("podToDeployment on hand-written YAML", () => {
+  it("reads empty YAML values as absent, as Kubernetes does", () => {
+    const pod = podFromYaml(`
+metadata: { name: p, annotations: { ${target} } }
+spec:
+  securityContext:
+  containers:
+    - name: app
+      image: busybox
+      resources:
+      env:
+`);
+    const module =
+      podToDeployment(pod).configuration.content.modulesContent.$edgeAgent?.[
+        "properties.desired.modules.app"
+      ];
+    expect(module).toEqual({
+      type: "docker",
+      status: "running",
+      restartPolicy: "always",
+      settings: { image: "busybox" },
+    });
+  });
+
+  it("refuses values of the wrong type with the field path, all at once", () => {
+    const pod = podFromYaml(`
+metadata: { name: p, annotations: { ${target}, iotedge.connector/priority: 5 } }
+spec:
+  containers:
+    - name: app
+      image: busybox
+      env: [{ name: THRESHOLD, value: 25 }]
+      command: /bin/app
+`);
+    expect(problemsOf(() => podToDeployment(pod))).toEqual([
+      {
+        field: "metadata.annotations[iotedge.connector/priority]",
+        reason: "must be a string (quote numbers and booleans in YAML)",
+      },
+      { field: "spec.containers[0].command", reason: "Invalid input: expected array, received string" },
+      {
+        field: "spec.containers[0].env[0].value",
+        reason: "must be a string (quote numbers and booleans in YAML)",
+      },
+    ]);
+  });
+});
+
 describe("deployment schema validation", () => {
   const valid = () =>
     podToDeployment(
