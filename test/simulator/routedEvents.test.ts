@@ -4,7 +4,11 @@ import { EventHubConsumerClient, earliestEventPosition, type ReceivedEventData }
 import iothub from "azure-iothub";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../lib/simulator/eventLog.js";
-import { parseHubNotification, type HubNotification } from "../../lib/simulator/routedEvents.js";
+import {
+  parseHubNotification,
+  type HubNotification,
+  type TwinChangeNotification,
+} from "../../lib/simulator/routedEvents.js";
 import type { RunningSimulator } from "../../lib/simulator/simulator.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
@@ -81,12 +85,12 @@ describe("routed events", () => {
         ),
     );
     const agentChanges = notificationsOf("evented").filter(
-      (n) => n.kind === "twinChange" && n.moduleId === "$edgeAgent",
+      (n): n is TwinChangeNotification => n.kind === "twinChange" && n.moduleId === "$edgeAgent",
     );
     expect(
       agentChanges.some((n) => JSON.stringify(n.body).includes('"evented-deployment":{"status":"Applied"}')),
     ).toBe(true);
-    const versions = agentChanges.map((n) => (n.kind === "twinChange" ? n.version : 0));
+    const versions = agentChanges.map((n) => n.version);
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
     expect(new Set(versions).size).toBe(versions.length);
   });
