@@ -278,6 +278,10 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
 
   container.on("sender_open", (context: EventContext) => {
     const sender = context.sender as Sender;
+    // Deliver pre-settled ("settle on send"), as Event Hubs does: consumers checkpoint instead of
+    // acknowledging, and no dispositions can trail a client's session end. rhea has no public
+    // setting for links the peer opens, so set the attach field before the attach frame goes out.
+    (sender as Sender & { local: { attach: { snd_settle_mode: number } } }).local.attach.snd_settle_mode = 1;
     const address = sender.source?.address ?? "";
     if (address === CBS_ADDRESS || isManagementAddress(address)) {
       let links = replyLinks.get(context.connection);

@@ -227,6 +227,34 @@ describe("reading events", () => {
   });
 });
 
+describe("runtime metrics", () => {
+  it("reports the partition's last enqueued event to a receiver that tracks it", async () => {
+    const last = log.partitionInfo("2");
+    let tracked: { sequenceNumber?: number; offset?: string } | undefined;
+    const subscription = client().subscribe(
+      "2",
+      {
+        processEvents: (_events, context) => {
+          tracked = context.lastEnqueuedEventProperties;
+          return Promise.resolve();
+        },
+        processError: () => Promise.resolve(),
+      },
+      {
+        startPosition: earliestEventPosition,
+        trackLastEnqueuedEventProperties: true,
+        maxWaitTimeInSeconds: 1,
+      },
+    );
+    await waitFor("tracked properties", () => tracked?.sequenceNumber !== undefined);
+    await subscription.close();
+    expect(tracked).toMatchObject({
+      sequenceNumber: last.lastEnqueuedSequenceNumber,
+      offset: last.lastEnqueuedOffset,
+    });
+  });
+});
+
 describe("receiver lifetime", () => {
   it("releases a partition receiver when its subscription closes", async () => {
     const consumer = client({ consumerGroup: "connector" });
@@ -239,6 +267,19 @@ describe("receiver lifetime", () => {
 });
 
 describe("refusals", () => {
+  it("refuses to start without a key or with a bad port, naming the option", async () => {
+    const base = {
+      host: "127.0.0.1",
+      port: 0,
+      hubName: HUB,
+      log,
+      sharedAccessKeyName: KEY_NAME,
+      sharedAccessKey: KEY,
+    };
+    await expect(startEventHubEndpoint({ ...base, sharedAccessKey: "" })).rejects.toThrow(/sharedAccessKey/);
+    await expect(startEventHubEndpoint({ ...base, port: 70_000 })).rejects.toThrow(/port must be an integer/);
+  });
+
   it("refuses a client whose shared access key is wrong with an authorization error", async () => {
     const wrongKey = endpoint.connectionString.replace(KEY, "d3Jvbmcta2V5");
     const consumer = client({ connectionString: wrongKey });
