@@ -45,6 +45,10 @@ export const annotations = {
   startupOrder: `${annotationPrefix}startup-order.`,
 } as const;
 
+const knownNames = Object.values(annotations)
+  .map((name) => (name.endsWith(".") ? `${name}<container>` : name).slice(annotationPrefix.length))
+  .join(", ");
+
 /** The ConfigMap key that holds module twin desired properties (the original connector's name). */
 export const desiredPropertiesKey = "desiredProperties";
 
@@ -199,10 +203,7 @@ export function readConnectorAnnotations(
         break;
       default:
         if (!readModuleAnnotation(name, value, containerNames, settings.modules, resolved, findings)) {
-          findings.refuse(
-            field,
-            `not an annotation of the connector (known: ${Object.values(annotations).join(", ")})`,
-          );
+          findings.refuse(field, `not an annotation of the connector; it knows ${knownNames}`);
         }
     }
   }

@@ -6,7 +6,8 @@
 // - a ConfigMap `edgehub` whose `desiredProperties` holds `routes` and
 //   `storeAndForwardConfiguration`, and one `edgeagent` whose `desiredProperties` holds
 //   `runtime.settings.registryCredentials` and `systemModules.edgeHub.env`;
-// - the pod's labels become the deployment's labels, and the deployment is a base deployment.
+// - the pod's labels become the deployment's labels, and the deployment is a base deployment
+//   unless the connector's deployment-kind annotation says otherwise.
 // The ConfigMaps are read only for pods that say `isEdgeDeployment: "true"`, as the original did.
 import { z } from "zod";
 import type { DeploymentSettings, ModuleSettings } from "./deploymentSettings.js";
@@ -159,7 +160,6 @@ export function readLegacyConventions(
     settings.loggingOptions = { value: loggingOptions, field: field(legacyAnnotations.loggingOptions) };
   if (isEdgeDeployment !== "true") return settings;
 
-  settings.kind = { value: "base", field: field(legacyAnnotations.isEdgeDeployment) };
   const copied = Object.fromEntries(Object.entries(podLabels).filter(([name]) => !perPodLabels.has(name)));
   const labels = parseSetting(copied, labelsSchema, "metadata.labels", findings) ?? {};
   for (const [name, value] of Object.entries(labels))

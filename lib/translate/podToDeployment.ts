@@ -17,7 +17,7 @@ import type {
   RegistryCredential,
 } from "./deploymentTypes.js";
 import { deviceVolumes, podCreateOptions } from "./dockerCreateOptions.js";
-import { readLegacyConventions } from "./legacyAnnotations.js";
+import { isLegacyPod, readLegacyConventions } from "./legacyAnnotations.js";
 import { checkFields, podSpecFields } from "./podFields.js";
 import { Findings, PodTranslationError, type PodProblem } from "./podErrors.js";
 import { registryCredentialsFromPullSecrets } from "./registryCredentials.js";
@@ -212,7 +212,8 @@ export function podToDeployment(
   const legacy = readLegacyConventions(podAnnotations, metadata.labels ?? {}, [...names], resolved, findings);
   const settings = mergeSettings(connector, legacy, findings);
 
-  const kind: DeploymentKind = settings.kind?.value ?? "layered";
+  // The original connector made base deployments; its pods keep that unless they ask otherwise.
+  const kind: DeploymentKind = settings.kind?.value ?? (isLegacyPod(podAnnotations) ? "base" : "layered");
   const schemaVersion = settings.schemaVersion?.value ?? deploymentDefaults.schemaVersion;
   if (!settings.targetCondition) {
     findings.refuse(
