@@ -58,8 +58,15 @@ export class PartitionReader {
     this.groupKey = options.groupKey;
     this.ownerLevel = options.ownerLevel;
     this.next = options.firstSequenceNumber;
-    // Follow appends; an append only sends when the client has credit left.
-    this.unsubscribe = options.log.subscribe(options.partitionId, () => this.pump());
+    // Follow appends; an append only sends when the client has credit left. A failure here must not
+    // fail the hub operation that appended, so it detaches this receiver instead.
+    this.unsubscribe = options.log.subscribe(options.partitionId, () => {
+      try {
+        this.pump();
+      } catch (error) {
+        this.close({ condition: "amqp:internal-error", description: (error as Error).message });
+      }
+    });
   }
 
   get connection(): Connection {
