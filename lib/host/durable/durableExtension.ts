@@ -270,7 +270,7 @@ export class DurableExtension {
         if (!result) return;
         // Sent before the record is saved: if the host stops in between, the episode runs again
         // from the saved history and sends the same messages, which their receivers deduplicate.
-        for (const outgoing of result.outgoing) await this.#send(outgoing);
+        await Promise.all(result.outgoing.map((outgoing) => this.#send(outgoing)));
         await this.#storage.write("instances", instanceId, result.record, stored.etag);
         if (terminalStatuses.has(result.record.runtimeStatus)) {
           this.#logger.info(

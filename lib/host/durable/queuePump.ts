@@ -14,7 +14,7 @@ export interface QueuePumpOptions<T> {
 }
 
 const minIdleMs = 20;
-const maxIdleMs = 500;
+const maxIdleMs = 250;
 
 export class QueuePump<T> {
   readonly #storage: TaskHubStorage;
@@ -25,11 +25,15 @@ export class QueuePump<T> {
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  #nudged = false;
 
   constructor(storage: TaskHubStorage, options: QueuePumpOptions<T>, logger: Logger) {
     this.#storage = storage;
     this.#options = options;
     this.#logger = logger.child({ queue: options.queue });
+    storage.onSent((queue) => {
+      if (queue === options.queue) this.#wake?.();
+    });
   }
 
   start(): void {
@@ -48,6 +52,7 @@ export class QueuePump<T> {
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.#wake = () => {
+        this.#nudged = true;
         clearTimeout(timer);
         resolve();
       };
@@ -75,11 +80,17 @@ export class QueuePump<T> {
         continue;
       }
       if (messages.length === 0) {
+        if (this.#nudged) {
+          // A message was sent while receiving: look again at once.
+          this.#nudged = false;
+          continue;
+        }
         await this.#sleep(idleMs);
-        idleMs = Math.min(maxIdleMs, idleMs * 2);
+        idleMs = this.#nudged ? minIdleMs : Math.min(maxIdleMs, idleMs * 2);
         continue;
       }
       idleMs = minIdleMs;
+      this.#nudged = false;
       for (const message of messages) this.#dispatch(message);
     }
   }

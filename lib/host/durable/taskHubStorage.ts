@@ -38,6 +38,7 @@ async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<strin
 export class TaskHubStorage {
   readonly #container: ContainerClient;
   readonly #queues: Record<QueueName, QueueClient>;
+  readonly #sentListeners = new Set<(queue: QueueName) => void>();
 
   constructor(connectionString: string, taskHubName: string) {
     const prefix = taskHubName.toLowerCase();
@@ -110,12 +111,18 @@ export class TaskHubStorage {
     }
   }
 
+  /** Calls `listener` after this process sent a message that is visible at once (receivers need not wait to poll). */
+  onSent(listener: (queue: QueueName) => void): void {
+    this.#sentListeners.add(listener);
+  }
+
   async send(queue: QueueName, body: unknown, delaySeconds = 0): Promise<void> {
     const visibilityTimeout = Math.min(Math.max(0, Math.ceil(delaySeconds)), maxMessageDelaySeconds);
     await this.#queues[queue].sendMessage(JSON.stringify(body), {
       visibilityTimeout,
       messageTimeToLive: -1,
     });
+    if (visibilityTimeout === 0) for (const listener of this.#sentListeners) listener(queue);
   }
 
   async receive<T>(
