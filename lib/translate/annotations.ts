@@ -5,14 +5,14 @@ import type { DeploymentSettings, ModuleSettings, Sourced } from "./deploymentSe
 import { emptySettings } from "./deploymentSettings.js";
 import type { Findings } from "./podErrors.js";
 import type { ResolvedReferences } from "./resolvedReferences.js";
-import { configMapKey } from "./resolvedReferences.js";
 import {
   imageSchema,
   labelsSchema,
   metricsSchema,
   moduleStatusSchema,
-  parseJson,
   parseSetting,
+  readConfigMapJson,
+  readJson,
   prioritySchema,
   routesSchema,
   schemaVersionSchema,
@@ -63,26 +63,6 @@ function eachSourced<T>(values: Record<string, T> | undefined, field: string): R
   return result;
 }
 
-function readJson<T>(text: string, schema: z.ZodType<T>, field: string, findings: Findings): T | undefined {
-  const json = parseJson(text, field, findings);
-  return json === undefined ? undefined : parseSetting(json, schema, field, findings);
-}
-
-/** Module twin desired properties from a ConfigMap's `desiredProperties` key. */
-export function twinFromConfigMap(
-  resolved: ResolvedReferences,
-  name: string,
-  field: string,
-  findings: Findings,
-): Record<string, unknown> | undefined {
-  const lookup = configMapKey(resolved, name, desiredPropertiesKey);
-  if (!lookup.found) {
-    findings.refuse(field, lookup.reason);
-    return undefined;
-  }
-  return readJson(lookup.value, twinSchema, `configmap/${name}.data.${desiredPropertiesKey}`, findings);
-}
-
 function readModuleAnnotation(
   name: string,
   text: string,
@@ -109,7 +89,8 @@ function readModuleAnnotation(
   if (prefix === annotations.twin) {
     module.twin = sourced(readJson(text, twinSchema, field, findings), field);
   } else if (prefix === annotations.twinConfigMap) {
-    module.twin = sourced(twinFromConfigMap(resolved, text.trim(), field, findings), field);
+    const twin = readConfigMapJson(resolved, text.trim(), desiredPropertiesKey, twinSchema, findings, field);
+    module.twin = sourced(twin, field);
   } else if (prefix === annotations.status) {
     module.status = sourced(parseSetting(text.trim(), moduleStatusSchema, field, findings), field);
   } else {

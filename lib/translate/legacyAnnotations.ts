@@ -19,9 +19,9 @@ import {
   labelsSchema,
   moduleRestartPolicySchema,
   moduleStatusSchema,
-  parseJson,
   parseSetting,
   prioritySchema,
+  readConfigMapJson,
   routesSchema,
   targetConditionSchema,
   twinSchema,
@@ -80,20 +80,6 @@ export function isLegacyPod(podAnnotations: Readonly<Record<string, string>>): b
   return podAnnotations[legacyAnnotations.isEdgeDeployment] === "true";
 }
 
-function configMapJson<T>(
-  resolved: ResolvedReferences,
-  name: string,
-  key: string,
-  schema: z.ZodType<T>,
-  findings: Findings,
-): T | undefined {
-  const text = resolved.configMaps[name]?.data?.[key];
-  if (typeof text !== "string") return undefined;
-  const field = `configmap/${name}.data.${key}`;
-  const json = parseJson(text, field, findings);
-  return json === undefined ? undefined : parseSetting(json, schema, field, findings);
-}
-
 function readModuleConfigMap(
   resolved: ResolvedReferences,
   container: string,
@@ -119,9 +105,9 @@ function readModuleConfigMap(
     if (policy) module.restartPolicy = { value: policy, field: field("restartPolicy") };
   }
   if (data.version !== undefined) module.version = { value: data.version.trim(), field: field("version") };
-  const createOptions = configMapJson(resolved, container, "createOptions", twinSchema, findings);
+  const createOptions = readConfigMapJson(resolved, container, "createOptions", twinSchema, findings);
   if (createOptions) module.createOptions = { value: createOptions, field: field("createOptions") };
-  const twin = configMapJson(resolved, container, desiredPropertiesKey, twinSchema, findings);
+  const twin = readConfigMapJson(resolved, container, desiredPropertiesKey, twinSchema, findings);
   if (twin) module.twin = { value: twin, field: field(desiredPropertiesKey) };
   return module;
 }
@@ -165,7 +151,7 @@ export function readLegacyConventions(
   for (const [name, value] of Object.entries(labels))
     settings.labels[name] = { value, field: "metadata.labels" };
 
-  const hub = configMapJson(
+  const hub = readConfigMapJson(
     resolved,
     legacyConfigMaps.edgeHub,
     desiredPropertiesKey,
@@ -178,7 +164,7 @@ export function readLegacyConventions(
   const ttl = hub?.storeAndForwardConfiguration?.timeToLiveSecs;
   if (ttl !== undefined) settings.storeAndForwardTtl = { value: ttl, field: hubField };
 
-  const agent = configMapJson(
+  const agent = readConfigMapJson(
     resolved,
     legacyConfigMaps.edgeAgent,
     desiredPropertiesKey,

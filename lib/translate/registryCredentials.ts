@@ -16,6 +16,7 @@ const entrySchema = z.object({
 });
 const dockerConfigJson = z.object({ auths: z.record(z.string(), entrySchema) });
 const dockerCfg = z.record(z.string(), entrySchema);
+type Entry = z.infer<typeof entrySchema>;
 
 /** The registry host as IoT Edge wants it: no scheme, no path ("https://index.docker.io/v1/" → "index.docker.io"). */
 export function registryAddress(server: string): string {
@@ -27,7 +28,7 @@ export function credentialName(address: string): string {
   return address.replace(/[^A-Za-z0-9_-]/g, "-");
 }
 
-function decodeEntry(entry: z.infer<typeof entrySchema>): { username: string; password: string } | undefined {
+function decodeEntry(entry: Entry): { username: string; password: string } | undefined {
   if (entry.username !== undefined && entry.password !== undefined) {
     return { username: entry.username, password: entry.password };
   }
@@ -35,6 +36,30 @@ function decodeEntry(entry: z.infer<typeof entrySchema>): { username: string; pa
   const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
   const colon = decoded.indexOf(":");
   return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** The registry entries of a pull Secret, or why there are none. */
+function pullSecretEntries(resolved: ResolvedReferences, name: string): Record<string, Entry> | string {
+  const json = secretKey(resolved, name, ".dockerconfigjson");
+  const cfg = json.found ? undefined : secretKey(resolved, name, ".dockercfg");
+  if (!json.found && !cfg?.found) {
+    return json.reason.includes("was not found")
+      ? json.reason
+      : `Secret "${name}" has neither .dockerconfigjson nor .dockercfg (type kubernetes.io/dockerconfigjson)`;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json.found ? json.value : cfg?.found ? cfg.value : "");
+  } catch {
+    return `Secret "${name}" does not hold valid Docker config JSON`;
+  }
+  const invalid = `Secret "${name}" does not hold Docker config JSON (registries with username and password)`;
+  if (json.found) {
+    const config = dockerConfigJson.safeParse(parsed);
+    return config.success ? config.data.auths : invalid;
+  }
+  const legacy = dockerCfg.safeParse(parsed);
+  return legacy.success ? legacy.data : invalid;
 }
 
 export function registryCredentialsFromPullSecrets(
@@ -46,43 +71,16 @@ export function registryCredentialsFromPullSecrets(
   pullSecrets.forEach((reference, index) => {
     const field = `spec.imagePullSecrets[${index}]`;
     const name = reference.name ?? "";
-    const json = secretKey(resolved, name, ".dockerconfigjson");
-    const cfg = json.found ? undefined : secretKey(resolved, name, ".dockercfg");
-    const text = json.found ? json.value : cfg?.found ? cfg.value : undefined;
-    if (text === undefined) {
-      const missing = json.found ? "" : json.reason;
-      findings.refuse(
-        field,
-        missing.includes("was not found")
-          ? missing
-          : `Secret "${name}" has neither .dockerconfigjson nor .dockercfg (type kubernetes.io/dockerconfigjson)`,
-      );
+    const entries = pullSecretEntries(resolved, name);
+    if (typeof entries === "string") {
+      findings.refuse(field, entries);
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      findings.refuse(field, `Secret "${name}" does not hold valid Docker config JSON`);
-      return;
-    }
-    const result = json.found ? dockerConfigJson.safeParse(parsed) : dockerCfg.safeParse(parsed);
-    if (!result.success) {
-      findings.refuse(field, `Secret "${name}" does not hold Docker config JSON ("auths" by registry)`);
-      return;
-    }
-    const auths =
-      "auths" in result.data
-        ? (result.data.auths as Record<string, z.infer<typeof entrySchema>>)
-        : result.data;
-    for (const [server, entry] of Object.entries(auths)) {
+    for (const [server, entry] of Object.entries(entries)) {
       const login = decodeEntry(entry);
       const address = registryAddress(server);
       if (!login || address === "") {
-        findings.refuse(
-          field,
-          `Secret "${name}" has no username and password for registry entry "${address}"`,
-        );
+        findings.refuse(field, `Secret "${name}" has no username and password for registry "${address}"`);
         continue;
       }
       credentials[credentialName(address)] = { ...login, address };

@@ -2,6 +2,7 @@
 // schemas; `parseSetting` turns a failure into a refusal that names the field.
 import { z } from "zod";
 import type { Findings } from "./podErrors.js";
+import { configMapKey, type ResolvedReferences } from "./resolvedReferences.js";
 
 /** An IoT Hub query condition on device twins: `tags.x='y'`, `properties.reported...`, `deviceId=...`, or `*`. */
 export const targetConditionSchema = z
@@ -96,4 +97,33 @@ export function parseSetting<T>(
     findings.refuse(field, `${where}${issue.message}`);
   }
   return undefined;
+}
+
+/** A JSON setting in text: parsed, then checked against its schema; refusals name the field. */
+export function readJson<T>(
+  text: string,
+  schema: z.ZodType<T>,
+  field: string,
+  findings: Findings,
+): T | undefined {
+  const json = parseJson(text, field, findings);
+  return json === undefined ? undefined : parseSetting(json, schema, field, findings);
+}
+
+/** A JSON setting held in a ConfigMap key. `requiredBy` names the field that refers to the
+ * ConfigMap when it must exist; without it a missing ConfigMap or key simply gives nothing. */
+export function readConfigMapJson<T>(
+  resolved: ResolvedReferences,
+  name: string,
+  key: string,
+  schema: z.ZodType<T>,
+  findings: Findings,
+  requiredBy?: string,
+): T | undefined {
+  const lookup = configMapKey(resolved, name, key);
+  if (!lookup.found) {
+    if (requiredBy !== undefined) findings.refuse(requiredBy, lookup.reason);
+    return undefined;
+  }
+  return readJson(lookup.value, schema, `configmap/${name}.data.${key}`, findings);
 }
