@@ -2,7 +2,7 @@
 // an IoT Edge deployment. Pure: no I/O, same input, same output. Everything IoT Edge cannot
 // honour is refused, all problems at once, in a PodTranslationError; what is harmlessly
 // ignored comes back as warnings.
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { annotations, readConnectorAnnotations } from "./annotations.js";
 import { configurationId } from "./configurationId.js";
 import { containerToModule, type PodContext } from "./containerToModule.js";
@@ -174,25 +174,8 @@ function describePod(input: unknown): string {
   return `pod ${namespace}/${name}`;
 }
 
-/** Translates a pod into the IoT Hub configuration of its IoT Edge deployment. */
-export function podToDeployment(
-  input: V1Pod,
-  resolved: ResolvedReferences = noReferences,
-  options: TranslateOptions = {},
-): Translation {
-  const checked = checkPodShape(input);
-  if ("problems" in checked) throw new PodTranslationError(checked.problems, describePod(input));
-  const pod = checked.pod;
-  const findings = new Findings();
-  const metadata = pod.metadata ?? {};
-  const spec = pod.spec;
-  const namespace = metadata.namespace ?? "default";
-  const workload = podWorkload(pod);
-  const subject = describePod(pod);
-  if (!workload) findings.refuse("metadata.name", "is required");
-  checkFields(spec, podSpecFields, "spec", findings);
-
-  const containers = spec.containers;
+/** The container names, refusing an empty pod, more modules than a deployment holds, and duplicates. */
+function containerNames(containers: readonly V1Container[], findings: Findings): Set<string> {
   if (containers.length === 0) findings.refuse("spec.containers", "must list at least one container");
   if (containers.length > edgeLimits.modulesPerDeployment) {
     findings.refuse(
@@ -202,86 +185,68 @@ export function podToDeployment(
   }
   const names = new Set<string>();
   containers.forEach((container, index) => {
-    if (names.has(container.name))
+    if (names.has(container.name)) {
       findings.refuse(`spec.containers[${index}].name`, `duplicates container "${container.name}"`);
+    }
     names.add(container.name);
   });
+  return names;
+}
 
-  const podAnnotations = metadata.annotations ?? {};
-  const connector = readConnectorAnnotations(podAnnotations, names, resolved, findings);
-  const legacy = readLegacyConventions(podAnnotations, metadata.labels ?? {}, [...names], resolved, findings);
-  const settings = mergeSettings(connector, legacy, findings);
-
-  // The original connector made base deployments; its pods keep that unless they ask otherwise.
-  const kind: DeploymentKind = settings.kind?.value ?? (isLegacyPod(podAnnotations) ? "base" : "layered");
-  const schemaVersion = settings.schemaVersion?.value ?? deploymentDefaults.schemaVersion;
+/** Refuses what the deployment kind cannot carry, and a pod without a target condition. */
+function checkSettingsForKind(settings: DeploymentSettings, kind: DeploymentKind, findings: Findings): void {
   if (!settings.targetCondition) {
     findings.refuse(
       `metadata.annotations[${annotations.targetCondition}]`,
       "is required: the IoT Hub device query that selects the devices (for example tags.site='plant-1')",
     );
   }
-  if (kind === "layered") {
-    for (const key of baseOnlySettings) {
-      const setting = settings[key];
-      if (setting) findings.refuse(setting.field, "applies only to base deployments (deployment-kind: base)");
-    }
-    for (const env of Object.values(settings.edgeHubEnv)) {
-      findings.refuse(
-        env.field,
-        "edgeHub's environment applies only to base deployments (deployment-kind: base)",
-      );
-    }
+  if (kind === "base") return;
+  for (const key of baseOnlySettings) {
+    const setting = settings[key];
+    if (setting) findings.refuse(setting.field, "applies only to base deployments (deployment-kind: base)");
   }
-
-  const restartPolicy = restartPolicies[spec.restartPolicy ?? "Always"];
-  if (!restartPolicy) findings.refuse("spec.restartPolicy", "must be Always, OnFailure or Never");
-  const context: PodContext = {
-    namespace,
-    resolved,
-    restartPolicy: restartPolicy ?? "always",
-    schemaVersion,
-    options: podCreateOptions(spec, findings),
-    volumes: deviceVolumes(spec.volumes ?? [], findings),
-    securityContext: spec.securityContext,
-  };
-  const modules: Record<string, EdgeModule> = {};
-  containers.forEach((container, index) => {
-    modules[container.name] = containerToModule(
-      container,
-      index,
-      context,
-      settings.modules[container.name] ?? {},
-      findings,
+  for (const env of Object.values(settings.edgeHubEnv)) {
+    findings.refuse(
+      env.field,
+      "edgeHub's environment applies only to base deployments (deployment-kind: base)",
     );
-  });
+  }
+}
 
-  const credentials = {
-    ...values(settings.registryCredentials),
-    ...registryCredentialsFromPullSecrets(spec.imagePullSecrets ?? [], resolved, findings),
-  };
-  let routes = values(settings.routes);
+/** The pod's routes; in a layered deployment the store-and-forward time to live goes onto each. */
+function podRoutes(
+  settings: DeploymentSettings,
+  kind: DeploymentKind,
+  schemaVersion: string,
+  findings: Findings,
+): Record<string, EdgeRoute> {
   if (schemaVersion === "1.0") {
     for (const [name, route] of Object.entries(settings.routes)) {
-      if (typeof route.value !== "string")
+      if (typeof route.value !== "string") {
         findings.refuse(route.field, `route "${name}": schema version 1.0 takes route text only`);
+      }
     }
   }
-  if (kind === "layered" && settings.storeAndForwardTtl) {
-    if (Object.keys(routes).length === 0) {
-      findings.refuse(
-        settings.storeAndForwardTtl.field,
-        "a layered deployment sets the time to live on its own routes, and this pod has none (or use deployment-kind: base)",
-      );
-    } else {
-      routes = withTimeToLive(routes, settings.storeAndForwardTtl.value);
-    }
+  const routes = values(settings.routes);
+  const ttl = settings.storeAndForwardTtl;
+  if (kind === "base" || !ttl) return routes;
+  if (Object.keys(routes).length === 0) {
+    findings.refuse(
+      ttl.field,
+      "a layered deployment sets the time to live on its own routes, and this pod has none (or use deployment-kind: base)",
+    );
   }
+  return withTimeToLive(routes, ttl.value);
+}
 
-  const modulesContent =
-    kind === "base"
-      ? baseContent(settings, schemaVersion, modules, credentials, routes)
-      : layeredContent(modules, credentials, routes);
+/** Adds each module's twin and refuses any twin over IoT Edge's 32 KB of desired properties. */
+function addTwinsWithinLimits(
+  modulesContent: Record<string, Record<string, unknown>>,
+  settings: DeploymentSettings,
+  names: ReadonlySet<string>,
+  findings: Findings,
+): void {
   for (const [name, module] of Object.entries(settings.modules)) {
     if (!module.twin || !names.has(name)) continue;
     const size = bytes(module.twin.value);
@@ -302,18 +267,83 @@ export function podToDeployment(
       );
     }
   }
+}
 
+/** The pod's deployment labels plus the connector's own, which a pod may not set. */
+function configurationLabels(
+  settings: DeploymentSettings,
+  namespace: string,
+  workload: string,
+  findings: Findings,
+): Record<string, string> {
+  const reserved: readonly string[] = Object.values(connectorLabels);
   const labels: Record<string, string> = {};
   for (const [name, label] of Object.entries(settings.labels)) {
-    if ((Object.values(connectorLabels) as string[]).includes(name))
-      findings.refuse(label.field, `label "${name}" is set by the connector`);
+    if (reserved.includes(name)) findings.refuse(label.field, `label "${name}" is set by the connector`);
     labels[name] = label.value;
   }
   labels[connectorLabels.managedBy] = managedByValue;
   labels[connectorLabels.namespace] = namespace;
   labels[connectorLabels.workload] = workload.slice(0, 128);
+  return labels;
+}
 
-  if (findings.problems.length > 0) throw new PodTranslationError(findings.problems, subject);
+/** Translates a pod into the IoT Hub configuration of its IoT Edge deployment. */
+export function podToDeployment(
+  input: V1Pod,
+  resolved: ResolvedReferences = noReferences,
+  options: TranslateOptions = {},
+): Translation {
+  const checked = checkPodShape(input);
+  if ("problems" in checked) throw new PodTranslationError(checked.problems, describePod(input));
+  const { metadata = {}, spec } = checked.pod;
+  const findings = new Findings();
+  const namespace = metadata.namespace ?? "default";
+  const workload = podWorkload(checked.pod);
+  if (!workload) findings.refuse("metadata.name", "is required");
+  checkFields(spec, podSpecFields, "spec", findings);
+  const names = containerNames(spec.containers, findings);
+
+  const podAnnotations = metadata.annotations ?? {};
+  const settings = mergeSettings(
+    readConnectorAnnotations(podAnnotations, names, resolved, findings),
+    readLegacyConventions(podAnnotations, metadata.labels ?? {}, [...names], resolved, findings),
+    findings,
+  );
+  // The original connector made base deployments; its pods keep that unless they ask otherwise.
+  const kind: DeploymentKind = settings.kind?.value ?? (isLegacyPod(podAnnotations) ? "base" : "layered");
+  const schemaVersion = settings.schemaVersion?.value ?? deploymentDefaults.schemaVersion;
+  checkSettingsForKind(settings, kind, findings);
+
+  const restartPolicy = restartPolicies[spec.restartPolicy ?? "Always"];
+  if (!restartPolicy) findings.refuse("spec.restartPolicy", "must be Always, OnFailure or Never");
+  const context: PodContext = {
+    namespace,
+    resolved,
+    restartPolicy: restartPolicy ?? "always",
+    schemaVersion,
+    options: podCreateOptions(spec, findings),
+    volumes: deviceVolumes(spec.volumes ?? [], findings),
+    securityContext: spec.securityContext,
+  };
+  const modules: Record<string, EdgeModule> = {};
+  spec.containers.forEach((container, index) => {
+    const moduleSettings = settings.modules[container.name] ?? {};
+    modules[container.name] = containerToModule(container, index, context, moduleSettings, findings);
+  });
+  const credentials = {
+    ...values(settings.registryCredentials),
+    ...registryCredentialsFromPullSecrets(spec.imagePullSecrets ?? [], resolved, findings),
+  };
+  const routes = podRoutes(settings, kind, schemaVersion, findings);
+  const modulesContent =
+    kind === "base"
+      ? baseContent(settings, schemaVersion, modules, credentials, routes)
+      : layeredContent(modules, credentials, routes);
+  addTwinsWithinLimits(modulesContent, settings, names, findings);
+  const labels = configurationLabels(settings, namespace, workload, findings);
+  if (findings.problems.length > 0)
+    throw new PodTranslationError(findings.problems, describePod(checked.pod));
 
   const targetCondition = settings.targetCondition?.value ?? "";
   const priority = settings.priority?.value ?? deploymentDefaults.priority[kind];
@@ -337,7 +367,7 @@ export function podToDeployment(
   };
   if (options.validate !== false) {
     const invalid = validateDeployment(configuration);
-    if (invalid.length > 0) throw new PodTranslationError(invalid, subject);
+    if (invalid.length > 0) throw new PodTranslationError(invalid, describePod(checked.pod));
   }
   return { configuration, kind, namespace, workload, warnings: findings.warnings };
 }
