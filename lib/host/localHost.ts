@@ -47,6 +47,27 @@ const durableBindingTypes = new Set([
   "orchestrationClient",
 ]);
 
+const servedTriggers = new Set([
+  "httpTrigger",
+  "timerTrigger",
+  "eventHubTrigger",
+  "orchestrationTrigger",
+  "activityTrigger",
+  "entityTrigger",
+]);
+
+/** Triggers this host does not fire, so that a user sees at start why a function never runs. */
+function unservedTriggers(functions: Registration[]): { function: string; trigger: string }[] {
+  return functions.flatMap((f) =>
+    Object.values(f.metadata.bindings)
+      .filter(
+        (b) =>
+          b.direction === "in" && String(b.type).endsWith("Trigger") && !servedTriggers.has(String(b.type)),
+      )
+      .map((b) => ({ function: f.metadata.name, trigger: String(b.type) })),
+  );
+}
+
 function usesDurable(functions: Registration[]): boolean {
   return functions.some((f) =>
     Object.values(f.metadata.bindings).some((b) => durableBindingTypes.has(String(b.type))),
@@ -65,6 +86,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const app = await loadApp({ appDir: options.appDir, entry: options.entry });
   app.core.logSink = (level, category, message) => logger.debug({ level, category }, message);
   const invoker = new HostInvoker(app.core, logger);
+  for (const unserved of unservedTriggers(app.functions)) {
+    logger.warn(unserved, "the local host does not fire this trigger type; the function will not run");
+  }
   const timers = new TimerTriggers(invoker, logger);
   const eventHubs = new EventHubTriggers(invoker, logger);
   const onError = (functionName: string, error: unknown) =>

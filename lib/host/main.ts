@@ -6,8 +6,7 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { startLocalHost } from "./localHost.js";
 
-const usage =
-  "usage: main.ts --app <dir> [--entry <glob>] [--settings <local.settings.json>] [--port <n>] [--storage <connection string setting>]";
+const usage = "usage: main.ts --app <dir> [--entry <glob>] [--settings <local.settings.json>] [--port <n>]";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

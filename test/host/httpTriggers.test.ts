@@ -77,4 +77,10 @@ describe("local host HTTP triggers", () => {
     expect(all).not.toContain(masterKey);
     expect(all).not.toContain(functionKey);
   });
+
+  it("warns at start about a function whose trigger type it does not fire, naming both", async () => {
+    const warning = await host.waitForLine("does not fire this trigger type");
+    expect(warning).toContain('"function":"queueWatcher"');
+    expect(warning).toContain('"trigger":"queueTrigger"');
+  });
 });
