@@ -56,7 +56,7 @@ export async function translateCommand(argv: string[], io: CliIo): Promise<numbe
     io.stderr(`error: ${file}: ${message}\n`);
     return 1;
   }
-  for (const skipped of documents.skipped) io.stderr(`note: ${skipped}: not a pod or workload; skipped\n`);
+  for (const skipped of documents.skipped) io.stderr(`note: ${skipped}; skipped\n`);
   if (documents.pods.length === 0) {
     io.stderr(`error: ${file}: no Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job found\n`);
     return 1;

@@ -62,7 +62,10 @@ export function parseWorkloadDocuments(text: string): WorkloadDocuments {
   const secrets = new Map<string, Record<string, ResolvedSecret>>();
 
   const visit = (object: KubeObject, where: string) => {
-    if (typeof object !== "object" || object === null) return;
+    if (typeof object !== "object" || object === null || Array.isArray(object)) {
+      if (object !== null && object !== undefined) skipped.push(`${where}: not a Kubernetes object`);
+      return;
+    }
     const namespace = object.metadata?.namespace ?? "default";
     const name = object.metadata?.name ?? "";
     const describe = `${object.kind ?? "document"} ${namespace}/${name} (${where})`;
@@ -83,7 +86,7 @@ export function parseWorkloadDocuments(text: string): WorkloadDocuments {
       byName[name] = { type: object.type, data: object.data ?? {}, stringData: object.stringData ?? {} };
       secrets.set(namespace, byName);
     } else {
-      skipped.push(describe);
+      skipped.push(`${describe}: not a pod or workload`);
     }
   };
 

@@ -148,6 +148,19 @@ spec: { containers: [{ name: app, image: busybox }] }`,
     ]);
   });
 
+  it("notes documents that are not Kubernetes objects and translates the rest", async () => {
+    const { code, stderr } = await run(
+      ["translate", "-"],
+      `just a string
+---
+kind: Pod
+metadata: { name: a, annotations: { iotedge.connector/target-condition: "*" } }
+spec: { containers: [{ name: app, image: busybox }] }`,
+    );
+    expect(code).toBe(0);
+    expect(stderr).toBe("note: document 1: not a Kubernetes object; skipped\n");
+  });
+
   it("reads standard input for -", async () => {
     const { code, stdout } = await run(
       ["translate", "-", "--hub", "contoso"],
