@@ -120,6 +120,16 @@ export interface HttpTriggerOptions {
   onError(functionName: string, error: unknown): void;
 }
 
+/** HTTP functions that need a key although the host has none, so that their 401s are no surprise. */
+export function functionsNeedingMissingKeys(functions: Registration[], keys: HostKeys): string[] {
+  const hasFunctionKey = Boolean(keys.master) || (keys.function ?? []).some((key) => key.length > 0);
+  return functions
+    .map(toHttpFunction)
+    .filter((f): f is HttpFunction => f !== undefined)
+    .filter((f) => (f.authLevel === "admin" ? !keys.master : f.authLevel === "function" && !hasFunctionKey))
+    .map((f) => f.registration.metadata.name);
+}
+
 /** Answers a request if it is for an HTTP trigger; returns false when the path is not under the prefix. */
 export function httpTriggerHandler(options: HttpTriggerOptions) {
   const functions = options.functions

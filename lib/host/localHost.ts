@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { pino, type Logger } from "pino";
 import { HostInvoker } from "./hostInvoker.js";
 import type { HostKeys } from "./hostKeys.js";
-import { httpTriggerHandler } from "./httpTriggers.js";
+import { functionsNeedingMissingKeys, httpTriggerHandler } from "./httpTriggers.js";
 import { loadApp } from "./loadApp.js";
 import { applySettings, readLocalSettings, type AppSettings } from "./localSettings.js";
 import { close, listen, loopback } from "./serverLifecycle.js";
@@ -86,6 +86,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const app = await loadApp({ appDir: options.appDir, entry: options.entry });
   app.core.logSink = (level, category, message) => logger.debug({ level, category }, message);
   const invoker = new HostInvoker(app.core, logger);
+  for (const name of functionsNeedingMissingKeys(app.functions, keys)) {
+    logger.warn(
+      { function: name },
+      "no key is configured for this function's authLevel: every request gets 401",
+    );
+  }
   for (const unserved of unservedTriggers(app.functions)) {
     logger.warn(unserved, "the local host does not fire this trigger type; the function will not run");
   }

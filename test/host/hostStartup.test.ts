@@ -33,6 +33,10 @@ describe("local host startup and settings", () => {
       expect(await greeting.json()).toEqual({ FIXTURE_GREETING: "from the file" });
       const overridden = await fetch(`${host.url}/api/settings/FIXTURE_OVERRIDDEN`);
       expect(await overridden.json()).toEqual({ FIXTURE_OVERRIDDEN: "from the environment" });
+      // Started without keys: the key-protected functions are named, so their 401s are no surprise.
+      const warning = await host.waitForLine('"function":"echo","msg":"no key is configured');
+      expect(warning).toContain("every request gets 401");
+      await host.waitForLine('"function":"admin-only","msg":"no key is configured');
     } finally {
       await host.stop();
     }
