@@ -3,6 +3,7 @@
 // (`SELECT deviceId FROM devices.modules WHERE moduleId = '$edgeAgent' AND ...`). A condition is parsed once
 // into an AST (a tokenizer and a recursive descent parser) and then evaluated against any number of twins;
 // the simulator and the app's local target evaluation share it.
+import { isDeepStrictEqual } from "node:util";
 
 export type TwinValue = string | number | boolean | null | TwinObject | TwinValue[];
 export interface TwinObject {
@@ -398,7 +399,11 @@ function compare(
 ): Truth {
   if (left === undefined || right === undefined) return undefined;
   if (operator === "=" || operator === "!=") {
-    const equal = JSON.stringify(left) === JSON.stringify(right);
+    // Primitives compare directly (the common case, and hot in metrics); objects and arrays structurally.
+    const equal =
+      typeof left === "object" && left !== null && typeof right === "object" && right !== null
+        ? isDeepStrictEqual(left, right)
+        : left === right;
     return operator === "=" ? equal : !equal;
   }
   const bothNumbers = typeof left === "number" && typeof right === "number";

@@ -1,7 +1,7 @@
 // A deployment's metrics as the hub computes them: the system metrics of an IoT Edge deployment
 // (targetedCount, appliedCount, reportedSuccessfulCount, reportedFailedCount) with the hub's own queries,
 // and the deployment's custom metric queries, each result being the number of matching rows.
-import type { StoredConfiguration } from "./configurationStore.js";
+import type { ConfigurationStore, StoredConfiguration } from "./configurationStore.js";
 import type { DeviceRegistry } from "./deviceRegistry.js";
 import { cachedQuery, countMatches } from "./hubQuery.js";
 
@@ -34,7 +34,7 @@ function evaluate(registry: DeviceRegistry, queries: Record<string, string>): Re
   return results;
 }
 
-export function computeMetrics(
+function computeMetrics(
   registry: DeviceRegistry,
   configuration: StoredConfiguration,
 ): { systemMetrics: MetricSet; metrics: MetricSet } {
@@ -48,4 +48,27 @@ export function computeMetrics(
       queries: { ...configuration.metricQueries },
     },
   };
+}
+
+/** Metrics per deployment, recomputed only when a twin, a device or a deployment changed since. */
+export class MetricsCache {
+  private readonly cache = new Map<
+    string,
+    { revision: string; metrics: ReturnType<typeof computeMetrics> }
+  >();
+
+  constructor(
+    private readonly registry: DeviceRegistry,
+    private readonly configurations: ConfigurationStore,
+  ) {}
+
+  metricsOf(configuration: StoredConfiguration): { systemMetrics: MetricSet; metrics: MetricSet } {
+    const revision = `${this.registry.changeCount}/${this.configurations.revision}`;
+    const cached = this.cache.get(configuration.id);
+    if (cached?.revision === revision) return cached.metrics;
+    if (this.cache.size > this.configurations.all().length * 2) this.cache.clear();
+    const metrics = computeMetrics(this.registry, configuration);
+    this.cache.set(configuration.id, { revision, metrics });
+    return metrics;
+  }
 }

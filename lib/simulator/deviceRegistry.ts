@@ -84,6 +84,8 @@ function checkIfMatch(ifMatch: string | undefined, etag: string, what: string): 
 
 export class DeviceRegistry {
   private readonly devices = new Map<string, DeviceRecord>();
+  /** Bumped on every change to any device, module or twin, so derived results (metrics) know when to recompute. */
+  changeCount = 0;
 
   constructor(
     private readonly listener: RegistryListener,
@@ -150,6 +152,7 @@ export class DeviceRegistry {
       applyMergePatch(device.twin.tags, options.tags);
     }
     this.devices.set(deviceId, device);
+    this.changeCount += 1;
     this.listener.identityChanged(deviceId, undefined, true, this.deviceTwin(device));
     if (options.iotEdge) {
       this.ensureModule(deviceId, "$edgeAgent");
@@ -163,6 +166,7 @@ export class DeviceRegistry {
     const device = this.get(deviceId);
     checkIfMatch(ifMatch, counterEtag(device.identityVersion), `device ${deviceId}`);
     this.devices.delete(deviceId);
+    this.changeCount += 1;
     this.listener.identityChanged(deviceId, undefined, false, this.deviceTwin(device));
   }
 
@@ -178,6 +182,7 @@ export class DeviceRegistry {
       twin: new TwinState(this.timestamp()),
     };
     device.modules.set(moduleId, module);
+    this.changeCount += 1;
     this.listener.identityChanged(deviceId, moduleId, true, this.moduleTwin(device, module));
     return module;
   }
@@ -187,6 +192,7 @@ export class DeviceRegistry {
     const module = device.modules.get(moduleId);
     if (!module) return;
     device.modules.delete(moduleId);
+    this.changeCount += 1;
     this.listener.identityChanged(deviceId, moduleId, false, this.moduleTwin(device, module));
   }
 
@@ -197,6 +203,7 @@ export class DeviceRegistry {
     device.connectionStateUpdatedTime = this.timestamp();
     if (connected) device.lastActivityTime = device.connectionStateUpdatedTime;
     device.connectionCounter += 1n;
+    this.changeCount += 1;
     device.twin.rendered = undefined;
     for (const module of device.modules.values()) module.twin.rendered = undefined;
     this.listener.connectionChanged(deviceId, connected, device.connectionCounter);
@@ -296,6 +303,7 @@ export class DeviceRegistry {
     if (!change.tags && !change.desired && !change.reported && !change.configurations) return;
     twin.version += 1;
     twin.rendered = undefined;
+    this.changeCount += 1;
     change.version = twin.version;
     this.listener.twinChanged(change);
   }

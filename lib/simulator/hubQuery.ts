@@ -5,6 +5,7 @@ import {
   evaluateTwinCondition,
   parseTwinQuery,
   projectTwin,
+  type Condition,
   type TwinObject,
   type TwinQuery,
 } from "../hub/twinQuery.js";
@@ -36,32 +37,55 @@ export function cachedQuery(text: string): TwinQuery {
   return query;
 }
 
+/**
+ * The module id a devices.modules query is pinned to by a top-level `moduleId = '...'` conjunct (as every
+ * deployment metric is: `moduleId = '$edgeAgent' AND ...`), so only that module twin per device is read.
+ */
+function pinnedModuleId(where: Condition | undefined): string | undefined {
+  if (!where) return undefined;
+  if (where.kind === "and") return pinnedModuleId(where.left) ?? pinnedModuleId(where.right);
+  if (where.kind !== "compare" || where.operator !== "=") return undefined;
+  const [path, literal] = where.left.kind === "path" ? [where.left, where.right] : [where.right, where.left];
+  const isModuleId = path.kind === "path" && path.segments.length === 1 && path.segments[0] === "moduleId";
+  return isModuleId && literal.kind === "literal" && typeof literal.value === "string"
+    ? literal.value
+    : undefined;
+}
+
 /** Every twin the query's FROM names, with its sort key, in sort order unless told otherwise. */
 function* twinsOf(
   registry: DeviceRegistry,
-  from: TwinQuery["from"],
+  query: TwinQuery,
   sorted = true,
 ): Generator<[string, TwinObject]> {
+  const pinned = query.from === "devices.modules" ? pinnedModuleId(query.where) : undefined;
   const devices = sorted
     ? [...registry.all()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
     : registry.all();
   for (const device of devices) {
-    if (from === "devices") {
+    if (query.from === "devices") {
       yield [device.deviceId, registry.deviceTwin(device)];
       continue;
     }
-    const modules = sorted
-      ? [...device.modules.values()].sort((a, b) => (a.moduleId < b.moduleId ? -1 : 1))
-      : device.modules.values();
-    for (const module of modules)
+    const pinnedModule = pinned === undefined ? undefined : device.modules.get(pinned);
+    const modules =
+      pinned !== undefined
+        ? pinnedModule
+          ? [pinnedModule]
+          : []
+        : sorted
+          ? [...device.modules.values()].sort((a, b) => (a.moduleId < b.moduleId ? -1 : 1))
+          : device.modules.values();
+    for (const module of modules) {
       yield [`${device.deviceId}\u0000${module.moduleId}`, registry.moduleTwin(device, module)];
+    }
   }
 }
 
 /** Counts matching twins (metrics use this; no projection, no paging). */
 export function countMatches(registry: DeviceRegistry, query: TwinQuery): number {
   let count = 0;
-  for (const [, twin] of twinsOf(registry, query.from, false)) {
+  for (const [, twin] of twinsOf(registry, query, false)) {
     if (!query.where || evaluateTwinCondition(query.where, twin)) count += 1;
   }
   return count;
@@ -92,7 +116,7 @@ export function runQueryPage(
   const query = cachedQuery(queryText);
   const items: TwinObject[] = [];
   let lastKey: string | undefined;
-  for (const [key, twin] of twinsOf(registry, query.from)) {
+  for (const [key, twin] of twinsOf(registry, query)) {
     if (after !== undefined && key <= after) continue;
     if (query.where && !evaluateTwinCondition(query.where, twin)) continue;
     if (items.length === pageSize) {

@@ -4,7 +4,7 @@
 // the traffic shaper for its operation class, then served; errors use the hub's status codes and bodies.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { TwinQueryError, type TwinObject } from "../hub/twinQuery.js";
-import { computeMetrics } from "./configurationMetrics.js";
+import type { MetricsCache } from "./configurationMetrics.js";
 import {
   configurationEtag,
   type ConfigurationStore,
@@ -23,6 +23,7 @@ import type { TrafficShaper } from "./trafficShaper.js";
 export interface RestApiContext {
   registry: DeviceRegistry;
   configurations: ConfigurationStore;
+  metrics: MetricsCache;
   fleet: Fleet;
   shaper: TrafficShaper;
   limits: HubLimits;
@@ -66,7 +67,7 @@ const header = (request: Request, name: string): string | undefined => {
 };
 
 function configurationJson(context: RestApiContext, configuration: StoredConfiguration): TwinObject {
-  const { systemMetrics, metrics } = computeMetrics(context.registry, configuration);
+  const { systemMetrics, metrics } = context.metrics.metricsOf(configuration);
   return {
     id: configuration.id,
     schemaVersion: configuration.schemaVersion,

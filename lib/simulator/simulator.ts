@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:https";
 import type { TwinObject } from "../hub/twinQuery.js";
 import { ensureLocalCa, issueServerCertificate } from "./certificates.js";
+import { MetricsCache } from "./configurationMetrics.js";
 import { ConfigurationStore } from "./configurationStore.js";
 import { DeviceRegistry, type RegistryListener, type TwinChange } from "./deviceRegistry.js";
 import { startEventHubEndpoint, type EventHubEndpoint } from "./eventHubEndpoint.js";
@@ -218,7 +219,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const certificate = await issueServerCertificate(ca, host);
   const server = createServer(
     { cert: certificate.certPem, key: certificate.keyPem },
-    createRestApi({ registry, configurations, fleet: engine, shaper, limits, policy, now, operationCounts }),
+    createRestApi({
+      registry,
+      configurations,
+      metrics: new MetricsCache(registry, configurations),
+      fleet: engine,
+      shaper,
+      limits,
+      policy,
+      now,
+      operationCounts,
+    }),
   );
   const httpsPort = await listen(server, options.httpsPort ?? 443, host);
 
