@@ -16,7 +16,7 @@ import { annotationField, desiredPropertiesKey } from "./annotations.js";
 import type { Findings } from "./podErrors.js";
 import type { ResolvedReferences } from "./resolvedReferences.js";
 import {
-  labelsSchema,
+  labelNamePattern,
   moduleRestartPolicySchema,
   moduleStatusSchema,
   parseSetting,
@@ -146,10 +146,18 @@ export function readLegacyConventions(
     settings.loggingOptions = { value: loggingOptions, field: field(legacyAnnotations.loggingOptions) };
   if (isEdgeDeployment !== "true") return settings;
 
-  const copied = Object.fromEntries(Object.entries(podLabels).filter(([name]) => !perPodLabels.has(name)));
-  const labels = parseSetting(copied, labelsSchema, "metadata.labels", findings) ?? {};
-  for (const [name, value] of Object.entries(labels))
-    settings.labels[name] = { value, field: "metadata.labels" };
+  for (const [name, value] of Object.entries(podLabels)) {
+    if (perPodLabels.has(name)) continue;
+    if (labelNamePattern.test(name) && value.length <= 128) {
+      settings.labels[name] = { value, field: "metadata.labels" };
+    } else {
+      // The original connector copied every label; one the hub may not take is left out, not fatal.
+      findings.warn(
+        `metadata.labels[${name}]`,
+        "not copied to the deployment: IoT Hub label names are letters, digits, '_', '.', ':' or '-', values at most 128 characters",
+      );
+    }
+  }
 
   const hub = readConfigMapJson(
     resolved,

@@ -43,10 +43,11 @@ export const routesSchema = z.record(
 
 export const twinSchema = z.record(z.string(), z.unknown());
 
+/** Configuration label names the connector lets through: the safe subset of what IoT Hub takes. */
+export const labelNamePattern = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 export const labelsSchema = z.record(
-  z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, "label names are letters, digits, '_', '.', ':' or '-' (at most 128)"),
+  z.string().regex(labelNamePattern, "label names are letters, digits, '_', '.', ':' or '-' (at most 128)"),
   z.string().max(128, "label values are at most 128 characters"),
 );
 
