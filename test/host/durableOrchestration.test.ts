@@ -14,7 +14,8 @@ interface Status {
 
 const masterKey = "durable-fixture-master-key";
 
-describe("local host durable extension", () => {
+// Orchestrations cross several queues and processes; on a loaded CI machine that takes a while.
+describe("local host durable extension", { timeout: 90_000 }, () => {
   let azurite: Azurite;
   let workDir: string;
   let settingsFile: string;
@@ -39,7 +40,7 @@ describe("local host durable extension", () => {
     done: (s: Status) => boolean,
   ): Promise<Status> {
     let last: Status | undefined;
-    for (let attempt = 0; attempt < 150; attempt++) {
+    for (let attempt = 0; attempt < 400; attempt++) {
       last = await status(host, instanceId);
       if (done(last)) return last;
       await new Promise((resolve) => setTimeout(resolve, 100));

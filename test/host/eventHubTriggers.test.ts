@@ -24,7 +24,7 @@ interface Batch {
   partitionContext: Record<string, unknown>;
 }
 
-describe("eventHub triggers in the local host", () => {
+describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
   let azurite: Azurite;
   let endpoint: EventHubEndpoint;
   let log: EventLog;
@@ -55,7 +55,7 @@ describe("eventHub triggers in the local host", () => {
   }
 
   async function waitForBodies(count: number): Promise<Batch[]> {
-    for (let attempt = 0; attempt < 200; attempt++) {
+    for (let attempt = 0; attempt < 400; attempt++) {
       const received = batches();
       if (received.flatMap((b) => b.bodies).length >= count) return received;
       await new Promise((resolve) => setTimeout(resolve, 100));
