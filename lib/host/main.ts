@@ -1,12 +1,13 @@
 // CLI of the local Functions host:
-//   tsx lib/host/main.ts --app <dir> [--entry <glob>] [--settings local.settings.json] [--port 7071]
+//   tsx lib/host/main.ts [--app <dir, default .>] [--entry <glob>] [--settings local.settings.json] [--port 7071]
 // Keys come from the environment, never from arguments (which `ps` shows):
 //   LOCAL_HOST_MASTER_KEY, LOCAL_HOST_FUNCTION_KEYS (comma-separated).
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { startLocalHost } from "./localHost.js";
 
-const usage = "usage: main.ts --app <dir> [--entry <glob>] [--settings <local.settings.json>] [--port <n>]";
+const usage =
+  "usage: main.ts [--app <dir, default .>] [--entry <glob>] [--settings <local.settings.json>] [--port <n>]";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -18,9 +19,8 @@ async function main(): Promise<void> {
       help: { type: "boolean" },
     },
   });
-  if (values.help || !values.app) {
-    console.error(usage);
-    process.exitCode = values.help ? 0 : 2;
+  if (values.help) {
+    console.log(usage);
     return;
   }
   const port = values.port === undefined ? 7071 : Number(values.port);
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     .filter((key) => key.length > 0);
   const logger = pino({ name: "local-host", level: process.env.LOG_LEVEL ?? "info" });
   const host = await startLocalHost({
-    appDir: values.app,
+    appDir: values.app ?? ".",
     entry: values.entry,
     settingsFile: values.settings,
     port,
