@@ -84,6 +84,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const keys = options.keys ?? {};
 
   const app = await loadApp({ appDir: options.appDir, entry: options.entry });
+  await app.core.runHooks("appStart", { hookData: {}, functionAppDirectory: app.appDir });
   app.core.logSink = (level, category, message) => logger.debug({ level, category }, message);
   const invoker = new HostInvoker(app.core, logger);
   for (const name of functionsNeedingMissingKeys(app.functions, keys)) {
@@ -157,6 +158,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     async stop() {
       await timers.stop();
       await eventHubs.stop();
+      await app.core.runHooks("appTerminate", { hookData: {} });
       await close(server);
       await durable?.stop();
       logger.info("local host stopped");

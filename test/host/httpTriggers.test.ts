@@ -83,4 +83,11 @@ describe("local host HTTP triggers", () => {
     expect(warning).toContain('"function":"queueWatcher"');
     expect(warning).toContain('"trigger":"queueTrigger"');
   });
+
+  it("runs the app's appStart hook before serving, and lets a preInvocation hook replace a handler", async () => {
+    const started = await fetch(`${host.url}/api/settings/FIXTURE_APP_STARTED`);
+    expect(await started.json()).toEqual({ FIXTURE_APP_STARTED: "yes" });
+    const hooked = await fetch(`${host.url}/api/hooked`);
+    expect(await hooked.text()).toBe("replaced by a preInvocation hook");
+  });
 });
