@@ -50,6 +50,8 @@ export interface SimulatorOptions {
   sharedAccessKey?: string;
   /** Partitions of the Event Hub-compatible endpoint; default 4. */
   partitionCount?: number;
+  /** Events each partition keeps before the oldest are dropped (the endpoint's retention); the event log's default otherwise. */
+  retainEventsPerPartition?: number;
   /** Where the local CA lives; default .cache/simulator-ca. */
   caDirectory?: string;
   /** Clock for twin timestamps and module runtimes; default the system clock. */
@@ -144,7 +146,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     key: options.sharedAccessKey ?? randomBytes(32).toString("base64"),
   };
 
-  const eventLog = createMemoryEventLog(options.partitionCount ?? 4, { now });
+  const eventLog = createMemoryEventLog(options.partitionCount ?? 4, {
+    now,
+    ...(options.retainEventsPerPartition !== undefined && {
+      retainPerPartition: options.retainEventsPerPartition,
+    }),
+  });
   let eventsRouted = 0;
   // The fleet is built after the registry it listens to; it subscribes here once it exists.
   const twinObservers: ((change: TwinChange) => void)[] = [];
@@ -231,6 +238,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       operationCounts,
     }),
   );
+  // Keep idle connections longer than clients do (Node's agent drops them after 5 s), as Azure's front
+  // ends do: a server closing first races a client reusing the socket and surfaces as ECONNRESET.
+  server.keepAliveTimeout = 120_000;
   const httpsPort = await listen(server, options.httpsPort ?? 443, host);
 
   let endpoint: EventHubEndpoint;

@@ -114,6 +114,8 @@ async function run(index: number) {
       devices: seeds,
       evaluationIntervalMs: 3_600_000,
       runtimeStepMs: 50,
+      // Keep every event so the consumer can read them all from the start.
+      retainEventsPerPartition: 100_000,
     }),
   );
   try {
