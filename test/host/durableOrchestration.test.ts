@@ -160,6 +160,17 @@ describe("local host durable extension", { timeout: 90_000 }, () => {
     expect(invocations("prepareShipment") - before).toBe(2);
   });
 
+  it("carries activity inputs and results larger than a queue message", async () => {
+    const host = hosts[0]!;
+    await startOrder(host, "largePayload", "large-1", 200_000);
+    const done = await waitForStatus(
+      host,
+      "large-1",
+      (s) => s.runtimeStatus !== "Running" && s.runtimeStatus !== "Pending",
+    );
+    expect(done).toMatchObject({ runtimeStatus: "Completed", output: { length: 200_000, echoed: 200_000 } });
+  });
+
   it("terminates a waiting instance, signals an entity, and purges the instance through the webhooks", async () => {
     const host = hosts[0]!;
     const started = await startOrder(host, "waitForever", "forever-1", null);

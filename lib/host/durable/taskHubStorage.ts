@@ -3,6 +3,7 @@
 // based on stale state fails instead of losing an update; and three queues that distribute work:
 // control (events for orchestrations, timers as delayed messages), work items (activities) and
 // entity operations.
+import { randomUUID } from "node:crypto";
 import { BlobServiceClient, RestError, type ContainerClient } from "@azure/storage-blob";
 import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 
@@ -18,7 +19,12 @@ export interface ReceivedMessage<T> {
   messageId: string;
   popReceipt: string;
   dequeueCount: number;
+  /** The blob holding a body too large for a queue message, deleted with the message. */
+  bodyBlob?: string;
 }
+
+/** Queue messages are limited to 64 KiB (after XML escaping); larger bodies travel in a blob. */
+const maxInlineMessageBytes = 32 * 1024;
 
 /** Longest delay a queue message may have (7 days); longer timers are re-delayed on arrival. */
 export const maxMessageDelaySeconds = 7 * 24 * 3600 - 60;
@@ -118,10 +124,13 @@ export class TaskHubStorage {
 
   async send(queue: QueueName, body: unknown, delaySeconds = 0): Promise<void> {
     const visibilityTimeout = Math.min(Math.max(0, Math.ceil(delaySeconds)), maxMessageDelaySeconds);
-    await this.#queues[queue].sendMessage(JSON.stringify(body), {
-      visibilityTimeout,
-      messageTimeToLive: -1,
-    });
+    let text = JSON.stringify(body);
+    if (Buffer.byteLength(text) > maxInlineMessageBytes) {
+      const blobName = `messages/${randomUUID()}.json`;
+      await this.#container.getBlockBlobClient(blobName).upload(text, Buffer.byteLength(text));
+      text = JSON.stringify({ $bodyBlob: blobName });
+    }
+    await this.#queues[queue].sendMessage(text, { visibilityTimeout, messageTimeToLive: -1 });
     if (visibilityTimeout === 0) for (const listener of this.#sentListeners) listener(queue);
   }
 
@@ -134,12 +143,29 @@ export class TaskHubStorage {
       numberOfMessages: count,
       visibilityTimeout: visibilitySeconds,
     });
-    return response.receivedMessageItems.map((item) => ({
-      body: JSON.parse(item.messageText) as T,
-      messageId: item.messageId,
-      popReceipt: item.popReceipt,
-      dequeueCount: item.dequeueCount,
-    }));
+    return Promise.all(
+      response.receivedMessageItems.map(async (item) => {
+        const parsed = JSON.parse(item.messageText) as T | { $bodyBlob: string };
+        const bodyBlob =
+          typeof parsed === "object" && parsed !== null && "$bodyBlob" in parsed
+            ? parsed.$bodyBlob
+            : undefined;
+        const body = bodyBlob
+          ? (JSON.parse(
+              await readAll(
+                (await this.#container.getBlockBlobClient(bodyBlob).download()).readableStreamBody,
+              ),
+            ) as T)
+          : (parsed as T);
+        return {
+          body,
+          messageId: item.messageId,
+          popReceipt: item.popReceipt,
+          dequeueCount: item.dequeueCount,
+          bodyBlob,
+        };
+      }),
+    );
   }
 
   async complete(queue: QueueName, message: ReceivedMessage<unknown>): Promise<void> {
@@ -148,6 +174,8 @@ export class TaskHubStorage {
     } catch (error) {
       // Already gone (its visibility lapsed and another receiver took it): nothing to undo.
       if (!isStatus(error, 404)) throw error;
+      return;
     }
+    if (message.bodyBlob) await this.#container.getBlockBlobClient(message.bodyBlob).deleteIfExists();
   }
 }
