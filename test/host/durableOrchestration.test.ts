@@ -171,6 +171,22 @@ describe("local host durable extension", { timeout: 90_000 }, () => {
     expect(done).toMatchObject({ runtimeStatus: "Completed", output: { length: 200_000, echoed: 200_000 } });
   });
 
+  it("lists instances by runtime status through the webhooks, with the master key", async () => {
+    const host = hosts[0]!;
+    const base = `${host.url}/runtime/webhooks/durabletask/instances`;
+    const completed = await fetch(`${base}?runtimeStatus=Completed&code=${masterKey}`);
+    expect(completed.status).toBe(200);
+    const statuses = (await completed.json()) as { instanceId: string; runtimeStatus: string }[];
+    expect(statuses.map((s) => s.instanceId)).toContain("order-1");
+    expect(new Set(statuses.map((s) => s.runtimeStatus))).toEqual(new Set(["Completed"]));
+    const invalid = await fetch(`${base}?runtimeStatus=Sleeping&code=${masterKey}`);
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toEqual({
+      message:
+        'query parameter runtimeStatus: "Sleeping" is not one of Pending, Running, Completed, Failed, Terminated',
+    });
+  });
+
   it("terminates a waiting instance, signals an entity, and purges the instance through the webhooks", async () => {
     const host = hosts[0]!;
     const started = await startOrder(host, "waitForever", "forever-1", null);
