@@ -80,7 +80,7 @@ export class Fleet {
     this.appliedSelection.delete(deviceId);
   }
 
-  /** Replaces nothing: merges the given tags into the device twin (null removes a tag). */
+  /** Merges the given tags into the device twin (null removes a tag), as a service-side twin update. */
   setTags(deviceId: string, tags: TwinObject): void {
     this.registry.patchDeviceTwin(deviceId, { tags });
   }
@@ -134,7 +134,7 @@ export class Fleet {
 
   /** applyConfigurationContentOnDevice: the content goes to this device at once, outside any deployment. */
   applyContent(deviceId: string, content: unknown): void {
-    if (!this.agents.has(deviceId)) this.agent(deviceId);
+    this.agent(deviceId); // refuses unknown and non-edge devices
     if (!isJsonObject(content) || !isJsonObject(content["modulesContent"])) {
       throw badRequest(
         "content.modulesContent is required to apply configuration content to an IoT Edge device",

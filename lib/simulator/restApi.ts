@@ -159,9 +159,8 @@ function createDevice(context: RestApiContext, deviceId: string, request: Reques
       `deviceId in the body (${JSON.stringify(body["deviceId"])}) does not match the URL ('${deviceId}')`,
     );
   }
-  const existing = context.registry.has(deviceId);
-  if (existing && header(request, "if-match") !== undefined) {
-    return { status: 200, body: context.registry.deviceIdentity(context.registry.get(deviceId)) };
+  if (header(request, "if-match") !== undefined) {
+    throw badRequest("Updating a device identity (PUT with If-Match) is not supported by the simulator");
   }
   const iotEdge = isJsonObject(body["capabilities"]) && body["capabilities"]["iotEdge"] === true;
   if (iotEdge) {

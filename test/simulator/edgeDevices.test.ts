@@ -247,6 +247,35 @@ describe("deployment selection", () => {
   });
 });
 
+describe("applyConfigurationContentOnDevice", () => {
+  it("applies content to one device at once, outside any deployment", async () => {
+    const { deviceId } = newDevice();
+    const content = baseDeployment("unused", {
+      targetCondition: "*",
+      modules: { direct: { image: "example/direct:1" } },
+    }).content;
+    if (!content) throw new Error("a base deployment has content");
+    await registry.applyConfigurationContentOnDevice(deviceId, content);
+
+    expect(agentTwin(deviceId).properties.desired.modules["direct"]?.settings.image).toBe("example/direct:1");
+    expect(agentTwin(deviceId).configurations ?? {}).toEqual({});
+    await eventually(
+      () => reportedModules(deviceId),
+      (modules) => modules["direct"]?.runtimeStatus === "running",
+    );
+  });
+
+  it("refuses content without modulesContent, naming the field", async () => {
+    const { deviceId } = newDevice();
+    await expect(
+      registry.applyConfigurationContentOnDevice(deviceId, { deviceContent: {} }),
+    ).rejects.toMatchObject({
+      name: "ArgumentError",
+      message: expect.stringContaining("content.modulesContent is required"),
+    });
+  });
+});
+
 describe("module runtime", () => {
   it("moves a module from image pull to running and reports it with the edgeAgent fields", async () => {
     const { deviceId, group } = newDevice();
