@@ -40,6 +40,11 @@ async function main(): Promise<void> {
     logger,
   });
   const shutdown = () => {
+    // Stopping waits for running invocations; a stuck one must not keep the process forever.
+    setTimeout(() => {
+      logger.error("stop took longer than 30 s; exiting");
+      process.exit(1);
+    }, 30_000).unref();
     host.stop().then(
       () => process.exit(0),
       (error: unknown) => {

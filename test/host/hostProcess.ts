@@ -26,7 +26,8 @@ export async function startHostProcess(options: {
   const args = [path.join(root, "lib/host/main.ts"), "--app", options.appDir ?? fixtureApp, "--port", "0"];
   if (options.settingsFile) args.push("--settings", options.settingsFile);
   if (options.entry) args.push("--entry", options.entry);
-  const child: ChildProcess = spawn(path.join(root, "node_modules/.bin/tsx"), args, {
+  // One process (node with tsx's loader), so that a signal reaches the host itself.
+  const child: ChildProcess = spawn(path.join(root, "node_modules/.bin/node"), ["--import", "tsx", ...args], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "debug", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -62,7 +63,9 @@ export async function startHostProcess(options: {
     },
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const killLater = setTimeout(() => child.kill("SIGKILL"), 40_000);
       await exited;
+      clearTimeout(killLater);
     },
   };
 }

@@ -31,6 +31,10 @@ export const maxMessageDelaySeconds = 7 * 24 * 3600 - 60;
 
 export class ConcurrencyConflict extends Error {}
 
+// Storage is local: give up on an unreachable account within seconds, not minutes, so that a
+// stopping host does not hang on retries (failed messages come back through the queue anyway).
+const clientOptions = { retryOptions: { maxTries: 3, maxRetryDelayInMs: 1_000, tryTimeoutInMs: 15_000 } };
+
 function isStatus(error: unknown, ...statuses: number[]): boolean {
   return error instanceof RestError && statuses.includes(error.statusCode ?? 0);
 }
@@ -48,10 +52,11 @@ export class TaskHubStorage {
 
   constructor(connectionString: string, taskHubName: string) {
     const prefix = taskHubName.toLowerCase();
-    this.#container = BlobServiceClient.fromConnectionString(connectionString).getContainerClient(
-      `${prefix}-state`,
-    );
-    const queues = QueueServiceClient.fromConnectionString(connectionString);
+    this.#container = BlobServiceClient.fromConnectionString(
+      connectionString,
+      clientOptions,
+    ).getContainerClient(`${prefix}-state`);
+    const queues = QueueServiceClient.fromConnectionString(connectionString, clientOptions);
     this.#queues = {
       control: queues.getQueueClient(`${prefix}-control`),
       workitems: queues.getQueueClient(`${prefix}-workitems`),

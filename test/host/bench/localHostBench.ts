@@ -39,22 +39,7 @@ async function startOrchestration(host: HostProcess, instanceId: string): Promis
   if (response.status !== 202) throw new Error(`start of ${instanceId} answered ${response.status}`);
 }
 
-const azurite = await startAzurite();
-const workDir = mkdtempSync(path.join(tmpdir(), "local-host-bench-"));
-const settingsFile = path.join(workDir, "local.settings.json");
-writeFileSync(
-  settingsFile,
-  JSON.stringify({
-    Values: {
-      AzureWebJobsStorage: azurite.connectionString,
-      FIXTURE_INVOCATIONS_FILE: path.join(workDir, "invocations.txt"),
-      FIXTURE_TICK_SCHEDULE: "0 0 0 1 1 *",
-      FIXTURE_TICKS_FILE: path.join(workDir, "ticks.txt"),
-    },
-  }),
-);
-const host = await startHostProcess({ settingsFile, env: { LOG_LEVEL: "info" } });
-try {
+async function measure(host: HostProcess): Promise<void> {
   const httpSamples: number[] = [];
   for (let i = 0; i < httpRequests; i++) {
     const started = performance.now();
@@ -85,8 +70,28 @@ try {
     `${concurrentOrchestrations} concurrent orchestrations: ${seconds.toFixed(1)} s, ` +
       `${(concurrentOrchestrations / seconds).toFixed(1)} orchestrations/s`,
   );
+}
+
+const azurite = await startAzurite();
+let host: HostProcess | undefined;
+const workDir = mkdtempSync(path.join(tmpdir(), "local-host-bench-"));
+const settingsFile = path.join(workDir, "local.settings.json");
+writeFileSync(
+  settingsFile,
+  JSON.stringify({
+    Values: {
+      AzureWebJobsStorage: azurite.connectionString,
+      FIXTURE_INVOCATIONS_FILE: path.join(workDir, "invocations.txt"),
+      FIXTURE_TICK_SCHEDULE: "0 0 0 1 1 *",
+      FIXTURE_TICKS_FILE: path.join(workDir, "ticks.txt"),
+    },
+  }),
+);
+try {
+  host = await startHostProcess({ settingsFile, env: { LOG_LEVEL: "info" } });
+  await measure(host);
 } finally {
-  await host.stop();
+  await host?.stop();
   await azurite.stop();
   rmSync(workDir, { recursive: true, force: true });
 }
