@@ -162,10 +162,6 @@ export class EventHubTriggers {
       );
   }
 
-  get count(): number {
-    return this.#functions.length;
-  }
-
   async start(storageConnectionString: string | undefined): Promise<void> {
     if (this.#functions.length === 0) return;
     if (!storageConnectionString) {

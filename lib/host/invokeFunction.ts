@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { FunctionsCore, Registration } from "./functionsCore.js";
 import type {
+  CoreInvocationContext,
   RpcInvocationRequest,
   RpcInvocationResponse,
   RpcLogCategory,
@@ -31,13 +32,11 @@ export async function invokeFunction(
   const invocationId = randomUUID();
   const functionName = registration.metadata.name;
   const request: RpcInvocationRequest = { invocationId, functionId: functionName, ...input };
-  const coreContext = {
+  const coreContext: CoreInvocationContext = {
     invocationId,
     request,
     metadata: registration.metadata,
-    state: undefined as "preInvocationHooks" | "postInvocationHooks" | "invocation" | undefined,
-    log: (level: RpcLogLevel, category: RpcLogCategory, message: string) =>
-      log({ functionName, invocationId, level, category }, message),
+    log: (level, category, message) => log({ functionName, invocationId, level, category }, message),
   };
   const model = core.getProgrammingModel().getInvocationModel(coreContext);
   const { context, inputs } = await model.getArguments();

@@ -89,10 +89,6 @@ export class TimerTriggers {
     });
   }
 
-  get count(): number {
-    return this.#functions.length;
-  }
-
   start(): void {
     for (const timer of this.#functions) {
       const now = new Date();

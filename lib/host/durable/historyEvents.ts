@@ -105,8 +105,3 @@ export const historyEvents = {
   eventRaised: (name: string, input: string | null) =>
     event(EventType.EventRaised, { Name: name, Input: input }),
 };
-
-/** The id of the task a completion event answers, or undefined for other events. */
-export function completedTaskId(event: HistoryEvent): number | undefined {
-  return event.TaskScheduledId ?? event.TimerId;
-}
