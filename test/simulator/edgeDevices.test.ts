@@ -207,6 +207,36 @@ describe("deployment selection", () => {
     expect(Object.keys(agentTwin(lateComer).properties.desired.modules)).toEqual(["canary"]);
   });
 
+  it("moves a deployment to other devices when its target condition is updated", async () => {
+    const first = newDevice({ color: "blue" });
+    const second = newDevice({ color: "green" });
+    const target = (color: string) =>
+      `tags.color='${color}' AND tags.group IN ['${first.group}', '${second.group}']`;
+    const created = (
+      await registry.addConfiguration(
+        baseDeployment(`${first.group}-moving`, {
+          targetCondition: target("blue"),
+          modules: { mover: { image: "example/mover:1" } },
+        }),
+      )
+    ).responseBody as unknown as ConfigurationBody;
+    await simulator.fleet.evaluateNow();
+    expect(agentTwin(first.deviceId).configurations).toEqual({
+      [`${first.group}-moving`]: { status: "Applied" },
+    });
+    expect(agentTwin(second.deviceId).configurations ?? {}).toEqual({});
+
+    await registry.updateConfiguration({
+      ...created,
+      targetCondition: target("green"),
+    });
+    await simulator.fleet.evaluateNow();
+    expect(agentTwin(second.deviceId).configurations).toEqual({
+      [`${first.group}-moving`]: { status: "Applied" },
+    });
+    expect(agentTwin(first.deviceId).configurations).toEqual({});
+  });
+
   it("keeps the last deployment on a device that no deployment targets any more, as IoT Hub does", async () => {
     const { deviceId, group } = newDevice();
     await deploy(
