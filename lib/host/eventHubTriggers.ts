@@ -222,10 +222,10 @@ export class EventHubTriggers {
         fn,
       );
       try {
-        await this.#invoker.invoke(fn.registration, fn.triggerName, data, { triggerMetadata });
+        await this.#invoker.invokeWithRetries(fn.registration, fn.triggerName, data, { triggerMetadata });
       } catch (error) {
-        // As the real extension: a failed batch is not retried (unless the function has a retry
-        // policy), the checkpoint moves on.
+        // As the real extension: once the function's retry policy (if any) is spent, the
+        // checkpoint moves on.
         this.#logger.error(
           { function: fn.registration.metadata.name, err: error },
           "eventHub function failed",

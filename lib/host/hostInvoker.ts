@@ -9,6 +9,7 @@ import type {
   RpcTypedData,
 } from "./functionsCoreTypes.js";
 import { invokeFunction, type InvocationInput } from "./invokeFunction.js";
+import { retryPolicyOf } from "./retryPolicy.js";
 
 /** Supplies the data of an input binding of one type (e.g. "durableClient"). */
 export type InputProvider = (binding: RpcBindingInfo) => RpcTypedData;
@@ -27,6 +28,7 @@ export class HostInvoker {
   readonly #core: FunctionsCore;
   readonly #logger: Logger;
   readonly #inputProviders = new Map<string, InputProvider>();
+  #stopping = false;
 
   constructor(core: FunctionsCore, logger: Logger) {
     this.#core = core;
@@ -69,5 +71,37 @@ export class HostInvoker {
       if (level)
         this.#logger[level]({ function: entry.functionName, invocationId: entry.invocationId }, message);
     });
+  }
+
+  /** Ends retry loops (of policies with maxRetryCount -1) when the host stops. */
+  stopRetrying(): void {
+    this.#stopping = true;
+  }
+
+  /**
+   * Invokes, and on failure invokes again as the function's retry policy says (timer and Event
+   * Hubs triggers); throws the last error when the retries are spent.
+   */
+  async invokeWithRetries(
+    registration: Registration,
+    triggerName: string,
+    triggerData: RpcTypedData,
+    extra: Pick<InvocationInput, "triggerMetadata"> = {},
+  ): Promise<RpcInvocationResponse> {
+    const policy = retryPolicyOf(registration.metadata);
+    for (let retryCount = 0; ; retryCount++) {
+      const retryContext = policy ? { retryCount, maxRetryCount: policy.maxRetryCount } : undefined;
+      try {
+        return await this.invoke(registration, triggerName, triggerData, { ...extra, retryContext });
+      } catch (error) {
+        const retriesLeft = policy && (policy.maxRetryCount === -1 || retryCount < policy.maxRetryCount);
+        if (!policy || !retriesLeft || this.#stopping) throw error;
+        this.#logger.warn(
+          { function: registration.metadata.name, retryCount: retryCount + 1, err: error },
+          "invocation failed; retrying as the function's retry policy says",
+        );
+        await new Promise((resolve) => setTimeout(resolve, policy.delayMs(retryCount + 1)));
+      }
+    }
   }
 }

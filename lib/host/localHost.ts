@@ -12,6 +12,7 @@ import { startDurableHost, type DurableHost } from "./durable/durableHost.js";
 import type { Registration } from "./functionsCore.js";
 import { TimerTriggers } from "./timerTriggers.js";
 import { EventHubTriggers } from "./eventHubTriggers.js";
+import { retryPolicyOf } from "./retryPolicy.js";
 
 export interface LocalHostOptions {
   /** Folder with the app's package.json (its `main` names the entry files) and host.json. */
@@ -87,6 +88,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   await app.core.runHooks("appStart", { hookData: {}, functionAppDirectory: app.appDir });
   app.core.logSink = (level, category, message) => logger.debug({ level, category }, message);
   const invoker = new HostInvoker(app.core, logger);
+  for (const registration of app.functions) retryPolicyOf(registration.metadata); // refuses a bad policy now
   for (const name of functionsNeedingMissingKeys(app.functions, keys)) {
     logger.warn(
       { function: name },
@@ -156,6 +158,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     functions: app.functions.map((f) => f.metadata.name),
     taskHubName: durable ? app.taskHubName : undefined,
     async stop() {
+      invoker.stopRetrying();
       await timers.stop();
       await eventHubs.stop();
       await app.core.runHooks("appTerminate", { hookData: {} });

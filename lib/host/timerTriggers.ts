@@ -144,7 +144,7 @@ export class TimerTriggers {
       IsPastDue: Date.now() - due.getTime() > 1000,
     };
     try {
-      await this.#invoker.invoke(timer.registration, timer.triggerName, jsonData(timerInfo));
+      await this.#invoker.invokeWithRetries(timer.registration, timer.triggerName, jsonData(timerInfo));
     } catch (error) {
       this.#logger.error({ function: name, err: error }, "timer function failed");
     }

@@ -63,4 +63,24 @@ describe("timer triggers in the local host", () => {
       await host.stop();
     }
   });
+
+  it("retries a failing run as the function's retry policy says, telling each attempt its retryCount", async () => {
+    const attemptsFile = path.join(workDir, "attempts.txt");
+    const host = await startHostProcess({
+      entry: "retries/flakyTimer.js",
+      env: { FIXTURE_ATTEMPTS_FILE: attemptsFile },
+    });
+    try {
+      let attempts: string[] = [];
+      for (let attempt = 0; attempt < 100 && attempts.length < 3; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (existsSync(attemptsFile)) attempts = readFileSync(attemptsFile, "utf8").trim().split("\n");
+      }
+      expect(attempts).toEqual(["0", "1", "2"]);
+      const retryLine = await host.waitForLine("retrying as the function's retry policy says");
+      expect(retryLine).toContain('"function":"flakyTick"');
+    } finally {
+      await host.stop();
+    }
+  });
 });
