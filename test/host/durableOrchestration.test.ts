@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { QueueServiceClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, type Azurite } from "./azurite.js";
 import { startHostProcess, type HostProcess } from "./hostProcess.js";
@@ -208,6 +209,19 @@ describe("local host durable extension", { timeout: 90_000 }, () => {
     expect((await fetch(links.purgeHistoryDeleteUri!, { method: "DELETE" })).status).toBe(200);
     expect((await fetch(links.statusQueryGetUri!)).status).toBe(404);
   });
+  it("deletes an unreadable queue message with an error log instead of letting it block the queue", async () => {
+    const host = hosts[0]!;
+    const control = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(
+      "fixturehub-control",
+    );
+    await control.sendMessage("this is not a durable message");
+    await startOrder(host, "shipAll", "after-garbage", ["filter"]);
+    const done = await waitForStatus(host, "after-garbage", (s) => s.runtimeStatus === "Completed");
+    expect(done.output).toEqual(["prepared filter"]);
+    const line = await host.waitForLine("unreadable messages deleted from the queue");
+    expect(line).toContain('"queue":"control"');
+  });
+
   it("resumes after a restart from the stored history without running finished activities again", async () => {
     // Only one host at a time on the task hub: the one the other tests used goes first.
     await hosts[0]!.stop();

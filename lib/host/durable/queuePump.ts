@@ -69,11 +69,15 @@ export class QueuePump<T> {
       }
       let messages: ReceivedMessage<T>[];
       try {
-        messages = await this.#storage.receive<T>(
+        const received = await this.#storage.receive<T>(
           this.#options.queue,
           Math.min(room, 32),
           this.#options.visibilitySeconds,
         );
+        messages = received.messages;
+        if (received.unreadable > 0) {
+          this.#logger.error({ count: received.unreadable }, "unreadable messages deleted from the queue");
+        }
       } catch (error) {
         this.#logger.warn({ err: error }, "receiving from the queue failed; retrying");
         await this.#sleep(maxIdleMs);

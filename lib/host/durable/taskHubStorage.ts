@@ -139,38 +139,44 @@ export class TaskHubStorage {
     if (visibilityTimeout === 0) for (const listener of this.#sentListeners) listener(queue);
   }
 
+  /**
+   * Up to `count` messages, invisible to other receivers for `visibilitySeconds`. A message that
+   * cannot be read (not JSON, or its body blob gone) is deleted and counted in `unreadable`: no
+   * handler could ever process it, and it must not block the queue.
+   */
   async receive<T>(
     queue: QueueName,
     count: number,
     visibilitySeconds: number,
-  ): Promise<ReceivedMessage<T>[]> {
+  ): Promise<{ messages: ReceivedMessage<T>[]; unreadable: number }> {
     const response = await this.#queues[queue].receiveMessages({
       numberOfMessages: count,
       visibilityTimeout: visibilitySeconds,
     });
-    return Promise.all(
+    const read = await Promise.all(
       response.receivedMessageItems.map(async (item) => {
-        const parsed = JSON.parse(item.messageText) as T | { $bodyBlob: string };
-        const bodyBlob =
-          typeof parsed === "object" && parsed !== null && "$bodyBlob" in parsed
-            ? parsed.$bodyBlob
-            : undefined;
-        const body = bodyBlob
-          ? (JSON.parse(
-              await readAll(
-                (await this.#container.getBlockBlobClient(bodyBlob).download()).readableStreamBody,
-              ),
-            ) as T)
-          : (parsed as T);
-        return {
-          body,
-          messageId: item.messageId,
-          popReceipt: item.popReceipt,
-          dequeueCount: item.dequeueCount,
-          bodyBlob,
-        };
+        try {
+          const parsed = JSON.parse(item.messageText) as T | { $bodyBlob: string };
+          const bodyBlob =
+            typeof parsed === "object" && parsed !== null && "$bodyBlob" in parsed
+              ? parsed.$bodyBlob
+              : undefined;
+          const body = bodyBlob ? (JSON.parse(await this.#readBodyBlob(bodyBlob)) as T) : (parsed as T);
+          const { messageId, popReceipt, dequeueCount } = item;
+          return { body, messageId, popReceipt, dequeueCount, bodyBlob };
+        } catch (error) {
+          if (!(error instanceof SyntaxError) && !isStatus(error, 404)) throw error;
+          await this.#queues[queue].deleteMessage(item.messageId, item.popReceipt);
+          return undefined;
+        }
       }),
     );
+    const messages = read.filter((m): m is NonNullable<typeof m> => m !== undefined);
+    return { messages, unreadable: read.length - messages.length };
+  }
+
+  async #readBodyBlob(name: string): Promise<string> {
+    return readAll((await this.#container.getBlockBlobClient(name).download()).readableStreamBody);
   }
 
   async complete(queue: QueueName, message: ReceivedMessage<unknown>): Promise<void> {
