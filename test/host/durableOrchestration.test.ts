@@ -3,6 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newInstanceRecord } from "../../lib/host/durable/orchestrationInstance.js";
+import { TaskHubStorage } from "../../lib/host/durable/taskHubStorage.js";
 import { startAzurite, type Azurite } from "./azurite.js";
 import { startHostProcess, type HostProcess } from "./hostProcess.js";
 
@@ -246,5 +248,21 @@ describe("local host durable extension", { timeout: 90_000 }, () => {
     });
     expect(invocations("prepareShipment") - before.prepare).toBe(1);
     expect(invocations("chargeCard") - before.charge).toBe(1);
+    await second.stop();
+  });
+
+  it("starts at startup an instance whose record was saved but whose start message was lost", async () => {
+    // What a host that stopped between saving a new instance and queueing its start leaves behind.
+    const storage = new TaskHubStorage(azurite.connectionString, "FixtureHub");
+    const record = newInstanceRecord({
+      instanceId: "lost-start",
+      name: "shipAll",
+      executionId: "execution-1",
+      input: JSON.stringify(["hose"]),
+    });
+    await storage.write("instances", record.instanceId, record, undefined);
+    const host = await startHost();
+    const done = await waitForStatus(host, "lost-start", (s) => s.runtimeStatus === "Completed");
+    expect(done.output).toEqual(["prepared hose"]);
   });
 });
