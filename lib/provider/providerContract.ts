@@ -1,0 +1,94 @@
+// The provider API between the in-cluster adapter and the Functions app: routes and JSON shapes.
+// Both sides import this file, so the adapter's client and the app's handlers cannot drift apart.
+import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
+
+/** Every route lives under this prefix (the host's `api/` route prefix comes before it). */
+export const providerApiVersion = "v1";
+
+/** Route templates as registered with `app.http({ route })`; `{hub}` is the IoT Hub name. */
+export const providerRoutes = {
+  /** PUT: create or update a pod (idempotent for the same uid and content). */
+  pod: "v1/hubs/{hub}/namespaces/{namespace}/pods/{name}",
+  /** GET: one pod's status. */
+  podStatus: "v1/hubs/{hub}/namespaces/{namespace}/pods/{name}/status",
+  /** GET: log lines of one container from one device (?device=&tail=&since=). */
+  containerLogs: "v1/hubs/{hub}/namespaces/{namespace}/pods/{name}/containers/{container}/logs",
+  /** GET: the statuses of every pod of a virtual node; ETag / If-None-Match → 304. */
+  nodePods: "v1/hubs/{hub}/nodes/{node}/pods",
+  /** POST: the adapter's list of live pods after a restart; the app removes what belongs to no pod. */
+  nodeReconcile: "v1/hubs/{hub}/nodes/{node}/reconcile",
+  /** GET: capacity and conditions of the virtual node (hub reachable, devices connected). */
+  nodeConditions: "v1/hubs/{hub}/nodes/{node}/conditions",
+} as const;
+
+/** What the adapter resolved from the cluster for one pod (k8s shapes; Secret data base64). */
+export interface ResolvedObjects {
+  configMaps: Record<string, { data?: Record<string, string> }>;
+  secrets: Record<string, { type?: string; data?: Record<string, string> }>;
+}
+
+/** PUT pod body. `pod.metadata.uid` is required; a different uid under the same name is a new pod. */
+export interface PutPodRequest {
+  node: string;
+  pod: V1Pod;
+  resolved: ResolvedObjects;
+}
+
+/** DELETE pod: query `?uid=`; answers 202 and the removal proceeds in the background. */
+
+/** Counts of the devices of a pod's deployment (fleet status). */
+export interface FleetCounts {
+  /** devices whose twin matches the target condition (and this deployment wins there) */
+  targeted: number;
+  /** devices whose edgeAgent reports the deployment applied */
+  applied: number;
+  /** devices on which every module of the pod runs */
+  running: number;
+  /** devices reporting a failure (module backoff/failed, or lastDesiredStatus error) */
+  failed: number;
+  /** targeted devices that are disconnected */
+  offline: number;
+}
+
+/** A pod's status as the provider reports it: what the adapter writes to the status subresource. */
+export interface ProviderPodStatus {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** the IoT Hub configuration the pod is deployed by (shared by replicas), when there is one */
+  configurationId?: string;
+  /** the Kubernetes status to write (phase, conditions, containerStatuses, reason, message) */
+  status: V1PodStatus;
+  fleet: FleetCounts;
+  /** increases with every change of this pod's status; the adapter emits Events on changes */
+  version: number;
+}
+
+export interface NodePodsResponse {
+  hub: string;
+  node: string;
+  /** also sent as the ETag header */
+  version: string;
+  pods: ProviderPodStatus[];
+}
+
+export interface NodeReconcileRequest {
+  /** `namespace/name/uid` of every pod the cluster has on the node */
+  pods: string[];
+}
+
+export interface NodeConditionsResponse {
+  hub: string;
+  hubReachable: boolean;
+  devicesTotal: number;
+  devicesConnected: number;
+  deployments: { used: number; limit: number };
+  /** node conditions to write (Ready, and the connector's own) */
+  conditions: { type: string; status: "True" | "False" | "Unknown"; reason: string; message: string }[];
+  capacity: Record<string, string>;
+}
+
+/** Error body of every 4xx/5xx: the field (when one is at fault) and the reason. */
+export interface ProviderError {
+  error: { code: string; message: string; field?: string; problems?: { field: string; reason: string }[] };
+}

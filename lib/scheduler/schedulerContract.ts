@@ -1,0 +1,66 @@
+// The per-hub scheduler (a durable entity keyed by hub name) that owns every configuration the
+// connector keeps on a hub: pods ask for a configuration and release it; the scheduler creates,
+// shares, and removes configurations within the hub's budget. Pod orchestrations, the status
+// pipeline and the HTTP handlers depend on this contract, not on the scheduler's internals.
+import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
+
+export const hubSchedulerEntityName = "hubScheduler";
+
+/** `namespace/name/uid` */
+export type PodKey = string;
+
+/** Operation `want`: this pod needs this configuration (idempotent). */
+export interface WantConfiguration {
+  pod: PodKey;
+  node: string;
+  configuration: EdgeConfiguration;
+  kind: "base" | "layered";
+  /** module name → container name, for status */
+  modules: Record<string, string>;
+  /** orchestration instance to notify (raiseEvent "configurationReady") when the configuration is on the hub */
+  notifyInstanceId?: string;
+}
+
+/** Operation `release`: this pod no longer needs this configuration (idempotent). */
+export interface ReleaseConfiguration {
+  pod: PodKey;
+  configurationId: string;
+}
+
+export type ConfigurationPhase =
+  /** waiting for the hub's operation budget; `position` is its place in line (1 = next) */
+  | { phase: "WaitingForHubBudget"; position: number }
+  /** the hub is full: `used`/`limit` deployments */
+  | { phase: "HubDeploymentLimit"; used: number; limit: number }
+  | { phase: "Creating" }
+  | { phase: "OnHub" }
+  /** no pod needs it any more; deleted after the grace period */
+  | { phase: "Releasing"; deleteAfter: string }
+  | { phase: "Deleting" }
+  /** the hub refused it (invalid content etc.): the message says why; not retried */
+  | { phase: "Refused"; message: string };
+
+/** What the scheduler knows of one configuration (part of the entity state others may read). */
+export interface ManagedConfiguration {
+  id: string;
+  kind: "base" | "layered";
+  targetCondition: string;
+  priority: number;
+  /** module name → container name */
+  modules: Record<string, string>;
+  /** module name → image, for container statuses */
+  images: Record<string, string>;
+  pods: PodKey[];
+  state: ConfigurationPhase;
+}
+
+/** Operation `status` returns this; `readEntityState` gives the whole entity state, which contains it. */
+export interface HubSchedulerView {
+  hub: string;
+  configurations: Record<string, ManagedConfiguration>;
+  deploymentsOnHub: number;
+  deploymentLimit: number;
+  /** when the hub is throttled as a whole, until when (ISO time) */
+  throttledUntil?: string;
+  counters: { creates: number; deletes: number; throttled: number; coalesced: number };
+}

@@ -1,0 +1,45 @@
+// The status model's inputs: what the app knows of a pod's lifecycle and of its deployment's
+// devices. `derivePodStatus` (podStatus.ts) turns them into the Kubernetes pod status.
+import type { PodProblem } from "../translate/podErrors.js";
+import type { ConfigurationPhase } from "../scheduler/schedulerContract.js";
+import type { FleetCounts } from "../provider/providerContract.js";
+
+/** Where the connector is with a pod, independent of the devices. */
+export type PodLifecycle =
+  | { stage: "Accepted" }
+  /** translation refused the pod: terminal, phase Failed with the problems */
+  | { stage: "Refused"; problems: PodProblem[] }
+  /** the pod's configuration is with the scheduler; its phase says what it waits for */
+  | { stage: "Scheduled"; configurationId: string; configuration: ConfigurationPhase }
+  | { stage: "Deleting" };
+
+/** One module on one device, as edgeAgent reports it. */
+export interface DeviceModuleState {
+  runtimeStatus: "unknown" | "backoff" | "running" | "unhealthy" | "stopped" | "failed";
+  exitCode?: number;
+  statusDescription?: string;
+  restartCount?: number;
+  lastStartTimeUtc?: string;
+  lastExitTimeUtc?: string;
+}
+
+/** The fleet status of one configuration: counts, and enough detail for container statuses and the message. */
+export interface FleetStatus {
+  configurationId: string;
+  counts: FleetCounts;
+  /** per module: on how many applied devices it runs, its worst state, total restarts, last termination */
+  modules: Record<
+    string,
+    {
+      running: number;
+      restartCount: number;
+      worst?: { deviceId: string; state: DeviceModuleState };
+      lastTermination?: { deviceId: string; exitCode: number; finishedAt?: string; reason?: string };
+    }
+  >;
+  /** a few failing devices with the reason, for the message (`tempSensor backoff on dev-3`) */
+  failures: { deviceId: string; module?: string; reason: string }[];
+  /** when this was computed (ISO), and from which source: device events or the hub's metrics */
+  computedAt: string;
+  source: "events" | "hubMetrics";
+}
