@@ -1,0 +1,180 @@
+// The Functions app's settings, read once from the environment (app settings in Azure,
+// local.settings.json locally) and checked at start: a missing or malformed setting is named
+// with the reason. Secrets stay in the returned object only; messages never include values.
+import { z } from "zod";
+
+export const hubSkus = ["F1", "S1", "S2", "S3"] as const;
+export type HubSku = (typeof hubSkus)[number];
+
+/** Prefix of a hub's own settings: `HUB_` + the hub name upper-cased, other characters as `_`. */
+export function hubSettingPrefix(hubName: string): string {
+  return `HUB_${hubName.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+/** Names of one hub's settings (the infra sets exactly these). */
+export function hubSettingNames(hubName: string) {
+  const prefix = hubSettingPrefix(hubName);
+  return {
+    /** IoT Hub service connection string (registry read/write, service connect) */
+    connection: `${prefix}_CONNECTION`,
+    /** IoT Hub host name, for a managed identity instead of a connection string */
+    hostName: `${prefix}_HOSTNAME`,
+    /** the eventHub trigger's `connection`: the built-in endpoint's connection string (or `__fullyQualifiedNamespace`) */
+    eventsConnection: `${prefix}_EVENTS_CONNECTION`,
+    /** the built-in endpoint's Event Hub-compatible name */
+    eventsName: `${prefix}_EVENTS_NAME`,
+    consumerGroup: `${prefix}_CONSUMER_GROUP`,
+    sku: `${prefix}_SKU`,
+    units: `${prefix}_UNITS`,
+    /** "true": the app owns a base deployment on this hub (system modules, runtime, default routes) */
+    baseDeployment: `${prefix}_BASE_DEPLOYMENT`,
+  } as const;
+}
+
+/** Settings that are not per hub. */
+export const appSettingNames = {
+  storage: "AzureWebJobsStorage",
+  hubs: "CONNECTOR_HUBS",
+  releaseGraceSeconds: "CONFIGURATION_RELEASE_GRACE_SECONDS",
+  reconcileSchedule: "RECONCILE_SCHEDULE",
+  baseTargetCondition: "BASE_DEPLOYMENT_TARGET_CONDITION",
+  baseEdgeAgentImage: "BASE_EDGE_AGENT_IMAGE",
+  baseEdgeHubImage: "BASE_EDGE_HUB_IMAGE",
+  baseRegistryCredentials: "BASE_REGISTRY_CREDENTIALS",
+  logLevel: "LOG_LEVEL",
+} as const;
+
+export interface HubSettings {
+  name: string;
+  /** exactly one of connectionString / hostName */
+  connectionString?: string;
+  hostName?: string;
+  /** name of the setting the eventHub trigger reads its connection from */
+  eventsConnectionSetting: string;
+  eventsName: string;
+  consumerGroup: string;
+  sku: HubSku;
+  units: number;
+  baseDeployment: boolean;
+}
+
+export interface AppSettings {
+  hubs: HubSettings[];
+  releaseGraceSeconds: number;
+  reconcileSchedule: string;
+  base: {
+    targetCondition: string;
+    edgeAgentImage: string;
+    edgeHubImage: string;
+    /** JSON object name → { address, username, password } */
+    registryCredentials: Record<string, { address: string; username: string; password: string }>;
+  };
+  logLevel: string;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: { setting: string; reason: string }[]) {
+    super(`invalid app settings: ${problems.map((p) => `${p.setting}: ${p.reason}`).join("; ")}`);
+    this.name = "SettingsError";
+  }
+}
+
+const hubNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9-]{1,48}[a-zA-Z0-9]$/;
+const registryCredentialsSchema = z.record(
+  z.string(),
+  z.object({ address: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }),
+);
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+function positiveInteger(
+  env: Environment,
+  name: string,
+  fallback: number,
+  problems: SettingsError["problems"],
+) {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    problems.push({ setting: name, reason: "must be a whole number ≥ 0" });
+  return value;
+}
+
+/** Reads and checks every setting; throws a SettingsError listing all problems at once. */
+export function readAppSettings(env: Environment = process.env): AppSettings {
+  const problems: SettingsError["problems"] = [];
+  const hubNames = (env[appSettingNames.hubs] ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (hubNames.length === 0) problems.push({ setting: appSettingNames.hubs, reason: "names no IoT Hub" });
+
+  const hubs = hubNames.map((name): HubSettings => {
+    const names = hubSettingNames(name);
+    if (!hubNamePattern.test(name))
+      problems.push({ setting: appSettingNames.hubs, reason: `"${name}" is not a valid IoT Hub name` });
+    const connectionString = env[names.connection] || undefined;
+    const hostName = env[names.hostName] || undefined;
+    if ((connectionString === undefined) === (hostName === undefined))
+      problems.push({
+        setting: names.connection,
+        reason: `set exactly one of ${names.connection} and ${names.hostName}`,
+      });
+    const eventsConfigured =
+      Boolean(env[names.eventsConnection]) ||
+      Boolean(env[`${names.eventsConnection}__fullyQualifiedNamespace`]);
+    if (!eventsConfigured) problems.push({ setting: names.eventsConnection, reason: "is required" });
+    const eventsName = env[names.eventsName] ?? "";
+    if (eventsName === "") problems.push({ setting: names.eventsName, reason: "is required" });
+    const sku = (env[names.sku] || "S1") as HubSku;
+    if (!hubSkus.includes(sku))
+      problems.push({ setting: names.sku, reason: `must be one of ${hubSkus.join(", ")}` });
+    const units = positiveInteger(env, names.units, 1, problems);
+    const baseDeployment = (env[names.baseDeployment] ?? "false").toLowerCase();
+    if (baseDeployment !== "true" && baseDeployment !== "false")
+      problems.push({ setting: names.baseDeployment, reason: "must be true or false" });
+    return {
+      name,
+      ...(connectionString !== undefined ? { connectionString } : {}),
+      ...(hostName !== undefined ? { hostName } : {}),
+      eventsConnectionSetting: names.eventsConnection,
+      eventsName,
+      consumerGroup: env[names.consumerGroup] || "$Default",
+      sku,
+      units: Math.max(units, 1),
+      baseDeployment: baseDeployment === "true",
+    };
+  });
+
+  let registryCredentials: AppSettings["base"]["registryCredentials"] = {};
+  const rawCredentials = env[appSettingNames.baseRegistryCredentials];
+  if (rawCredentials) {
+    try {
+      const parsed = registryCredentialsSchema.safeParse(JSON.parse(rawCredentials));
+      if (parsed.success) registryCredentials = parsed.data;
+      else
+        problems.push({
+          setting: appSettingNames.baseRegistryCredentials,
+          reason: "must map names to {address, username, password}",
+        });
+    } catch {
+      problems.push({ setting: appSettingNames.baseRegistryCredentials, reason: "is not valid JSON" });
+    }
+  }
+
+  const settings: AppSettings = {
+    hubs,
+    releaseGraceSeconds: positiveInteger(env, appSettingNames.releaseGraceSeconds, 60, problems),
+    reconcileSchedule: env[appSettingNames.reconcileSchedule] || "0 */5 * * * *",
+    base: {
+      targetCondition: env[appSettingNames.baseTargetCondition] || "*",
+      edgeAgentImage: env[appSettingNames.baseEdgeAgentImage] || "mcr.microsoft.com/azureiotedge-agent:1.5",
+      edgeHubImage: env[appSettingNames.baseEdgeHubImage] || "mcr.microsoft.com/azureiotedge-hub:1.5",
+      registryCredentials,
+    },
+    logLevel: env[appSettingNames.logLevel] || "info",
+  };
+  if (problems.length > 0) throw new SettingsError(problems);
+  return settings;
+}
