@@ -11,7 +11,7 @@ import {
   type TwinObject,
   type TwinQuery,
 } from "../hub/twinQuery.js";
-import { HubError, badRequest, configurationNotFound, preconditionFailed } from "./hubErrors.js";
+import { HubRestError, badRequest, configurationNotFound, preconditionFailed } from "./restErrors.js";
 import { ifMatchSatisfied, isWildcardIfMatch } from "./etags.js";
 import { isJsonObject } from "./jsonMergePatch.js";
 
@@ -179,7 +179,11 @@ export class ConfigurationStore {
     const existing = this.configurations.get(id);
     if (ifMatch === undefined || (isWildcardIfMatch(ifMatch) && !existing)) {
       if (existing) {
-        throw new HubError(409, "ConfigurationAlreadyExists", `Configuration with id '${id}' already exists`);
+        throw new HubRestError(
+          409,
+          "ConfigurationAlreadyExists",
+          `Configuration with id '${id}' already exists`,
+        );
       }
       return { configuration: this.create(id, body), created: true };
     }
@@ -194,7 +198,7 @@ export class ConfigurationStore {
       );
     }
     if (this.configurations.size >= this.limits.maxConfigurations) {
-      throw new HubError(
+      throw new HubRestError(
         413,
         "ConfigurationCountLimitExceeded",
         `Number of deployments exceed the maximum quota ${this.limits.maxConfigurations} for this IotHub.`,

@@ -4,7 +4,13 @@
 // per twin and invalidated on change, because queries and metrics read every twin many times.
 import { randomBytes } from "node:crypto";
 import type { TwinObject } from "../hub/twinQuery.js";
-import { HubError, badRequest, deviceNotFound, moduleNotFound, preconditionFailed } from "./hubErrors.js";
+import {
+  HubRestError,
+  badRequest,
+  deviceNotFound,
+  moduleNotFound,
+  preconditionFailed,
+} from "./restErrors.js";
 import { counterEtag, ifMatchSatisfied } from "./etags.js";
 import { applyMergePatch, diffAsMergePatch, isJsonObject } from "./jsonMergePatch.js";
 
@@ -131,7 +137,11 @@ export class DeviceRegistry {
       );
     }
     if (this.devices.has(deviceId)) {
-      throw new HubError(409, "DeviceAlreadyExists", `A device with ID '${deviceId}' is already registered.`);
+      throw new HubRestError(
+        409,
+        "DeviceAlreadyExists",
+        `A device with ID '${deviceId}' is already registered.`,
+      );
     }
     const now = this.timestamp();
     const device: DeviceRecord = {

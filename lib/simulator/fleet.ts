@@ -8,7 +8,7 @@ import type { TwinObject } from "../hub/twinQuery.js";
 import type { ConfigurationStore } from "./configurationStore.js";
 import { configurationsSection, mergeDeployments, selectDeployments } from "./deploymentMerge.js";
 import type { DeviceRegistry, TwinChange } from "./deviceRegistry.js";
-import { badRequest } from "./hubErrors.js";
+import { badRequest } from "./restErrors.js";
 import { isJsonObject } from "./jsonMergePatch.js";
 import { SimulatedEdgeAgent, type ModuleFault, type RuntimeTimings } from "./simulatedEdgeAgent.js";
 

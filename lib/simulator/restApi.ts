@@ -13,7 +13,7 @@ import {
 import type { DeviceRegistry } from "./deviceRegistry.js";
 import { invokeEdgeAgentMethod } from "./edgeAgentMethods.js";
 import type { Fleet } from "./fleet.js";
-import { HubError, badRequest } from "./hubErrors.js";
+import { HubRestError, badRequest } from "./restErrors.js";
 import { decodeCursor, runQueryPage } from "./hubQuery.js";
 import { isJsonObject } from "./jsonMergePatch.js";
 import { verifySasToken, type SharedAccessPolicy } from "./sasAuthentication.js";
@@ -125,7 +125,7 @@ function invokeModuleMethod(
   }
   const payloadBytes = Buffer.byteLength(JSON.stringify(body["payload"] ?? null));
   if (payloadBytes > context.limits.maxMethodPayloadBytes) {
-    throw new HubError(
+    throw new HubRestError(
       413,
       "MessageTooLarge",
       `Direct method payload is ${payloadBytes} bytes; the limit is ${context.limits.maxMethodPayloadBytes} bytes`,
@@ -133,10 +133,10 @@ function invokeModuleMethod(
   }
   const agent = context.fleet.agent(deviceId);
   if (!device.connected || !agent.online) {
-    throw new HubError(404, "DeviceNotOnline", `Timed out waiting for device ${deviceId} to connect.`);
+    throw new HubRestError(404, "DeviceNotOnline", `Timed out waiting for device ${deviceId} to connect.`);
   }
   if (moduleId !== "$edgeAgent") {
-    throw new HubError(
+    throw new HubRestError(
       404,
       "DeviceNotOnline",
       `Module ${moduleId} on ${deviceId} is not subscribed to direct methods.`,
@@ -301,7 +301,7 @@ const ROUTES: Route[] = [
     operationClass: "directMethods",
     handle: (c, p) => {
       c.registry.get(p["deviceId"] as string);
-      throw new HubError(
+      throw new HubRestError(
         404,
         "DeviceNotOnline",
         `Device ${p["deviceId"]} is not subscribed to direct methods.`,
@@ -387,7 +387,7 @@ async function readBody(request: IncomingMessage): Promise<unknown> {
   for await (const chunk of request) {
     size += (chunk as Buffer).length;
     if (size > MAX_BODY_BYTES)
-      throw new HubError(413, "RequestEntityTooLarge", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+      throw new HubRestError(413, "RequestEntityTooLarge", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
@@ -423,7 +423,7 @@ export function createRestApi(
     verifySasToken(incoming.headers.authorization, context.policy, context.now());
     const found = match(incoming.method ?? "GET", segments);
     if (!found) {
-      throw new HubError(
+      throw new HubRestError(
         404,
         "NotFound",
         `${incoming.method ?? "GET"} ${url.pathname} is not an operation this hub serves`,
@@ -440,9 +440,9 @@ export function createRestApi(
       (reply) => send(response, reply),
       (error: unknown) => {
         const hubError =
-          error instanceof HubError
+          error instanceof HubRestError
             ? error
-            : new HubError(
+            : new HubRestError(
                 500,
                 "ServerError",
                 `Internal error: ${error instanceof Error ? error.message : String(error)}`,

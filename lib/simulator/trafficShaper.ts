@@ -2,7 +2,7 @@
 // rate is queued and answered late (traffic shaping), and a request that would wait longer than the
 // shaping window is refused with 429 ThrottlingException and a Retry-After header. Tests can also force
 // the next n requests to be throttled.
-import { HubError } from "./hubErrors.js";
+import { HubRestError } from "./restErrors.js";
 import { OPERATION_CLASSES, type OperationClass, type Rate } from "./skuLimits.js";
 
 class TokenBucket {
@@ -67,7 +67,7 @@ export class TrafficShaper {
     this.forcedRetryAfterSeconds = retryAfterSeconds;
   }
 
-  /** Resolves when the request may be answered; throws a 429 HubError when it is refused. */
+  /** Resolves when the request may be answered; throws a 429 HubRestError when it is refused. */
   async admit(operation: OperationClass, cost = 1): Promise<void> {
     if (this.forcedThrottles > 0) {
       this.forcedThrottles -= 1;
@@ -84,9 +84,9 @@ export class TrafficShaper {
     }
   }
 
-  private refuse(operation: OperationClass, retryAfterSeconds: number): HubError {
+  private refuse(operation: OperationClass, retryAfterSeconds: number): HubRestError {
     this.stats.throttled[operation] += 1;
-    return new HubError(
+    return new HubRestError(
       429,
       "ThrottlingException",
       `Throttling limit exceeded for ${operation} operations; retry after ${retryAfterSeconds} s`,

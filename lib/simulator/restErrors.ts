@@ -3,7 +3,7 @@
 // service adds one. Messages never carry keys or tokens, nor semicolons (the SDK splits on the first one).
 import { randomBytes } from "node:crypto";
 
-export class HubError extends Error {
+export class HubRestError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -12,7 +12,7 @@ export class HubError extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
-    this.name = "HubError";
+    this.name = "HubRestError";
   }
 
   /** The response body the hub sends for this error. */
@@ -34,12 +34,16 @@ function formatHubTimestamp(date: Date): string {
   );
 }
 
-export const badRequest = (message: string) => new HubError(400, "ArgumentInvalid", message);
+export const badRequest = (message: string) => new HubRestError(400, "ArgumentInvalid", message);
 export const deviceNotFound = (deviceId: string) =>
-  new HubError(404, "DeviceNotFound", `Device ${deviceId} not registered`);
+  new HubRestError(404, "DeviceNotFound", `Device ${deviceId} not registered`);
 export const moduleNotFound = (deviceId: string, moduleId: string) =>
-  new HubError(404, "ModuleNotFound", `Module ${moduleId} on device ${deviceId} not registered`);
+  new HubRestError(404, "ModuleNotFound", `Module ${moduleId} on device ${deviceId} not registered`);
 export const configurationNotFound = (id: string) =>
-  new HubError(404, "ConfigurationNotFound", `Configuration ${id} not found`);
+  new HubRestError(404, "ConfigurationNotFound", `Configuration ${id} not found`);
 export const preconditionFailed = (what: string) =>
-  new HubError(412, "PreconditionFailed", `Precondition failed: the If-Match etag does not match ${what}`);
+  new HubRestError(
+    412,
+    "PreconditionFailed",
+    `Precondition failed: the If-Match etag does not match ${what}`,
+  );
