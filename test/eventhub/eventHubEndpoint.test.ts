@@ -5,10 +5,10 @@ import { EventHubConsumerClient, earliestEventPosition, latestEventPosition } fr
 import { startEventHubEndpoint, type EventHubEndpoint } from "../../lib/simulator/eventHubEndpoint.js";
 import { createMemoryEventLog } from "../../lib/simulator/memoryEventLog.js";
 import type { EventLog, StoredEvent } from "../../lib/simulator/eventLog.js";
+import { parseHubNotification } from "../../lib/hub/hubNotifications.js";
 import {
   connectionSequenceNumber,
   connectionStateEvent,
-  parseHubNotification,
   twinChangeEvent,
 } from "../../lib/simulator/routedEvents.js";
 import { collect, noRetries, waitFor } from "./consumerHarness.js";

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { HubNotificationFormatError, parseHubNotification } from "../../lib/hub/hubNotifications.js";
 import {
-  HubNotificationFormatError,
   connectionSequenceNumber,
   connectionStateEvent,
   lifecycleEvent,
-  parseHubNotification,
   twinChangeEvent,
 } from "../../lib/simulator/routedEvents.js";
 import type { HubEvent } from "../../lib/simulator/eventLog.js";

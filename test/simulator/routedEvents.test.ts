@@ -8,7 +8,7 @@ import {
   parseHubNotification,
   type HubNotification,
   type TwinChangeNotification,
-} from "../../lib/simulator/routedEvents.js";
+} from "../../lib/hub/hubNotifications.js";
 import type { RunningSimulator } from "../../lib/simulator/simulator.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
