@@ -1,0 +1,199 @@
+# A new deployment from nothing: two new hubs, Flex Consumption. The azurerm provider is mocked:
+# `apply` below creates nothing, it computes the configuration with made-up ids.
+mock_provider "azurerm" {
+  source = "./tests/mocks"
+}
+
+variables {
+  name     = "edgeconn"
+  location = "westeurope"
+  hubs = {
+    "plant-a" = { sku = "S1", units = 2 }
+    "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = true }
+  }
+}
+
+run "routes_twin_change_and_connection_state_events_to_the_built_in_endpoint" {
+  assert {
+    condition = alltrue([for hub in ["plant-a", "plant-b"] : (
+      azurerm_iothub_route.events["${hub}/twin-change"].source == "TwinChangeEvents" &&
+      azurerm_iothub_route.events["${hub}/connection-state"].source == "DeviceConnectionStateEvents"
+    )])
+    error_message = "each hub needs a TwinChangeEvents and a DeviceConnectionStateEvents route"
+  }
+  assert {
+    condition = alltrue([for route in azurerm_iothub_route.events : (
+      route.endpoint_names == tolist(["events"]) && route.enabled && route.condition == "true"
+    )])
+    error_message = "every route must be enabled, unconditional and go to the built-in endpoint `events`"
+  }
+  assert {
+    condition     = length(azurerm_iothub_route.events) == 4
+    error_message = "two routes per hub, no more"
+  }
+}
+
+run "keeps_device_telemetry_on_the_built_in_endpoint_through_the_fallback_route" {
+  assert {
+    condition = alltrue([for hub in ["plant-a", "plant-b"] : (
+      azurerm_iothub_fallback_route.telemetry[hub].enabled &&
+      azurerm_iothub_fallback_route.telemetry[hub].endpoint_names == tolist(["events"]) &&
+      azurerm_iothub_fallback_route.telemetry[hub].condition == "true"
+    )])
+    error_message = "the fallback route must stay enabled towards `events`"
+  }
+}
+
+run "creates_each_hub_with_its_sku_and_units_and_a_consumer_group_for_the_app" {
+  assert {
+    condition = (
+      azurerm_iothub.new["plant-a"].sku[0].name == "S1" && azurerm_iothub.new["plant-a"].sku[0].capacity == 2 &&
+      azurerm_iothub.new["plant-b"].sku[0].name == "S3" && azurerm_iothub.new["plant-b"].sku[0].capacity == 1
+    )
+    error_message = "hubs must be created with the SKU and units asked for"
+  }
+  assert {
+    condition = (
+      azurerm_iothub_consumer_group.connector["plant-a"].name == "iot-edge-connector" &&
+      azurerm_iothub_consumer_group.connector["plant-b"].name == "connector" &&
+      alltrue([for group in azurerm_iothub_consumer_group.connector : group.eventhub_endpoint_name == "events"])
+    )
+    error_message = "each hub needs the app's consumer group on the built-in endpoint"
+  }
+  assert {
+    condition = alltrue([for policy in azurerm_iothub_shared_access_policy.events_reader : (
+      policy.service_connect && !policy.registry_read && !policy.registry_write && !policy.device_connect
+    )])
+    error_message = "the events policy may only connect as a service (read the built-in endpoint)"
+  }
+}
+
+run "runs_node_22_on_flex_consumption_with_a_system_assigned_identity" {
+  assert {
+    condition     = length(azurerm_function_app_flex_consumption.connector) == 1 && length(azurerm_linux_function_app.connector) == 0
+    error_message = "the default plan is Flex Consumption, and only one app is made"
+  }
+  assert {
+    condition = (
+      azurerm_service_plan.connector.sku_name == "FC1" &&
+      azurerm_function_app_flex_consumption.connector[0].runtime_name == "node" &&
+      azurerm_function_app_flex_consumption.connector[0].runtime_version == "22"
+    )
+    error_message = "the app must run Node 22 on an FC1 plan"
+  }
+  assert {
+    condition = (
+      azurerm_function_app_flex_consumption.connector[0].identity[0].type == "SystemAssigned" &&
+      azurerm_function_app_flex_consumption.connector[0].storage_authentication_type == "SystemAssignedIdentity" &&
+      !azurerm_storage_account.connector.shared_access_key_enabled
+    )
+    error_message = "the app must reach its storage with its system-assigned identity, and the account allow no shared keys"
+  }
+}
+
+run "sets_every_app_setting_with_identity_or_key_vault_references_only" {
+  assert {
+    condition = toset(keys(azurerm_function_app_flex_consumption.connector[0].app_settings)) == toset([
+      "AzureWebJobsStorage__accountName", "CONNECTOR_HUBS", "CONFIGURATION_RELEASE_GRACE_SECONDS", "RECONCILE_SCHEDULE",
+      "BASE_DEPLOYMENT_TARGET_CONDITION", "BASE_EDGE_AGENT_IMAGE", "BASE_EDGE_HUB_IMAGE", "BASE_REGISTRY_CREDENTIALS", "LOG_LEVEL",
+      "HUB_PLANT_A_HOSTNAME", "HUB_PLANT_A_EVENTS_CONNECTION", "HUB_PLANT_A_EVENTS_NAME", "HUB_PLANT_A_CONSUMER_GROUP",
+      "HUB_PLANT_A_SKU", "HUB_PLANT_A_UNITS", "HUB_PLANT_A_BASE_DEPLOYMENT",
+      "HUB_PLANT_B_HOSTNAME", "HUB_PLANT_B_EVENTS_CONNECTION", "HUB_PLANT_B_EVENTS_NAME", "HUB_PLANT_B_CONSUMER_GROUP",
+      "HUB_PLANT_B_SKU", "HUB_PLANT_B_UNITS", "HUB_PLANT_B_BASE_DEPLOYMENT",
+    ])
+    error_message = "the app settings must be exactly the ones the app reads"
+  }
+  assert {
+    condition = (
+      azurerm_function_app_flex_consumption.connector[0].app_settings["CONNECTOR_HUBS"] == "plant-a,plant-b" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_HOSTNAME"] == azurerm_iothub.new["plant-a"].hostname &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_EVENTS_NAME"] == azurerm_iothub.new["plant-a"].event_hub_events_path &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_UNITS"] == "2" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_SKU"] == "S3" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_CONSUMER_GROUP"] == "connector" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_BASE_DEPLOYMENT"] == "true" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["AzureWebJobsStorage__accountName"] == azurerm_storage_account.connector.name
+    )
+    error_message = "app settings must carry the hubs' host names, endpoint names, SKUs, units and the storage account"
+  }
+  assert {
+    condition = (
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_EVENTS_CONNECTION"] ==
+      "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.events_connection["plant-a"].versionless_id})" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["BASE_REGISTRY_CREDENTIALS"] ==
+      "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.base_registry_credentials.versionless_id})"
+    )
+    error_message = "secrets must reach the app as Key Vault references"
+  }
+  assert {
+    condition = alltrue([for value in values(azurerm_function_app_flex_consumption.connector[0].app_settings) :
+    !strcontains(value, "SharedAccessKey") && !strcontains(value, "AccountKey")])
+    error_message = "no key may appear in an app setting"
+  }
+}
+
+run "keeps_the_built_in_endpoint_key_in_key_vault" {
+  assert {
+    condition = azurerm_key_vault_secret.events_connection["plant-a"].value == join(";", [
+      "Endpoint=${azurerm_iothub.new["plant-a"].event_hub_events_endpoint}",
+      "SharedAccessKeyName=iot-edge-connector-events",
+      "SharedAccessKey=${azurerm_iothub_shared_access_policy.events_reader["plant-a"].primary_key}",
+      "EntityPath=${azurerm_iothub.new["plant-a"].event_hub_events_path}",
+    ])
+    error_message = "the events secret must be the built-in endpoint's connection string with the service-connect policy"
+  }
+  assert {
+    condition     = azurerm_key_vault.connector.rbac_authorization_enabled
+    error_message = "the vault must use Azure RBAC, so the app gets only Key Vault Secrets User"
+  }
+}
+
+run "grants_the_identity_least_rights" {
+  assert {
+    condition = (
+      toset([for role in azurerm_role_assignment.app_storage : role.role_definition_name]) ==
+      toset(["Storage Blob Data Owner", "Storage Queue Data Contributor", "Storage Table Data Contributor"]) &&
+      alltrue([for role in azurerm_role_assignment.app_storage : role.scope == azurerm_storage_account.connector.id])
+    )
+    error_message = "storage roles must be the three Durable Functions needs, on the app's account only"
+  }
+  assert {
+    condition = (
+      azurerm_role_assignment.app_reads_secrets.role_definition_name == "Key Vault Secrets User" &&
+      azurerm_role_assignment.app_reads_secrets.scope == azurerm_key_vault.connector.id
+    )
+    error_message = "the app may only read secrets of its own vault"
+  }
+  assert {
+    condition = alltrue([for hub in ["plant-a", "plant-b"] : (
+      azurerm_role_assignment.app_operates_hub[hub].scope == azurerm_iothub.new[hub].id &&
+      azurerm_role_assignment.app_operates_hub[hub].principal_id == azurerm_function_app_flex_consumption.connector[0].identity[0].principal_id
+    )])
+    error_message = "the app's identity must get the hub role on each hub, scoped to that hub"
+  }
+  assert {
+    condition = (
+      length(azurerm_role_definition.hub_operator.permissions[0].actions) == 0 &&
+      !anytrue([for action in azurerm_role_definition.hub_operator.permissions[0].data_actions : strcontains(action, "*") || strcontains(action, "devices/")])
+    )
+    error_message = "the hub role grants data actions only, no wildcard and no device identity rights"
+  }
+}
+
+run "outputs_what_publish_and_helm_install_need" {
+  assert {
+    condition     = output.function_app_name == azurerm_function_app_flex_consumption.connector[0].name
+    error_message = "function_app_name must name the app to publish to"
+  }
+  assert {
+    condition     = output.function_app_url == "https://${azurerm_function_app_flex_consumption.connector[0].default_hostname}"
+    error_message = "function_app_url must be the app's https URL"
+  }
+  assert {
+    condition = output.adapter_chart_values.virtualNodes == [
+      { nodeName = "iot-edge-plant-a", hubName = "plant-a" },
+      { nodeName = "iot-edge-plant-b", hubName = "plant-b" },
+    ] && output.adapter_chart_values.functionsUrl == output.function_app_url
+    error_message = "the chart values must have one virtual node per hub and the app's URL"
+  }
+}

@@ -1,0 +1,148 @@
+variable "name" {
+  description = "Base name of everything created (letters and digits, 3-16): the Function App is <name>-func, the storage account <name>sa<suffix>."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{2,15}$", var.name))
+    error_message = "name must be 3-16 lower-case letters and digits, starting with a letter (it is part of the storage account and Key Vault names)."
+  }
+}
+
+variable "location" {
+  description = "Azure region of the new resources (Flex Consumption must be offered there)."
+  type        = string
+}
+
+variable "resource_group_name" {
+  description = "Resource group to create for the connector; empty: <name>-rg."
+  type        = string
+  default     = ""
+}
+
+variable "hosting_plan" {
+  description = "FlexConsumption (FC1, scales to zero) or ElasticPremium (EP1/EP2/EP3, always warm)."
+  type        = string
+  default     = "FlexConsumption"
+  validation {
+    condition     = contains(["FlexConsumption", "ElasticPremium"], var.hosting_plan)
+    error_message = "hosting_plan must be FlexConsumption or ElasticPremium."
+  }
+}
+
+variable "elastic_premium_sku" {
+  description = "Plan SKU when hosting_plan is ElasticPremium."
+  type        = string
+  default     = "EP1"
+  validation {
+    condition     = contains(["EP1", "EP2", "EP3"], var.elastic_premium_sku)
+    error_message = "elastic_premium_sku must be EP1, EP2 or EP3."
+  }
+}
+
+variable "flex_maximum_instance_count" {
+  description = "Flex Consumption: most instances the app scales out to."
+  type        = number
+  default     = 40
+}
+
+variable "flex_instance_memory_mb" {
+  description = "Flex Consumption: memory of one instance (2048 or 4096)."
+  type        = number
+  default     = 2048
+}
+
+variable "hubs" {
+  description = <<-EOT
+    The IoT Hubs the connector serves, keyed by hub name (becomes CONNECTOR_HUBS).
+    A new hub: give sku and units. An existing hub: give existing_resource_id and its built-in endpoint
+    (`az iot hub show -n NAME --query properties.eventHubEndpoints.events` → endpoint and path); sku and
+    units must then say what the hub is, as the app spends that budget.
+  EOT
+  type = map(object({
+    existing_resource_id  = optional(string)
+    events_endpoint       = optional(string)
+    events_path           = optional(string)
+    sku                   = optional(string, "S1")
+    units                 = optional(number, 1)
+    consumer_group        = optional(string, "iot-edge-connector")
+    base_deployment       = optional(bool, false)
+    manage_fallback_route = optional(bool, true)
+  }))
+  validation {
+    condition     = length(var.hubs) > 0
+    error_message = "hubs must name at least one IoT Hub."
+  }
+  validation {
+    condition     = alltrue([for name, hub in var.hubs : can(regex("^[a-zA-Z0-9][a-zA-Z0-9-]{1,48}[a-zA-Z0-9]$", name))])
+    error_message = "hubs: every key must be a valid IoT Hub name (3-50 letters, digits and hyphens)."
+  }
+  validation {
+    condition     = alltrue([for hub in var.hubs : contains(["F1", "S1", "S2", "S3"], hub.sku)])
+    error_message = "hubs[*].sku must be one of F1, S1, S2, S3 (edge deployments need a standard or free hub)."
+  }
+  validation {
+    condition     = alltrue([for hub in var.hubs : hub.units >= 1 && floor(hub.units) == hub.units])
+    error_message = "hubs[*].units must be a whole number of at least 1."
+  }
+  validation {
+    condition = alltrue([for name, hub in var.hubs : hub.existing_resource_id == null || (
+      can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Devices/IotHubs/[^/]+$", hub.existing_resource_id)) &&
+      lower(element(split("/", coalesce(hub.existing_resource_id, "/")), 8)) == lower(name)
+    )])
+    error_message = "hubs[*].existing_resource_id must be an IoT Hub resource id (/subscriptions/…/resourceGroups/…/providers/Microsoft.Devices/IotHubs/<name>) whose last part is the map key."
+  }
+  validation {
+    condition = alltrue([for hub in var.hubs : hub.existing_resource_id == null || (
+      can(regex("^sb://[^/]+/?$", coalesce(hub.events_endpoint, "-"))) && coalesce(hub.events_path, "") != ""
+    )])
+    error_message = "hubs[*]: an existing hub needs events_endpoint (sb://….servicebus.windows.net/) and events_path of its built-in endpoint."
+  }
+}
+
+variable "release_grace_seconds" {
+  description = "CONFIGURATION_RELEASE_GRACE_SECONDS: how long an unwanted configuration stays on the hub before it is deleted."
+  type        = number
+  default     = 60
+}
+
+variable "reconcile_schedule" {
+  description = "RECONCILE_SCHEDULE: NCRONTAB of the timer that cross-checks the hubs' configuration metrics."
+  type        = string
+  default     = "0 */5 * * * *"
+}
+
+variable "base_deployment" {
+  description = "The base deployment the app owns on hubs with base_deployment = true."
+  type = object({
+    target_condition = optional(string, "*")
+    edge_agent_image = optional(string, "mcr.microsoft.com/azureiotedge-agent:1.5")
+    edge_hub_image   = optional(string, "mcr.microsoft.com/azureiotedge-hub:1.5")
+  })
+  default = {}
+}
+
+variable "base_registry_credentials" {
+  description = "Registry credentials for the base deployment (name → {address, username, password}); kept in Key Vault."
+  type = map(object({
+    address  = string
+    username = string
+    password = string
+  }))
+  default   = {}
+  sensitive = true
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of the app (pino level)."
+  type        = string
+  default     = "info"
+  validation {
+    condition     = contains(["fatal", "error", "warn", "info", "debug", "trace"], var.log_level)
+    error_message = "log_level must be one of fatal, error, warn, info, debug, trace."
+  }
+}
+
+variable "tags" {
+  description = "Tags on every resource created."
+  type        = map(string)
+  default     = {}
+}
