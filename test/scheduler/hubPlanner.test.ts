@@ -1,0 +1,318 @@
+import { describe, expect, it } from "vitest";
+import type { ActionOutcome, ActionResult, HubAction } from "../../lib/scheduler/applierProtocol.js";
+import { hubBudget } from "../../lib/scheduler/hubBudget.js";
+import { nextWork, recordResults, release, requestInventory, want } from "../../lib/scheduler/hubPlanner.js";
+import { newSchedulerState, type SchedulerState } from "../../lib/scheduler/schedulerState.js";
+import type { HubSku } from "../../lib/app/settings.js";
+import { replicaPod, replicaWants, wantOf } from "./replicaPods.js";
+
+const start = Date.parse("2026-11-25T12:00:00.000Z");
+
+/** A scheduler on a virtual clock, with an applier that answers every operation as `answer` says. */
+function scheduler(options: { sku?: HubSku; units?: number; graceSeconds?: number; foreign?: number } = {}) {
+  let now = start;
+  const state: SchedulerState = newSchedulerState(
+    {
+      hub: "hub-a",
+      budget: hubBudget(options.sku ?? "S1", options.units ?? 1),
+      graceSeconds: options.graceSeconds ?? 60,
+    },
+    now,
+  );
+  const foreignIds = Array.from({ length: options.foreign ?? 0 }, (_, i) => `someone-elses-${i}`);
+  const ran: { atMs: number; action: HubAction }[] = [];
+  /** Configurations an operator deleted behind the scheduler's back: the hub's list leaves them out. */
+  const vanished = new Set<string>();
+  const notified: string[] = [];
+  const resultOf = (action: HubAction, outcome: ActionOutcome): ActionResult =>
+    action.kind === "inventory"
+      ? {
+          kind: "inventory",
+          ...outcome,
+          configurationIds: [...foreignIds, ...onHub().filter((id) => !vanished.has(id))],
+        }
+      : {
+          kind: action.kind,
+          configurationId: action.kind === "create" ? action.configuration.id : action.configurationId,
+          ...outcome,
+        };
+  const onHub = () =>
+    Object.entries(state.records)
+      .filter(([, r]) => r.onHub)
+      .map(([id]) => id);
+  return {
+    state,
+    ran,
+    notified,
+    vanished,
+    foreignIds,
+    get now() {
+      return now;
+    },
+    advance(ms: number) {
+      now += ms;
+    },
+    /** One applier round: ask, run, report. Returns what ran. */
+    round(answer: (action: HubAction) => ActionOutcome = () => ({ outcome: "done" })) {
+      const work = nextWork(state, now);
+      for (const action of work.actions) ran.push({ atMs: now, action });
+      const results = work.actions.map((action) => resultOf(action, answer(action)));
+      if (results.length > 0)
+        notified.push(
+          ...recordResults(state, results, now).map((n) => `${n.instanceId}:${n.event.state.phase}`),
+        );
+      return work;
+    },
+    /** Rounds until idle, sleeping to each wake time (bounded). */
+    settle(answer?: (action: HubAction) => ActionOutcome, maxRounds = 200) {
+      for (let round = 0; round < maxRounds; round++) {
+        const work = this.round(answer);
+        if (work.actions.length > 0) continue;
+        if (work.wakeAt === undefined) return;
+        now = Math.max(now, Date.parse(work.wakeAt));
+      }
+      throw new Error("the applier never became idle");
+    },
+    creates: () => ran.filter((r) => r.action.kind === "create").length,
+    deletes: () => ran.filter((r) => r.action.kind === "delete").length,
+  };
+}
+
+const web = { name: "web", image: "contoso/web:1.0" };
+
+describe("hub scheduler planner", () => {
+  it("creates one configuration for the 20 replicas of a Deployment and tells every waiting pod", () => {
+    const s = scheduler();
+    const wants = replicaWants(web, 20).map((w, i) => ({ ...w, notifyInstanceId: `pod-${i}` }));
+    for (const w of wants) want(s.state, w, s.now);
+    s.settle();
+    const id = wants[0]!.configuration.id;
+    expect(s.creates()).toBe(1);
+    expect(s.state.configurations[id]?.pods).toHaveLength(20);
+    expect(s.state.configurations[id]?.state).toEqual({ phase: "OnHub" });
+    expect(s.state.counters).toMatchObject({ creates: 1, deletes: 0, coalesced: 19 });
+    expect(s.notified).toHaveLength(20);
+    expect(s.notified).toContain("pod-7:OnHub");
+  });
+
+  it("reads the hub's list once before its first create, to count deployments it does not own", () => {
+    const s = scheduler({ foreign: 3 });
+    want(s.state, replicaWants(web, 1)[0]!, s.now);
+    s.settle();
+    expect(s.ran.map((r) => r.action.kind)).toEqual(["inventory", "create"]);
+    expect(s.state.deploymentsOnHub).toBe(4);
+  });
+
+  it("answers a pod that wants a configuration already on the hub with OnHub and does not notify it", () => {
+    const s = scheduler();
+    const [first, second] = replicaWants(web, 2);
+    want(s.state, first!, s.now);
+    s.settle();
+    const result = want(s.state, { ...second!, notifyInstanceId: "late-pod" }, s.now);
+    expect(result.state).toEqual({ phase: "OnHub" });
+    expect(s.state.records[result.configurationId]?.notify).toEqual([]);
+  });
+
+  it("spends 20 operations a minute per unit: a burst of 20, then one every 3 s on S1 x 1", () => {
+    const s = scheduler();
+    for (let i = 0; i < 25; i++)
+      want(s.state, replicaWants({ name: `app${i}`, image: "img:1" }, 1)[0]!, s.now);
+    s.settle();
+    const creates = s.ran.filter((r) => r.action.kind === "create");
+    expect(creates).toHaveLength(25);
+    // the inventory took one token, so 19 creates go at once and the rest at the sustained rate
+    expect(creates.filter((r) => r.atMs === start)).toHaveLength(19);
+    expect(creates.at(-1)!.atMs - start).toBe(6 * 3_000);
+  });
+
+  it("spends twice as fast with two units", () => {
+    const s = scheduler({ units: 2 });
+    for (let i = 0; i < 45; i++)
+      want(s.state, replicaWants({ name: `app${i}`, image: "img:1" }, 1)[0]!, s.now);
+    s.settle();
+    const creates = s.ran.filter((r) => r.action.kind === "create");
+    expect(creates.filter((r) => r.atMs === start)).toHaveLength(39);
+    expect(creates.at(-1)!.atMs - start).toBe(6 * 1_500);
+  });
+
+  it("gives waiting configurations their place in line, first wanted first", () => {
+    const s = scheduler();
+    s.state.bucket.tokens = 0;
+    const ids = ["a", "b", "c"].map(
+      (name) => want(s.state, replicaWants({ name, image: "img:1" }, 1)[0]!, s.now).configurationId,
+    );
+    expect(ids.map((id) => s.state.configurations[id]?.state)).toEqual([
+      { phase: "WaitingForHubBudget", position: 1 },
+      { phase: "WaitingForHubBudget", position: 2 },
+      { phase: "WaitingForHubBudget", position: 3 },
+    ]);
+    const work = s.round();
+    expect(work.actions).toEqual([]);
+    expect(work.wakeAt).toBe(new Date(start + 3_000).toISOString());
+  });
+
+  it("keeps a released configuration through the grace period and deletes it after", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const wants = replicaWants(web, 3);
+    for (const w of wants) want(s.state, w, s.now);
+    s.settle();
+    s.advance(1_000);
+    for (const w of wants) release(s.state, { pod: w.pod, configurationId: w.configuration.id }, s.now);
+    const id = wants[0]!.configuration.id;
+    expect(s.state.configurations[id]?.state).toEqual({
+      phase: "Releasing",
+      deleteAfter: new Date(start + 61_000).toISOString(),
+    });
+    const work = s.round();
+    expect(work).toEqual({ actions: [], wakeAt: new Date(start + 61_000).toISOString() });
+    s.settle();
+    expect(s.ran.filter((r) => r.action.kind === "delete").map((r) => r.atMs)).toEqual([start + 61_000]);
+    expect(s.state.configurations[id]).toBeUndefined();
+    expect(s.state.counters.deletes).toBe(1);
+  });
+
+  it("coalesces release then want within the grace into nothing: no delete, no create", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const wants = replicaWants(web, 2);
+    for (const w of wants) want(s.state, w, s.now);
+    s.settle();
+    for (const w of wants) release(s.state, { pod: w.pod, configurationId: w.configuration.id }, s.now);
+    s.advance(30_000);
+    const again = replicaWants(web, 2).map((w, i) => ({ ...w, pod: `default/web-new-${i}/uid-${i}` }));
+    for (const w of again) want(s.state, w, s.now);
+    s.advance(120_000);
+    s.settle();
+    expect([s.creates(), s.deletes()]).toEqual([1, 0]);
+    expect(s.state.configurations[wants[0]!.configuration.id]?.state).toEqual({ phase: "OnHub" });
+    expect(s.state.counters.coalesced).toBe(3);
+  });
+
+  it("does nothing on the hub for a configuration released before it was created", () => {
+    const s = scheduler();
+    s.state.bucket.tokens = 0;
+    const [w] = replicaWants(web, 1);
+    want(s.state, w!, s.now);
+    release(s.state, { pod: w!.pod, configurationId: w!.configuration.id }, s.now);
+    s.settle();
+    expect(s.ran.filter((r) => r.action.kind !== "inventory")).toEqual([]);
+    expect(s.state.configurations).toEqual({});
+    expect(s.state.counters.coalesced).toBe(1);
+  });
+
+  it("creates a pod's new configuration before deleting the one it replaces", () => {
+    const s = scheduler({ graceSeconds: 0 });
+    const pod = replicaPod(web, 0);
+    const old = wantOf(pod, "hub-a");
+    want(s.state, old, s.now);
+    s.settle();
+    // the same pod with a new image: new configuration wanted first, the old released at once
+    const changed = wantOf(
+      { ...pod, spec: { containers: [{ name: "sensor", image: "contoso/web:2.0" }] } },
+      "hub-a",
+    );
+    expect(changed.configuration.id).not.toBe(old.configuration.id);
+    s.state.bucket.tokens = 1; // room for one operation now
+    want(s.state, changed, s.now);
+    release(s.state, { pod: old.pod, configurationId: old.configuration.id }, s.now);
+    const first = s.round();
+    expect(first.actions.map((a) => a.kind)).toEqual(["create"]);
+    s.settle();
+    const order = s.ran.slice(-2).map((r) => r.action.kind);
+    expect(order).toEqual(["create", "delete"]);
+  });
+
+  it("says HubDeploymentLimit when the hub is full, and goes ahead when a configuration is released", () => {
+    const s = scheduler({ sku: "F1", foreign: 8, graceSeconds: 60 });
+    const ids = ["a", "b", "c"].map((name) => {
+      const w = replicaWants({ name, image: "img:1" }, 1)[0]!;
+      return { w, id: want(s.state, { ...w, notifyInstanceId: `orch-${name}` }, s.now).configurationId };
+    });
+    s.settle();
+    expect(s.state.configurations[ids[2]!.id]?.state).toEqual({
+      phase: "HubDeploymentLimit",
+      used: 10,
+      limit: 10,
+    });
+    expect(s.creates()).toBe(2);
+    s.advance(5_000);
+    release(s.state, { pod: ids[0]!.w.pod, configurationId: ids[0]!.id }, s.now);
+    s.settle();
+    // the released one is deleted at once (a create waits for its slot), then the waiting one lands
+    expect(s.ran.slice(-2).map((r) => r.action.kind)).toEqual(["delete", "create"]);
+    expect(s.state.configurations[ids[2]!.id]?.state).toEqual({ phase: "OnHub" });
+    expect(s.notified).toContain("orch-c:OnHub");
+  });
+
+  it("backs off as a whole hub on 429, for as long as the hub's retry hint says", () => {
+    const s = scheduler();
+    for (const name of ["a", "b"]) want(s.state, replicaWants({ name, image: "img:1" }, 1)[0]!, s.now);
+    s.round(); // inventory
+    s.round(() => ({ outcome: "throttled", retryAfterMs: 7_000 }));
+    expect(s.state.throttledUntil).toBe(new Date(start + 7_000).toISOString());
+    expect(s.state.counters.throttled).toBe(2);
+    expect(s.round()).toEqual({ actions: [], wakeAt: new Date(start + 7_000).toISOString() });
+    s.settle();
+    expect(s.creates()).toBe(4);
+    expect(s.ran.slice(-2).every((r) => r.atMs >= start + 7_000)).toBe(true);
+    expect(s.state.throttledUntil).toBeUndefined();
+  });
+
+  it("doubles its wait after each 429 that carries no retry hint", () => {
+    const s = scheduler();
+    want(s.state, replicaWants(web, 1)[0]!, s.now);
+    s.round();
+    let throttles = 0;
+    s.settle(() => (throttles++ < 3 ? { outcome: "throttled" } : { outcome: "done" }));
+    const attempts = s.ran.filter((r) => r.action.kind === "create").map((r) => r.atMs - start);
+    // gaps of at least 1 s, 2 s, 4 s, and never sooner than the next budget token (3 s on S1)
+    expect(attempts).toEqual([0, 3_000, 6_000, 10_000]);
+  });
+
+  it("marks a configuration the hub refuses as Refused with the hub's message and never retries it", () => {
+    const s = scheduler();
+    const [w] = replicaWants(web, 1);
+    want(s.state, { ...w!, notifyInstanceId: "orch" }, s.now);
+    s.settle((action) =>
+      action.kind === "create"
+        ? { outcome: "refused", message: "modules content is invalid" }
+        : { outcome: "done" },
+    );
+    s.advance(600_000);
+    s.settle();
+    expect(s.creates()).toBe(1);
+    expect(s.state.configurations[w!.configuration.id]?.state).toEqual({
+      phase: "Refused",
+      message: "modules content is invalid",
+    });
+    expect(s.notified).toEqual(["orch:Refused"]);
+  });
+
+  it("asks to wake the applier only when it sleeps past new work", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const [a, b] = replicaWants(web, 2);
+    expect(want(s.state, a!, s.now).wakeApplier).toBe(true);
+    expect(want(s.state, b!, s.now).wakeApplier).toBe(false); // already woken
+    s.settle();
+    expect(release(s.state, { pod: a!.pod, configurationId: a!.configuration.id }, s.now).wakeApplier).toBe(
+      false,
+    );
+    expect(release(s.state, { pod: b!.pod, configurationId: b!.configuration.id }, s.now).wakeApplier).toBe(
+      true,
+    );
+    s.round(); // sleeps until the grace ends
+    const other = replicaWants({ name: "other", image: "img:1" }, 1)[0]!;
+    expect(want(s.state, other, s.now).wakeApplier).toBe(true);
+  });
+
+  it("creates again a configuration of its own that vanished from the hub, when it counts the hub again", () => {
+    const s = scheduler();
+    const [w] = replicaWants(web, 1);
+    want(s.state, w!, s.now);
+    s.settle();
+    s.vanished.add(w!.configuration.id);
+    expect(requestInventory(s.state, s.now)).toBe(true);
+    s.settle();
+    expect(s.ran.map((r) => r.action.kind)).toEqual(["inventory", "create", "inventory", "create"]);
+    expect(s.state.configurations[w!.configuration.id]?.state).toEqual({ phase: "OnHub" });
+  });
+});
