@@ -1,0 +1,130 @@
+// The provider API the in-cluster adapter calls (routes in lib/provider/providerContract.ts).
+// Each handler parses its request, calls ProviderService and writes the answer; errors become
+// the contract's ProviderError body, redacted.
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import * as df from "durable-functions";
+import { appContext } from "../lib/app/appContext.js";
+import { durableWorkflows } from "../lib/app/durableWorkflows.js";
+import { redact } from "../lib/hub/redact.js";
+import { providerRoutes } from "../lib/provider/providerContract.js";
+import { ProviderHttpError } from "../lib/provider/providerErrors.js";
+import {
+  parseLogsQuery,
+  parseNodeName,
+  parseNodeReconcile,
+  parsePutPod,
+  parseUid,
+} from "../lib/provider/providerRequests.js";
+import { ProviderService } from "../lib/provider/providerService.js";
+
+type Handler = (service: ProviderService, request: HttpRequest) => Promise<HttpResponseInit>;
+
+function param(request: HttpRequest, name: string): string {
+  return request.params[name] ?? "";
+}
+
+async function jsonBody(request: HttpRequest): Promise<unknown> {
+  try {
+    return await request.json();
+  } catch {
+    throw new ProviderHttpError(400, {
+      code: "InvalidRequest",
+      message: "(body): is not valid JSON",
+      field: "(body)",
+    });
+  }
+}
+
+function handle(handler: Handler) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const shared = appContext();
+      const service = new ProviderService({
+        hubNames: shared.settings.hubs.map((hub) => hub.name),
+        records: shared.records,
+        workflows: durableWorkflows(df.getClient(context)),
+        hubClient: (hub) => shared.hubClient(hub),
+        deploymentLimit: (hub) => shared.deploymentLimit(hub),
+        now: () => new Date(),
+      });
+      return await handler(service, request);
+    } catch (error) {
+      if (error instanceof ProviderHttpError)
+        return { status: error.status, jsonBody: { error: error.body } };
+      const message = redact(error instanceof Error ? error.message : String(error));
+      context.error(`provider API ${request.method} ${new URL(request.url).pathname} failed: ${message}`);
+      return { status: 500, jsonBody: { error: { code: "InternalError", message } } };
+    }
+  };
+}
+
+function register(
+  name: string,
+  route: string,
+  methods: ("GET" | "PUT" | "POST" | "DELETE")[],
+  handler: Handler,
+) {
+  app.http(name, {
+    route,
+    methods,
+    authLevel: "function",
+    extraInputs: [df.input.durableClient()],
+    handler: handle(handler),
+  });
+}
+
+register("providerPutPod", providerRoutes.pod, ["PUT"], async (service, request) => {
+  const hub = param(request, "hub");
+  const body = parsePutPod(await jsonBody(request), {
+    namespace: param(request, "namespace"),
+    name: param(request, "name"),
+  });
+  const result = await service.putPod(hub, body);
+  return { status: result.created ? 201 : 200, jsonBody: result.status };
+});
+
+register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, request) => {
+  const uid = parseUid(request.query.get("uid"));
+  await service.deletePod(param(request, "hub"), param(request, "namespace"), param(request, "name"), uid);
+  return { status: 202 };
+});
+
+register("providerPodStatus", providerRoutes.podStatus, ["GET"], async (service, request) => ({
+  jsonBody: await service.podStatus(
+    param(request, "hub"),
+    param(request, "namespace"),
+    param(request, "name"),
+  ),
+}));
+
+register("providerNodePods", providerRoutes.nodePods, ["GET"], async (service, request) => {
+  const node = parseNodeName(param(request, "node"));
+  const list = await service.nodePods(param(request, "hub"), node, request.headers.get("if-none-match"));
+  if (list === undefined) return { status: 304 };
+  return { jsonBody: list, headers: { etag: `"${list.version}"` } };
+});
+
+register("providerNodeReconcile", providerRoutes.nodeReconcile, ["POST"], async (service, request) => {
+  const node = parseNodeName(param(request, "node"));
+  const body = parseNodeReconcile(await jsonBody(request));
+  return { jsonBody: await service.reconcileNode(param(request, "hub"), node, body) };
+});
+
+register("providerContainerLogs", providerRoutes.containerLogs, ["GET"], async (service, request) => {
+  const logs = await service.containerLogs(
+    param(request, "hub"),
+    param(request, "namespace"),
+    param(request, "name"),
+    param(request, "container"),
+    parseLogsQuery(request.query),
+  );
+  return {
+    body: logs.lines.map((line) => `${line}\n`).join(""),
+    headers: { "content-type": "text/plain; charset=utf-8", "x-device-id": logs.deviceId },
+  };
+});
+
+register("providerNodeConditions", providerRoutes.nodeConditions, ["GET"], async (service, request) => {
+  const node = parseNodeName(param(request, "node"));
+  return { jsonBody: await service.nodeConditions(param(request, "hub"), node) };
+});

@@ -1,0 +1,183 @@
+// One durable orchestration per pod instance. It translates the pod, asks the hub's scheduler for
+// the pod's configuration, waits until the configuration is on the hub (the scheduler's
+// `configurationReady` event, or a poll on a durable timer), records each stage, and then waits
+// for the pod to change (continue as new with the new spec: the new configuration is wanted
+// before the old one is released) or to be deleted (release, forget).
+// Deterministic: no clock, randomness or I/O here; all of that is in the activities.
+import * as df from "durable-functions";
+import type { OrchestrationContext, OrchestrationHandler, Task, TimerTask } from "durable-functions";
+import {
+  hubSchedulerEntityName,
+  type ConfigurationPhase,
+  type ReleaseConfiguration,
+  type WantConfiguration,
+} from "../scheduler/schedulerContract.js";
+import type { PodLifecycle } from "../status/statusContract.js";
+import { podKey, type PodIdentity } from "./podIdentity.js";
+import type { PodSpecInput, RecordPodInput, TranslatePodInput, TranslatePodResult } from "./podActivities.js";
+
+export const podOrchestrationName = "podOrchestration";
+export const podActivityNames = {
+  translate: "podTranslate",
+  record: "podRecord",
+  forget: "podForget",
+  configurationPhase: "podConfigurationPhase",
+} as const;
+
+/** External events the orchestration waits for. */
+export const podEvents = {
+  /** raised by the HTTP API with a PodSpecInput */
+  changed: "podChanged",
+  /** raised by the HTTP API (delete, node reconcile) */
+  deleted: "podDeleted",
+  /** raised by the scheduler: `{ configurationId }` */
+  configurationReady: "configurationReady",
+} as const;
+
+export interface PodOrchestrationInput {
+  pod: PodIdentity;
+  spec: PodSpecInput;
+  /** the configuration the pod was deployed by before this spec: released once the new one is on the hub */
+  deployedConfigurationId?: string;
+}
+
+export const podOrchestrationTiming = {
+  /** how often the orchestration asks the scheduler while it waits for its configuration */
+  pollSeconds: 30,
+  /** polls before the orchestration continues as new (keeps its history short) */
+  pollsPerExecution: 20,
+};
+
+const activityRetry = (() => {
+  const retry = new df.RetryOptions(2_000, 6);
+  retry.backoffCoefficient = 2;
+  retry.maxRetryIntervalInMilliseconds = 60_000;
+  return retry;
+})();
+
+type Waited = { kind: "ready" | "changed" | "deleted" | "poll"; value: unknown };
+
+function readyFor(value: unknown, configurationId: string): boolean {
+  const id =
+    typeof value === "object" && value !== null
+      ? (value as { configurationId?: unknown }).configurationId
+      : value;
+  return id === configurationId;
+}
+
+/** The scheduler's event says OnHub or Refused (ConfigurationReadyEvent); a bare event means OnHub. */
+function readyPhase(value: unknown): ConfigurationPhase {
+  const state =
+    typeof value === "object" && value !== null ? (value as { state?: ConfigurationPhase }).state : undefined;
+  return state?.phase === "Refused" ? state : { phase: "OnHub" };
+}
+
+export const podOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
+  const input = context.df.getInput<PodOrchestrationInput>();
+  const { pod, spec } = input;
+  const key = podKey(pod);
+  const scheduler = new df.EntityId(hubSchedulerEntityName, pod.hub);
+  let deployed = input.deployedConfigurationId;
+
+  function* record(lifecycle: PodLifecycle, configurationId?: string): Generator<Task, void, unknown> {
+    const recordInput: RecordPodInput = { pod, node: spec.node, specHash: spec.specHash, lifecycle };
+    if (configurationId !== undefined) recordInput.configurationId = configurationId;
+    yield context.df.callActivityWithRetry(podActivityNames.record, activityRetry, recordInput);
+  }
+  function release(configurationId: string | undefined): void {
+    if (configurationId === undefined) return;
+    const operation: ReleaseConfiguration = { pod: key, configurationId };
+    context.df.signalEntity(scheduler, "release", operation);
+  }
+  function* waitFor(kinds: Waited["kind"][]): Generator<Task, Waited, unknown> {
+    const tasks: { kind: Waited["kind"]; task: Task }[] = [];
+    let timer: TimerTask | undefined;
+    for (const kind of kinds) {
+      if (kind === "poll") {
+        const fireAt = new Date(
+          context.df.currentUtcDateTime.getTime() + podOrchestrationTiming.pollSeconds * 1000,
+        );
+        timer = context.df.createTimer(fireAt);
+        tasks.push({ kind, task: timer });
+      } else {
+        const name = kind === "ready" ? podEvents.configurationReady : podEvents[kind];
+        tasks.push({ kind, task: context.df.waitForExternalEvent(name) });
+      }
+    }
+    const winner = (yield context.df.Task.any(tasks.map((entry) => entry.task))) as Task;
+    if (timer !== undefined && winner !== timer && !timer.isCompleted) timer.cancel();
+    const found = tasks.find((entry) => entry.task === winner)!;
+    return { kind: found.kind, value: winner.result };
+  }
+  function* leave(): Generator<Task, string, unknown> {
+    yield* record({ stage: "Deleting" }, deployed);
+    release(deployed);
+    yield context.df.callActivityWithRetry(podActivityNames.forget, activityRetry, pod);
+    return "deleted";
+  }
+  function changeTo(next: unknown, stillDeployed: string | undefined): string {
+    const nextInput: PodOrchestrationInput = { pod, spec: next as PodSpecInput };
+    if (stillDeployed !== undefined) nextInput.deployedConfigurationId = stillDeployed;
+    context.df.continueAsNew(nextInput);
+    return "changed";
+  }
+
+  const translateInput: TranslatePodInput = { hub: pod.hub, pod: spec.pod, resolved: spec.resolved };
+  const translated = (yield context.df.callActivityWithRetry(
+    podActivityNames.translate,
+    activityRetry,
+    translateInput,
+  )) as TranslatePodResult;
+
+  if (!translated.accepted) {
+    yield* record({ stage: "Refused", problems: translated.problems });
+    release(deployed);
+    deployed = undefined;
+  } else {
+    const wanted = translated.want.configuration.id;
+    let phase: ConfigurationPhase = { phase: "Creating" };
+    yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
+    const want: WantConfiguration = {
+      ...translated.want,
+      pod: key,
+      node: spec.node,
+      notifyInstanceId: context.df.instanceId,
+    };
+    context.df.signalEntity(scheduler, "want", want);
+
+    let onHub = false;
+    for (let poll = 0; poll < podOrchestrationTiming.pollsPerExecution && !onHub; poll += 1) {
+      const waited = yield* waitFor(["ready", "changed", "deleted", "poll"]);
+      if (waited.kind === "deleted") {
+        if (wanted !== deployed) release(wanted);
+        return yield* leave();
+      }
+      if (waited.kind === "changed") {
+        if (wanted !== deployed) release(wanted);
+        return changeTo(waited.value, deployed);
+      }
+      if (waited.kind === "ready" && !readyFor(waited.value, wanted)) continue;
+      const next =
+        waited.kind === "ready"
+          ? readyPhase(waited.value)
+          : ((yield context.df.callActivityWithRetry(podActivityNames.configurationPhase, activityRetry, {
+              hub: pod.hub,
+              configurationId: wanted,
+            })) as ConfigurationPhase | null);
+      if (next === null || JSON.stringify(next) === JSON.stringify(phase)) continue;
+      phase = next;
+      yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
+      if (phase.phase === "OnHub") onHub = true;
+      if (phase.phase === "Refused") break;
+    }
+    if (!onHub && phase.phase !== "Refused") return changeTo(spec, deployed);
+    // a configuration the hub refused is not kept for this pod; the old one (if any) stays
+    if (phase.phase === "Refused" && wanted !== deployed) release(wanted);
+    if (onHub && deployed !== wanted) release(deployed);
+    deployed = onHub ? wanted : deployed;
+  }
+
+  const waited = yield* waitFor(["changed", "deleted"]);
+  if (waited.kind === "changed") return changeTo(waited.value, deployed);
+  return yield* leave();
+};

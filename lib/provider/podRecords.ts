@@ -1,0 +1,202 @@
+// Where the app keeps what it knows of each pod: one Azure Table row per pod (partition = hub,
+// row = namespace|name|uid), written by the HTTP API (accepted) and the pod orchestration
+// (each later stage). A node's list is one partition query; its ETag comes from the row versions.
+import { createHash } from "node:crypto";
+import { RestError, TableClient, type TableEntity } from "@azure/data-tables";
+import type { PodLifecycle } from "../status/statusContract.js";
+import type { PodIdentity } from "./podIdentity.js";
+
+export interface PodRecord extends PodIdentity {
+  node: string;
+  lifecycle: PodLifecycle;
+  /** the configuration the pod is deployed by (the one on the hub; during an update, the old one) */
+  configurationId?: string;
+  /** hash of the spec the app last accepted for this pod */
+  specHash: string;
+  /** increases with every write */
+  version: number;
+  updatedAt: string;
+}
+
+type StoredRow = TableEntity<{
+  node: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  lifecycle: string;
+  configurationId?: string;
+  specHash: string;
+  version: number;
+  updatedAt: string;
+}>;
+
+export const podTableName = "connectorpods";
+const maxWriteAttempts = 10;
+
+function rowKey({ namespace, name, uid }: Omit<PodIdentity, "hub">): string {
+  return `${namespace}|${name}|${uid}`;
+}
+
+/** Single quotes doubled: the OData string literal rule. */
+function literal(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function fromRow(row: StoredRow): PodRecord {
+  return {
+    hub: row.partitionKey,
+    node: row.node,
+    namespace: row.namespace,
+    name: row.name,
+    uid: row.uid,
+    lifecycle: JSON.parse(row.lifecycle) as PodLifecycle,
+    ...(row.configurationId ? { configurationId: row.configurationId } : {}),
+    specHash: row.specHash,
+    version: row.version,
+    updatedAt: row.updatedAt,
+  };
+}
+
+function toRow(record: PodRecord): StoredRow {
+  return {
+    partitionKey: record.hub,
+    rowKey: rowKey(record),
+    node: record.node,
+    namespace: record.namespace,
+    name: record.name,
+    uid: record.uid,
+    lifecycle: JSON.stringify(record.lifecycle),
+    configurationId: record.configurationId ?? "",
+    specHash: record.specHash,
+    version: record.version,
+    updatedAt: record.updatedAt,
+  };
+}
+
+function isStatus(error: unknown, status: number): boolean {
+  return error instanceof RestError && error.statusCode === status;
+}
+
+/** The ETag of a node's pod list: changes whenever a pod is added, removed or rewritten. */
+export function nodeListVersion(records: readonly PodRecord[]): string {
+  const hash = createHash("sha256");
+  for (const key of records.map((record) => `${rowKey(record)}@${record.version}`).sort())
+    hash.update(`${key}\n`);
+  return hash.digest("base64url").slice(0, 22);
+}
+
+export class PodRecords {
+  private ready: Promise<void> | undefined;
+
+  constructor(private readonly table: TableClient) {}
+
+  static fromConnectionString(connectionString: string): PodRecords {
+    // Azurite serves plain HTTP on loopback; Azure always HTTPS.
+    const allowInsecureConnection = /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;/i.test(
+      connectionString,
+    );
+    return new PodRecords(
+      TableClient.fromConnectionString(connectionString, podTableName, { allowInsecureConnection }),
+    );
+  }
+
+  private async table_(): Promise<TableClient> {
+    this.ready ??= this.table.createTable().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    await this.ready;
+    return this.table;
+  }
+
+  async get(pod: PodIdentity): Promise<PodRecord | undefined> {
+    const table = await this.table_();
+    try {
+      return fromRow(await table.getEntity<StoredRow>(pod.hub, rowKey(pod)));
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every pod of this name (an old uid may still be leaving while a new one arrives), newest first. */
+  async findByName(hub: string, namespace: string, name: string): Promise<PodRecord[]> {
+    const prefix = `${namespace}|${name}|`;
+    return this.query(
+      `PartitionKey eq ${literal(hub)} and RowKey ge ${literal(prefix)} and RowKey lt ${literal(`${prefix}\u{10FFFF}`)}`,
+    ).then((records) => records.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)));
+  }
+
+  async listNode(hub: string, node: string): Promise<PodRecord[]> {
+    return this.query(`PartitionKey eq ${literal(hub)} and node eq ${literal(node)}`);
+  }
+
+  private async query(filter: string): Promise<PodRecord[]> {
+    const table = await this.table_();
+    const records: PodRecord[] = [];
+    for await (const row of table.listEntities<StoredRow>({ queryOptions: { filter } }))
+      records.push(fromRow(row));
+    return records;
+  }
+
+  /** Adds the pod unless a record exists; returns the record that is stored. */
+  async createIfAbsent(record: Omit<PodRecord, "version" | "updatedAt">, now: Date): Promise<PodRecord> {
+    const table = await this.table_();
+    const created: PodRecord = { ...record, version: 1, updatedAt: now.toISOString() };
+    try {
+      await table.createEntity(toRow(created));
+      return created;
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+      const existing = await this.get(record);
+      if (existing === undefined) return this.createIfAbsent(record, now);
+      return existing;
+    }
+  }
+
+  /**
+   * Rewrites a pod's record with `change` (read, change, write with the row's ETag, again on a
+   * conflict); the version goes up by one. A missing record is created from `create` if given.
+   */
+  async update(
+    pod: PodIdentity,
+    change: (record: PodRecord) => PodRecord,
+    now: Date,
+    create?: Omit<PodRecord, "version" | "updatedAt">,
+  ): Promise<PodRecord | undefined> {
+    const table = await this.table_();
+    for (let attempt = 1; attempt <= maxWriteAttempts; attempt += 1) {
+      let row: (StoredRow & { etag: string }) | undefined;
+      try {
+        row = await table.getEntity<StoredRow>(pod.hub, rowKey(pod));
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+      if (row === undefined) {
+        if (create === undefined) return undefined;
+        await this.createIfAbsent(create, now);
+        continue;
+      }
+      const current = fromRow(row);
+      const next = { ...change(current), version: current.version + 1, updatedAt: now.toISOString() };
+      try {
+        await table.updateEntity(toRow(next), "Replace", { etag: row.etag });
+        return next;
+      } catch (error) {
+        if (!isStatus(error, 412)) throw error;
+      }
+    }
+    throw new Error(
+      `pod ${rowKey(pod)} on hub ${pod.hub}: record kept changing, gave up after ${maxWriteAttempts} writes`,
+    );
+  }
+
+  async remove(pod: PodIdentity): Promise<void> {
+    const table = await this.table_();
+    try {
+      await table.deleteEntity(pod.hub, rowKey(pod));
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+    }
+  }
+}

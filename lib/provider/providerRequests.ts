@@ -1,0 +1,109 @@
+// The provider API's request shapes, checked with zod. Only the envelope is checked here: what a
+// pod asks of IoT Edge is the translator's job, and a pod it refuses is accepted and fails.
+import type { V1Pod } from "@kubernetes/client-node";
+import { z } from "zod";
+import { badRequest, invalidRequest } from "./providerErrors.js";
+import type { NodeReconcileRequest, PutPodRequest, ResolvedObjects } from "./providerContract.js";
+
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+const nodeName = z
+  .string()
+  .min(1, "is required")
+  .max(253)
+  .regex(dnsSubdomain, "must be a DNS subdomain (lower-case letters, digits, '-', '.')");
+const stringMap = z.record(z.string(), z.string());
+
+const putPodSchema = z.object({
+  node: nodeName,
+  pod: z.looseObject({
+    metadata: z.looseObject({
+      name: z.string().min(1, "is required"),
+      namespace: z.string().min(1, "is required"),
+      uid: z.string().min(1, "is required"),
+    }),
+    spec: z.looseObject({}),
+  }),
+  resolved: z
+    .object({
+      configMaps: z.record(z.string(), z.looseObject({ data: stringMap.optional() })).default({}),
+      secrets: z
+        .record(z.string(), z.looseObject({ type: z.string().optional(), data: stringMap.optional() }))
+        .default({}),
+    })
+    .default({ configMaps: {}, secrets: {} }),
+});
+
+const reconcileSchema = z.object({
+  pods: z
+    .array(z.string().regex(/^[^/]+\/[^/]+\/[^/]+$/, "must be namespace/name/uid"))
+    .max(10_000, "at most 10000 pods"),
+});
+
+export interface PodRoute {
+  namespace: string;
+  name: string;
+}
+
+/** The PUT pod body, checked against the route's namespace and name. */
+export function parsePutPod(body: unknown, route: PodRoute): PutPodRequest {
+  const parsed = putPodSchema.safeParse(body);
+  if (!parsed.success) throw invalidRequest(parsed.error);
+  const { metadata } = parsed.data.pod;
+  if (metadata.namespace !== route.namespace)
+    throw badRequest("pod.metadata.namespace", "does not match the namespace in the URL");
+  if (metadata.name !== route.name)
+    throw badRequest("pod.metadata.name", "does not match the name in the URL");
+  return {
+    node: parsed.data.node,
+    pod: parsed.data.pod as unknown as V1Pod,
+    resolved: parsed.data.resolved,
+  };
+}
+
+export function parseNodeReconcile(body: unknown): NodeReconcileRequest {
+  const parsed = reconcileSchema.safeParse(body);
+  if (!parsed.success) throw invalidRequest(parsed.error);
+  return parsed.data;
+}
+
+export function parseNodeName(node: string): string {
+  const parsed = nodeName.safeParse(node);
+  if (!parsed.success) throw invalidRequest(parsed.error, "node");
+  return parsed.data;
+}
+
+export function parseUid(uid: string | null): string {
+  if (uid === null || uid === "") throw badRequest("uid", "query parameter is required");
+  return uid;
+}
+
+export interface LogsQuery {
+  device?: string;
+  tail?: number;
+  since?: string;
+}
+
+const logsQuerySchema = z.object({
+  device: z.string().min(1).max(128).optional(),
+  tail: z.coerce.number().int("must be a whole number").min(0, "must be ≥ 0").max(100_000).optional(),
+  since: z
+    .string()
+    .regex(
+      /^(\d+[smhd]|\d+|\d{4}-\d\d-\d\dT[\d:.]+(Z|[+-]\d\d:\d\d))$/,
+      "must be a duration (15m), unix seconds or an RFC 3339 time",
+    )
+    .optional(),
+});
+
+export function parseLogsQuery(query: URLSearchParams): LogsQuery {
+  const raw = Object.fromEntries(
+    ["device", "tail", "since"].flatMap((key) => {
+      const value = query.get(key);
+      return value === null || value === "" ? [] : [[key, value]];
+    }),
+  );
+  const parsed = logsQuerySchema.safeParse(raw);
+  if (!parsed.success) throw invalidRequest(parsed.error);
+  return parsed.data;
+}

@@ -1,0 +1,263 @@
+// What each provider API route does, independent of the Functions host: the HTTP registrations
+// (functions/providerApi.ts) parse the request, call one method here and write its answer.
+import { createHash } from "node:crypto";
+import stringify from "safe-stable-stringify";
+import { getModuleLogs } from "../hub/edgeAgentMethods.js";
+import type { HubClient } from "../hub/hubClient.js";
+import { redact } from "../hub/redact.js";
+import { moduleNameProblem } from "../translate/containerToModule.js";
+import type {
+  NodeConditionsResponse,
+  NodePodsResponse,
+  NodeReconcileRequest,
+  ProviderPodStatus,
+  PutPodRequest,
+} from "./providerContract.js";
+import { podInstanceId, podKey, type PodIdentity } from "./podIdentity.js";
+import { podEvents, type PodOrchestrationInput } from "./podOrchestration.js";
+import type { PodSpecInput } from "./podActivities.js";
+import { nodeListVersion, type PodRecords } from "./podRecords.js";
+import { podStatusView } from "./podStatusView.js";
+import { badRequest, notFound, ProviderHttpError } from "./providerErrors.js";
+import type { LogsQuery } from "./providerRequests.js";
+
+/** The pod orchestrations, as the durable client reaches them. */
+export interface PodWorkflows {
+  isRunning(instanceId: string): Promise<boolean>;
+  start(instanceId: string, input: PodOrchestrationInput): Promise<void>;
+  raise(instanceId: string, event: string, data: unknown): Promise<void>;
+  /** the hub scheduler's entity state (undefined before its first operation) */
+  schedulerState(hub: string): Promise<unknown>;
+}
+
+export interface ProviderDependencies {
+  hubNames: readonly string[];
+  records: PodRecords;
+  workflows: PodWorkflows;
+  hubClient(hub: string): HubClient;
+  /** deployments the hub's SKU allows, for node conditions before the scheduler has run */
+  deploymentLimit(hub: string): number;
+  now(): Date;
+}
+
+export type PutPodResult = { created: boolean; status: ProviderPodStatus };
+
+/** What identifies a spec change: the node, the pod's metadata that translation reads, its spec, what it refers to. */
+export function specHash(request: PutPodRequest): string {
+  const { metadata = {}, spec } = request.pod;
+  const relevant = {
+    node: request.node,
+    labels: metadata.labels,
+    annotations: metadata.annotations,
+    spec,
+    resolved: request.resolved,
+  };
+  return createHash("sha256")
+    .update(stringify(relevant) ?? "")
+    .digest("base64url");
+}
+
+const conditionsCacheMs = 60_000;
+/** Pods share configurations, so the hub's deployment limit does not bound pods; this only keeps the scheduler sane. */
+const podsPerNode = 1000;
+
+export class ProviderService {
+  private readonly deviceCounts = new Map<string, { at: number; total: number; connected: number }>();
+
+  constructor(private readonly deps: ProviderDependencies) {}
+
+  private checkHub(hub: string): void {
+    if (!this.deps.hubNames.includes(hub))
+      throw notFound("HubNotFound", `hub "${hub}" is not one of the connector's hubs (CONNECTOR_HUBS)`);
+  }
+
+  /** PUT pod: a new uid starts its orchestration; a changed spec is sent to it; the same spec is a no-op. */
+  async putPod(hub: string, request: PutPodRequest): Promise<PutPodResult> {
+    this.checkHub(hub);
+    const metadata = request.pod.metadata!;
+    const pod: PodIdentity = {
+      hub,
+      namespace: metadata.namespace!,
+      name: metadata.name!,
+      uid: metadata.uid!,
+    };
+    const spec: PodSpecInput = {
+      node: request.node,
+      pod: request.pod,
+      resolved: request.resolved,
+      specHash: specHash(request),
+    };
+    const instanceId = podInstanceId(pod);
+    const existing = await this.deps.records.get(pod);
+    if (existing?.lifecycle.stage === "Deleting")
+      throw new ProviderHttpError(409, {
+        code: "PodDeleting",
+        message: `pod ${podKey(pod)} is being deleted`,
+      });
+    const running = await this.deps.workflows.isRunning(instanceId);
+    if (existing !== undefined && running) {
+      if (existing.specHash !== spec.specHash)
+        await this.deps.workflows.raise(instanceId, podEvents.changed, spec);
+      return { created: false, status: podStatusView(existing) };
+    }
+    const record = await this.deps.records.createIfAbsent(
+      { ...pod, node: request.node, lifecycle: { stage: "Accepted" }, specHash: spec.specHash },
+      this.deps.now(),
+    );
+    if (!running) await this.deps.workflows.start(instanceId, { pod, spec });
+    return { created: existing === undefined, status: podStatusView(record) };
+  }
+
+  /** DELETE pod: the orchestration releases the configuration and forgets the pod. */
+  async deletePod(hub: string, namespace: string, name: string, uid: string): Promise<void> {
+    this.checkHub(hub);
+    const pod: PodIdentity = { hub, namespace, name, uid };
+    const instanceId = podInstanceId(pod);
+    if (await this.deps.workflows.isRunning(instanceId)) {
+      await this.deps.workflows.raise(instanceId, podEvents.deleted, {});
+      return;
+    }
+    // no orchestration (it failed, or never started): nothing is held for the pod but its record
+    const record = await this.deps.records.get(pod);
+    if (record === undefined)
+      throw notFound("PodNotFound", `pod ${podKey(pod)} is not known on hub "${hub}"`);
+    await this.deps.records.remove(pod);
+  }
+
+  async podStatus(hub: string, namespace: string, name: string): Promise<ProviderPodStatus> {
+    this.checkHub(hub);
+    const [record] = await this.deps.records.findByName(hub, namespace, name);
+    if (record === undefined)
+      throw notFound("PodNotFound", `pod ${namespace}/${name} is not known on hub "${hub}"`);
+    return podStatusView(record);
+  }
+
+  /** The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). */
+  async nodePods(
+    hub: string,
+    node: string,
+    ifNoneMatch: string | null,
+  ): Promise<NodePodsResponse | undefined> {
+    this.checkHub(hub);
+    const records = await this.deps.records.listNode(hub, node);
+    const version = nodeListVersion(records);
+    if (ifNoneMatch !== null && ifNoneMatch.replace(/^W\//, "").replace(/"/g, "") === version)
+      return undefined;
+    return { hub, node, version, pods: records.map(podStatusView) };
+  }
+
+  /** After an adapter restart: every pod the app has on the node that the cluster no longer has is deleted. */
+  async reconcileNode(
+    hub: string,
+    node: string,
+    request: NodeReconcileRequest,
+  ): Promise<{ deleted: string[] }> {
+    this.checkHub(hub);
+    const live = new Set(request.pods);
+    const records = await this.deps.records.listNode(hub, node);
+    const gone = records.filter((record) => !live.has(podKey(record)));
+    for (const record of gone) await this.deletePod(hub, record.namespace, record.name, record.uid);
+    return { deleted: gone.map((record) => podKey(record)) };
+  }
+
+  /** Log lines of a container: from `?device=`, else from the first device where its module runs. */
+  async containerLogs(
+    hub: string,
+    namespace: string,
+    name: string,
+    container: string,
+    query: LogsQuery,
+  ): Promise<{ deviceId: string; lines: string[] }> {
+    this.checkHub(hub);
+    const problem = moduleNameProblem(container);
+    if (problem !== undefined) throw badRequest("container", problem);
+    const [record] = await this.deps.records.findByName(hub, namespace, name);
+    if (record === undefined)
+      throw notFound("PodNotFound", `pod ${namespace}/${name} is not known on hub "${hub}"`);
+    const client = this.deps.hubClient(hub);
+    const deviceId = query.device ?? (await this.firstDeviceRunning(client, container));
+    if (deviceId === undefined)
+      throw notFound(
+        "NoDeviceRunsContainer",
+        `no device reports module "${container}" running; name one with ?device=`,
+      );
+    const lines = await getModuleLogs(client, deviceId, {
+      moduleName: container,
+      ...(query.tail !== undefined ? { tail: query.tail } : {}),
+      ...(query.since !== undefined ? { since: query.since } : {}),
+    });
+    return { deviceId, lines };
+  }
+
+  private async firstDeviceRunning(client: HubClient, moduleName: string): Promise<string | undefined> {
+    const query =
+      "SELECT deviceId FROM devices.modules WHERE moduleId = '$edgeAgent' AND " +
+      `properties.reported.modules.${moduleName}.runtimeStatus = 'running'`;
+    for await (const page of client.queryTwins(query, { pageSize: 1 })) {
+      const first = page[0];
+      if (first !== undefined) return first.deviceId;
+    }
+    return undefined;
+  }
+
+  /** Hub reachable, devices total/connected (one paged twin query, cached a minute), deployments used/limit. */
+  async nodeConditions(hub: string, node: string): Promise<NodeConditionsResponse> {
+    this.checkHub(hub);
+    const schedulerState = await this.deps.workflows.schedulerState(hub);
+    const view = (schedulerState ?? {}) as { deploymentsOnHub?: number; deploymentLimit?: number };
+    const deployments = {
+      used: view.deploymentsOnHub ?? 0,
+      limit: view.deploymentLimit ?? this.deps.deploymentLimit(hub),
+    };
+    let devices: { total: number; connected: number } | undefined;
+    let unreachable = "";
+    try {
+      devices = await this.countDevices(hub);
+    } catch (error) {
+      unreachable = redact(error instanceof Error ? error.message : String(error));
+    }
+    const reachable = devices !== undefined;
+    const total = devices?.total ?? 0;
+    const connected = devices?.connected ?? 0;
+    const full = deployments.used >= deployments.limit;
+    return {
+      hub,
+      hubReachable: reachable,
+      devicesTotal: total,
+      devicesConnected: connected,
+      deployments,
+      conditions: [
+        {
+          type: "Ready",
+          status: reachable ? "True" : "False",
+          reason: reachable ? "HubReachable" : "HubUnreachable",
+          message: reachable
+            ? `IoT Hub ${hub}: ${connected} of ${total} devices connected (node ${node})`
+            : `IoT Hub ${hub} cannot be reached: ${unreachable}`,
+        },
+        {
+          type: "DeploymentCapacity",
+          status: full ? "False" : "True",
+          reason: full ? "HubDeploymentLimit" : "DeploymentSlotsFree",
+          message: `${deployments.used} of ${deployments.limit} deployments used`,
+        },
+      ],
+      capacity: { pods: String(podsPerNode), devices: String(total) },
+    };
+  }
+
+  private async countDevices(hub: string): Promise<{ total: number; connected: number }> {
+    const cached = this.deviceCounts.get(hub);
+    const now = this.deps.now().getTime();
+    if (cached !== undefined && now - cached.at < conditionsCacheMs) return cached;
+    let total = 0;
+    let connected = 0;
+    for await (const page of this.deps.hubClient(hub).queryTwins("SELECT * FROM devices")) {
+      total += page.length;
+      connected += page.filter((twin) => twin.connectionState === "Connected").length;
+    }
+    const counts = { at: now, total, connected };
+    this.deviceCounts.set(hub, counts);
+    return counts;
+  }
+}
