@@ -1,0 +1,143 @@
+// The adapter's configuration, read once at start from flags and the environment and checked with
+// zod: every missing or malformed field is named with the reason, all at once. The function key is
+// kept in the returned object only; error messages never include setting values.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+export interface AdapterConfig {
+  nodeName: string;
+  hubName: string;
+  /** base URL of the Functions app's HTTP API, e.g. https://app.azurewebsites.net/api */
+  providerUrl: string;
+  functionKey: string;
+  /** kubeconfig file; absent = in-cluster service account */
+  kubeconfig?: string;
+  /** address the kubelet API is reached on (Node InternalIP) */
+  nodeAddress: string;
+  kubeletPort: number;
+  kubeletListenHost: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  metricsPort: number;
+  metricsListenHost: string;
+  statusIntervalMs: number;
+  nodeStatusIntervalMs: number;
+  leaseIntervalMs: number;
+  leaseDurationSeconds: number;
+  /** capacity reported until the provider answers (pods, cpu, memory) */
+  capacity: Record<string, string>;
+  /** bound on draining in-flight work at shutdown */
+  shutdownTimeoutMs: number;
+  logLevel: string;
+  kubeletVersion: string;
+}
+
+export class AdapterConfigError extends Error {
+  constructor(readonly problems: { field: string; reason: string }[]) {
+    super(`invalid adapter configuration: ${problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`);
+    this.name = "AdapterConfigError";
+  }
+}
+
+/** Each field: its flag name, its environment variable. */
+export const adapterSettingNames = {
+  nodeName: ["node-name", "NODE_NAME"],
+  hubName: ["hub-name", "HUB_NAME"],
+  providerUrl: ["provider-url", "PROVIDER_URL"],
+  functionKey: ["function-key", "FUNCTION_KEY"],
+  functionKeyFile: ["function-key-file", "FUNCTION_KEY_FILE"],
+  kubeconfig: ["kubeconfig", "KUBECONFIG"],
+  nodeAddress: ["node-address", "POD_IP"],
+  kubeletPort: ["kubelet-port", "KUBELET_PORT"],
+  kubeletListenHost: ["kubelet-listen-host", "KUBELET_LISTEN_HOST"],
+  tlsCertFile: ["tls-cert-file", "TLS_CERT_FILE"],
+  tlsKeyFile: ["tls-key-file", "TLS_KEY_FILE"],
+  metricsPort: ["metrics-port", "METRICS_PORT"],
+  metricsListenHost: ["metrics-listen-host", "METRICS_LISTEN_HOST"],
+  statusIntervalMs: ["status-interval-ms", "STATUS_INTERVAL_MS"],
+  nodeStatusIntervalMs: ["node-status-interval-ms", "NODE_STATUS_INTERVAL_MS"],
+  leaseIntervalMs: ["lease-interval-ms", "LEASE_INTERVAL_MS"],
+  capacityPods: ["capacity-pods", "CAPACITY_PODS"],
+  capacityCpu: ["capacity-cpu", "CAPACITY_CPU"],
+  capacityMemory: ["capacity-memory", "CAPACITY_MEMORY"],
+  shutdownTimeoutMs: ["shutdown-timeout-ms", "SHUTDOWN_TIMEOUT_MS"],
+  logLevel: ["log-level", "LOG_LEVEL"],
+} as const;
+
+type SettingName = keyof typeof adapterSettingNames;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const interval = z.coerce.number().int().min(100).max(3_600_000);
+const nodeNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+const schema = z.object({
+  nodeName: z.string().max(253).regex(nodeNamePattern, "must be a DNS subdomain (lower case, digits, '-', '.')"),
+  hubName: z.string().regex(/^[A-Za-z0-9-]{3,50}$/, "must be an IoT Hub name (3-50 letters, digits, '-')"),
+  providerUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+  functionKey: z.string().min(1, "is required (or functionKeyFile)"),
+  kubeconfig: z.string().min(1).optional(),
+  nodeAddress: z.string().min(1),
+  kubeletPort: port.default(10250),
+  kubeletListenHost: z.string().min(1).default("0.0.0.0"),
+  tlsCertFile: z.string().min(1),
+  tlsKeyFile: z.string().min(1),
+  metricsPort: port.default(8080),
+  metricsListenHost: z.string().min(1).default("0.0.0.0"),
+  statusIntervalMs: interval.default(5_000),
+  nodeStatusIntervalMs: interval.default(10_000),
+  leaseIntervalMs: interval.default(10_000),
+  capacityPods: z.string().regex(/^\d+$/, "must be a whole number").default("110"),
+  capacityCpu: z.string().min(1).default("20"),
+  capacityMemory: z.string().min(1).default("100Gi"),
+  shutdownTimeoutMs: interval.default(10_000),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+/** Flags win over environment variables; the function key may come from a file (a mounted Secret). */
+export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): AdapterConfig {
+  const options = Object.fromEntries(
+    Object.values(adapterSettingNames).map(([flag]) => [flag, { type: "string" as const }]),
+  );
+  const { values: flags } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const raw: Partial<Record<SettingName, string>> = {};
+  for (const [field, [flag, variable]] of Object.entries(adapterSettingNames) as [SettingName, readonly [string, string]][]) {
+    const flagValue = flags[flag];
+    const value = typeof flagValue === "string" ? flagValue : env[variable];
+    if (value !== undefined && value !== "") raw[field] = value;
+  }
+  const problems: { field: string; reason: string }[] = [];
+  if (raw.functionKey === undefined && raw.functionKeyFile !== undefined) {
+    try {
+      raw.functionKey = readFileSync(raw.functionKeyFile, "utf8").trim();
+    } catch (error) {
+      problems.push({ field: describeField("functionKeyFile"), reason: `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})` });
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = issue.path.join(".");
+      const reason = raw[field as SettingName] === undefined && issue.code === "invalid_type" ? "is required" : issue.message;
+      // An unreadable key file already says why the key is missing.
+      if (!(field === "functionKey" && raw.functionKeyFile !== undefined)) {
+        problems.push({ field: describeField(field), reason });
+      }
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new AdapterConfigError(problems);
+  const { capacityPods, capacityCpu, capacityMemory, ...rest } = parsed.data;
+  return {
+    ...rest,
+    providerUrl: rest.providerUrl.replace(/\/+$/, ""),
+    leaseDurationSeconds: Math.max(40, Math.ceil((rest.leaseIntervalMs * 4) / 1000)),
+    capacity: { pods: capacityPods, cpu: capacityCpu, memory: capacityMemory },
+    kubeletVersion: "v1.36.3-iot-edge-connector",
+  };
+}
+
+/** `field (--flag / ENV)`, so an operator sees both ways to set it. */
+function describeField(field: string): string {
+  const names = adapterSettingNames[field as SettingName] as readonly [string, string] | undefined;
+  return names ? `${field} (--${names[0]} / ${names[1]})` : field;
+}

@@ -1,0 +1,72 @@
+// Kubernetes Events the adapter records on a pod's transitions (kubectl describe shows them), and
+// which transitions of the provider's fleet status deserve one. Recording is best effort: a lost
+// Event must never fail the pod's work.
+import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { ProviderPodStatus } from "../provider/providerContract.js";
+import { describeError } from "./kubeErrors.js";
+
+export interface PodEvent {
+  type: "Normal" | "Warning";
+  reason: string;
+  message: string;
+}
+
+/** Events for the change from `previous` to `current` status of the same pod (uid). */
+export function fleetTransitionEvents(previous: ProviderPodStatus | undefined, current: ProviderPodStatus): PodEvent[] {
+  const events: PodEvent[] = [];
+  const before = previous?.fleet;
+  const now = current.fleet;
+  if (now.applied !== (before?.applied ?? 0) && now.applied > 0) {
+    events.push({
+      type: "Normal",
+      reason: "Applied",
+      message: `${current.configurationId ? `deployment ${current.configurationId}` : "deployment"} applied on ${now.applied} of ${now.targeted} targeted devices`,
+    });
+  }
+  if (now.failed > (before?.failed ?? 0)) {
+    events.push({
+      type: "Warning",
+      reason: "DeviceFailed",
+      message: `failed on ${now.failed} of ${now.targeted} targeted devices${current.status.message ? `: ${current.status.message}` : ""}`,
+    });
+  }
+  if (now.offline > (before?.offline ?? 0)) {
+    events.push({ type: "Warning", reason: "DeviceOffline", message: `${now.offline} targeted devices are disconnected` });
+  }
+  return events;
+}
+
+export class EventRecorder {
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly component: { nodeName: string },
+    private readonly logger: Logger,
+  ) {}
+
+  async record(pod: V1Pod, event: PodEvent): Promise<void> {
+    const namespace = pod.metadata?.namespace ?? "default";
+    const name = pod.metadata?.name ?? "";
+    const now = new Date();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          involvedObject: { apiVersion: "v1", kind: "Pod", namespace, name, uid: pod.metadata?.uid },
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: { component: "iot-edge-connector", host: this.component.nodeName },
+          reportingComponent: "iot-edge-connector",
+          reportingInstance: this.component.nodeName,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (error) {
+      this.logger.warn({ pod: `${namespace}/${name}`, reason: event.reason, err: describeError(error) }, "recording event failed");
+    }
+  }
+}

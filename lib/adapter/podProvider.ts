@@ -1,0 +1,32 @@
+// What the pod controller needs from whatever runs pods (here: the Functions app over HTTP). Kept
+// small, as in virtual-kubelet's PodLifecycleHandler, so the controller never depends on transport.
+import type { V1Pod } from "@kubernetes/client-node";
+import type {
+  NodeConditionsResponse,
+  NodePodsResponse,
+  ResolvedObjects,
+} from "../provider/providerContract.js";
+
+export interface ContainerLogsQuery {
+  container: string;
+  /** device to read from; the provider picks one when absent */
+  device?: string;
+  tailLines?: number;
+  sinceSeconds?: number;
+  timestamps?: boolean;
+}
+
+export interface PodProvider {
+  /** create or update (idempotent for the same uid and content) */
+  putPod(pod: V1Pod, resolved: ResolvedObjects): Promise<void>;
+  /** start removing a pod; resolves once the provider accepted the removal */
+  deletePod(namespace: string, name: string, uid: string): Promise<void>;
+  /** the provider's status of one pod, or undefined when it has no such pod (any more) */
+  getPodStatus(namespace: string, name: string): Promise<{ uid: string } | undefined>;
+  /** every pod status of the node; `undefined` when unchanged since `etag` */
+  listPodStatuses(etag?: string): Promise<NodePodsResponse | undefined>;
+  /** the cluster's live pods (`namespace/name/uid`) after a restart; the provider drops the rest */
+  reconcile(livePods: string[]): Promise<void>;
+  nodeConditions(): Promise<NodeConditionsResponse>;
+  containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<string>;
+}

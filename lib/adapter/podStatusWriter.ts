@@ -1,0 +1,106 @@
+// Writes the provider's pod statuses to the pods' status subresource. Polls the node's pod list
+// with If-None-Match (an unchanged list costs a 304 and nothing else), writes only statuses whose
+// version moved, and records an Event on each fleet transition (applied, failed, offline).
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod, type V1PodStatus } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { ProviderPodStatus } from "../provider/providerContract.js";
+import { describeError, isNotFound } from "./kubeErrors.js";
+import type { AdapterMetrics } from "./metrics.js";
+import { fleetTransitionEvents, type EventRecorder } from "./podEvents.js";
+import type { PodProvider } from "./podProvider.js";
+
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+
+export interface PodStatusWriterOptions {
+  provider: PodProvider;
+  core: CoreV1Api;
+  events: EventRecorder;
+  getPod: (namespace: string, name: string) => V1Pod | undefined;
+  nodeAddress: string;
+  intervalMs: number;
+  logger: Logger;
+  metrics: AdapterMetrics;
+}
+
+/**
+ * The status to write for a pod: the provider's, with what only the node knows (host address,
+ * start time). qosClass is the apiserver's to set and may not change, so it is never sent.
+ */
+export function podStatusToWrite(pod: V1Pod, provided: ProviderPodStatus, nodeAddress: string): V1PodStatus {
+  const { qosClass: _qosClass, ...status } = provided.status;
+  return {
+    ...status,
+    hostIP: nodeAddress,
+    hostIPs: [{ ip: nodeAddress }],
+    startTime: pod.status?.startTime ?? status.startTime ?? pod.metadata?.creationTimestamp ?? new Date(),
+  };
+}
+
+export class PodStatusWriter {
+  private etag: string | undefined;
+  /** last status written per pod uid: its version decides whether to write again */
+  private readonly written = new Map<string, ProviderPodStatus>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: PodStatusWriterOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.poll().finally(() => (this.running = undefined));
+    }, this.options.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One poll: fetch if changed, write what moved. Never throws: the next poll tries again. */
+  async poll(): Promise<void> {
+    const { provider, logger, metrics } = this.options;
+    let list;
+    try {
+      list = await provider.listPodStatuses(this.etag);
+    } catch (error) {
+      metrics.errors.inc({ kind: "provider" });
+      logger.warn({ err: describeError(error) }, "listing pod statuses failed");
+      return;
+    }
+    if (!list) return; // 304: nothing changed
+    let complete = true;
+    const seen = new Set<string>();
+    for (const provided of list.pods) {
+      seen.add(provided.uid);
+      if (!(await this.write(provided))) complete = false;
+    }
+    for (const uid of this.written.keys()) if (!seen.has(uid)) this.written.delete(uid);
+    // Keep the old ETag after a failed write, so the next poll brings the list again.
+    if (complete) this.etag = list.version;
+  }
+
+  private async write(provided: ProviderPodStatus): Promise<boolean> {
+    const { core, getPod, logger, metrics, events, nodeAddress } = this.options;
+    const previous = this.written.get(provided.uid);
+    if (previous && previous.version >= provided.version) return true;
+    const pod = getPod(provided.namespace, provided.name);
+    // Not (yet) in the cache, another pod under the same name, or being deleted: nothing to write.
+    if (!pod || pod.metadata?.uid !== provided.uid || pod.metadata.deletionTimestamp) return true;
+    const key = `${provided.namespace}/${provided.name}`;
+    try {
+      await core.patchNamespacedPodStatus(
+        { name: provided.name, namespace: provided.namespace, body: { status: podStatusToWrite(pod, provided, nodeAddress) } },
+        mergePatch,
+      );
+    } catch (error) {
+      if (isNotFound(error)) return true;
+      metrics.errors.inc({ kind: "status_write" });
+      logger.warn({ pod: key, err: describeError(error) }, "writing pod status failed");
+      return false;
+    }
+    this.written.set(provided.uid, provided);
+    for (const event of fleetTransitionEvents(previous, provided)) await events.record(pod, event);
+    logger.debug({ pod: key, version: provided.version, phase: provided.status.phase }, "pod status written");
+    return true;
+  }
+}

@@ -1,0 +1,162 @@
+// The provider API client: the Functions app's HTTP routes from providerContract.ts, called with
+// the function key in `x-functions-key` (never logged: errors name the route, not the URL's query
+// or headers). Implements PodProvider for the controllers.
+import type { V1Pod } from "@kubernetes/client-node";
+import {
+  providerRoutes,
+  type NodeConditionsResponse,
+  type NodePodsResponse,
+  type NodeReconcileRequest,
+  type ProviderError,
+  type PutPodRequest,
+  type ResolvedObjects,
+} from "../provider/providerContract.js";
+import type { AdapterMetrics } from "./metrics.js";
+import type { ContainerLogsQuery, PodProvider } from "./podProvider.js";
+
+export interface ProviderClientOptions {
+  baseUrl: string;
+  functionKey: string;
+  hubName: string;
+  nodeName: string;
+  metrics?: AdapterMetrics;
+  /** per call; a hung app must not hold a pod's work forever */
+  timeoutMs?: number;
+}
+
+type RouteName = keyof typeof providerRoutes;
+
+/** A provider call that failed: the route, the HTTP status (0 = unreachable) and the app's reason. */
+export class ProviderCallError extends Error {
+  constructor(
+    readonly route: RouteName,
+    readonly status: number,
+    readonly reason: string,
+    readonly field?: string,
+  ) {
+    super(`provider ${route}: ${status === 0 ? "unreachable" : `HTTP ${status}`}: ${reason}`);
+    this.name = "ProviderCallError";
+  }
+
+  /** 4xx other than 408/429: retrying the same request cannot help */
+  get permanent(): boolean {
+    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
+  }
+}
+
+export class ProviderClient implements PodProvider {
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ProviderClientOptions) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  async putPod(pod: V1Pod, resolved: ResolvedObjects): Promise<void> {
+    const body: PutPodRequest = { node: this.options.nodeName, pod, resolved };
+    const { namespace = "", name = "" } = pod.metadata ?? {};
+    await this.call("pod", { namespace, name }, { method: "PUT", body });
+  }
+
+  async deletePod(namespace: string, name: string, uid: string): Promise<void> {
+    await this.call("pod", { namespace, name }, { method: "DELETE", query: { uid }, allow404: true });
+  }
+
+  async getPodStatus(namespace: string, name: string): Promise<{ uid: string } | undefined> {
+    const response = await this.call("podStatus", { namespace, name }, { allow404: true });
+    return response.status === 404 ? undefined : ((await response.json()) as { uid: string });
+  }
+
+  async listPodStatuses(etag?: string): Promise<NodePodsResponse | undefined> {
+    const headers: Record<string, string> = etag ? { "if-none-match": etag } : {};
+    const response = await this.call("nodePods", { node: this.options.nodeName }, { headers });
+    if (response.status === 304) return undefined;
+    return (await response.json()) as NodePodsResponse;
+  }
+
+  async reconcile(livePods: string[]): Promise<void> {
+    const body: NodeReconcileRequest = { pods: livePods };
+    await this.call("nodeReconcile", { node: this.options.nodeName }, { method: "POST", body });
+  }
+
+  async nodeConditions(): Promise<NodeConditionsResponse> {
+    const response = await this.call("nodeConditions", { node: this.options.nodeName });
+    return (await response.json()) as NodeConditionsResponse;
+  }
+
+  async containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<string> {
+    const search: Record<string, string> = {};
+    if (query.device) search.device = query.device;
+    if (query.tailLines !== undefined) search.tail = String(query.tailLines);
+    if (query.sinceSeconds !== undefined) search.since = String(query.sinceSeconds);
+    if (query.timestamps) search.timestamps = "true";
+    const response = await this.call(
+      "containerLogs",
+      { namespace, name, container: query.container },
+      { query: search },
+    );
+    return response.text();
+  }
+
+  private url(route: RouteName, parameters: Record<string, string>, query: Record<string, string>): string {
+    const path = providerRoutes[route].replace(/\{(\w+)\}/g, (_, key: string) => {
+      const value = key === "hub" ? this.options.hubName : parameters[key];
+      if (value === undefined) throw new Error(`provider ${route}: no value for {${key}}`);
+      return encodeURIComponent(value);
+    });
+    const search = new URLSearchParams(query).toString();
+    return `${this.options.baseUrl}/${path}${search ? `?${search}` : ""}`;
+  }
+
+  private async call(
+    route: RouteName,
+    parameters: Record<string, string>,
+    request: {
+      method?: string;
+      body?: unknown;
+      query?: Record<string, string>;
+      headers?: Record<string, string>;
+      allow404?: boolean;
+    } = {},
+  ): Promise<Response> {
+    const stopTimer = this.options.metrics?.providerLatency.startTimer({ route });
+    let outcome = "error";
+    try {
+      const response = await fetch(this.url(route, parameters, request.query ?? {}), {
+        method: request.method ?? "GET",
+        headers: {
+          "x-functions-key": this.options.functionKey,
+          ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+          ...request.headers,
+        },
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      }).catch((error: unknown) => {
+        throw new ProviderCallError(route, 0, errorCode(error));
+      });
+      outcome = String(response.status);
+      if (response.ok || response.status === 304 || (request.allow404 && response.status === 404)) return response;
+      const { reason, field } = await errorReason(response);
+      throw new ProviderCallError(route, response.status, reason, field);
+    } finally {
+      stopTimer?.({ outcome });
+    }
+  }
+}
+
+/** A network failure's code (ECONNREFUSED, timeout), never the URL it carried. */
+function errorCode(error: unknown): string {
+  if (error instanceof Error && error.name === "TimeoutError") return "timed out";
+  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
+  return cause?.code ?? (error instanceof Error ? error.name : "network error");
+}
+
+async function errorReason(response: Response): Promise<{ reason: string; field?: string }> {
+  const text = await response.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as ProviderError;
+    if (typeof body.error?.message === "string") return { reason: body.error.message, field: body.error.field };
+  } catch {
+    // not the contract's error shape: fall back to the start of the text
+  }
+  return { reason: text.slice(0, 200) || response.statusText };
+}

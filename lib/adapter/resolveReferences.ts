@@ -1,0 +1,38 @@
+// Fetches the ConfigMaps and Secrets a pod refers to (exactly those podReferences names) so the
+// provider can translate it. An absent optional one is left out; an absent required one means the
+// pod must wait, as a kubelet waits (CreateContainerConfigError), and is retried with backoff.
+import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import type { ResolvedObjects } from "../provider/providerContract.js";
+import { podReferences } from "../translate/podReferences.js";
+import { AdapterError, isNotFound } from "./kubeErrors.js";
+
+export class MissingReferenceError extends Error {
+  constructor(
+    readonly kind: "ConfigMap" | "Secret",
+    readonly referenceName: string,
+  ) {
+    super(`${kind} "${referenceName}" the pod requires does not exist (yet)`);
+    this.name = "MissingReferenceError";
+  }
+}
+
+export async function resolveReferences(core: CoreV1Api, pod: V1Pod): Promise<ResolvedObjects> {
+  const namespace = pod.metadata?.namespace ?? "default";
+  const resolved: ResolvedObjects = { configMaps: {}, secrets: {} };
+  for (const reference of podReferences(pod)) {
+    const { kind, name, optional } = reference;
+    try {
+      if (kind === "ConfigMap") {
+        const configMap = await core.readNamespacedConfigMap({ name, namespace });
+        resolved.configMaps[name] = { data: configMap.data ?? {} };
+      } else {
+        const secret = await core.readNamespacedSecret({ name, namespace });
+        resolved.secrets[name] = { type: secret.type, data: secret.data ?? {} };
+      }
+    } catch (error) {
+      if (!isNotFound(error)) throw new AdapterError(`reading ${kind} ${namespace}/${name}`, error);
+      if (!optional) throw new MissingReferenceError(kind, name);
+    }
+  }
+  return resolved;
+}

@@ -1,0 +1,108 @@
+// Wires one virtual node: provider client, node controller, pod controller, status writer, kubelet
+// API and ops endpoint. Returns a stop that shuts down in reverse order with a bound on draining.
+import { readFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { AdapterConfig } from "./config.js";
+import { startKubeletServer } from "./kubeletServer.js";
+import { createAdapterMetrics, type AdapterMetrics } from "./metrics.js";
+import { NodeController } from "./nodeController.js";
+import { startOpsServer } from "./opsServer.js";
+import { PodController } from "./podController.js";
+import { EventRecorder } from "./podEvents.js";
+import type { PodProvider } from "./podProvider.js";
+import { PodStatusWriter } from "./podStatusWriter.js";
+import { ProviderClient } from "./providerClient.js";
+
+export interface RunningAdapter {
+  metrics: AdapterMetrics;
+  kubeletPort: number;
+  metricsPort: number;
+  stop(): Promise<{ drained: boolean }>;
+}
+
+export function loadKubeConfig(config: Pick<AdapterConfig, "kubeconfig">): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromCluster();
+  return kubeConfig;
+}
+
+export async function startAdapter(
+  config: AdapterConfig,
+  logger: Logger,
+  dependencies: { kubeConfig?: KubeConfig; provider?: PodProvider } = {},
+): Promise<RunningAdapter> {
+  const kubeConfig = dependencies.kubeConfig ?? loadKubeConfig(config);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  const metrics = createAdapterMetrics();
+  const provider =
+    dependencies.provider ??
+    new ProviderClient({
+      baseUrl: config.providerUrl,
+      functionKey: config.functionKey,
+      hubName: config.hubName,
+      nodeName: config.nodeName,
+      metrics,
+    });
+  const events = new EventRecorder(core, config, logger);
+  const nodes = new NodeController({ config, core, coordination, provider, logger, metrics });
+  const pods = new PodController({ nodeName: config.nodeName, kubeConfig, core, provider, events, logger, metrics });
+  const statuses = new PodStatusWriter({
+    provider,
+    core,
+    events,
+    getPod: (namespace, name) => pods.getPod(namespace, name),
+    nodeAddress: config.nodeAddress,
+    intervalMs: config.statusIntervalMs,
+    logger,
+    metrics,
+  });
+  const servers: Server[] = [];
+  const stop = async () => {
+    const statusesStopped = statuses.stop(); // no new polls while pod work drains
+    nodes.stop();
+    const outcome = await pods.stop(config.shutdownTimeoutMs);
+    await statusesStopped;
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    for (const server of servers) server.closeAllConnections();
+    return outcome;
+  };
+  try {
+    servers.push(
+      await startOpsServer({
+        registry: metrics.registry,
+        ready: () => nodes.isRegistered && pods.hasSynced,
+        host: config.metricsListenHost,
+        port: config.metricsPort,
+      }),
+    );
+    const [cert, key] = await Promise.all([readFile(config.tlsCertFile), readFile(config.tlsKeyFile)]);
+    servers.push(
+      await startKubeletServer({
+        provider,
+        getPod: (namespace, name) => pods.getPod(namespace, name),
+        listPods: () => pods.listPods(),
+        logger,
+        cert,
+        key,
+        host: config.kubeletListenHost,
+        port: config.kubeletPort,
+      }),
+    );
+    await nodes.start();
+    await pods.start();
+    statuses.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const port = (server: Server | undefined) => {
+    const address = server?.address();
+    return address && typeof address === "object" ? address.port : 0;
+  };
+  logger.info({ node: config.nodeName, hub: config.hubName }, "adapter started");
+  return { metrics, metricsPort: port(servers[0]), kubeletPort: port(servers[1]), stop };
+}
