@@ -42,4 +42,6 @@ export interface FleetStatus {
   /** when this was computed (ISO), and from which source: device events or the hub's metrics */
   computedAt: string;
   source: "events" | "hubMetrics";
+  /** increases with every change of this status on its hub (never for a recomputation that changed nothing) */
+  version: number;
 }
