@@ -23,6 +23,7 @@ import type {
   V1PodCondition,
   V1PodStatus,
 } from "@kubernetes/client-node";
+import { formatProblem } from "../translate/podErrors.js";
 import type { DeviceModuleState, FleetStatus, PodLifecycle } from "./statusContract.js";
 
 export const FLEET_CONDITION = "iotedge.connector/Fleet";
@@ -156,7 +157,7 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
       return {
         phase: "Failed",
         reason: "Refused",
-        message: `refused: ${lifecycle.problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`,
+        message: `refused: ${lifecycle.problems.map(formatProblem).join("; ")}`,
         onHub: false,
       };
     case "Deleting": {
