@@ -45,6 +45,7 @@ function handle(handler: Handler) {
         workflows: durableWorkflows(df.getClient(context)),
         hubClient: (hub) => shared.hubClient(hub),
         deploymentLimit: (hub) => shared.deploymentLimit(hub),
+        fleetStatuses: (hub, ids) => shared.fleetStatuses(hub, ids),
         now: () => new Date(),
       });
       return await handler(service, request);

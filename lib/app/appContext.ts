@@ -3,6 +3,7 @@
 import { createHubClient } from "../hub/createHubClient.js";
 import type { HubClient } from "../hub/hubClient.js";
 import { PodRecords } from "../provider/podRecords.js";
+import type { FleetStatus } from "../status/statusContract.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
 import { appSettingNames, hubSettingNames, readAppSettings, type AppSettings } from "./settings.js";
 
@@ -11,6 +12,11 @@ export interface AppContext {
   records: PodRecords;
   hubClient(hub: string): HubClient;
   deploymentLimit(hub: string): number;
+  /**
+   * Fleet statuses published by the status pipeline (functions/twinEvents*). Integration point: until
+   * that pipeline stores them where the app can read them, no pod has device counts (empty map).
+   */
+  fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
 }
 
 export function createAppContext(
@@ -49,6 +55,7 @@ export function createAppContext(
       const { sku, units } = hubSettings(hub);
       return hubBudget(sku, units).deploymentLimit;
     },
+    fleetStatuses: () => Promise.resolve(new Map()),
   };
 }
 

@@ -54,6 +54,7 @@ export interface RecordPodInput {
   pod: PodIdentity;
   node: string;
   specHash: string;
+  containers: PodRecord["containers"];
   lifecycle: PodLifecycle;
   configurationId?: string;
 }
@@ -64,6 +65,7 @@ export async function recordPod(records: PodRecords, input: RecordPodInput, now:
   const fields = {
     node: input.node,
     specHash: input.specHash,
+    containers: input.containers,
     lifecycle: input.lifecycle,
     ...(configurationId !== undefined ? { configurationId } : {}),
   };

@@ -14,6 +14,7 @@ import {
 } from "../scheduler/schedulerContract.js";
 import type { PodLifecycle } from "../status/statusContract.js";
 import { podKey, type PodIdentity } from "./podIdentity.js";
+import { podContainers } from "./podStatusView.js";
 import type { PodSpecInput, RecordPodInput, TranslatePodInput, TranslatePodResult } from "./podActivities.js";
 
 export const podOrchestrationName = "podOrchestration";
@@ -80,7 +81,13 @@ export const podOrchestrator: OrchestrationHandler = function* (context: Orchest
   let deployed = input.deployedConfigurationId;
 
   function* record(lifecycle: PodLifecycle, configurationId?: string): Generator<Task, void, unknown> {
-    const recordInput: RecordPodInput = { pod, node: spec.node, specHash: spec.specHash, lifecycle };
+    const recordInput: RecordPodInput = {
+      pod,
+      node: spec.node,
+      specHash: spec.specHash,
+      containers: podContainers(spec.pod),
+      lifecycle,
+    };
     if (configurationId !== undefined) recordInput.configurationId = configurationId;
     yield context.df.callActivityWithRetry(podActivityNames.record, activityRetry, recordInput);
   }

@@ -11,6 +11,8 @@ export interface PodRecord extends PodIdentity {
   lifecycle: PodLifecycle;
   /** the configuration the pod is deployed by (the one on the hub; during an update, the old one) */
   configurationId?: string;
+  /** the pod's containers (name, image), for container statuses */
+  containers: { name: string; image: string }[];
   /** hash of the spec the app last accepted for this pod */
   specHash: string;
   /** increases with every write */
@@ -24,6 +26,7 @@ type StoredRow = TableEntity<{
   name: string;
   uid: string;
   lifecycle: string;
+  containers: string;
   configurationId?: string;
   specHash: string;
   version: number;
@@ -50,6 +53,7 @@ function fromRow(row: StoredRow): PodRecord {
     name: row.name,
     uid: row.uid,
     lifecycle: JSON.parse(row.lifecycle) as PodLifecycle,
+    containers: JSON.parse(row.containers) as PodRecord["containers"],
     ...(row.configurationId ? { configurationId: row.configurationId } : {}),
     specHash: row.specHash,
     version: row.version,
@@ -66,6 +70,7 @@ function toRow(record: PodRecord): StoredRow {
     name: record.name,
     uid: record.uid,
     lifecycle: JSON.stringify(record.lifecycle),
+    containers: JSON.stringify(record.containers),
     configurationId: record.configurationId ?? "",
     specHash: record.specHash,
     version: record.version,
@@ -77,11 +82,20 @@ function isStatus(error: unknown, status: number): boolean {
   return error instanceof RestError && error.statusCode === status;
 }
 
-/** The ETag of a node's pod list: changes whenever a pod is added, removed or rewritten. */
-export function nodeListVersion(records: readonly PodRecord[]): string {
+/**
+ * The ETag of a node's pod list: changes whenever a pod is added, removed or rewritten, or the
+ * fleet status of a configuration its pods use changes (`fleetVersions`: configuration id → version).
+ */
+export function nodeListVersion(
+  records: readonly PodRecord[],
+  fleetVersions: ReadonlyMap<string, number> = new Map(),
+): string {
   const hash = createHash("sha256");
-  for (const key of records.map((record) => `${rowKey(record)}@${record.version}`).sort())
-    hash.update(`${key}\n`);
+  const keys = records.map((record) => {
+    const fleet = record.configurationId ? (fleetVersions.get(record.configurationId) ?? 0) : 0;
+    return `${rowKey(record)}@${record.version}/${fleet}`;
+  });
+  for (const key of keys.sort()) hash.update(`${key}\n`);
   return hash.digest("base64url").slice(0, 22);
 }
 

@@ -1,88 +1,37 @@
-// A pod record → the status the adapter writes. Until devices report (the status pipeline's fleet
-// status), the status says where the connector is with the pod: accepted, refused (Failed,
-// reason UnsupportedPod, every problem listed), waiting for the hub (its place in line), on the hub.
-import type { V1PodStatus } from "@kubernetes/client-node";
-import { formatProblem } from "../translate/index.js";
-import type { ConfigurationPhase } from "../scheduler/schedulerContract.js";
+// A pod record (and its configuration's fleet status, when devices have reported) → the status the
+// adapter writes, through the status model's derivePodStatus.
+import type { V1Pod } from "@kubernetes/client-node";
+import { derivePodStatus } from "../status/podStatus.js";
+import type { FleetStatus } from "../status/statusContract.js";
 import type { FleetCounts, ProviderPodStatus } from "./providerContract.js";
 import type { PodRecord } from "./podRecords.js";
 
 export const noDevices: FleetCounts = { targeted: 0, applied: 0, running: 0, failed: 0, offline: 0 };
 
-function phaseMessage(
-  configurationId: string,
-  phase: ConfigurationPhase,
-): { reason: string; message: string } {
-  switch (phase.phase) {
-    case "WaitingForHubBudget":
-      return {
-        reason: "WaitingForHubBudget",
-        message: `deployment ${configurationId} waits for the hub's operation budget (place in line: ${phase.position})`,
-      };
-    case "HubDeploymentLimit":
-      return {
-        reason: "HubDeploymentLimit",
-        message: `the hub holds ${phase.used} of ${phase.limit} deployments; deployment ${configurationId} waits for a free slot`,
-      };
-    case "Creating":
-      return {
-        reason: "CreatingDeployment",
-        message: `deployment ${configurationId} is being created on the hub`,
-      };
-    case "OnHub":
-      return {
-        reason: "DeploymentOnHub",
-        message: `deployment ${configurationId} is on the hub; waiting for devices to report`,
-      };
-    case "Releasing":
-    case "Deleting":
-      return {
-        reason: "DeploymentLeaving",
-        message: `deployment ${configurationId} is being removed from the hub`,
-      };
-    case "Refused":
-      return {
-        reason: "DeploymentRefused",
-        message: `the hub refused deployment ${configurationId}: ${phase.message}`,
-      };
-  }
+/** The containers a record keeps: name and image of each. */
+export function podContainers(pod: V1Pod): PodRecord["containers"] {
+  return (pod.spec?.containers ?? []).map((container) => ({
+    name: container.name,
+    image: container.image ?? "",
+  }));
 }
 
-function lifecycleStatus(record: PodRecord): V1PodStatus {
-  const { lifecycle } = record;
-  const pending = (reason: string, message: string): V1PodStatus => ({
-    phase: "Pending",
-    reason,
-    message,
-    conditions: [{ type: "PodScheduled", status: "True" }],
+export function podStatusView(record: PodRecord, fleet?: FleetStatus): ProviderPodStatus {
+  const status = derivePodStatus(record.lifecycle, fleet, {
+    containers: record.containers,
+    // each container runs as the module of the same name (lib/translate/containerToModule.ts)
+    moduleNames: Object.fromEntries(record.containers.map((container) => [container.name, container.name])),
   });
-  switch (lifecycle.stage) {
-    case "Accepted":
-      return pending("Accepted", "the connector is translating the pod");
-    case "Refused":
-      return {
-        phase: "Failed",
-        reason: "UnsupportedPod",
-        message: `IoT Edge cannot run this pod: ${lifecycle.problems.map(formatProblem).join("; ")}`,
-      };
-    case "Deleting":
-      return pending("Deleting", "the pod's deployment is being released");
-    case "Scheduled": {
-      const { reason, message } = phaseMessage(lifecycle.configurationId, lifecycle.configuration);
-      if (lifecycle.configuration.phase === "Refused") return { phase: "Failed", reason, message };
-      return pending(reason, message);
-    }
-  }
-}
-
-export function podStatusView(record: PodRecord): ProviderPodStatus {
+  // the provider API promises this reason for a pod translation refuses
+  if (record.lifecycle.stage === "Refused") status.reason = "UnsupportedPod";
   return {
     namespace: record.namespace,
     name: record.name,
     uid: record.uid,
     ...(record.configurationId ? { configurationId: record.configurationId } : {}),
-    status: lifecycleStatus(record),
-    fleet: noDevices,
-    version: record.version,
+    status,
+    fleet: fleet?.counts ?? noDevices,
+    // a fleet change must show as a new version too
+    version: record.version + (fleet?.version ?? 0),
   };
 }

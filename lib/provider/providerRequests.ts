@@ -3,7 +3,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { z } from "zod";
 import { badRequest, invalidRequest } from "./providerErrors.js";
-import type { NodeReconcileRequest, PutPodRequest, ResolvedObjects } from "./providerContract.js";
+import type { NodeReconcileRequest, PutPodRequest } from "./providerContract.js";
 
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 

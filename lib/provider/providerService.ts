@@ -16,8 +16,9 @@ import type {
 import { podInstanceId, podKey, type PodIdentity } from "./podIdentity.js";
 import { podEvents, type PodOrchestrationInput } from "./podOrchestration.js";
 import type { PodSpecInput } from "./podActivities.js";
-import { nodeListVersion, type PodRecords } from "./podRecords.js";
-import { podStatusView } from "./podStatusView.js";
+import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.js";
+import { podContainers, podStatusView } from "./podStatusView.js";
+import type { FleetStatus } from "../status/statusContract.js";
 import { badRequest, notFound, ProviderHttpError } from "./providerErrors.js";
 import type { LogsQuery } from "./providerRequests.js";
 
@@ -37,6 +38,8 @@ export interface ProviderDependencies {
   hubClient(hub: string): HubClient;
   /** deployments the hub's SKU allows, for node conditions before the scheduler has run */
   deploymentLimit(hub: string): number;
+  /** the latest fleet status of each of these configurations that devices have reported on */
+  fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
   now(): Date;
 }
 
@@ -101,7 +104,13 @@ export class ProviderService {
       return { created: false, status: podStatusView(existing) };
     }
     const record = await this.deps.records.createIfAbsent(
-      { ...pod, node: request.node, lifecycle: { stage: "Accepted" }, specHash: spec.specHash },
+      {
+        ...pod,
+        node: request.node,
+        lifecycle: { stage: "Accepted" },
+        containers: podContainers(request.pod),
+        specHash: spec.specHash,
+      },
       this.deps.now(),
     );
     if (!running) await this.deps.workflows.start(instanceId, { pod, spec });
@@ -129,7 +138,18 @@ export class ProviderService {
     const [record] = await this.deps.records.findByName(hub, namespace, name);
     if (record === undefined)
       throw notFound("PodNotFound", `pod ${namespace}/${name} is not known on hub "${hub}"`);
-    return podStatusView(record);
+    const fleets = await this.fleetsOf(hub, [record]);
+    return podStatusView(record, fleets.get(record.configurationId ?? ""));
+  }
+
+  private async fleetsOf(
+    hub: string,
+    records: readonly PodRecord[],
+  ): Promise<ReadonlyMap<string, FleetStatus>> {
+    const ids = [
+      ...new Set(records.flatMap((record) => (record.configurationId ? [record.configurationId] : []))),
+    ];
+    return ids.length === 0 ? new Map() : this.deps.fleetStatuses(hub, ids);
   }
 
   /** The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). */
@@ -140,10 +160,17 @@ export class ProviderService {
   ): Promise<NodePodsResponse | undefined> {
     this.checkHub(hub);
     const records = await this.deps.records.listNode(hub, node);
-    const version = nodeListVersion(records);
+    const fleets = await this.fleetsOf(hub, records);
+    const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
+    const version = nodeListVersion(records, fleetVersions);
     if (ifNoneMatch !== null && ifNoneMatch.replace(/^W\//, "").replace(/"/g, "") === version)
       return undefined;
-    return { hub, node, version, pods: records.map(podStatusView) };
+    return {
+      hub,
+      node,
+      version,
+      pods: records.map((record) => podStatusView(record, fleets.get(record.configurationId ?? ""))),
+    };
   }
 
   /** After an adapter restart: every pod the app has on the node that the cluster no longer has is deleted. */

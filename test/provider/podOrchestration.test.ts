@@ -1,0 +1,232 @@
+// The pod orchestrator replayed by durable-functions' own replay engine over hand-built Durable
+// Task histories, as the Durable extension would pass them after each step (or after a crash).
+import { createRequire } from "node:module";
+import { InvocationContext } from "@azure/functions";
+import { describe, expect, it } from "vitest";
+import { historyEvents, type HistoryEvent } from "../../lib/host/durable/historyEvents.js";
+import { podKey } from "../../lib/provider/podIdentity.js";
+import {
+  podActivityNames,
+  podEvents,
+  podOrchestrator,
+  type PodOrchestrationInput,
+} from "../../lib/provider/podOrchestration.js";
+import type { TranslatePodResult } from "../../lib/provider/podActivities.js";
+import { podFixture } from "./providerFixtures.js";
+
+const require = createRequire(import.meta.url);
+const { createOrchestrator } = require("durable-functions/lib/src/util/testingUtils.js") as {
+  createOrchestrator: (
+    fn: typeof podOrchestrator,
+  ) => (trigger: unknown, context: unknown) => Promise<unknown>;
+};
+
+interface Action {
+  actionType: number;
+  functionName?: string;
+  input?: unknown;
+  operation?: string;
+  instanceId?: string;
+  compoundActions?: Action[];
+}
+interface State {
+  isDone: boolean;
+  actions: Action[][];
+  output?: unknown;
+}
+
+const instanceId = "pod-hub1-default-sensor-abc";
+const pod = { hub: "hub1", namespace: "default", name: "sensor", uid: "uid-1" };
+const input: PodOrchestrationInput = {
+  pod,
+  spec: { node: "edge-node", pod: podFixture(), resolved: { configMaps: {}, secrets: {} }, specHash: "h1" },
+};
+const accepted: TranslatePodResult = {
+  accepted: true,
+  want: {
+    configuration: {
+      id: "cfg-new",
+      schemaVersion: "1.0",
+      labels: {},
+      content: { modulesContent: {} },
+      targetCondition: "tags.environment='dev'",
+      priority: 20,
+      metrics: { queries: {} },
+    },
+    kind: "layered",
+    modules: { sensor: "sensor" },
+  },
+  warnings: [],
+};
+
+async function replay(
+  history: HistoryEvent[],
+  orchestrationInput: PodOrchestrationInput = input,
+): Promise<State> {
+  const handler = createOrchestrator(podOrchestrator);
+  const context = new InvocationContext({
+    functionName: "podOrchestration",
+    invocationId: "test",
+    logHandler: () => {},
+  });
+  const binding = {
+    history,
+    input: orchestrationInput,
+    instanceId,
+    isReplaying: false,
+    upperSchemaVersion: 2,
+    maximumShortTimerDuration: "6.00:00:00",
+    longRunningTimerIntervalDuration: "3.00:00:00",
+    defaultHttpAsyncRequestSleepTimeMillseconds: 30_000,
+  };
+  return (await handler(binding, context)) as State;
+}
+
+function flat(actions: Action[][]): Action[] {
+  const all: Action[] = [];
+  const visit = (action: Action) =>
+    action.compoundActions ? action.compoundActions.forEach(visit) : all.push(action);
+  actions.flat().forEach(visit);
+  return all;
+}
+
+const started = (orchestrationInput: PodOrchestrationInput = input): HistoryEvent[] => [
+  historyEvents.orchestratorStarted(),
+  historyEvents.executionStarted({
+    name: "podOrchestration",
+    input: JSON.stringify(orchestrationInput),
+    instanceId,
+    executionId: "e1",
+  }),
+];
+const json = (value: unknown) => JSON.stringify(value);
+const episode = () => [historyEvents.orchestratorCompleted(), historyEvents.orchestratorStarted()];
+const wantSent = (id: number) =>
+  historyEvents.eventSent(
+    id,
+    `@hubscheduler@hub1`,
+    "op",
+    json({ id: `req-${id}`, op: "want", signal: true }),
+  );
+
+/** History up to the want signal and the first poll timer: translate (0), record Scheduled (1), want (2), timer (3). */
+function submitted(orchestrationInput: PodOrchestrationInput = input): HistoryEvent[] {
+  return [
+    ...started(orchestrationInput),
+    historyEvents.taskScheduled(0, podActivityNames.translate, null),
+    ...episode(),
+    historyEvents.taskCompleted(0, json(accepted)),
+    historyEvents.taskScheduled(1, podActivityNames.record, null),
+    ...episode(),
+    historyEvents.taskCompleted(1, json(2)),
+    wantSent(2),
+    historyEvents.timerCreated(3, new Date(Date.now() + 30_000).toISOString()),
+    ...episode(),
+  ];
+}
+
+describe("pod orchestration", () => {
+  it("starts by translating the pod, with retry options", async () => {
+    const state = await replay(started());
+    const [first] = flat(state.actions);
+    expect(first).toMatchObject({ functionName: podActivityNames.translate, actionType: 1 });
+    expect(first?.input).toMatchObject({ hub: "hub1" });
+  });
+
+  it("records a refused pod with its problems and asks the scheduler for nothing", async () => {
+    const refused: TranslatePodResult = {
+      accepted: false,
+      problems: [{ field: "spec.initContainers", reason: "IoT Edge has no init containers" }],
+    };
+    const state = await replay([
+      ...started(),
+      historyEvents.taskScheduled(0, podActivityNames.translate, null),
+      ...episode(),
+      historyEvents.taskCompleted(0, json(refused)),
+    ]);
+    const actions = flat(state.actions);
+    expect(actions.at(-1)).toMatchObject({
+      functionName: podActivityNames.record,
+      input: { lifecycle: { stage: "Refused", problems: refused.problems } },
+    });
+    expect(actions.filter((action) => action.operation !== undefined)).toEqual([]);
+  });
+
+  it("wants the configuration with the pod key, the node and its own instance to notify", async () => {
+    const state = await replay(submitted().slice(0, -3).concat(episode().slice(1)));
+    const want = flat(state.actions).find((action) => action.operation === "want");
+    expect(want?.input).toMatchObject({
+      pod: podKey(pod),
+      node: "edge-node",
+      kind: "layered",
+      modules: { sensor: "sensor" },
+      notifyInstanceId: instanceId,
+      configuration: { id: "cfg-new" },
+    });
+  });
+
+  it("after a crash between the want and the record, replay records OnHub without wanting again", async () => {
+    const state = await replay([
+      ...submitted(),
+      historyEvents.eventRaised(
+        podEvents.configurationReady,
+        json({ configurationId: "cfg-new", state: { phase: "OnHub" } }),
+      ),
+    ]);
+    const actions = flat(state.actions);
+    expect(actions.filter((action) => action.operation === "want")).toHaveLength(1);
+    expect(actions.at(-1)).toMatchObject({
+      functionName: podActivityNames.record,
+      input: {
+        lifecycle: { stage: "Scheduled", configurationId: "cfg-new", configuration: { phase: "OnHub" } },
+      },
+    });
+  });
+
+  it("ignores a configurationReady event for another configuration", async () => {
+    const state = await replay([
+      ...submitted(),
+      historyEvents.eventRaised(podEvents.configurationReady, json({ configurationId: "cfg-old" })),
+    ]);
+    const records = flat(state.actions).filter((action) => action.functionName === podActivityNames.record);
+    expect(records).toHaveLength(1);
+  });
+
+  it("on an update releases the old configuration only after the new one is recorded on the hub", async () => {
+    const updating: PodOrchestrationInput = { ...input, deployedConfigurationId: "cfg-old" };
+    const ready = historyEvents.eventRaised(
+      podEvents.configurationReady,
+      json({ configurationId: "cfg-new", state: { phase: "OnHub" } }),
+    );
+    const beforeRecord = await replay([...submitted(updating), ready], updating);
+    expect(flat(beforeRecord.actions).filter((action) => action.operation === "release")).toEqual([]);
+
+    const afterRecord = await replay(
+      [
+        ...submitted(updating),
+        ready,
+        historyEvents.taskScheduled(4, podActivityNames.record, null),
+        ...episode(),
+        historyEvents.taskCompleted(4, json(3)),
+      ],
+      updating,
+    );
+    const release = flat(afterRecord.actions).filter((action) => action.operation === "release");
+    expect(release.map((action) => action.input)).toEqual([{ pod: podKey(pod), configurationId: "cfg-old" }]);
+  });
+
+  it("a delete while waiting releases the wanted configuration and forgets the pod", async () => {
+    const deletedState = await replay([
+      ...submitted(),
+      historyEvents.eventRaised(podEvents.deleted, json({})),
+    ]);
+    const actions = flat(deletedState.actions);
+    expect(actions.filter((action) => action.operation === "release").map((a) => a.input)).toEqual([
+      { pod: podKey(pod), configurationId: "cfg-new" },
+    ]);
+    expect(actions.at(-1)).toMatchObject({
+      functionName: podActivityNames.record,
+      input: { lifecycle: { stage: "Deleting" } },
+    });
+  });
+});

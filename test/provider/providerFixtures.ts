@@ -1,0 +1,24 @@
+// Pods as the adapter sends them (the shape of `kubectl get pod -o json`).
+import type { V1Pod } from "@kubernetes/client-node";
+
+export function podFixture(overrides: { name?: string; uid?: string; image?: string } = {}): V1Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: overrides.name ?? "sensor",
+      namespace: "default",
+      uid: overrides.uid ?? "uid-1",
+      annotations: { "iotedge.azure.com/target-condition": "tags.environment='dev'" },
+    },
+    spec: {
+      nodeName: "edge-node",
+      containers: [
+        {
+          name: "sensor",
+          image: overrides.image ?? "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5",
+        },
+      ],
+    },
+  };
+}
