@@ -1,0 +1,75 @@
+// Runs one of the scheduler's hub operations and reports its outcome as the planner understands it.
+// One attempt only: a 429 comes back to the scheduler, which holds the whole hub (with a durable
+// timer) instead of a client sleeping and retrying on its own.
+import type { HubAttemptEvent } from "../hub/hubCallStats.js";
+import type { HubClient } from "../hub/hubClient.js";
+import {
+  HubConflictError,
+  HubInvalidContentError,
+  HubNotFoundError,
+  HubQuotaExceededError,
+  HubThrottledError,
+} from "../hub/hubErrors.js";
+import { createHubClient } from "../hub/createHubClient.js";
+import type { ActionOutcome, ActionResult, HubAction } from "./applierProtocol.js";
+
+/** Opens a hub client that reports every attempt (the 429's Retry-After is in the attempt event). */
+export type HubConnector = (onAttempt: (event: HubAttemptEvent) => void) => HubClient;
+
+export function connectorFor(connectionString: string): HubConnector {
+  return (onAttempt) => createHubClient(connectionString, { retry: { maxAttempts: 1 }, onAttempt });
+}
+
+function outcomeOf(error: unknown, retryAfterMs: number | undefined): ActionOutcome {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof HubThrottledError)
+    return { outcome: "throttled", ...(retryAfterMs !== undefined && { retryAfterMs }) };
+  if (error instanceof HubInvalidContentError) return { outcome: "refused", message };
+  if (error instanceof HubQuotaExceededError) return { outcome: "hubFull", message };
+  return { outcome: "failed", message };
+}
+
+export async function runHubAction(action: HubAction, connect: HubConnector): Promise<ActionResult> {
+  let retryAfterMs: number | undefined;
+  const client = connect((event) => {
+    if (event.outcome === "throttled") retryAfterMs = event.retryAfterMs;
+  });
+  try {
+    switch (action.kind) {
+      case "inventory": {
+        const listed = await client.listConfigurations().catch((error: unknown) => error as Error);
+        if (listed instanceof Error) return { kind: "inventory", ...outcomeOf(listed, retryAfterMs) };
+        return { kind: "inventory", outcome: "done", configurationIds: listed.map((c) => c.id) };
+      }
+      case "create": {
+        const { configuration } = action;
+        const target = { kind: "create" as const, configurationId: configuration.id };
+        try {
+          await client.createConfiguration({
+            id: configuration.id,
+            content: configuration.content,
+            targetCondition: configuration.targetCondition,
+            priority: configuration.priority,
+            labels: configuration.labels,
+            metrics: configuration.metrics,
+          });
+        } catch (error) {
+          // Ids are content-addressed: one with this id already on the hub is this configuration.
+          if (!(error instanceof HubConflictError)) return { ...target, ...outcomeOf(error, retryAfterMs) };
+        }
+        return { ...target, outcome: "done" };
+      }
+      case "delete": {
+        const target = { kind: "delete" as const, configurationId: action.configurationId };
+        try {
+          await client.deleteConfiguration(action.configurationId);
+        } catch (error) {
+          if (!(error instanceof HubNotFoundError)) return { ...target, ...outcomeOf(error, retryAfterMs) };
+        }
+        return { ...target, outcome: "done" };
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
