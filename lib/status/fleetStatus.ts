@@ -18,6 +18,8 @@ import type { DeviceModuleState, FleetStatus } from "./statusContract.js";
 
 /** At most this many failing devices are named in a status. */
 export const MAX_LISTED_FAILURES = 5;
+/** At most this many devices running a module are named in a status (for container logs). */
+export const MAX_LISTED_RUNNING = 10;
 
 /** Worst first: the state a container status shows when devices disagree. */
 const SEVERITY: Record<DeviceModuleState["runtimeStatus"], number> = {
@@ -202,6 +204,32 @@ export class FleetTracker {
     return this.versionCounter;
   }
 
+  /** The devices the configuration targets, as the cache sees them. */
+  targetedDevices(configurationId: string): string[] {
+    return [...(this.configurations.get(configurationId)?.targets ?? [])];
+  }
+
+  /**
+   * Replaces the targeted and applied counts with the hub's metrics when the cache cannot explain
+   * them; the status says so (`source: "hubMetrics"`) until devices' events change it again.
+   */
+  useHubMetrics(
+    configurationId: string,
+    counts: { targeted: number; applied: number },
+  ): FleetStatus | undefined {
+    const tracked = this.configurations.get(configurationId);
+    if (!tracked?.status) return undefined;
+    this.versionCounter += 1;
+    tracked.status = {
+      ...tracked.status,
+      counts: { ...tracked.status.counts, ...counts },
+      computedAt: this.now().toISOString(),
+      source: "hubMetrics",
+      version: this.versionCounter,
+    };
+    return tracked.status;
+  }
+
   /** Targeted devices on which this module of the configuration runs, sorted (for logs: the first one). */
   devicesRunningModule(configurationId: string, module: string): string[] {
     const tracked = this.configurations.get(configurationId);
@@ -240,8 +268,10 @@ export class FleetTracker {
           continue;
         }
         aggregate.restartCount += state.restartCount ?? 0;
-        if (state.runtimeStatus === "running") aggregate.running += 1;
-        else runsAll = false;
+        if (state.runtimeStatus === "running") {
+          aggregate.running += 1;
+          if (aggregate.running <= MAX_LISTED_RUNNING) (aggregate.runningOn ??= []).push(deviceId);
+        } else runsAll = false;
         if (!aggregate.worst || SEVERITY[state.runtimeStatus] > SEVERITY[aggregate.worst.state.runtimeStatus])
           aggregate.worst = { deviceId, state };
         if (FAILING.has(state.runtimeStatus))

@@ -38,3 +38,25 @@ export function readHubEvents(
   });
   return result;
 }
+
+/**
+ * The events of an eventHub trigger with cardinality "many": the Functions host passes the bodies
+ * and, in its trigger metadata, arrays of the events' application and system properties.
+ */
+export function eventsFromTrigger(bodies: readonly unknown[], triggerMetadata: unknown): ReceivedEventLike[] {
+  const metadata = (
+    typeof triggerMetadata === "object" && triggerMetadata !== null ? triggerMetadata : {}
+  ) as {
+    propertiesArray?: unknown;
+    systemPropertiesArray?: unknown;
+  };
+  const at = (list: unknown, index: number): Record<string, unknown> | undefined => {
+    const value = Array.isArray(list) ? (list[index] as unknown) : undefined;
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+  };
+  return bodies.map((body, index) => {
+    const properties = at(metadata.propertiesArray, index);
+    const systemProperties = at(metadata.systemPropertiesArray, index);
+    return { body, ...(properties && { properties }), ...(systemProperties && { systemProperties }) };
+  });
+}

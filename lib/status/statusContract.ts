@@ -32,6 +32,8 @@ export interface FleetStatus {
     string,
     {
       running: number;
+      /** the first few devices (sorted) where it runs: where container logs are read */
+      runningOn?: string[];
       restartCount: number;
       worst?: { deviceId: string; state: DeviceModuleState };
       lastTermination?: { deviceId: string; exitCode: number; finishedAt?: string; reason?: string };

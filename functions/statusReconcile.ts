@@ -1,0 +1,44 @@
+// A timer (RECONCILE_SCHEDULE) that cross-checks each hub's fleet statuses with the hub's own
+// configuration metrics (one list call) and reads again, within a budget, the devices the cache
+// may have wrong (lib/status/metricsReconcile.ts).
+import { app, type InvocationContext } from "@azure/functions";
+import * as df from "durable-functions";
+import { appContext } from "../lib/app/appContext.js";
+import { redact } from "../lib/hub/redact.js";
+import { reconcileWithHubMetrics } from "../lib/status/metricsReconcile.js";
+import { hubStatuses, schedulerView } from "./twinEvents.js";
+
+async function reconcile(context: InvocationContext): Promise<void> {
+  const { settings } = appContext();
+  for (const { name: hub } of settings.hubs) {
+    try {
+      const status = await hubStatuses.get(hub);
+      await status.setConfigurations(await schedulerView(context, hub));
+      const result = await reconcileWithHubMetrics(status, appContext().hubClient(hub), new Date());
+      context.log(
+        `status reconcile on ${hub}: ${result.compared} compared, ${result.disagreeing} disagreeing, ${result.refreshed} devices read again, ${result.queries} queries, hub metrics used for ${result.fromHubMetrics.length}`,
+      );
+    } catch (error) {
+      // One hub's failure does not stop the others; the next run tries again.
+      context.error(
+        `status reconcile on ${hub} failed: ${redact(error instanceof Error ? error.message : String(error))}`,
+      );
+    }
+  }
+}
+
+function register(): void {
+  let schedule: string;
+  try {
+    schedule = appContext().settings.reconcileSchedule;
+  } catch {
+    return; // twinEvents.ts reports the settings problem
+  }
+  app.timer("statusReconcile", {
+    schedule,
+    extraInputs: [df.input.durableClient()],
+    handler: (_timer, context) => reconcile(context),
+  });
+}
+
+register();

@@ -1,0 +1,126 @@
+// One hub's status pipeline, as the eventHub trigger and the reconcile timer use it: the device
+// cache (loaded from the status table, or filled from the hub once), the fleet tracker over the
+// scheduler's managed configurations, and persistence of what changed after each batch.
+import type { HubClient } from "../hub/hubClient.js";
+import type { ReceivedEventLike } from "../hub/hubNotifications.js";
+import type { HubSchedulerView } from "../scheduler/schedulerContract.js";
+import { DeviceCache } from "./deviceCache.js";
+import { FleetTracker } from "./fleetStatus.js";
+import { readHubEvents } from "./readHubEvents.js";
+import type { FleetStatus } from "./statusContract.js";
+import type { HubBookkeeping, StatusStore } from "./statusStore.js";
+
+export interface HubStatusOptions {
+  hub: string;
+  store: StatusStore;
+  /** the hub, for the one-time fill and for refreshing devices that missed a change */
+  hubClient: () => HubClient;
+  now?: () => Date;
+  warn?: (message: string) => void;
+}
+
+export interface BatchResult {
+  notifications: number;
+  malformed: number;
+  changedDevices: number;
+  changedStatuses: FleetStatus[];
+}
+
+export class HubStatus {
+  private configurationIds: Iterable<string> | undefined;
+
+  private constructor(
+    private readonly options: Required<HubStatusOptions>,
+    readonly cache: DeviceCache,
+    readonly fleet: FleetTracker,
+    private readonly bookkeeping: HubBookkeeping,
+  ) {}
+
+  /** Loads the hub's cache from the table; the first time ever, fills it from the hub with paged queries. */
+  static async open(options: HubStatusOptions): Promise<HubStatus> {
+    const full: Required<HubStatusOptions> = { now: () => new Date(), warn: () => {}, ...options };
+    const { hub, store } = full;
+    const bookkeeping = await store.bookkeeping(hub);
+    let cache: DeviceCache;
+    if (bookkeeping.filledAt !== undefined) {
+      cache = new DeviceCache(await store.loadDevices(hub));
+    } else {
+      cache = await DeviceCache.fromHub(full.hubClient());
+      await store.saveDevices(hub, [...cache.all()]);
+      bookkeeping.filledAt = full.now().toISOString();
+      await store.saveBookkeeping(hub, bookkeeping);
+    }
+    const fleet = new FleetTracker(hub, cache, full.now, bookkeeping.fleetVersion);
+    return new HubStatus(full, cache, fleet, bookkeeping);
+  }
+
+  /** Takes the scheduler's managed configurations; statuses of configurations it no longer has are deleted. */
+  async setConfigurations(view: HubSchedulerView | undefined): Promise<FleetStatus[]> {
+    const { hub, store } = this.options;
+    const managed = Object.values(view?.configurations ?? {});
+    const current = new Set(managed.map((configuration) => configuration.id));
+    // The first time, what the table holds; then what this process last had.
+    const previous =
+      this.configurationIds ?? (await store.allFleetStatuses(hub)).map((status) => status.configurationId);
+    const gone = [...previous].filter((id) => !current.has(id));
+    this.configurationIds = current;
+    this.fleet.setConfigurations(managed);
+    if (gone.length > 0) await store.deleteFleetStatuses(hub, gone);
+    return this.persist([]);
+  }
+
+  /** Applies a batch of events from the hub's endpoint and stores what changed. */
+  async processEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
+    const read = readHubEvents(events, this.options.warn);
+    const changed = this.cache.apply(read.notifications);
+    this.fleet.devicesChanged(changed);
+    const changedStatuses = await this.persist([...changed]);
+    return {
+      notifications: read.notifications.length,
+      malformed: read.malformed,
+      changedDevices: changed.size,
+      changedStatuses,
+    };
+  }
+
+  /** Reads again (two twin reads each) at most `limit` devices that missed a change; returns how many. */
+  async refreshDevices(deviceIds: readonly string[], limit: number): Promise<number> {
+    const chosen = deviceIds.slice(0, limit);
+    for (const deviceId of chosen) await this.cache.refresh(this.options.hubClient(), deviceId);
+    this.fleet.devicesChanged(chosen);
+    await this.persist(chosen);
+    return chosen.length;
+  }
+
+  /** Stores the changed devices (deleted ones are removed) and the recomputed fleet statuses. */
+  private async persist(deviceIds: readonly string[]): Promise<FleetStatus[]> {
+    const { hub, store } = this.options;
+    const present = deviceIds.flatMap((id) => this.cache.get(id) ?? []);
+    const deleted = deviceIds.filter((id) => this.cache.get(id) === undefined);
+    if (present.length > 0) await store.saveDevices(hub, present);
+    if (deleted.length > 0) await store.deleteDevices(hub, deleted);
+    const statuses = this.fleet.update();
+    if (statuses.length > 0) {
+      await store.saveFleetStatuses(hub, statuses);
+      this.bookkeeping.fleetVersion = this.fleet.version;
+      await store.saveBookkeeping(hub, this.bookkeeping);
+    }
+    return statuses;
+  }
+
+  /** Shows the hub's targeted/applied counts in a configuration's status and stores it. */
+  async useHubMetrics(configurationId: string, counts: { targeted: number; applied: number }): Promise<void> {
+    const status = this.fleet.useHubMetrics(configurationId, counts);
+    if (!status) return;
+    await this.options.store.saveFleetStatuses(this.options.hub, [status]);
+    this.bookkeeping.fleetVersion = this.fleet.version;
+  }
+
+  get drift(): HubBookkeeping["driftSince"] {
+    return this.bookkeeping.driftSince;
+  }
+
+  async saveBookkeeping(): Promise<void> {
+    await this.options.store.saveBookkeeping(this.options.hub, this.bookkeeping);
+  }
+}
