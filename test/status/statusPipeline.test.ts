@@ -1,0 +1,166 @@
+// The status pipeline end to end on real parts: the simulator's hub (REST, through the project's hub
+// client) and its built-in Event Hub endpoint (real AMQP, EventHubConsumerClient), the status table
+// in Azurite. Devices apply a deployment, a module crashes, a device goes offline: the fleet status
+// and the pod status follow.
+import { EventHubConsumerClient, latestEventPosition } from "@azure/event-hubs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHubClient } from "../../lib/hub/createHubClient.js";
+import type { HubClient } from "../../lib/hub/hubClient.js";
+import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import type { HubSchedulerView } from "../../lib/scheduler/schedulerContract.js";
+import { HubStatus } from "../../lib/status/hubStatus.js";
+import { derivePodStatus } from "../../lib/status/podStatus.js";
+import type { FleetStatus } from "../../lib/status/statusContract.js";
+import { StatusStore } from "../../lib/status/statusStore.js";
+import { startAzurite, type Azurite } from "../host/azurite.js";
+import { baseDeployment } from "../support/deployments.js";
+import { eventually, startTestSimulator } from "../support/testSimulator.js";
+
+const configurationId = "c-temp-sensor";
+const targetCondition = "tags.site = 'north'";
+
+function schedulerView(hub: string): HubSchedulerView {
+  return {
+    hub,
+    configurations: {
+      [configurationId]: {
+        id: configurationId,
+        kind: "base",
+        targetCondition,
+        priority: 10,
+        modules: { tempSensor: "temp-sensor" },
+        images: { tempSensor: "example/temp-sensor:1" },
+        pods: ["default/sensor/uid-1"],
+        state: { phase: "OnHub" },
+      },
+    },
+    deploymentsOnHub: 1,
+    deploymentLimit: 100,
+    counters: { creates: 1, deletes: 0, throttled: 0, coalesced: 0 },
+  };
+}
+
+describe("status pipeline on the simulator's events", { timeout: 90_000 }, () => {
+  let azurite: Azurite;
+  let simulator: RunningSimulator;
+  let hub: HubClient;
+  let store: StatusStore;
+  let status: HubStatus;
+  let consumer: EventHubConsumerClient;
+  let subscription: { close(): Promise<void> } | undefined;
+  let processing = Promise.resolve();
+
+  function fleet(): FleetStatus | undefined {
+    return status.fleet.status(configurationId);
+  }
+
+  async function eventuallyFleet(accept: (fleet: FleetStatus) => boolean): Promise<FleetStatus> {
+    return (await eventually(fleet, (value) => value !== undefined && accept(value), {
+      attempts: 400,
+      intervalMs: 50,
+    })) as FleetStatus;
+  }
+
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    simulator = await startTestSimulator({
+      devices: [
+        { deviceId: "dev-1", tags: { site: "north" } },
+        { deviceId: "dev-2", tags: { site: "north" } },
+        { deviceId: "dev-3", tags: { site: "north" } },
+        { deviceId: "dev-4", tags: { site: "south" } },
+      ],
+    });
+    hub = createHubClient(simulator.iotHubConnectionString);
+    store = StatusStore.fromConnectionString(azurite.connectionString);
+    status = await HubStatus.open({ hub: simulator.hubName, store, hubClient: () => hub });
+    await status.setConfigurations(schedulerView(simulator.hubName));
+    consumer = new EventHubConsumerClient("$Default", simulator.eventHubConnectionString);
+    subscription = consumer.subscribe(
+      {
+        // one batch at a time, in arrival order, as the trigger processes a partition
+        processEvents: (events) => {
+          processing = processing.then(() => status.processEvents(events).then(() => undefined));
+          return processing;
+        },
+        processError: () => Promise.resolve(),
+      },
+      { startPosition: latestEventPosition, maxWaitTimeInSeconds: 0.2 },
+    );
+    // the receivers are open once an event published now arrives; give them a moment
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  });
+
+  afterAll(async () => {
+    await subscription?.close();
+    await consumer?.close();
+    hub?.close();
+    await simulator?.stop();
+    await azurite?.stop();
+  });
+
+  it("fills the cache from the hub's twins with two queries, with tags and connection", () => {
+    expect(simulator.stats.operations["queryTwins"]).toBe(2);
+    expect(status.cache.size).toBe(4);
+    expect(status.cache.get("dev-4")).toMatchObject({ tags: { site: "south" }, connected: true });
+    expect(fleet()!.counts).toEqual({ targeted: 3, applied: 0, running: 0, failed: 0, offline: 0 });
+  });
+
+  it("counts devices as they apply the deployment and run its module", async () => {
+    await hub.createConfiguration(
+      baseDeployment(configurationId, {
+        targetCondition,
+        modules: { tempSensor: { image: "example/temp-sensor:1" } },
+      }),
+    );
+    await simulator.fleet.evaluateNow();
+    const running = await eventuallyFleet((f) => f.counts.running === 3);
+    expect(running.counts).toEqual({ targeted: 3, applied: 3, running: 3, failed: 0, offline: 0 });
+    expect(running.modules["tempSensor"]!.runningOn).toEqual(["dev-1", "dev-2", "dev-3"]);
+    const pod = derivePodStatus(
+      { stage: "Scheduled", configurationId, configuration: { phase: "OnHub" } },
+      running,
+      {
+        containers: [{ name: "temp-sensor", image: "example/temp-sensor:1" }],
+        moduleNames: { "temp-sensor": "tempSensor" },
+      },
+    );
+    expect(pod.phase).toBe("Running");
+    expect(pod.message).toBe("running on 3/3 devices");
+  });
+
+  it("shows a crashing module as a failed device with the module and the device named", async () => {
+    simulator.fleet.injectFault("dev-3", "tempSensor", "crash");
+    const failing = await eventuallyFleet((f) => f.counts.failed === 1);
+    expect(failing.counts).toMatchObject({ running: 2, failed: 1 });
+    expect(failing.failures).toEqual([{ deviceId: "dev-3", module: "tempSensor", reason: "backoff" }]);
+    expect(failing.modules["tempSensor"]!.lastTermination).toMatchObject({
+      deviceId: "dev-3",
+      exitCode: 139,
+    });
+    simulator.fleet.clearFault("dev-3", "tempSensor");
+    await eventuallyFleet((f) => f.counts.running === 3);
+  });
+
+  it("counts a disconnected device as offline", async () => {
+    simulator.fleet.setOnline("dev-2", false);
+    const offline = await eventuallyFleet((f) => f.counts.offline === 1);
+    expect(offline.counts.targeted).toBe(3);
+    simulator.fleet.setOnline("dev-2", true);
+    await eventuallyFleet((f) => f.counts.offline === 0);
+  });
+
+  it("stores the fleet status for the API and reopens from the table without querying the hub", async () => {
+    await processing;
+    const stored = await store.fleetStatuses(simulator.hubName, [configurationId]);
+    expect(stored.get(configurationId)).toEqual(fleet());
+    const reopened = await HubStatus.open({
+      hub: simulator.hubName,
+      store,
+      hubClient: () => {
+        throw new Error("a reopened status must not reach the hub");
+      },
+    });
+    expect(reopened.cache.get("dev-3")).toEqual(status.cache.get("dev-3"));
+  });
+});
