@@ -72,7 +72,10 @@ const interval = z.coerce.number().int().min(100).max(3_600_000);
 const nodeNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const schema = z.object({
-  nodeName: z.string().max(253).regex(nodeNamePattern, "must be a DNS subdomain (lower case, digits, '-', '.')"),
+  nodeName: z
+    .string()
+    .max(253)
+    .regex(nodeNamePattern, "must be a DNS subdomain (lower case, digits, '-', '.')"),
   hubName: z.string().regex(/^[A-Za-z0-9-]{3,50}$/, "must be an IoT Hub name (3-50 letters, digits, '-')"),
   providerUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
   functionKey: z.string().min(1, "is required (or functionKeyFile)"),
@@ -101,7 +104,10 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
   );
   const { values: flags } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   const raw: Partial<Record<SettingName, string>> = {};
-  for (const [field, [flag, variable]] of Object.entries(adapterSettingNames) as [SettingName, readonly [string, string]][]) {
+  for (const [field, [flag, variable]] of Object.entries(adapterSettingNames) as [
+    SettingName,
+    readonly [string, string],
+  ][]) {
     const flagValue = flags[flag];
     const value = typeof flagValue === "string" ? flagValue : env[variable];
     if (value !== undefined && value !== "") raw[field] = value;
@@ -111,14 +117,20 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
     try {
       raw.functionKey = readFileSync(raw.functionKeyFile, "utf8").trim();
     } catch (error) {
-      problems.push({ field: describeField("functionKeyFile"), reason: `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})` });
+      problems.push({
+        field: describeField("functionKeyFile"),
+        reason: `cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      });
     }
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const field = issue.path.join(".");
-      const reason = raw[field as SettingName] === undefined && issue.code === "invalid_type" ? "is required" : issue.message;
+      const reason =
+        raw[field as SettingName] === undefined && issue.code === "invalid_type"
+          ? "is required"
+          : issue.message;
       // An unreadable key file already says why the key is missing.
       if (!(field === "functionKey" && raw.functionKeyFile !== undefined)) {
         problems.push({ field: describeField(field), reason });

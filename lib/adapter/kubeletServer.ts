@@ -29,12 +29,17 @@ interface Answer {
 }
 
 /** Routes one request; exported so the routes are tested without TLS. */
-export async function answerKubeletRequest(method: string, rawUrl: string, options: KubeletApiOptions): Promise<Answer> {
+export async function answerKubeletRequest(
+  method: string,
+  rawUrl: string,
+  options: KubeletApiOptions,
+): Promise<Answer> {
   const url = new URL(rawUrl, "https://kubelet");
   const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const [root] = parts;
   if (root === "healthz") return { status: 200, body: "ok" };
-  if (unsupportedStreams.some((stream) => stream === root)) return { status: 501, body: notSupportedMessage(root ?? "") };
+  if (unsupportedStreams.some((stream) => stream === root))
+    return { status: 501, body: notSupportedMessage(root ?? "") };
   if (method !== "GET") return { status: 405, body: `${method} is not allowed on ${url.pathname}` };
   if (root === "pods" && parts.length === 1) {
     return {
@@ -65,11 +70,14 @@ async function containerLogs(
   const wholeNumber = (parameter: string): number | undefined | Error => {
     const value = search.get(parameter);
     if (value === null) return undefined;
-    return /^\d+$/.test(value) ? Number(value) : new Error(`${parameter} must be a whole number, got "${value}"`);
+    return /^\d+$/.test(value)
+      ? Number(value)
+      : new Error(`${parameter} must be a whole number, got "${value}"`);
   };
   const tailLines = wholeNumber("tailLines");
   const sinceSeconds = wholeNumber("sinceSeconds");
-  for (const value of [tailLines, sinceSeconds]) if (value instanceof Error) return { status: 400, body: value.message };
+  for (const value of [tailLines, sinceSeconds])
+    if (value instanceof Error) return { status: 400, body: value.message };
   try {
     const text = await options.provider.containerLogs(namespace, name, {
       container,
@@ -80,9 +88,16 @@ async function containerLogs(
     });
     return { status: 200, body: text };
   } catch (error) {
-    if (error instanceof ProviderCallError && error.status === 404) return { status: 404, body: error.reason };
-    options.logger.warn({ pod: `${namespace}/${name}`, container, err: (error as Error).message }, "container logs failed");
-    return { status: 502, body: `logs of ${namespace}/${name}/${container} are not available: ${(error as Error).message}` };
+    if (error instanceof ProviderCallError && error.status === 404)
+      return { status: 404, body: error.reason };
+    options.logger.warn(
+      { pod: `${namespace}/${name}`, container, err: (error as Error).message },
+      "container logs failed",
+    );
+    return {
+      status: 502,
+      body: `logs of ${namespace}/${name}/${container} are not available: ${(error as Error).message}`,
+    };
   }
 }
 
@@ -98,8 +113,11 @@ export function startKubeletServer(
     const body = unsupportedStreams.some((stream) => stream === root)
       ? notSupportedMessage(root)
       : "upgrade not supported by the IoT Edge virtual kubelet";
+    // An upgraded socket leaves the server's bookkeeping: close it ourselves once the answer is out,
+    // or a peer that keeps it open would hold server.close() forever.
     socket.end(
       `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
   });
   return new Promise((resolve, reject) => {
@@ -110,9 +128,11 @@ export function startKubeletServer(
 
 function handle(request: IncomingMessage, response: ServerResponse, options: KubeletApiOptions): void {
   answerKubeletRequest(request.method ?? "GET", request.url ?? "/", options)
-    .catch((error: unknown) => ({ status: 500, body: (error as Error).message }) as Answer)
+    .catch((error: unknown) => ({ status: 500, body: (error as Error).message }))
     .then((answer) => {
-      response.writeHead(answer.status, { "content-type": answer.contentType ?? "text/plain; charset=utf-8" });
+      response.writeHead(answer.status, {
+        "content-type": answer.contentType ?? "text/plain; charset=utf-8",
+      });
       response.end(answer.body);
     })
     .catch(() => response.destroy());

@@ -68,9 +68,9 @@ export class PodController {
   private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PodControllerOptions) {
-    const missing = (["nodeName", "kubeConfig", "core", "provider", "events", "logger", "metrics"] as const).filter(
-      (field) => !options[field],
-    );
+    const missing = (
+      ["nodeName", "kubeConfig", "core", "provider", "events", "logger", "metrics"] as const
+    ).filter((field) => !options[field]);
     if (missing.length > 0) throw new Error(`PodController: missing ${missing.join(", ")}`);
     const fieldSelector = `spec.nodeName=${options.nodeName}`;
     this.informer = new ListWatch<V1Pod>(
@@ -89,11 +89,15 @@ export class PodController {
       maxDelayMs: options.maxRetryDelayMs ?? 60_000,
       onError: (key, error, attempt, retryInMs) => {
         options.metrics.errors.inc({ kind: "pod_sync" });
-        options.logger.warn({ pod: key, attempt, retryInMs, err: describeError(error) }, "pod sync failed; will retry");
+        options.logger.warn(
+          { pod: key, attempt, retryInMs, err: describeError(error) },
+          "pod sync failed; will retry",
+        );
       },
       onDepthChange: (depth) => options.metrics.queueDepth.set(depth),
     });
-    const enqueue = (pod: V1Pod) => this.queue.add(podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""));
+    const enqueue = (pod: V1Pod) =>
+      this.queue.add(podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""));
     this.informer.on("add", enqueue);
     this.informer.on("update", enqueue);
     this.informer.on("delete", enqueue);
@@ -122,7 +126,9 @@ export class PodController {
   async start(): Promise<void> {
     await this.informer.start();
     this.synced = true;
-    const live = this.informer.list().map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
+    const live = this.informer
+      .list()
+      .map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
     try {
       await this.options.provider.reconcile(live);
       this.options.logger.info({ pods: live.length }, "reconciled live pods with the provider");
@@ -172,7 +178,11 @@ export class PodController {
       resolved = await resolveReferences(this.options.core, pod);
     } catch (error) {
       if (error instanceof MissingReferenceError) {
-        await this.options.events.record(pod, { type: "Warning", reason: "MissingReference", message: error.message });
+        await this.options.events.record(pod, {
+          type: "Warning",
+          reason: "MissingReference",
+          message: error.message,
+        });
       }
       throw new AdapterError(`resolving references of pod ${key}`, error);
     }
@@ -193,7 +203,9 @@ export class PodController {
     await this.options.events.record(pod, {
       type: "Normal",
       reason: isNew ? "Submitted" : "Updated",
-      message: isNew ? "sent to the IoT Edge connector for deployment" : "changes sent to the IoT Edge connector",
+      message: isNew
+        ? "sent to the IoT Edge connector for deployment"
+        : "changes sent to the IoT Edge connector",
     });
     this.options.logger.info({ pod: key, uid }, isNew ? "pod submitted" : "pod update submitted");
   }
@@ -207,7 +219,10 @@ export class PodController {
         mergePatchOptions,
       );
     } catch (error) {
-      this.options.logger.warn({ pod: podKey(namespace, name), err: describeError(error) }, "writing refusal status failed");
+      this.options.logger.warn(
+        { pod: podKey(namespace, name), err: describeError(error) },
+        "writing refusal status failed",
+      );
     }
   }
 
@@ -249,14 +264,17 @@ export class PodController {
         body: { gracePeriodSeconds: 0, preconditions: { uid } },
       });
     } catch (error) {
-      if (!isNotFound(error)) throw new AdapterError(`deleting pod ${key} after the provider removed it`, error);
+      if (!isNotFound(error))
+        throw new AdapterError(`deleting pod ${key} after the provider removed it`, error);
     }
     this.sent.delete(key);
     this.removing.delete(uid);
     await this.options.events.record(pod, {
       type: "Normal",
       reason: "Removed",
-      message: gone ? "removed from the IoT Edge devices" : "grace period over before the devices confirmed removal",
+      message: gone
+        ? "removed from the IoT Edge devices"
+        : "grace period over before the devices confirmed removal",
     });
     this.options.logger.info({ pod: key, uid, confirmed: gone }, "pod removed");
   }

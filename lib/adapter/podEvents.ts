@@ -13,7 +13,10 @@ export interface PodEvent {
 }
 
 /** Events for the change from `previous` to `current` status of the same pod (uid). */
-export function fleetTransitionEvents(previous: ProviderPodStatus | undefined, current: ProviderPodStatus): PodEvent[] {
+export function fleetTransitionEvents(
+  previous: ProviderPodStatus | undefined,
+  current: ProviderPodStatus,
+): PodEvent[] {
   const events: PodEvent[] = [];
   const before = previous?.fleet;
   const now = current.fleet;
@@ -32,7 +35,11 @@ export function fleetTransitionEvents(previous: ProviderPodStatus | undefined, c
     });
   }
   if (now.offline > (before?.offline ?? 0)) {
-    events.push({ type: "Warning", reason: "DeviceOffline", message: `${now.offline} targeted devices are disconnected` });
+    events.push({
+      type: "Warning",
+      reason: "DeviceOffline",
+      message: `${now.offline} targeted devices are disconnected`,
+    });
   }
   return events;
 }
@@ -66,7 +73,10 @@ export class EventRecorder {
         },
       });
     } catch (error) {
-      this.logger.warn({ pod: `${namespace}/${name}`, reason: event.reason, err: describeError(error) }, "recording event failed");
+      this.logger.warn(
+        { pod: `${namespace}/${name}`, reason: event.reason, err: describeError(error) },
+        "recording event failed",
+      );
     }
   }
 }

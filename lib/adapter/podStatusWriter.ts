@@ -1,7 +1,13 @@
 // Writes the provider's pod statuses to the pods' status subresource. Polls the node's pod list
 // with If-None-Match (an unchanged list costs a 304 and nothing else), writes only statuses whose
 // version moved, and records an Event on each fleet transition (applied, failed, offline).
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod, type V1PodStatus } from "@kubernetes/client-node";
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1Pod,
+  type V1PodStatus,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ProviderPodStatus } from "../provider/providerContract.js";
 import { describeError, isNotFound } from "./kubeErrors.js";
@@ -89,7 +95,11 @@ export class PodStatusWriter {
     const key = `${provided.namespace}/${provided.name}`;
     try {
       await core.patchNamespacedPodStatus(
-        { name: provided.name, namespace: provided.namespace, body: { status: podStatusToWrite(pod, provided, nodeAddress) } },
+        {
+          name: provided.name,
+          namespace: provided.namespace,
+          body: { status: podStatusToWrite(pod, provided, nodeAddress) },
+        },
         mergePatch,
       );
     } catch (error) {

@@ -134,7 +134,8 @@ export class ProviderClient implements PodProvider {
         throw new ProviderCallError(route, 0, errorCode(error));
       });
       outcome = String(response.status);
-      if (response.ok || response.status === 304 || (request.allow404 && response.status === 404)) return response;
+      if (response.ok || response.status === 304 || (request.allow404 && response.status === 404))
+        return response;
       const { reason, field } = await errorReason(response);
       throw new ProviderCallError(route, response.status, reason, field);
     } finally {
@@ -154,7 +155,8 @@ async function errorReason(response: Response): Promise<{ reason: string; field?
   const text = await response.text().catch(() => "");
   try {
     const body = JSON.parse(text) as ProviderError;
-    if (typeof body.error?.message === "string") return { reason: body.error.message, field: body.error.field };
+    if (typeof body.error?.message === "string")
+      return { reason: body.error.message, field: body.error.field };
   } catch {
     // not the contract's error shape: fall back to the start of the text
   }

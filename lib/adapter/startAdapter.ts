@@ -49,7 +49,15 @@ export async function startAdapter(
     });
   const events = new EventRecorder(core, config, logger);
   const nodes = new NodeController({ config, core, coordination, provider, logger, metrics });
-  const pods = new PodController({ nodeName: config.nodeName, kubeConfig, core, provider, events, logger, metrics });
+  const pods = new PodController({
+    nodeName: config.nodeName,
+    kubeConfig,
+    core,
+    provider,
+    events,
+    logger,
+    metrics,
+  });
   const statuses = new PodStatusWriter({
     provider,
     core,
@@ -65,9 +73,15 @@ export async function startAdapter(
     const statusesStopped = statuses.stop(); // no new polls while pod work drains
     nodes.stop();
     const outcome = await pods.stop(config.shutdownTimeoutMs);
+    logger.debug({ drained: outcome.drained }, "pod work stopped");
     await statusesStopped;
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-    for (const server of servers) server.closeAllConnections();
+    await Promise.all(
+      servers.map((server) => {
+        const closed = new Promise((resolve) => server.close(resolve));
+        server.closeAllConnections(); // keep-alive connections (the apiserver's) would hold close open
+        return closed;
+      }),
+    );
     return outcome;
   };
   try {
@@ -93,7 +107,9 @@ export async function startAdapter(
       }),
     );
     await nodes.start();
+    logger.debug("node registered, status and lease written");
     await pods.start();
+    logger.debug("pod cache filled and reconciled");
     statuses.start();
   } catch (error) {
     await stop();

@@ -4,9 +4,16 @@ import type { V1Node, V1NodeCondition, V1NodeStatus } from "@kubernetes/client-n
 import type { NodeConditionsResponse } from "../provider/providerContract.js";
 import type { AdapterConfig } from "./config.js";
 
-export const virtualNodeTaint = { key: "virtual-kubelet.io/provider", value: "azure-iotedge", effect: "NoSchedule" };
+export const virtualNodeTaint = {
+  key: "virtual-kubelet.io/provider",
+  value: "azure-iotedge",
+  effect: "NoSchedule",
+};
 
-type NodeIdentity = Pick<AdapterConfig, "nodeName" | "hubName" | "nodeAddress" | "kubeletPort" | "kubeletVersion">;
+type NodeIdentity = Pick<
+  AdapterConfig,
+  "nodeName" | "hubName" | "nodeAddress" | "kubeletPort" | "kubeletVersion"
+>;
 
 export function virtualNode(config: NodeIdentity): V1Node {
   return {
@@ -27,7 +34,8 @@ export function virtualNode(config: NodeIdentity): V1Node {
   };
 }
 
-export type ProviderConditions = { ok: true; response: NodeConditionsResponse } | { ok: false; reason: string };
+export type ProviderConditions =
+  { ok: true; response: NodeConditionsResponse } | { ok: false; reason: string };
 
 /**
  * The node status to write: the provider's conditions and capacity when it answered, otherwise
@@ -41,7 +49,12 @@ export function virtualNodeStatus(
   now: Date,
 ): V1NodeStatus {
   const fresh: Omit<V1NodeCondition, "lastHeartbeatTime" | "lastTransitionTime">[] = provider.ok
-    ? provider.response.conditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }))
+    ? provider.response.conditions.map((c) => ({
+        type: c.type,
+        status: c.status,
+        reason: c.reason,
+        message: c.message,
+      }))
     : [
         {
           type: "Ready",
@@ -51,7 +64,12 @@ export function virtualNodeStatus(
         },
       ];
   if (!fresh.some((c) => c.type === "Ready")) {
-    fresh.push({ type: "Ready", status: "True", reason: "ProviderReady", message: "the Functions app answers" });
+    fresh.push({
+      type: "Ready",
+      status: "True",
+      reason: "ProviderReady",
+      message: "the Functions app answers",
+    });
   }
   const conditions = fresh.map((condition) => {
     const before = previous.find((c) => c.type === condition.type);
@@ -67,10 +85,9 @@ export function virtualNodeStatus(
     conditions,
     capacity,
     allocatable: capacity,
-    addresses: [
-      { type: "InternalIP", address: config.nodeAddress },
-      { type: "Hostname", address: config.nodeName },
-    ],
+    // InternalIP only: the apiserver reaches the kubelet API by the first address type it prefers
+    // (Hostname first), and the node name does not resolve to the adapter.
+    addresses: [{ type: "InternalIP", address: config.nodeAddress }],
     daemonEndpoints: { kubeletEndpoint: { Port: config.kubeletPort } },
     nodeInfo: {
       architecture: "amd64",

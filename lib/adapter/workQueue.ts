@@ -76,7 +76,10 @@ export class WorkQueue {
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
-    const drained = await Promise.race([Promise.allSettled(this.processing.values()).then(() => true), deadline]);
+    const drained = await Promise.race([
+      Promise.allSettled(this.processing.values()).then(() => true),
+      deadline,
+    ]);
     clearTimeout(timer);
     return { drained };
   }

@@ -76,7 +76,9 @@ export class ContractProvider {
   }
 
   callsTo(route: ProviderCall["route"], method?: string): ProviderCall[] {
-    return this.calls.filter((call) => call.route === route && (method === undefined || call.method === method));
+    return this.calls.filter(
+      (call) => call.route === route && (method === undefined || call.method === method),
+    );
   }
 
   private listen(): Promise<void> {
@@ -109,7 +111,14 @@ export class ContractProvider {
     const params = Object.fromEntries(
       Object.entries(matched.match.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)]),
     );
-    const call: ProviderCall = { method: request.method ?? "GET", route: matched.route, params, query: url.searchParams, body, status: 0 };
+    const call: ProviderCall = {
+      method: request.method ?? "GET",
+      route: matched.route,
+      params,
+      query: url.searchParams,
+      body,
+      status: 0,
+    };
     this.calls.push(call);
     const answer = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
       call.status = status;
@@ -124,7 +133,8 @@ export class ContractProvider {
         return answer(...this.putPod(key, body as PutPodRequest));
       case "DELETE pod": {
         const stored = this.pods.get(key);
-        if (!stored || stored.status.uid !== url.searchParams.get("uid")) return answer(404, error("NotFound", `no pod ${key}`));
+        if (!stored || stored.status.uid !== url.searchParams.get("uid"))
+          return answer(404, error("NotFound", `no pod ${key}`));
         setTimeout(() => {
           if (this.pods.get(key) === stored) this.pods.delete(key);
           this.version += 1;
@@ -162,7 +172,12 @@ export class ContractProvider {
           devicesConnected: DEVICES,
           deployments: { used: this.pods.size, limit: 100 },
           conditions: [
-            { type: "Ready", status: "True", reason: "HubReachable", message: `${DEVICES} of ${DEVICES} devices connected` },
+            {
+              type: "Ready",
+              status: "True",
+              reason: "HubReachable",
+              message: `${DEVICES} of ${DEVICES} devices connected`,
+            },
           ],
           capacity: { pods: "100", cpu: "8", memory: "16Gi" },
         };
@@ -202,7 +217,12 @@ export class ContractProvider {
         phase: "Running",
         conditions: [
           { type: "PodScheduled", status: "True", lastTransitionTime: now },
-          { type: "Ready", status: "True", lastTransitionTime: now, message: `running on ${DEVICES} of ${DEVICES} devices` },
+          {
+            type: "Ready",
+            status: "True",
+            lastTransitionTime: now,
+            message: `running on ${DEVICES} of ${DEVICES} devices`,
+          },
         ],
         containerStatuses: containers.map((container) => ({
           name: container.name,
@@ -226,7 +246,12 @@ function error(code: string, message: string, field?: string): ProviderError {
   return { error: { code, message, ...(field ? { field } : {}) } };
 }
 
-function respond(response: ServerResponse, status: number, payload?: unknown, headers: Record<string, string> = {}) {
+function respond(
+  response: ServerResponse,
+  status: number,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+) {
   if (payload === undefined) {
     response.writeHead(status, headers);
     return void response.end();

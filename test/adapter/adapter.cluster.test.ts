@@ -1,0 +1,262 @@
+// The adapter against a real control plane, with the RBAC of its Helm chart: the chart is installed,
+// the adapter runs in-process with a token of the chart's ServiceAccount, and the provider is the
+// contract stand-in (test/adapter/support/contractProvider.ts) until the Functions app lands.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { KubeConfig, type V1Lease, type V1Node, type V1Pod } from "@kubernetes/client-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAdapterConfig, type AdapterConfig } from "../../lib/adapter/config.js";
+import { startAdapter, type RunningAdapter } from "../../lib/adapter/startAdapter.js";
+import { CommandFailedError } from "../cluster/commands.js";
+import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
+import { freePort } from "../cluster/network.js";
+import { ContractProvider } from "./support/contractProvider.js";
+import { eventually } from "./support/eventually.js";
+import { selfSignedCertificate } from "./support/servingCertificate.js";
+
+const NODE = "vk-e2e";
+const RELEASE_NAMESPACE = "iot-edge";
+const FUNCTION_KEY = "test-function-key-not-a-secret";
+const deploymentYaml = new URL("../cluster/fixtures/temperature-sensor-deployment.yaml", import.meta.url);
+
+function podYaml(name: string, extra = ""): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: default
+spec:
+  nodeName: ${NODE}
+  tolerations:
+    - key: virtual-kubelet.io/provider
+      operator: Equal
+      value: azure-iotedge
+      effect: NoSchedule
+${extra}  containers:
+    - name: sensor
+      image: mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5
+`;
+}
+
+describe("adapter on a real control plane, with the chart's RBAC", () => {
+  let cluster: ControlPlane;
+  let provider: ContractProvider;
+  let adapter: RunningAdapter | undefined;
+  let config: AdapterConfig;
+  let dir: string;
+  const logger = pino({ level: process.env.ADAPTER_TEST_LOG ?? "silent" });
+
+  const kubectlJson = async <T>(args: string[]): Promise<T> =>
+    JSON.parse((await cluster.kubectl([...args, "--output=json"])).stdout) as T;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "adapter-e2e-"));
+    [cluster, provider] = await Promise.all([startControlPlane(), ContractProvider.start(FUNCTION_KEY)]);
+    await cluster.kubectl(["create", "namespace", RELEASE_NAMESPACE]);
+    const keyPath = path.join(dir, "function-key");
+    await writeFile(keyPath, `${FUNCTION_KEY}\n`, { mode: 0o600 });
+    await cluster.kubectl([
+      `--namespace=${RELEASE_NAMESPACE}`,
+      "create",
+      "secret",
+      "generic",
+      "connector-key",
+      `--from-file=functionKey=${keyPath}`,
+    ]);
+    await cluster.helm([
+      "install",
+      "connector",
+      "charts/iot-edge-connector",
+      `--namespace=${RELEASE_NAMESPACE}`,
+      `--set=nodes[0].name=${NODE}`,
+      "--set=nodes[0].hubName=hub1",
+      `--set=nodes[0].functionsUrl=${provider.baseUrl}`,
+      "--set=nodes[0].functionKeySecret.name=connector-key",
+    ]);
+    // The adapter runs with the chart's ServiceAccount: only what the chart grants works.
+    const token = (
+      await cluster.kubectl([
+        "--namespace",
+        RELEASE_NAMESPACE,
+        "create",
+        "token",
+        "connector-iot-edge-connector",
+        "--duration=1h",
+      ])
+    ).stdout.trim();
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: "test", server: cluster.server, caFile: cluster.caCertPath }],
+      users: [{ name: "adapter", token }],
+      contexts: [{ name: "test", cluster: "test", user: "adapter" }],
+      currentContext: "test",
+    });
+    const kubeconfigPath = path.join(dir, "adapter.kubeconfig");
+    await writeFile(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
+    const tls = await selfSignedCertificate(dir);
+    const [kubeletPort, metricsPort] = await Promise.all([freePort(), freePort()]);
+    config = readAdapterConfig({}, [
+      `--node-name=${NODE}`,
+      "--hub-name=hub1",
+      `--provider-url=${provider.baseUrl}`,
+      `--function-key-file=${keyPath}`,
+      `--kubeconfig=${kubeconfigPath}`,
+      "--node-address=127.0.0.1",
+      `--kubelet-port=${kubeletPort}`,
+      "--kubelet-listen-host=127.0.0.1",
+      `--tls-cert-file=${tls.certPath}`,
+      `--tls-key-file=${tls.keyPath}`,
+      `--metrics-port=${metricsPort}`,
+      "--metrics-listen-host=127.0.0.1",
+      "--status-interval-ms=250",
+      "--node-status-interval-ms=1000",
+      "--lease-interval-ms=500",
+    ]);
+    adapter = await startAdapter(config, logger);
+  });
+
+  afterAll(async () => {
+    await adapter?.stop();
+    await provider?.stop();
+    await cluster?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("registers its node: labels, taint, capacity from the provider, InternalIP and kubelet port", async () => {
+    const node = await kubectlJson<V1Node>(["get", "node", NODE]);
+    expect(node.metadata?.labels).toMatchObject({ type: "virtual-kubelet", "kubernetes.io/role": "agent" });
+    expect(node.spec?.taints).toEqual([
+      { key: "virtual-kubelet.io/provider", value: "azure-iotedge", effect: "NoSchedule" },
+    ]);
+    expect(node.status?.capacity).toMatchObject({ pods: "100", cpu: "8", memory: "16Gi" });
+    expect(node.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);
+    expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(config.kubeletPort);
+    const ready = node.status?.conditions?.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "True", reason: "HubReachable" });
+  });
+
+  it("renews its Lease in kube-node-lease", async () => {
+    const renewTime = async () =>
+      (await kubectlJson<V1Lease>(["--namespace=kube-node-lease", "get", "lease", NODE])).spec?.renewTime;
+    const first = await eventually(async () => {
+      const time = await renewTime();
+      if (!time) throw new Error("no lease yet");
+      return String(time);
+    });
+    await eventually(async () => expect(String(await renewTime())).not.toBe(first));
+  });
+
+  it("sends the pods the scheduler binds to it and writes their status back", async () => {
+    await cluster.kubectl(["apply", "--filename=-"], await readFile(deploymentYaml, "utf8"));
+    await eventually(() => expect(provider.pods.size).toBe(2));
+    const put = provider.callsTo("pod", "PUT")[0];
+    expect(put?.body).toMatchObject({ node: NODE, resolved: { configMaps: {}, secrets: {} } });
+    const pods = await eventually(async () => {
+      const list = await kubectlJson<{ items: V1Pod[] }>([
+        "get",
+        "pods",
+        "--selector=app=temperature-sensor",
+      ]);
+      for (const pod of list.items) expect(pod.status?.phase).toBe("Running");
+      expect(list.items).toHaveLength(2);
+      return list.items;
+    });
+    expect(pods[0]?.status?.containerStatuses?.[0]).toMatchObject({ name: "sensor", ready: true });
+    expect(pods[0]?.status?.hostIP).toBe("127.0.0.1");
+    const table = (await cluster.kubectl(["get", "pods", "--selector=app=temperature-sensor"])).stdout;
+    expect(table).toMatch(/1\/1\s+Running/);
+    const events = await eventually(async () => {
+      const text = (await cluster.kubectl(["describe", "pod", pods[0]?.metadata?.name ?? ""])).stdout;
+      expect(text).toContain("Submitted");
+      expect(text).toContain("applied on 2 of 2 targeted devices");
+      return text;
+    });
+    expect(events).toContain("iot-edge-connector");
+  });
+
+  it("answers kubectl logs through its kubelet API on the node's port", async () => {
+    const name = (await kubectlJson<{ items: V1Pod[] }>(["get", "pods", "--selector=app=temperature-sensor"]))
+      .items[0]?.metadata?.name;
+    const { stdout } = await cluster.kubectl(["logs", name ?? "", "--tail=2"]);
+    expect(stdout.trim().split("\n")).toEqual(["device-1 sensor line 4", "device-1 sensor line 5"]);
+  });
+
+  it("answers kubectl exec with: not supported by IoT Edge", async () => {
+    const name = (await kubectlJson<{ items: V1Pod[] }>(["get", "pods", "--selector=app=temperature-sensor"]))
+      .items[0]?.metadata?.name;
+    const failure = await cluster.kubectl(["exec", name ?? "", "--", "ls"]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(CommandFailedError);
+    expect((failure as CommandFailedError).message).toContain("not supported by IoT Edge");
+  });
+
+  it("marks a pod the provider refuses as Failed, naming the field", async () => {
+    await cluster.kubectl(
+      ["apply", "--filename=-"],
+      podYaml("with-init", "  initContainers:\n    - name: setup\n      image: busybox\n"),
+    );
+    const pod = await eventually(async () => {
+      const found = await kubectlJson<V1Pod>(["get", "pod", "with-init"]);
+      expect(found.status?.phase).toBe("Failed");
+      return found;
+    });
+    expect(pod.status?.reason).toBe("ProviderRejected");
+    expect(pod.status?.message).toContain("spec.initContainers: IoT Edge has no init containers");
+  });
+
+  it("delays, never loses, work while the provider is down", async () => {
+    await provider.stop();
+    await cluster.kubectl(["apply", "--filename=-"], podYaml("during-outage"));
+    // The adapter tried and failed at least once while the provider was down.
+    await eventually(async () => {
+      const errors = await adapter?.metrics.errors.get();
+      expect(errors?.values.find((v) => v.labels.kind === "pod_sync")?.value ?? 0).toBeGreaterThan(0);
+    });
+    expect(provider.pods.has("default/during-outage")).toBe(false);
+    await provider.restart();
+    await eventually(() => expect(provider.pods.has("default/during-outage")).toBe(true), { attempts: 200 });
+    await eventually(async () =>
+      expect((await kubectlJson<V1Pod>(["get", "pod", "during-outage"])).status?.phase).toBe("Running"),
+    );
+  });
+
+  it("removes a deleted pod at the provider first, then from the cluster", async () => {
+    provider.removalDelayMs = 500;
+    const uid = (await kubectlJson<V1Pod>(["get", "pod", "during-outage"])).metadata?.uid;
+    await cluster.kubectl(["delete", "pod", "during-outage", "--wait=false"]);
+    await eventually(async () => {
+      const { stdout } = await cluster.kubectl([
+        "get",
+        "pods",
+        "--field-selector=metadata.name=during-outage",
+        "--output=name",
+      ]);
+      expect(stdout.trim()).toBe("");
+    });
+    const deletes = provider.callsTo("pod", "DELETE").filter((call) => call.params.name === "during-outage");
+    expect(deletes.map((call) => call.query.get("uid"))).toEqual([uid]);
+    expect(provider.pods.has("default/during-outage")).toBe(false);
+  });
+
+  it("after a restart re-sends every pod and has the provider drop what belongs to no pod", async () => {
+    await adapter?.stop();
+    adapter = undefined;
+    const putsBefore = provider.callsTo("pod", "PUT").length;
+    const stale = [...provider.pods.values()][0];
+    if (!stale) throw new Error("expected pods at the provider");
+    provider.pods.set("default/gone-while-down", {
+      pod: { metadata: { name: "gone-while-down", namespace: "default", uid: "0000-stale" } },
+      status: { ...stale.status, name: "gone-while-down", uid: "0000-stale" },
+    });
+    adapter = await startAdapter(config, logger);
+    expect(provider.reconciled).toHaveLength(3); // two replicas and the refused pod
+    expect(provider.pods.has("default/gone-while-down")).toBe(false);
+    await eventually(() =>
+      expect(provider.callsTo("pod", "PUT").length).toBeGreaterThanOrEqual(putsBefore + 3),
+    );
+  });
+});
