@@ -5,6 +5,7 @@
 // twin query of the configuration's target condition finds that the cache does not count. If the
 // counts still disagree, the status takes the hub's numbers and says so (`source: "hubMetrics"`).
 import type { HubClient } from "../hub/hubClient.js";
+import { TWIN_QUERY_PAGE_SIZE } from "./deviceCache.js";
 import type { HubStatus } from "./hubStatus.js";
 
 export interface ReconcileBudget {
@@ -74,12 +75,17 @@ export async function reconcileWithHubMetrics(
 
     if (result.queries < budget.maxQueries && result.refreshed < budget.maxRefreshes) {
       result.queries += 1;
-      const counted = new Set(status.fleet.targetedDevices(configuration.id));
-      const missing: string[] = [];
+      const counted = status.fleet.targetedDevices(configuration.id);
+      const countedSet = new Set(counted);
+      // First devices the hub targets that the cache does not, then targeted ones the cache sees unapplied.
+      const suspects: string[] = [];
       const query = `SELECT deviceId FROM devices WHERE capabilities.iotEdge = true AND (${configuration.targetCondition})`;
-      for await (const page of hub.queryTwins(query, { pageSize: 1000 }))
-        for (const twin of page) if (!counted.has(twin.deviceId)) missing.push(twin.deviceId);
-      result.refreshed += await status.refreshDevices(missing, budget.maxRefreshes - result.refreshed);
+      for await (const page of hub.queryTwins(query, { pageSize: TWIN_QUERY_PAGE_SIZE }))
+        for (const twin of page) if (!countedSet.has(twin.deviceId)) suspects.push(twin.deviceId);
+      for (const deviceId of counted)
+        if (status.cache.get(deviceId)?.agent.configurations[configuration.id] !== "Applied")
+          suspects.push(deviceId);
+      result.refreshed += await status.refreshDevices(suspects, budget.maxRefreshes - result.refreshed);
     }
     const after = status.fleet.status(configuration.id);
     if (after && (after.counts.targeted !== targeted || after.counts.applied !== applied)) {

@@ -107,12 +107,16 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
   });
 
   it("counts devices as they apply the deployment and run its module", async () => {
-    await hub.createConfiguration(
-      baseDeployment(configurationId, {
-        targetCondition,
-        modules: { tempSensor: { image: "example/temp-sensor:1" } },
-      }),
-    );
+    const deployment = baseDeployment(configurationId, {
+      targetCondition,
+      modules: { tempSensor: { image: "example/temp-sensor:1" } },
+    });
+    await hub.createConfiguration({
+      id: configurationId,
+      content: deployment.content ?? {},
+      targetCondition,
+      priority: 10,
+    });
     await simulator.fleet.evaluateNow();
     const running = await eventuallyFleet((f) => f.counts.running === 3);
     expect(running.counts).toEqual({ targeted: 3, applied: 3, running: 3, failed: 0, offline: 0 });
