@@ -128,7 +128,10 @@ export function startKubeletServer(
 
 function handle(request: IncomingMessage, response: ServerResponse, options: KubeletApiOptions): void {
   answerKubeletRequest(request.method ?? "GET", request.url ?? "/", options)
-    .catch((error: unknown) => ({ status: 500, body: (error as Error).message }))
+    .catch((error: unknown): Answer => ({
+      status: 500,
+      body: error instanceof Error ? error.message : String(error),
+    }))
     .then((answer) => {
       response.writeHead(answer.status, {
         "content-type": answer.contentType ?? "text/plain; charset=utf-8",
