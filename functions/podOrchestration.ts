@@ -10,9 +10,17 @@ import {
   type TranslatePodInput,
 } from "../lib/provider/podActivities.js";
 import type { PodIdentity } from "../lib/provider/podIdentity.js";
-import { podActivityNames, podOrchestrationName, podOrchestrator } from "../lib/provider/podOrchestration.js";
+import {
+  createPodOrchestrator,
+  podActivityNames,
+  podOrchestrationName,
+} from "../lib/provider/podOrchestration.js";
+import { releaseConfiguration, wantConfiguration } from "./hubSchedulerCalls.js";
 
-df.app.orchestration(podOrchestrationName, podOrchestrator);
+df.app.orchestration(
+  podOrchestrationName,
+  createPodOrchestrator({ want: wantConfiguration, release: releaseConfiguration }),
+);
 
 df.app.activity(podActivityNames.translate, {
   handler: (input: TranslatePodInput) => translatePod(input),

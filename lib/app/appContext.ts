@@ -4,6 +4,7 @@ import { createHubClient } from "../hub/createHubClient.js";
 import type { HubClient } from "../hub/hubClient.js";
 import { PodRecords } from "../provider/podRecords.js";
 import type { FleetStatus } from "../status/statusContract.js";
+import { StatusStore } from "../status/statusStore.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
 import { appSettingNames, hubSettingNames, readAppSettings, type AppSettings } from "./settings.js";
 
@@ -12,10 +13,7 @@ export interface AppContext {
   records: PodRecords;
   hubClient(hub: string): HubClient;
   deploymentLimit(hub: string): number;
-  /**
-   * Fleet statuses published by the status pipeline (functions/twinEvents*). Integration point: until
-   * that pipeline stores them where the app can read them, no pod has device counts (empty map).
-   */
+  /** Fleet statuses the status pipeline (functions/twinEvents.ts) keeps in its table. */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
 }
 
@@ -27,6 +25,7 @@ export function createAppContext(
   if (!storage)
     throw new Error(`app setting ${appSettingNames.storage} is required (the pod records table lives there)`);
   const clients = new Map<string, HubClient>();
+  const statusStore = StatusStore.fromConnectionString(storage);
   const hubSettings = (hub: string) => {
     const found = settings.hubs.find((candidate) => candidate.name === hub);
     if (found === undefined) throw new Error(`hub "${hub}" is not one of ${appSettingNames.hubs}`);
@@ -55,7 +54,7 @@ export function createAppContext(
       const { sku, units } = hubSettings(hub);
       return hubBudget(sku, units).deploymentLimit;
     },
-    fleetStatuses: () => Promise.resolve(new Map()),
+    fleetStatuses: (hub, configurationIds) => statusStore.fleetStatuses(hub, configurationIds),
   };
 }
 

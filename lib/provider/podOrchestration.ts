@@ -1,13 +1,14 @@
 // One durable orchestration per pod instance. It translates the pod, asks the hub's scheduler for
-// the pod's configuration, waits until the configuration is on the hub (the scheduler's
-// `configurationReady` event, or a poll on a durable timer), records each stage, and then waits
+// the pod's configuration (`want`, whose answer carries the phase), waits until the configuration is
+// on the hub (the scheduler's `configurationReady` event, or a poll on a durable timer), records
+// each stage, and then waits
 // for the pod to change (continue as new with the new spec: the new configuration is wanted
 // before the old one is released) or to be deleted (release, forget).
 // Deterministic: no clock, randomness or I/O here; all of that is in the activities.
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler, Task, TimerTask } from "durable-functions";
+import type { DemandResult } from "../scheduler/applierProtocol.js";
 import {
-  hubSchedulerEntityName,
   type ConfigurationPhase,
   type ReleaseConfiguration,
   type WantConfiguration,
@@ -56,6 +57,20 @@ const activityRetry = (() => {
   return retry;
 })();
 
+/** How the orchestration calls its hub's scheduler (functions/hubSchedulerCalls.ts: entity call, then wake its applier). */
+export interface SchedulerCalls {
+  want(
+    context: OrchestrationContext,
+    hub: string,
+    request: WantConfiguration,
+  ): Generator<Task, DemandResult, unknown>;
+  release(
+    context: OrchestrationContext,
+    hub: string,
+    request: ReleaseConfiguration,
+  ): Generator<Task, DemandResult, unknown>;
+}
+
 type Waited = { kind: "ready" | "changed" | "deleted" | "poll"; value: unknown };
 
 function readyFor(value: unknown, configurationId: string): boolean {
@@ -73,118 +88,121 @@ function readyPhase(value: unknown): ConfigurationPhase {
   return state?.phase === "Refused" ? state : { phase: "OnHub" };
 }
 
-export const podOrchestrator: OrchestrationHandler = function* (context: OrchestrationContext) {
-  const input = context.df.getInput<PodOrchestrationInput>();
-  const { pod, spec } = input;
-  const key = podKey(pod);
-  const scheduler = new df.EntityId(hubSchedulerEntityName, pod.hub);
-  let deployed = input.deployedConfigurationId;
+export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationHandler {
+  return function* podOrchestrator(context: OrchestrationContext) {
+    const input = context.df.getInput<PodOrchestrationInput>();
+    const { pod, spec } = input;
+    const key = podKey(pod);
+    let deployed = input.deployedConfigurationId;
 
-  function* record(lifecycle: PodLifecycle, configurationId?: string): Generator<Task, void, unknown> {
-    const recordInput: RecordPodInput = {
-      pod,
-      node: spec.node,
-      specHash: spec.specHash,
-      containers: podContainers(spec.pod),
-      lifecycle,
-    };
-    if (configurationId !== undefined) recordInput.configurationId = configurationId;
-    yield context.df.callActivityWithRetry(podActivityNames.record, activityRetry, recordInput);
-  }
-  function release(configurationId: string | undefined): void {
-    if (configurationId === undefined) return;
-    const operation: ReleaseConfiguration = { pod: key, configurationId };
-    context.df.signalEntity(scheduler, "release", operation);
-  }
-  function* waitFor(kinds: Waited["kind"][]): Generator<Task, Waited, unknown> {
-    const tasks: { kind: Waited["kind"]; task: Task }[] = [];
-    let timer: TimerTask | undefined;
-    for (const kind of kinds) {
-      if (kind === "poll") {
-        const fireAt = new Date(
-          context.df.currentUtcDateTime.getTime() + podOrchestrationTiming.pollSeconds * 1000,
-        );
-        timer = context.df.createTimer(fireAt);
-        tasks.push({ kind, task: timer });
-      } else {
-        const name = kind === "ready" ? podEvents.configurationReady : podEvents[kind];
-        tasks.push({ kind, task: context.df.waitForExternalEvent(name) });
-      }
+    function* record(lifecycle: PodLifecycle, configurationId?: string): Generator<Task, void, unknown> {
+      const recordInput: RecordPodInput = {
+        pod,
+        node: spec.node,
+        specHash: spec.specHash,
+        containers: podContainers(spec.pod),
+        lifecycle,
+      };
+      if (configurationId !== undefined) recordInput.configurationId = configurationId;
+      yield context.df.callActivityWithRetry(podActivityNames.record, activityRetry, recordInput);
     }
-    const winner = (yield context.df.Task.any(tasks.map((entry) => entry.task))) as Task;
-    if (timer !== undefined && winner !== timer && !timer.isCompleted) timer.cancel();
-    const found = tasks.find((entry) => entry.task === winner)!;
-    return { kind: found.kind, value: winner.result };
-  }
-  function* leave(): Generator<Task, string, unknown> {
-    yield* record({ stage: "Deleting" }, deployed);
-    release(deployed);
-    yield context.df.callActivityWithRetry(podActivityNames.forget, activityRetry, pod);
-    return "deleted";
-  }
-  function changeTo(next: unknown, stillDeployed: string | undefined): string {
-    const nextInput: PodOrchestrationInput = { pod, spec: next as PodSpecInput };
-    if (stillDeployed !== undefined) nextInput.deployedConfigurationId = stillDeployed;
-    context.df.continueAsNew(nextInput);
-    return "changed";
-  }
-
-  const translateInput: TranslatePodInput = { hub: pod.hub, pod: spec.pod, resolved: spec.resolved };
-  const translated = (yield context.df.callActivityWithRetry(
-    podActivityNames.translate,
-    activityRetry,
-    translateInput,
-  )) as TranslatePodResult;
-
-  if (!translated.accepted) {
-    yield* record({ stage: "Refused", problems: translated.problems });
-    release(deployed);
-    deployed = undefined;
-  } else {
-    const wanted = translated.want.configuration.id;
-    let phase: ConfigurationPhase = { phase: "Creating" };
-    yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
-    const want: WantConfiguration = {
-      ...translated.want,
-      pod: key,
-      node: spec.node,
-      notifyInstanceId: context.df.instanceId,
-    };
-    context.df.signalEntity(scheduler, "want", want);
-
-    let onHub = false;
-    for (let poll = 0; poll < podOrchestrationTiming.pollsPerExecution && !onHub; poll += 1) {
-      const waited = yield* waitFor(["ready", "changed", "deleted", "poll"]);
-      if (waited.kind === "deleted") {
-        if (wanted !== deployed) release(wanted);
-        return yield* leave();
+    function* release(configurationId: string | undefined): Generator<Task, void, unknown> {
+      if (configurationId === undefined) return;
+      yield* scheduler.release(context, pod.hub, { pod: key, configurationId });
+    }
+    function* waitFor(kinds: Waited["kind"][]): Generator<Task, Waited, unknown> {
+      const tasks: { kind: Waited["kind"]; task: Task }[] = [];
+      let timer: TimerTask | undefined;
+      for (const kind of kinds) {
+        if (kind === "poll") {
+          const fireAt = new Date(
+            context.df.currentUtcDateTime.getTime() + podOrchestrationTiming.pollSeconds * 1000,
+          );
+          timer = context.df.createTimer(fireAt);
+          tasks.push({ kind, task: timer });
+        } else {
+          const name = kind === "ready" ? podEvents.configurationReady : podEvents[kind];
+          tasks.push({ kind, task: context.df.waitForExternalEvent(name) });
+        }
       }
-      if (waited.kind === "changed") {
-        if (wanted !== deployed) release(wanted);
-        return changeTo(waited.value, deployed);
-      }
-      if (waited.kind === "ready" && !readyFor(waited.value, wanted)) continue;
-      const next =
-        waited.kind === "ready"
-          ? readyPhase(waited.value)
-          : ((yield context.df.callActivityWithRetry(podActivityNames.configurationPhase, activityRetry, {
-              hub: pod.hub,
-              configurationId: wanted,
-            })) as ConfigurationPhase | null);
-      if (next === null || JSON.stringify(next) === JSON.stringify(phase)) continue;
-      phase = next;
+      const winner = (yield context.df.Task.any(tasks.map((entry) => entry.task))) as Task;
+      if (timer !== undefined && winner !== timer && !timer.isCompleted) timer.cancel();
+      const found = tasks.find((entry) => entry.task === winner)!;
+      return { kind: found.kind, value: winner.result };
+    }
+    function* leave(): Generator<Task, string, unknown> {
+      yield* record({ stage: "Deleting" }, deployed);
+      yield* release(deployed);
+      yield context.df.callActivityWithRetry(podActivityNames.forget, activityRetry, pod);
+      return "deleted";
+    }
+    function changeTo(next: unknown, stillDeployed: string | undefined): string {
+      const nextInput: PodOrchestrationInput = { pod, spec: next as PodSpecInput };
+      if (stillDeployed !== undefined) nextInput.deployedConfigurationId = stillDeployed;
+      context.df.continueAsNew(nextInput);
+      return "changed";
+    }
+
+    const translateInput: TranslatePodInput = { hub: pod.hub, pod: spec.pod, resolved: spec.resolved };
+    const translated = (yield context.df.callActivityWithRetry(
+      podActivityNames.translate,
+      activityRetry,
+      translateInput,
+    )) as TranslatePodResult;
+
+    if (!translated.accepted) {
+      yield* record({ stage: "Refused", problems: translated.problems });
+      yield* release(deployed);
+      deployed = undefined;
+    } else {
+      const wanted = translated.want.configuration.id;
+      const want: WantConfiguration = {
+        ...translated.want,
+        pod: key,
+        node: spec.node,
+        notifyInstanceId: context.df.instanceId,
+      };
+      const demand = yield* scheduler.want(context, pod.hub, want);
+      let phase: ConfigurationPhase = demand.state ?? { phase: "Creating" };
       yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
-      if (phase.phase === "OnHub") onHub = true;
-      if (phase.phase === "Refused") break;
-    }
-    if (!onHub && phase.phase !== "Refused") return changeTo(spec, deployed);
-    // a configuration the hub refused is not kept for this pod; the old one (if any) stays
-    if (phase.phase === "Refused" && wanted !== deployed) release(wanted);
-    if (onHub && deployed !== wanted) release(deployed);
-    deployed = onHub ? wanted : deployed;
-  }
 
-  const waited = yield* waitFor(["changed", "deleted"]);
-  if (waited.kind === "changed") return changeTo(waited.value, deployed);
-  return yield* leave();
-};
+      let onHub = phase.phase === "OnHub";
+      for (
+        let poll = 0;
+        poll < podOrchestrationTiming.pollsPerExecution && !onHub && phase.phase !== "Refused";
+        poll += 1
+      ) {
+        const waited = yield* waitFor(["ready", "changed", "deleted", "poll"]);
+        if (waited.kind === "deleted") {
+          if (wanted !== deployed) yield* release(wanted);
+          return yield* leave();
+        }
+        if (waited.kind === "changed") {
+          if (wanted !== deployed) yield* release(wanted);
+          return changeTo(waited.value, deployed);
+        }
+        if (waited.kind === "ready" && !readyFor(waited.value, wanted)) continue;
+        const next =
+          waited.kind === "ready"
+            ? readyPhase(waited.value)
+            : ((yield context.df.callActivityWithRetry(podActivityNames.configurationPhase, activityRetry, {
+                hub: pod.hub,
+                configurationId: wanted,
+              })) as ConfigurationPhase | null);
+        if (next === null || JSON.stringify(next) === JSON.stringify(phase)) continue;
+        phase = next;
+        yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
+        if (phase.phase === "OnHub") onHub = true;
+      }
+      if (!onHub && phase.phase !== "Refused") return changeTo(spec, deployed);
+      // a configuration the hub refused is not kept for this pod; the old one (if any) stays
+      if (phase.phase === "Refused" && wanted !== deployed) yield* release(wanted);
+      if (onHub && deployed !== wanted) yield* release(deployed);
+      deployed = onHub ? wanted : deployed;
+    }
+
+    const waited = yield* waitFor(["changed", "deleted"]);
+    if (waited.kind === "changed") return changeTo(waited.value, deployed);
+    return yield* leave();
+  };
+}

@@ -8,16 +8,18 @@ import { podKey } from "../../lib/provider/podIdentity.js";
 import {
   podActivityNames,
   podEvents,
-  podOrchestrator,
+  createPodOrchestrator,
   type PodOrchestrationInput,
 } from "../../lib/provider/podOrchestration.js";
+import type { DemandResult } from "../../lib/scheduler/applierProtocol.js";
+import { releaseConfiguration, wantConfiguration } from "../../functions/hubSchedulerCalls.js";
 import type { TranslatePodResult } from "../../lib/provider/podActivities.js";
 import { podFixture } from "./providerFixtures.js";
 
 const require = createRequire(import.meta.url);
 const { createOrchestrator } = require("durable-functions/lib/src/util/testingUtils.js") as {
   createOrchestrator: (
-    fn: typeof podOrchestrator,
+    fn: ReturnType<typeof createPodOrchestrator>,
   ) => (trigger: unknown, context: unknown) => Promise<unknown>;
 };
 
@@ -63,7 +65,9 @@ async function replay(
   history: HistoryEvent[],
   orchestrationInput: PodOrchestrationInput = input,
 ): Promise<State> {
-  const handler = createOrchestrator(podOrchestrator);
+  const handler = createOrchestrator(
+    createPodOrchestrator({ want: wantConfiguration, release: releaseConfiguration }),
+  );
   const context = new InvocationContext({
     functionName: "podOrchestration",
     invocationId: "test",
@@ -101,25 +105,32 @@ const started = (orchestrationInput: PodOrchestrationInput = input): HistoryEven
 ];
 const json = (value: unknown) => JSON.stringify(value);
 const episode = () => [historyEvents.orchestratorCompleted(), historyEvents.orchestratorStarted()];
-const wantSent = (id: number) =>
-  historyEvents.eventSent(
-    id,
-    `@hubscheduler@hub1`,
-    "op",
-    json({ id: `req-${id}`, op: "want", signal: true }),
-  );
+/** An entity call as the extension records it: the request sent, then its response raised. */
+const entityCalled = (id: number, op: string, result: DemandResult): HistoryEvent[] => [
+  historyEvents.eventSent(id, "@hubscheduler@hub1", "op", json({ id: `req-${id}`, op, signal: false })),
+  ...episode(),
+  historyEvents.eventRaised(`req-${id}`, json({ result: json(result) })),
+];
+const waiting: DemandResult = {
+  configurationId: "cfg-new",
+  state: { phase: "WaitingForHubBudget", position: 2 },
+  wakeApplier: false,
+};
+const translated = (): HistoryEvent[] => [
+  historyEvents.taskScheduled(0, podActivityNames.translate, null),
+  ...episode(),
+  historyEvents.taskCompleted(0, json(accepted)),
+];
 
-/** History up to the want signal and the first poll timer: translate (0), record Scheduled (1), want (2), timer (3). */
-function submitted(orchestrationInput: PodOrchestrationInput = input): HistoryEvent[] {
+/** History up to the first poll: translate (0), want (1) answered `demand`, record (2), timer (3). */
+function submitted(orchestrationInput: PodOrchestrationInput = input, demand = waiting): HistoryEvent[] {
   return [
     ...started(orchestrationInput),
-    historyEvents.taskScheduled(0, podActivityNames.translate, null),
+    ...translated(),
+    ...entityCalled(1, "want", demand),
+    historyEvents.taskScheduled(2, podActivityNames.record, null),
     ...episode(),
-    historyEvents.taskCompleted(0, json(accepted)),
-    historyEvents.taskScheduled(1, podActivityNames.record, null),
-    ...episode(),
-    historyEvents.taskCompleted(1, json(2)),
-    wantSent(2),
+    historyEvents.taskCompleted(2, json(2)),
     historyEvents.timerCreated(3, new Date(Date.now() + 30_000).toISOString()),
     ...episode(),
   ];
@@ -153,7 +164,7 @@ describe("pod orchestration", () => {
   });
 
   it("wants the configuration with the pod key, the node and its own instance to notify", async () => {
-    const state = await replay(submitted().slice(0, -3).concat(episode().slice(1)));
+    const state = await replay([...started(), ...translated()]);
     const want = flat(state.actions).find((action) => action.operation === "want");
     expect(want?.input).toMatchObject({
       pod: podKey(pod),
@@ -165,7 +176,23 @@ describe("pod orchestration", () => {
     });
   });
 
-  it("after a crash between the want and the record, replay records OnHub without wanting again", async () => {
+  it("after a crash between the want and the record, replay records the phase without wanting again", async () => {
+    const state = await replay([...started(), ...translated(), ...entityCalled(1, "want", waiting)]);
+    const actions = flat(state.actions);
+    expect(actions.filter((action) => action.operation === "want")).toHaveLength(1);
+    expect(actions.at(-1)).toMatchObject({
+      functionName: podActivityNames.record,
+      input: {
+        lifecycle: {
+          stage: "Scheduled",
+          configurationId: "cfg-new",
+          configuration: { phase: "WaitingForHubBudget", position: 2 },
+        },
+      },
+    });
+  });
+
+  it("records OnHub when the scheduler's configurationReady event arrives", async () => {
     const state = await replay([
       ...submitted(),
       historyEvents.eventRaised(
@@ -173,13 +200,9 @@ describe("pod orchestration", () => {
         json({ configurationId: "cfg-new", state: { phase: "OnHub" } }),
       ),
     ]);
-    const actions = flat(state.actions);
-    expect(actions.filter((action) => action.operation === "want")).toHaveLength(1);
-    expect(actions.at(-1)).toMatchObject({
+    expect(flat(state.actions).at(-1)).toMatchObject({
       functionName: podActivityNames.record,
-      input: {
-        lifecycle: { stage: "Scheduled", configurationId: "cfg-new", configuration: { phase: "OnHub" } },
-      },
+      input: { lifecycle: { stage: "Scheduled", configuration: { phase: "OnHub" } } },
     });
   });
 
@@ -194,20 +217,17 @@ describe("pod orchestration", () => {
 
   it("on an update releases the old configuration only after the new one is recorded on the hub", async () => {
     const updating: PodOrchestrationInput = { ...input, deployedConfigurationId: "cfg-old" };
-    const ready = historyEvents.eventRaised(
-      podEvents.configurationReady,
-      json({ configurationId: "cfg-new", state: { phase: "OnHub" } }),
-    );
-    const beforeRecord = await replay([...submitted(updating), ready], updating);
+    const onHub: DemandResult = { configurationId: "cfg-new", state: { phase: "OnHub" }, wakeApplier: false };
+    const upToWant = [...started(updating), ...translated(), ...entityCalled(1, "want", onHub)];
+    const beforeRecord = await replay(upToWant, updating);
     expect(flat(beforeRecord.actions).filter((action) => action.operation === "release")).toEqual([]);
 
     const afterRecord = await replay(
       [
-        ...submitted(updating),
-        ready,
-        historyEvents.taskScheduled(4, podActivityNames.record, null),
+        ...upToWant,
+        historyEvents.taskScheduled(2, podActivityNames.record, null),
         ...episode(),
-        historyEvents.taskCompleted(4, json(3)),
+        historyEvents.taskCompleted(2, json(3)),
       ],
       updating,
     );
@@ -215,18 +235,34 @@ describe("pod orchestration", () => {
     expect(release.map((action) => action.input)).toEqual([{ pod: podKey(pod), configurationId: "cfg-old" }]);
   });
 
-  it("a delete while waiting releases the wanted configuration and forgets the pod", async () => {
+  it("a delete while waiting first releases the configuration it wanted", async () => {
     const deletedState = await replay([
       ...submitted(),
       historyEvents.eventRaised(podEvents.deleted, json({})),
     ]);
     const actions = flat(deletedState.actions);
-    expect(actions.filter((action) => action.operation === "release").map((a) => a.input)).toEqual([
-      { pod: podKey(pod), configurationId: "cfg-new" },
-    ]);
-    expect(actions.at(-1)).toMatchObject({
+    expect(actions.at(-1)?.operation).toBe("release");
+    expect(actions.at(-1)?.input).toEqual({ pod: podKey(pod), configurationId: "cfg-new" });
+  });
+
+  it("after releasing on delete, records Deleting and then forgets the pod", async () => {
+    const released: DemandResult = { configurationId: "cfg-new", wakeApplier: false };
+    const history = [
+      ...submitted(),
+      historyEvents.eventRaised(podEvents.deleted, json({})),
+      ...entityCalled(4, "release", released),
+    ];
+    const recording = flat((await replay(history)).actions).at(-1);
+    expect(recording).toMatchObject({
       functionName: podActivityNames.record,
       input: { lifecycle: { stage: "Deleting" } },
     });
+    const forgetting = await replay([
+      ...history,
+      historyEvents.taskScheduled(5, podActivityNames.record, null),
+      ...episode(),
+      historyEvents.taskCompleted(5, json(4)),
+    ]);
+    expect(flat(forgetting.actions).at(-1)).toMatchObject({ functionName: podActivityNames.forget });
   });
 });

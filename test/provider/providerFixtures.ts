@@ -1,5 +1,6 @@
 // Pods as the adapter sends them (the shape of `kubectl get pod -o json`).
 import type { V1Pod } from "@kubernetes/client-node";
+import { annotations } from "../../lib/translate/index.js";
 
 export function podFixture(overrides: { name?: string; uid?: string; image?: string } = {}): V1Pod {
   return {
@@ -9,7 +10,7 @@ export function podFixture(overrides: { name?: string; uid?: string; image?: str
       name: overrides.name ?? "sensor",
       namespace: "default",
       uid: overrides.uid ?? "uid-1",
-      annotations: { "iotedge.azure.com/target-condition": "tags.environment='dev'" },
+      annotations: { [annotations.targetCondition]: "tags.environment='dev'" },
     },
     spec: {
       nodeName: "edge-node",

@@ -1,0 +1,206 @@
+// The provider API through the local host running the app's own registrations (TypeScript entry
+// files through tsx), with Azurite for durable state and pod records, and the IoT Hub simulator.
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import { createHubClient } from "../../lib/hub/createHubClient.js";
+import type { HubClient } from "../../lib/hub/hubClient.js";
+import { hubSettingNames } from "../../lib/app/settings.js";
+import type {
+  NodePodsResponse,
+  ProviderError,
+  ProviderPodStatus,
+} from "../../lib/provider/providerContract.js";
+import { startAzurite, type Azurite } from "../host/azurite.js";
+import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
+import { eventually, startTestSimulator } from "../support/testSimulator.js";
+import { podFixture } from "../provider/providerFixtures.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const hub = "hub1";
+const node = "edge-node";
+const functionKey = "provider-test-function-key";
+const entry = "functions/*.ts";
+
+describe("provider API through the local host", { timeout: 120_000 }, () => {
+  let azurite: Azurite;
+  let simulator: RunningSimulator;
+  let host: HostProcess;
+  let hubClient: HubClient;
+
+  const url = (route: string) => `${host.url}/api/v1/hubs/${route}`;
+  const call = (route: string, init: RequestInit = {}, key: string | undefined = functionKey) =>
+    fetch(url(route), {
+      ...init,
+      headers: {
+        "content-type": "application/json",
+        ...(key ? { "x-functions-key": key } : {}),
+        ...init.headers,
+      },
+    });
+  const putPod = (pod = podFixture(), target = `${hub}/namespaces/default/pods/${pod.metadata!.name}`) =>
+    call(target, {
+      method: "PUT",
+      body: JSON.stringify({ node, pod, resolved: { configMaps: {}, secrets: {} } }),
+    });
+  const podStatus = async (name: string) =>
+    (await (await call(`${hub}/namespaces/default/pods/${name}/status`)).json()) as ProviderPodStatus;
+
+  beforeAll(async () => {
+    azurite = await startAzurite();
+    simulator = await startTestSimulator({
+      hubName: hub,
+      evaluationIntervalMs: 200,
+      devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
+    });
+    const names = hubSettingNames(hub);
+    host = await startHostProcess({
+      appDir: root,
+      entry,
+      env: {
+        LOCAL_HOST_FUNCTION_KEYS: functionKey,
+        LOCAL_HOST_MASTER_KEY: "provider-test-master-key",
+        AzureWebJobsStorage: azurite.connectionString,
+        CONNECTOR_HUBS: hub,
+        CONFIGURATION_RELEASE_GRACE_SECONDS: "0",
+        [names.connection]: simulator.iotHubConnectionString,
+        [names.eventsConnection]: simulator.eventHubConnectionString,
+        [names.eventsName]: hub,
+      },
+    });
+    hubClient = createHubClient(simulator.iotHubConnectionString);
+  });
+
+  afterAll(async () => {
+    hubClient?.close();
+    await host?.stop();
+    await simulator?.stop();
+    await azurite?.stop();
+  });
+
+  it("answers 401 without a function key", async () => {
+    const response = await call(`${hub}/nodes/${node}/pods`, {}, "");
+    expect(response.status).toBe(401);
+  });
+
+  it("refuses a pod without a uid with 400 naming the field", async () => {
+    const pod = podFixture({ name: "no-uid" });
+    delete pod.metadata!.uid;
+    const response = await putPod(pod);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as ProviderError;
+    expect(body.error.field).toBe("pod.metadata.uid");
+  });
+
+  it("refuses a body whose pod name differs from the URL", async () => {
+    const response = await putPod(podFixture({ name: "a" }), `${hub}/namespaces/default/pods/b`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ProviderError).error.field).toBe("pod.metadata.name");
+  });
+
+  it("answers 404 for a hub the app does not serve", async () => {
+    const response = await call(`other-hub/nodes/${node}/pods`);
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as ProviderError).error.code).toBe("HubNotFound");
+  });
+
+  it("accepts a pod the translator refuses and reports it Failed with reason UnsupportedPod and the problems", async () => {
+    const pod = podFixture({ name: "with-init", uid: "uid-init" });
+    pod.spec!.initContainers = [{ name: "setup", image: "busybox" }];
+    const response = await putPod(pod);
+    expect(response.status).toBe(201);
+    const status = await eventually(
+      () => podStatus("with-init"),
+      (s) => s.status.phase === "Failed",
+      { attempts: 300, intervalMs: 100 },
+    );
+    expect(status.status.reason).toBe("UnsupportedPod");
+    expect(status.status.message).toContain("spec.initContainers");
+  });
+
+  const listConfigurationIds = async () => (await hubClient.listConfigurations()).map((c) => c.id);
+  const waitUntilOnHub = (name: string) =>
+    eventually(
+      () => podStatus(name),
+      (s) => s.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "True") === true,
+      { attempts: 400, intervalMs: 100 },
+    );
+
+  it("deploys a pod: its configuration reaches the hub and the status says so; the node list answers 304 when unchanged", async () => {
+    const response = await putPod(podFixture({ name: "sensor", uid: "uid-sensor" }));
+    expect(response.status).toBe(201);
+    const status = await waitUntilOnHub("sensor");
+    expect(status.status.phase).toBe("Pending");
+    expect(status.status.conditions).toContainEqual(
+      expect.objectContaining({ type: "PodScheduled", status: "True" }),
+    );
+    expect(await listConfigurationIds()).toContain(status.configurationId);
+
+    const first = await call(`${hub}/nodes/${node}/pods`);
+    expect(first.status).toBe(200);
+    const etag = first.headers.get("etag");
+    const list = (await first.json()) as NodePodsResponse;
+    expect(list.pods.map((pod) => pod.name)).toContain("sensor");
+    expect(etag).toBe(`"${list.version}"`);
+    const again = await call(`${hub}/nodes/${node}/pods`, { headers: { "if-none-match": etag! } });
+    expect(again.status).toBe(304);
+  });
+
+  it("an update with a new image puts the new configuration on the hub and removes the old one", async () => {
+    await putPod(podFixture({ name: "updated", uid: "uid-updated", image: "example.azurecr.io/app:1" }));
+    const before = await waitUntilOnHub("updated");
+    const changed = await putPod(
+      podFixture({ name: "updated", uid: "uid-updated", image: "example.azurecr.io/app:2" }),
+    );
+    expect(changed.status).toBe(200);
+    const after = await eventually(
+      () => podStatus("updated"),
+      (s) =>
+        s.configurationId !== before.configurationId &&
+        s.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "True") === true,
+      { attempts: 400, intervalMs: 100 },
+    );
+    const ids = await eventually(listConfigurationIds, (list) => !list.includes(before.configurationId!), {
+      attempts: 300,
+      intervalMs: 100,
+    });
+    expect(ids).toContain(after.configurationId);
+  });
+
+  it("the same PUT twice is a no-op answered 200", async () => {
+    const pod = podFixture({ name: "twice", uid: "uid-twice" });
+    expect((await putPod(pod)).status).toBe(201);
+    const second = await putPod(pod);
+    expect(second.status).toBe(200);
+  });
+
+  it("a delete removes the pod from the node's list and its configuration from the hub", async () => {
+    const pod = podFixture({ name: "leaving", uid: "uid-leaving", image: "example.azurecr.io/leaving:1" });
+    expect((await putPod(pod)).status).toBe(201);
+    const { configurationId } = await waitUntilOnHub("leaving");
+    const deleted = await call(`${hub}/namespaces/default/pods/leaving?uid=uid-leaving`, {
+      method: "DELETE",
+    });
+    expect(deleted.status).toBe(202);
+    await eventually(
+      async () => ((await (await call(`${hub}/nodes/${node}/pods`)).json()) as NodePodsResponse).pods,
+      (pods) => !pods.some((pod) => pod.name === "leaving"),
+      { attempts: 300, intervalMs: 100 },
+    );
+    await eventually(listConfigurationIds, (ids) => !ids.includes(configurationId!), {
+      attempts: 300,
+      intervalMs: 100,
+    });
+  });
+
+  it("reports node conditions: hub reachable, devices total and connected", async () => {
+    const response = await call(`${hub}/nodes/${node}/conditions`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      hubReachable: boolean;
+      devicesTotal: number;
+      devicesConnected: number;
+    };
+    expect(body).toMatchObject({ hubReachable: true, devicesTotal: 3, devicesConnected: 3 });
+  });
+});
