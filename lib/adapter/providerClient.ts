@@ -147,8 +147,9 @@ export class ProviderClient implements PodProvider {
 /** A network failure's code (ECONNREFUSED, timeout), never the URL it carried. */
 function errorCode(error: unknown): string {
   if (error instanceof Error && error.name === "TimeoutError") return "timed out";
-  const cause = error instanceof Error ? (error.cause as { code?: string } | undefined) : undefined;
-  return cause?.code ?? (error instanceof Error ? error.name : "network error");
+  const cause =
+    error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? "network error";
 }
 
 async function errorReason(response: Response): Promise<{ reason: string; field?: string }> {

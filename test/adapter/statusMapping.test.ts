@@ -1,0 +1,157 @@
+import type { V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { fleetTransitionEvents } from "../../lib/adapter/podEvents.js";
+import { podStatusToWrite } from "../../lib/adapter/podStatusWriter.js";
+import { virtualNode, virtualNodeStatus } from "../../lib/adapter/virtualNode.js";
+import type { NodeConditionsResponse, ProviderPodStatus } from "../../lib/provider/providerContract.js";
+
+const pod: V1Pod = {
+  metadata: {
+    namespace: "default",
+    name: "sensor-1",
+    uid: "u1",
+    creationTimestamp: new Date("2026-11-25T10:00:00Z"),
+  },
+  spec: { containers: [{ name: "sensor" }] },
+  status: { phase: "Pending", qosClass: "BestEffort" },
+};
+
+function provided(
+  fleet: Partial<ProviderPodStatus["fleet"]>,
+  version = 1,
+  message?: string,
+): ProviderPodStatus {
+  return {
+    namespace: "default",
+    name: "sensor-1",
+    uid: "u1",
+    configurationId: "k8s-abc",
+    version,
+    fleet: { targeted: 3, applied: 0, running: 0, failed: 0, offline: 0, ...fleet },
+    status: { phase: "Running", message, qosClass: "Guaranteed" },
+  };
+}
+
+describe("pod status written to the status subresource", () => {
+  it("is the provider's status with the node's address and the pod's start time; qosClass stays the apiserver's", () => {
+    const status = podStatusToWrite(pod, provided({ applied: 3 }), "10.1.2.3");
+    expect(status).toEqual({
+      phase: "Running",
+      message: undefined,
+      hostIP: "10.1.2.3",
+      hostIPs: [{ ip: "10.1.2.3" }],
+      startTime: new Date("2026-11-25T10:00:00Z"),
+    });
+  });
+
+  it("keeps a start time already written", () => {
+    const started = { ...pod, status: { startTime: new Date("2026-11-25T11:00:00Z") } };
+    expect(podStatusToWrite(started, provided({}), "10.1.2.3").startTime).toEqual(
+      new Date("2026-11-25T11:00:00Z"),
+    );
+  });
+});
+
+describe("Events on fleet transitions", () => {
+  it("says on how many devices the deployment applied, when that number changes", () => {
+    expect(fleetTransitionEvents(undefined, provided({ applied: 2 }))).toEqual([
+      { type: "Normal", reason: "Applied", message: "deployment k8s-abc applied on 2 of 3 targeted devices" },
+    ]);
+    expect(fleetTransitionEvents(provided({ applied: 2 }), provided({ applied: 2 }, 2))).toEqual([]);
+  });
+
+  it("warns when more devices fail or go offline, with the provider's message", () => {
+    const events = fleetTransitionEvents(
+      provided({ applied: 3, failed: 0 }),
+      provided({ applied: 3, failed: 1, offline: 1 }, 2, "sensor backoff on dev-2"),
+    );
+    expect(events).toEqual([
+      {
+        type: "Warning",
+        reason: "DeviceFailed",
+        message: "failed on 1 of 3 targeted devices: sensor backoff on dev-2",
+      },
+      { type: "Warning", reason: "DeviceOffline", message: "1 targeted devices are disconnected" },
+    ]);
+  });
+
+  it("stays quiet when failures recover", () => {
+    expect(
+      fleetTransitionEvents(provided({ applied: 3, failed: 2 }), provided({ applied: 3, failed: 0 }, 2)),
+    ).toEqual([]);
+  });
+});
+
+describe("virtual node", () => {
+  const identity = {
+    nodeName: "iot-edge-hub1",
+    hubName: "hub1",
+    nodeAddress: "10.0.0.7",
+    kubeletPort: 10250,
+    kubeletVersion: "v1.36.3-iot-edge-connector",
+    capacity: { pods: "110", cpu: "20", memory: "100Gi" },
+  };
+  const answer: NodeConditionsResponse = {
+    hub: "hub1",
+    hubReachable: true,
+    devicesTotal: 4,
+    devicesConnected: 3,
+    deployments: { used: 5, limit: 100 },
+    conditions: [
+      { type: "Ready", status: "True", reason: "HubReachable", message: "3 of 4 devices connected" },
+    ],
+    capacity: { pods: "95" },
+  };
+
+  it("is labelled and tainted so only pods meant for IoT Edge land on it", () => {
+    const node = virtualNode(identity);
+    expect(node.metadata?.labels).toMatchObject({
+      type: "virtual-kubelet",
+      "kubernetes.io/role": "agent",
+      "kubernetes.io/os": "linux",
+    });
+    expect(node.spec?.taints).toEqual([
+      { key: "virtual-kubelet.io/provider", value: "azure-iotedge", effect: "NoSchedule" },
+    ]);
+  });
+
+  it("takes conditions and capacity from the provider, the rest from the configuration", () => {
+    const now = new Date("2026-11-25T12:00:00Z");
+    const status = virtualNodeStatus(identity, { ok: true, response: answer }, [], now);
+    expect(status.conditions).toEqual([
+      {
+        type: "Ready",
+        status: "True",
+        reason: "HubReachable",
+        message: "3 of 4 devices connected",
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+    ]);
+    expect(status.capacity).toEqual({ pods: "95", cpu: "20", memory: "100Gi" });
+    expect(status.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10250);
+    expect(status.addresses).toEqual([{ type: "InternalIP", address: "10.0.0.7" }]);
+  });
+
+  it("turns Ready Unknown with the reason when the provider does not answer, keeping transition times otherwise", () => {
+    const earlier = new Date("2026-11-25T11:00:00Z");
+    const now = new Date("2026-11-25T12:00:00Z");
+    const ready = virtualNodeStatus(identity, { ok: true, response: answer }, [], earlier).conditions ?? [];
+    const later = virtualNodeStatus(identity, { ok: true, response: answer }, ready, now).conditions ?? [];
+    expect(later[0]).toMatchObject({ lastTransitionTime: earlier, lastHeartbeatTime: now });
+    const down = virtualNodeStatus(
+      identity,
+      { ok: false, reason: "provider nodeConditions: unreachable: ECONNREFUSED" },
+      later,
+      now,
+    );
+    expect(down.conditions?.[0]).toMatchObject({
+      type: "Ready",
+      status: "Unknown",
+      reason: "ProviderUnreachable",
+      message:
+        "the connector's Functions app did not answer: provider nodeConditions: unreachable: ECONNREFUSED",
+      lastTransitionTime: now,
+    });
+  });
+});
