@@ -16,8 +16,14 @@ import type { ActionOutcome, ActionResult, HubAction } from "./applierProtocol.j
 /** Opens a hub client that reports every attempt (the 429's Retry-After is in the attempt event). */
 export type HubConnector = (onAttempt: (event: HubAttemptEvent) => void) => HubClient;
 
-export function connectorFor(connectionString: string): HubConnector {
-  return (onAttempt) => createHubClient(connectionString, { retry: { maxAttempts: 1 }, onAttempt });
+/** `trustedCa`: a CA certificate (PEM) to trust besides Node's roots, e.g. the simulator's. */
+export function connectorFor(connectionString: string, trustedCa?: string): HubConnector {
+  return (onAttempt) =>
+    createHubClient(connectionString, {
+      retry: { maxAttempts: 1 },
+      onAttempt,
+      ...(trustedCa !== undefined && { trustedCa }),
+    });
 }
 
 function outcomeOf(error: unknown, retryAfterMs: number | undefined): ActionOutcome {
