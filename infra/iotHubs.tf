@@ -1,7 +1,7 @@
 # The IoT Hubs the connector serves: new ones created here, existing ones referred to by resource id.
-# On each: twin change and connection state events routed to the built-in endpoint, the fallback
-# route kept on it for device telemetry, a consumer group for the app and a read-only (service
-# connect) policy for the app's eventHub trigger.
+# On each: twin change and connection state events routed to the built-in endpoint, a consumer group
+# for the app and a read-only (service connect) policy for the app's eventHub trigger; on new hubs,
+# the fallback route kept on the built-in endpoint for device telemetry.
 locals {
   new_hubs = { for name, hub in var.hubs : name => hub if hub.existing_resource_id == null }
   existing_hubs = { for name, hub in var.hubs : name => {
@@ -47,12 +47,21 @@ resource "azurerm_iothub" "new" {
     name     = each.value.sku
     capacity = each.value.units
   }
+  # With any route in place, device telemetry that matches none reaches `events` only through the
+  # fallback route: keep it enabled so the connector's routes never silence telemetry readers.
+  # (Inline: the separate azurerm_iothub_fallback_route refuses the built-in endpoint's name.)
+  fallback_route {
+    source         = "DeviceMessages"
+    condition      = "true"
+    endpoint_names = ["events"]
+    enabled        = true
+  }
   tags = local.tags
 
-  # Routes, the fallback route and consumer groups are managed as their own resources below
-  # (the same way for new and existing hubs); the hub resource must not fight over them.
+  # Routes are their own resources below (the same way for new and existing hubs): the hub
+  # resource must not remove them.
   lifecycle {
-    ignore_changes = [route, fallback_route]
+    ignore_changes = [route]
   }
 }
 
@@ -68,19 +77,6 @@ resource "azurerm_iothub_route" "events" {
   resource_group_name = local.hubs[each.value.hub].resource_group_name
   iothub_name         = each.value.hub
   source              = each.value.source
-  condition           = "true"
-  endpoint_names      = ["events"]
-  enabled             = true
-  depends_on          = [azurerm_iothub.new]
-}
-
-# With any route in place, device telemetry that matches none reaches `events` only through the
-# fallback route: keep it enabled so adding the connector never silences existing consumers.
-resource "azurerm_iothub_fallback_route" "telemetry" {
-  for_each            = { for name, hub in var.hubs : name => hub if hub.manage_fallback_route }
-  resource_group_name = local.hubs[each.key].resource_group_name
-  iothub_name         = each.key
-  source              = "DeviceMessages"
   condition           = "true"
   endpoint_names      = ["events"]
   enabled             = true

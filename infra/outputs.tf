@@ -13,11 +13,6 @@ output "function_app_url" {
   value       = "https://${local.app.default_hostname}"
 }
 
-output "function_key_command" {
-  description = "Prints the function key the adapter needs (kept out of Terraform outputs: it is a secret)."
-  value       = "az functionapp keys list --resource-group ${azurerm_resource_group.connector.name} --name ${local.app.name} --query functionKeys.default --output tsv"
-}
-
 output "adapter_chart_values" {
   description = "Values for `helm install` of charts/iot-edge-connector: one virtual node per hub."
   value = {

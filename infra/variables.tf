@@ -56,16 +56,16 @@ variable "hubs" {
     A new hub: give sku and units. An existing hub: give existing_resource_id and its built-in endpoint
     (`az iot hub show -n NAME --query properties.eventHubEndpoints.events` → endpoint and path); sku and
     units must then say what the hub is, as the app spends that budget.
+    A new hub gets its fallback route enabled towards `events`; an existing hub's is its owner's to keep.
   EOT
   type = map(object({
-    existing_resource_id  = optional(string)
-    events_endpoint       = optional(string)
-    events_path           = optional(string)
-    sku                   = optional(string, "S1")
-    units                 = optional(number, 1)
-    consumer_group        = optional(string, "iot-edge-connector")
-    base_deployment       = optional(bool, false)
-    manage_fallback_route = optional(bool, true)
+    existing_resource_id = optional(string)
+    events_endpoint      = optional(string)
+    events_path          = optional(string)
+    sku                  = optional(string, "S1")
+    units                = optional(number, 1)
+    consumer_group       = optional(string, "iot-edge-connector")
+    base_deployment      = optional(bool, false)
   }))
   validation {
     condition     = length(var.hubs) > 0
@@ -84,15 +84,16 @@ variable "hubs" {
     error_message = "hubs[*].units must be a whole number of at least 1."
   }
   validation {
-    condition = alltrue([for name, hub in var.hubs : hub.existing_resource_id == null || (
+    # (A conditional, not ||: Terraform evaluates both sides of ||.)
+    condition = alltrue([for name, hub in var.hubs : hub.existing_resource_id == null ? true : (
       can(regex("(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Devices/IotHubs/[^/]+$", hub.existing_resource_id)) &&
-      lower(element(split("/", coalesce(hub.existing_resource_id, "/")), 8)) == lower(name)
+      try(lower(split("/", hub.existing_resource_id)[8]) == lower(name), false)
     )])
     error_message = "hubs[*].existing_resource_id must be an IoT Hub resource id (/subscriptions/…/resourceGroups/…/providers/Microsoft.Devices/IotHubs/<name>) whose last part is the map key."
   }
   validation {
-    condition = alltrue([for hub in var.hubs : hub.existing_resource_id == null || (
-      can(regex("^sb://[^/]+/?$", coalesce(hub.events_endpoint, "-"))) && coalesce(hub.events_path, "") != ""
+    condition = alltrue([for hub in var.hubs : hub.existing_resource_id == null ? true : (
+      can(regex("^sb://[^/]+/?$", hub.events_endpoint)) && try(length(hub.events_path) > 0, false)
     )])
     error_message = "hubs[*]: an existing hub needs events_endpoint (sb://….servicebus.windows.net/) and events_path of its built-in endpoint."
   }

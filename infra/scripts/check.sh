@@ -22,7 +22,8 @@ provider_installation {
 RC
 export TF_CLI_CONFIG_FILE="$cache/terraformrc"
 export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
-# Working files (providers, lock file) stay out of the source tree.
+# Installed providers stay out of the source tree (the lock file, infra/.terraform.lock.hcl, is
+# gitignored: its hashes are those of the local build).
 export TF_DATA_DIR="$cache/data"
 
 cd "$infra"

@@ -16,7 +16,7 @@ variables {
       sku                  = "S2"
       units                = 3
     }
-    "lab" = { sku = "F1", manage_fallback_route = false }
+    "lab" = { sku = "F1" }
   }
 }
 
@@ -42,10 +42,6 @@ run "routes_events_and_adds_a_consumer_group_on_the_existing_hub_in_its_own_reso
       azurerm_iothub_consumer_group.connector["factory-7"].name == "iot-edge-connector"
     )
     error_message = "routes and the consumer group must be added to the existing hub where it lives"
-  }
-  assert {
-    condition     = azurerm_iothub_fallback_route.telemetry["factory-7"].enabled && !contains(keys(azurerm_iothub_fallback_route.telemetry), "lab")
-    error_message = "the fallback route is managed where asked (default) and left alone where manage_fallback_route = false"
   }
 }
 

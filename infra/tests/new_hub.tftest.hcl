@@ -36,9 +36,10 @@ run "routes_twin_change_and_connection_state_events_to_the_built_in_endpoint" {
 run "keeps_device_telemetry_on_the_built_in_endpoint_through_the_fallback_route" {
   assert {
     condition = alltrue([for hub in ["plant-a", "plant-b"] : (
-      azurerm_iothub_fallback_route.telemetry[hub].enabled &&
-      azurerm_iothub_fallback_route.telemetry[hub].endpoint_names == tolist(["events"]) &&
-      azurerm_iothub_fallback_route.telemetry[hub].condition == "true"
+      azurerm_iothub.new[hub].fallback_route[0].enabled &&
+      azurerm_iothub.new[hub].fallback_route[0].source == "DeviceMessages" &&
+      azurerm_iothub.new[hub].fallback_route[0].endpoint_names == tolist(["events"]) &&
+      azurerm_iothub.new[hub].fallback_route[0].condition == "true"
     )])
     error_message = "the fallback route must stay enabled towards `events`"
   }
@@ -62,7 +63,7 @@ run "creates_each_hub_with_its_sku_and_units_and_a_consumer_group_for_the_app" {
   }
   assert {
     condition = alltrue([for policy in azurerm_iothub_shared_access_policy.events_reader : (
-      policy.service_connect && !policy.registry_read && !policy.registry_write && !policy.device_connect
+      policy.service_connect && policy.registry_read != true && policy.registry_write != true && policy.device_connect != true
     )])
     error_message = "the events policy may only connect as a service (read the built-in endpoint)"
   }
@@ -173,7 +174,7 @@ run "grants_the_identity_least_rights" {
   }
   assert {
     condition = (
-      length(azurerm_role_definition.hub_operator.permissions[0].actions) == 0 &&
+      length(coalesce(azurerm_role_definition.hub_operator.permissions[0].actions, [])) == 0 &&
       !anytrue([for action in azurerm_role_definition.hub_operator.permissions[0].data_actions : strcontains(action, "*") || strcontains(action, "devices/")])
     )
     error_message = "the hub role grants data actions only, no wildcard and no device identity rights"
