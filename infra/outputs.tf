@@ -14,10 +14,15 @@ output "function_app_url" {
 }
 
 output "adapter_chart_values" {
-  description = "Values for `helm install` of charts/iot-edge-connector: one virtual node per hub."
+  description = "Values for `helm install -f` of charts/iot-edge-connector: one virtual node per hub. The function key Secret is created beside the release (docs/deploy-to-azure.md)."
   value = {
-    functionsUrl = "https://${local.app.default_hostname}"
-    virtualNodes = [for name in sort(keys(var.hubs)) : { nodeName = "iot-edge-${lower(name)}", hubName = name }]
+    nodes = [for name in sort(keys(var.hubs)) : {
+      name    = "iot-edge-${lower(name)}"
+      hubName = name
+      # host.json keeps the default route prefix.
+      functionsUrl      = "https://${local.app.default_hostname}/api"
+      functionKeySecret = { name = var.function_key_secret_name, key = "functionKey" }
+    }]
   }
 }
 

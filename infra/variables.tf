@@ -147,3 +147,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "function_key_secret_name" {
+  description = "Name of the Kubernetes Secret (key functionKey) holding the Functions app key, written into the chart values."
+  type        = string
+  default     = "iot-edge-connector-function-key"
+}

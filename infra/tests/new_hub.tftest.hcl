@@ -191,10 +191,14 @@ run "outputs_what_publish_and_helm_install_need" {
     error_message = "function_app_url must be the app's https URL"
   }
   assert {
-    condition = output.adapter_chart_values.virtualNodes == [
-      { nodeName = "iot-edge-plant-a", hubName = "plant-a" },
-      { nodeName = "iot-edge-plant-b", hubName = "plant-b" },
-    ] && output.adapter_chart_values.functionsUrl == output.function_app_url
-    error_message = "the chart values must have one virtual node per hub and the app's URL"
+    condition = output.adapter_chart_values.nodes == [
+      for hub in ["plant-a", "plant-b"] : {
+        name              = "iot-edge-${hub}"
+        hubName           = hub
+        functionsUrl      = "${output.function_app_url}/api"
+        functionKeySecret = { name = "iot-edge-connector-function-key", key = "functionKey" }
+      }
+    ]
+    error_message = "the chart values must have one virtual node per hub with the app's API URL and the key Secret"
   }
 }
