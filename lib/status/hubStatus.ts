@@ -50,7 +50,13 @@ export class HubStatus {
       bookkeeping.filledAt = full.now().toISOString();
       await store.saveBookkeeping(hub, bookkeeping);
     }
-    const fleet = new FleetTracker(hub, cache, full.now, bookkeeping.fleetVersion);
+    const storedVersions = (await store.allFleetStatuses(hub)).map((status) => status.version);
+    const fleet = new FleetTracker(
+      hub,
+      cache,
+      full.now,
+      Math.max(bookkeeping.fleetVersion, ...storedVersions),
+    );
     return new HubStatus(full, cache, fleet, bookkeeping);
   }
 
@@ -65,7 +71,11 @@ export class HubStatus {
     const gone = [...previous].filter((id) => !current.has(id));
     this.configurationIds = current;
     this.fleet.setConfigurations(managed);
-    if (gone.length > 0) await store.deleteFleetStatuses(hub, gone);
+    if (gone.length > 0) {
+      await store.deleteFleetStatuses(hub, gone);
+      // the deleted statuses' versions stay a floor for the versions handed out next
+      await store.saveBookkeeping(hub, this.bookkeeping);
+    }
     return this.persist([]);
   }
 
@@ -97,14 +107,15 @@ export class HubStatus {
     const { hub, store } = this.options;
     const present = deviceIds.flatMap((id) => this.cache.get(id) ?? []);
     const deleted = deviceIds.filter((id) => this.cache.get(id) === undefined);
-    if (present.length > 0) await store.saveDevices(hub, present);
-    if (deleted.length > 0) await store.deleteDevices(hub, deleted);
     const statuses = this.fleet.update();
-    if (statuses.length > 0) {
-      await store.saveFleetStatuses(hub, statuses);
-      this.bookkeeping.fleetVersion = this.fleet.version;
-      await store.saveBookkeeping(hub, this.bookkeeping);
-    }
+    // Different partitions: no order between them. The versions need no bookkeeping write here: a
+    // reopened pipeline continues from the highest stored status version.
+    await Promise.all([
+      present.length > 0 ? store.saveDevices(hub, present) : undefined,
+      deleted.length > 0 ? store.deleteDevices(hub, deleted) : undefined,
+      statuses.length > 0 ? store.saveFleetStatuses(hub, statuses) : undefined,
+    ]);
+    this.bookkeeping.fleetVersion = this.fleet.version;
     return statuses;
   }
 

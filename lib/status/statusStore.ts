@@ -16,7 +16,7 @@ type JsonRow = TableEntity<{ json: string }>;
 export interface HubBookkeeping {
   /** when the device cache was filled from the hub (ISO); absent: never */
   filledAt?: string;
-  /** the highest fleet status version handed out on this hub */
+  /** a floor for the fleet status versions handed out on this hub (stored statuses hold the rest) */
   fleetVersion: number;
   /** configuration id → since when (ISO) the hub's metrics have disagreed with the cache */
   driftSince: Record<string, string>;
