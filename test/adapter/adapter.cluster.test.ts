@@ -14,6 +14,7 @@ import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js
 import { freePort } from "../cluster/network.js";
 import { ContractProvider } from "./support/contractProvider.js";
 import { eventually } from "./support/eventually.js";
+import { startAdapterProcess } from "./support/adapterProcess.js";
 import { selfSignedCertificate } from "./support/servingCertificate.js";
 
 const NODE = "vk-e2e";
@@ -21,23 +22,25 @@ const RELEASE_NAMESPACE = "iot-edge";
 const FUNCTION_KEY = "test-function-key-not-a-secret";
 const deploymentYaml = new URL("../cluster/fixtures/temperature-sensor-deployment.yaml", import.meta.url);
 
-function podYaml(name: string, extra = ""): string {
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${name}
-  namespace: default
-spec:
-  nodeName: ${NODE}
-  tolerations:
-    - key: virtual-kubelet.io/provider
-      operator: Equal
-      value: azure-iotedge
-      effect: NoSchedule
-${extra}  containers:
-    - name: sensor
-      image: mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5
-`;
+/** A bare pod bound to the virtual node; `podSpec` and `container` are extra YAML lines for each. */
+function podYaml(name: string, extra: { podSpec?: string[]; container?: string[] } = {}): string {
+  return [
+    "apiVersion: v1",
+    "kind: Pod",
+    "metadata:",
+    `  name: ${name}`,
+    "  namespace: default",
+    "spec:",
+    `  nodeName: ${NODE}`,
+    "  tolerations:",
+    "    - { key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }",
+    ...(extra.podSpec ?? []).map((line) => `  ${line}`),
+    "  containers:",
+    "    - name: sensor",
+    "      image: mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5",
+    ...(extra.container ?? []).map((line) => `      ${line}`),
+    "",
+  ].join("\n");
 }
 
 describe("adapter on a real control plane, with the chart's RBAC", () => {
@@ -45,6 +48,8 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
   let provider: ContractProvider;
   let adapter: RunningAdapter | undefined;
   let config: AdapterConfig;
+  let processArgs: string[];
+  let adapterProcess: ReturnType<typeof startAdapterProcess> | undefined;
   let dir: string;
   const logger = pino({ level: process.env.ADAPTER_TEST_LOG ?? "silent" });
 
@@ -97,7 +102,7 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     await writeFile(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
     const tls = await selfSignedCertificate(dir);
     const [kubeletPort, metricsPort] = await Promise.all([freePort(), freePort()]);
-    config = readAdapterConfig({}, [
+    processArgs = [
       `--node-name=${NODE}`,
       "--hub-name=hub1",
       `--provider-url=${provider.baseUrl}`,
@@ -113,11 +118,13 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
       "--status-interval-ms=250",
       "--node-status-interval-ms=1000",
       "--lease-interval-ms=500",
-    ]);
+    ];
+    config = readAdapterConfig({}, processArgs);
     adapter = await startAdapter(config, logger);
   });
 
   afterAll(async () => {
+    await adapterProcess?.terminate();
     await adapter?.stop();
     await provider?.stop();
     await cluster?.stop();
@@ -197,7 +204,7 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
   it("marks a pod the provider refuses as Failed, naming the field", async () => {
     await cluster.kubectl(
       ["apply", "--filename=-"],
-      podYaml("with-init", "  initContainers:\n    - name: setup\n      image: busybox\n"),
+      podYaml("with-init", { podSpec: ["initContainers:", "  - { name: setup, image: busybox }"] }),
     );
     const pod = await eventually(async () => {
       const found = await kubectlJson<V1Pod>(["get", "pod", "with-init"]);
@@ -242,7 +249,45 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     expect(provider.pods.has("default/during-outage")).toBe(false);
   });
 
-  it("after a restart re-sends every pod and has the provider drop what belongs to no pod", async () => {
+  it("waits for a ConfigMap and Secret the pod requires, then sends their contents with the pod", async () => {
+    const env = [
+      "env:",
+      "  - { name: INTERVAL, valueFrom: { configMapKeyRef: { name: sensor-settings, key: interval } } }",
+      "  - { name: PASSWORD, valueFrom: { secretKeyRef: { name: sensor-secret, key: password } } }",
+    ];
+    await cluster.kubectl(["apply", "--filename=-"], podYaml("with-config", { container: env }));
+    await eventually(async () => {
+      const { stdout } = await cluster.kubectl([
+        "get",
+        "events",
+        "--field-selector=involvedObject.name=with-config",
+      ]);
+      expect(stdout).toContain("MissingReference");
+    });
+    expect(provider.pods.has("default/with-config")).toBe(false);
+    await cluster.kubectl(["create", "configmap", "sensor-settings", "--from-literal=interval=5"]);
+    await cluster.kubectl(["create", "secret", "generic", "sensor-secret", "--from-literal=password=pa55"]);
+    const put = await eventually(
+      () => {
+        const call = provider
+          .callsTo("pod", "PUT")
+          .find((c) => c.params.name === "with-config" && c.status === 200);
+        if (!call) throw new Error("pod not sent yet");
+        return call;
+      },
+      { attempts: 200 },
+    );
+    expect(put.body).toMatchObject({
+      resolved: {
+        configMaps: { "sensor-settings": { data: { interval: "5" } } },
+        secrets: {
+          "sensor-secret": { type: "Opaque", data: { password: Buffer.from("pa55").toString("base64") } },
+        },
+      },
+    });
+  });
+
+  it("after a restart (as a process) re-sends every pod and has the provider drop what belongs to no pod; SIGTERM stops it", async () => {
     await adapter?.stop();
     adapter = undefined;
     const putsBefore = provider.callsTo("pod", "PUT").length;
@@ -252,11 +297,16 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
       pod: { metadata: { name: "gone-while-down", namespace: "default", uid: "0000-stale" } },
       status: { ...stale.status, name: "gone-while-down", uid: "0000-stale" },
     });
-    adapter = await startAdapter(config, logger);
-    expect(provider.reconciled).toHaveLength(3); // two replicas and the refused pod
+    adapterProcess = startAdapterProcess(processArgs);
+    // two replicas, the refused pod, the pod with config
+    await eventually(() => expect(provider.reconciled).toHaveLength(4), { attempts: 300 });
     expect(provider.pods.has("default/gone-while-down")).toBe(false);
     await eventually(() =>
-      expect(provider.callsTo("pod", "PUT").length).toBeGreaterThanOrEqual(putsBefore + 3),
+      expect(provider.callsTo("pod", "PUT").length).toBeGreaterThanOrEqual(putsBefore + 4),
     );
+    const { code, output } = await adapterProcess.terminate();
+    expect(code).toBe(0);
+    expect(output).toContain('"msg":"stopped"');
+    expect(output).not.toContain(FUNCTION_KEY);
   });
 });
