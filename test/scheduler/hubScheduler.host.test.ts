@@ -17,7 +17,7 @@ import { eventually, startTestSimulator } from "../support/testSimulator.js";
 import { replicaPod, replicaWants, wantOf, type Workload } from "./replicaPods.js";
 
 const appDir = path.join(import.meta.dirname, "fixtures/app");
-const graceSeconds = 4;
+const graceSeconds = 6;
 
 interface StandInStatus {
   runtimeStatus: string;
@@ -242,7 +242,7 @@ describe("hub scheduler in the local host", { timeout: 120_000 }, () => {
   });
 
   it("does not delay one hub while another is throttled", async () => {
-    hubs["hub-b"]!.faults.throttleNext(2, 3);
+    hubs["hub-b"]!.faults.throttleNext(2, 5);
     const [onB] = await wantAll("hub-b", replicaWants({ name: "slow", image: "img:1" }, 1, "hub-b"));
     await eventually(
       () => scheduler("hub-b").catch(() => undefined),
