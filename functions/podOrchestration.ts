@@ -1,5 +1,9 @@
-// The pod orchestration and its activities (logic in lib/provider/podOrchestration.ts and podActivities.ts).
+// The pod orchestration and its activities, and the hub's base deployment orchestration (logic in lib/provider/podOrchestration.ts and podActivities.ts).
 import * as df from "durable-functions";
+import {
+  baseDeploymentOrchestrationName,
+  createBaseDeploymentOrchestrator,
+} from "../lib/app/baseDeployment.js";
 import { appContext } from "../lib/app/appContext.js";
 import { durableWorkflows } from "../lib/app/durableWorkflows.js";
 import {
@@ -17,10 +21,10 @@ import {
 } from "../lib/provider/podOrchestration.js";
 import { releaseConfiguration, wantConfiguration } from "./hubSchedulerCalls.js";
 
-df.app.orchestration(
-  podOrchestrationName,
-  createPodOrchestrator({ want: wantConfiguration, release: releaseConfiguration }),
-);
+const schedulerCalls = { want: wantConfiguration, release: releaseConfiguration };
+
+df.app.orchestration(podOrchestrationName, createPodOrchestrator(schedulerCalls));
+df.app.orchestration(baseDeploymentOrchestrationName, createBaseDeploymentOrchestrator(schedulerCalls));
 
 df.app.activity(podActivityNames.translate, {
   handler: (input: TranslatePodInput) => translatePod(input),

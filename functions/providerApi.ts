@@ -45,6 +45,8 @@ function handle(handler: Handler) {
         workflows: durableWorkflows(df.getClient(context)),
         hubClient: (hub) => shared.hubClient(hub),
         deploymentLimit: (hub) => shared.deploymentLimit(hub),
+        baseDeployment: (hub) => shared.baseDeployment(hub),
+        baseDeploymentsSubmitted: shared.baseDeploymentsSubmitted,
         fleetStatuses: (hub, ids) => shared.fleetStatuses(hub, ids),
         now: () => new Date(),
       });

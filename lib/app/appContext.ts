@@ -5,6 +5,8 @@ import type { HubClient } from "../hub/hubClient.js";
 import { PodRecords } from "../provider/podRecords.js";
 import type { FleetStatus } from "../status/statusContract.js";
 import { StatusStore } from "../status/statusStore.js";
+import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
+import { baseDeployment } from "./baseDeployment.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
 import { appSettingNames, hubSettingNames, readAppSettings, type AppSettings } from "./settings.js";
 
@@ -13,6 +15,9 @@ export interface AppContext {
   records: PodRecords;
   hubClient(hub: string): HubClient;
   deploymentLimit(hub: string): number;
+  /** the hub's base deployment when the app owns one */
+  baseDeployment(hub: string): EdgeConfiguration | undefined;
+  baseDeploymentsSubmitted: Set<string>;
   /** Fleet statuses the status pipeline (functions/twinEvents.ts) keeps in its table. */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
 }
@@ -50,6 +55,10 @@ export function createAppContext(
       clients.set(hub, client);
       return client;
     },
+    baseDeployment(hub) {
+      return hubSettings(hub).baseDeployment ? baseDeployment(settings, hub) : undefined;
+    },
+    baseDeploymentsSubmitted: new Set(),
     deploymentLimit(hub) {
       const { sku, units } = hubSettings(hub);
       return hubBudget(sku, units).deploymentLimit;

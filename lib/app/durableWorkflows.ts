@@ -1,6 +1,7 @@
 // The pod orchestrations through durable-functions' client (the Durable extension's HTTP API).
 import * as df from "durable-functions";
 import type { DurableClient } from "durable-functions";
+import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "./baseDeployment.js";
 import { podOrchestrationName } from "../provider/podOrchestration.js";
 import type { PodWorkflows } from "../provider/providerService.js";
 import { hubSchedulerEntityName } from "../scheduler/schedulerContract.js";
@@ -25,6 +26,12 @@ export function durableWorkflows(client: DurableClient): PodWorkflows {
     },
     async start(instanceId, input) {
       await client.startNew(podOrchestrationName, { instanceId, input });
+    },
+    async startBaseDeployment(hub, input) {
+      await client.startNew(baseDeploymentOrchestrationName, {
+        instanceId: baseDeploymentInstanceId(hub),
+        input,
+      });
     },
     async raise(instanceId, event, data) {
       await client.raiseEvent(instanceId, event, data);

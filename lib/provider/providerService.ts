@@ -19,6 +19,12 @@ import type { PodSpecInput } from "./podActivities.js";
 import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.js";
 import { podContainers, podStatusView } from "./podStatusView.js";
 import type { FleetStatus } from "../status/statusContract.js";
+import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
+import {
+  baseDeploymentInstanceId,
+  heldBaseDeployments,
+  type BaseDeploymentInput,
+} from "../app/baseDeployment.js";
 import { badRequest, notFound, ProviderHttpError } from "./providerErrors.js";
 import type { LogsQuery } from "./providerRequests.js";
 
@@ -27,6 +33,7 @@ export interface PodWorkflows {
   isRunning(instanceId: string): Promise<boolean>;
   start(instanceId: string, input: PodOrchestrationInput): Promise<void>;
   raise(instanceId: string, event: string, data: unknown): Promise<void>;
+  startBaseDeployment(hub: string, input: BaseDeploymentInput): Promise<void>;
   /** the hub scheduler's entity state (undefined before its first operation) */
   schedulerState(hub: string): Promise<unknown>;
 }
@@ -38,6 +45,10 @@ export interface ProviderDependencies {
   hubClient(hub: string): HubClient;
   /** deployments the hub's SKU allows, for node conditions before the scheduler has run */
   deploymentLimit(hub: string): number;
+  /** the hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT), else undefined */
+  baseDeployment(hub: string): EdgeConfiguration | undefined;
+  /** hubs whose base deployment this process has submitted (shared across requests) */
+  baseDeploymentsSubmitted: Set<string>;
   /** the latest fleet status of each of these configurations that devices have reported on */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
   now(): Date;
@@ -90,6 +101,7 @@ export class ProviderService {
       resolved: request.resolved,
       specHash: specHash(request),
     };
+    await this.submitBaseDeployment(hub);
     const instanceId = podInstanceId(pod);
     const existing = await this.deps.records.get(pod);
     if (existing?.lifecycle.stage === "Deleting")
@@ -115,6 +127,19 @@ export class ProviderService {
     );
     if (!running) await this.deps.workflows.start(instanceId, { pod, spec });
     return { created: existing === undefined, status: podStatusView(record) };
+  }
+
+  /** Once per process and hub: (re)submit the app's base deployment, replacing older ones it holds. */
+  private async submitBaseDeployment(hub: string): Promise<void> {
+    const configuration = this.deps.baseDeployment(hub);
+    if (configuration === undefined || this.deps.baseDeploymentsSubmitted.has(hub)) return;
+    const instanceId = baseDeploymentInstanceId(hub);
+    if (!(await this.deps.workflows.isRunning(instanceId))) {
+      const replaces = heldBaseDeployments(await this.deps.workflows.schedulerState(hub), hub);
+      if (!replaces.includes(configuration.id) || replaces.length > 1)
+        await this.deps.workflows.startBaseDeployment(hub, { hub, configuration, replaces });
+    }
+    this.deps.baseDeploymentsSubmitted.add(hub);
   }
 
   /** DELETE pod: the orchestration releases the configuration and forgets the pod. */

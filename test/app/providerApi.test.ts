@@ -66,6 +66,7 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
         [names.connection]: simulator.iotHubConnectionString,
         [names.eventsConnection]: simulator.eventHubConnectionString,
         [names.eventsName]: hub,
+        [names.baseDeployment]: "true",
       },
     });
     hubClient = createHubClient(simulator.iotHubConnectionString);
@@ -126,7 +127,7 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
       { attempts: 400, intervalMs: 100 },
     );
 
-  it("deploys a pod: its configuration reaches the hub and the status says so; the node list answers 304 when unchanged", async () => {
+  it("deploys a pod: its configuration reaches the hub and the status and node list say so", async () => {
     const response = await putPod(podFixture({ name: "sensor", uid: "uid-sensor" }));
     expect(response.status).toBe(201);
     const status = await waitUntilOnHub("sensor");
@@ -136,14 +137,41 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
     );
     expect(await listConfigurationIds()).toContain(status.configurationId);
 
-    const first = await call(`${hub}/nodes/${node}/pods`);
-    expect(first.status).toBe(200);
-    const etag = first.headers.get("etag");
-    const list = (await first.json()) as NodePodsResponse;
-    expect(list.pods.map((pod) => pod.name)).toContain("sensor");
-    expect(etag).toBe(`"${list.version}"`);
-    const again = await call(`${hub}/nodes/${node}/pods`, { headers: { "if-none-match": etag! } });
-    expect(again.status).toBe(304);
+    const list = (await (await call(`${hub}/nodes/${node}/pods`)).json()) as NodePodsResponse;
+    expect(list.pods.find((listed) => listed.name === "sensor")?.configurationId).toBe(
+      status.configurationId,
+    );
+  });
+
+  it("the node's pod list answers 304 to its ETag until a pod changes", async () => {
+    const quietNode = "quiet-node";
+    const refusedPod = (name: string) => {
+      const pod = podFixture({ name, uid: `uid-${name}` });
+      pod.spec!.initContainers = [{ name: "setup", image: "busybox" }];
+      return { node: quietNode, pod, resolved: { configMaps: {}, secrets: {} } };
+    };
+    const put = (name: string) =>
+      call(`${hub}/namespaces/default/pods/${name}`, {
+        method: "PUT",
+        body: JSON.stringify(refusedPod(name)),
+      });
+    const list = () => call(`${hub}/nodes/${quietNode}/pods`);
+    expect((await put("quiet-1")).status).toBe(201);
+    await eventually(
+      () => podStatus("quiet-1"),
+      (s) => s.status.phase === "Failed",
+      { attempts: 300, intervalMs: 100 },
+    );
+    const first = await list();
+    const etag = first.headers.get("etag")!;
+    expect(etag).toBe(`"${((await first.json()) as NodePodsResponse).version}"`);
+    const unchanged = await call(`${hub}/nodes/${quietNode}/pods`, { headers: { "if-none-match": etag } });
+    expect(unchanged.status).toBe(304);
+
+    expect((await put("quiet-2")).status).toBe(201);
+    const changed = await call(`${hub}/nodes/${quietNode}/pods`, { headers: { "if-none-match": etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("etag")).not.toBe(etag);
   });
 
   it("an update with a new image puts the new configuration on the hub and removes the old one", async () => {
@@ -165,6 +193,41 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
       intervalMs: 100,
     });
     expect(ids).toContain(after.configurationId);
+  });
+
+  it("reports Running with the fleet counts once devices run the pod, and names a failing device", async () => {
+    simulator.fleet.injectFault("dev-3", "reporter", "crash");
+    const pod = podFixture({
+      name: "reporter",
+      uid: "uid-reporter",
+      container: "reporter",
+      image: "example.azurecr.io/reporter:1",
+    });
+    expect((await putPod(pod)).status).toBe(201);
+    await waitUntilOnHub("reporter");
+    await simulator.fleet.evaluateNow();
+    const status = await eventually(
+      () => podStatus("reporter"),
+      (s) => s.status.phase === "Running" && s.fleet.running === 2 && s.fleet.failed === 1,
+      { attempts: 400, intervalMs: 100 },
+    );
+    expect(status.fleet).toMatchObject({ targeted: 3, applied: 3, running: 2, failed: 1 });
+    expect(status.status.message).toContain("dev-3");
+  });
+
+  it("serves a container's logs from a device that runs its module", async () => {
+    const response = await call(`${hub}/namespaces/default/pods/reporter/containers/reporter/logs?tail=5`);
+    expect(response.status).toBe(200);
+    expect(["dev-1", "dev-2"]).toContain(response.headers.get("x-device-id"));
+    const lines = (await response.text()).trimEnd().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThanOrEqual(5);
+  });
+
+  it("refuses a logs request whose tail is not a number, naming the field", async () => {
+    const response = await call(`${hub}/namespaces/default/pods/reporter/containers/reporter/logs?tail=many`);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ProviderError).error.field).toBe("tail");
   });
 
   it("the same PUT twice is a no-op answered 200", async () => {

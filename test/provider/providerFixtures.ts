@@ -2,7 +2,9 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { annotations } from "../../lib/translate/index.js";
 
-export function podFixture(overrides: { name?: string; uid?: string; image?: string } = {}): V1Pod {
+export function podFixture(
+  overrides: { name?: string; uid?: string; image?: string; container?: string } = {},
+): V1Pod {
   return {
     apiVersion: "v1",
     kind: "Pod",
@@ -16,7 +18,7 @@ export function podFixture(overrides: { name?: string; uid?: string; image?: str
       nodeName: "edge-node",
       containers: [
         {
-          name: "sensor",
+          name: overrides.container ?? "sensor",
           image: overrides.image ?? "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5",
         },
       ],
