@@ -61,8 +61,10 @@ resource "azurerm_linux_function_app" "connector" {
   location            = azurerm_resource_group.connector.location
   service_plan_id     = azurerm_service_plan.connector.id
 
-  storage_account_name          = azurerm_storage_account.connector.name
-  storage_uses_managed_identity = true
+  # With keys, host storage is the same Key Vault reference as AzureWebJobsStorage in app_settings.
+  storage_account_name          = local.by_identity ? azurerm_storage_account.connector.name : null
+  storage_uses_managed_identity = local.by_identity ? true : null
+  storage_key_vault_secret_id   = local.by_identity ? null : azurerm_key_vault_secret.storage_connection[0].versionless_id
   # No Azure Files content share (it would need an account key): the app runs from its package.
   content_share_force_disabled = true
   functions_extension_version  = "~4"

@@ -102,3 +102,16 @@ resource "azurerm_iothub_shared_access_policy" "events_reader" {
   service_connect     = true
   depends_on          = [azurerm_iothub.new]
 }
+
+# connection_mode "keys": the app's service connection, the rights its hub operations need
+# (configurations and twins: registry read/write; module methods and twins: service connect).
+resource "azurerm_iothub_shared_access_policy" "service" {
+  for_each            = local.by_identity ? {} : var.hubs
+  name                = "iot-edge-connector-service"
+  resource_group_name = local.hubs[each.key].resource_group_name
+  iothub_name         = each.key
+  registry_read       = true
+  registry_write      = true
+  service_connect     = true
+  depends_on          = [azurerm_iothub.new]
+}

@@ -8,6 +8,7 @@ locals {
   # (no random provider: the checks run offline with azurerm alone).
   unique_name = "${var.name}${substr(sha1("${data.azurerm_client_config.current.subscription_id}/${var.name}"), 0, 6)}"
   tags        = merge({ "app" = "iot-edge-connector" }, var.tags)
+  by_identity = var.connection_mode == "identity"
 }
 
 resource "azurerm_resource_group" "connector" {
@@ -38,7 +39,8 @@ module "app_settings" {
   source = "./modules/app-settings"
 
   hubs = { for name, hub in local.hubs : name => {
-    host_name         = hub.host_name
+    host_name         = local.by_identity ? hub.host_name : null
+    connection        = local.by_identity ? null : "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.hub_connection[name].versionless_id})"
     events_connection = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.events_connection[name].versionless_id})"
     events_name       = hub.events_path
     consumer_group    = var.hubs[name].consumer_group
@@ -46,7 +48,10 @@ module "app_settings" {
     units             = var.hubs[name].units
     base_deployment   = var.hubs[name].base_deployment
   } }
-  storage_account_name      = azurerm_storage_account.connector.name
+  storage = local.by_identity ? { account_name = azurerm_storage_account.connector.name, connection = null } : {
+    account_name = null
+    connection   = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.storage_connection[0].versionless_id})"
+  }
   release_grace_seconds     = var.release_grace_seconds
   reconcile_schedule        = var.reconcile_schedule
   base_target_condition     = var.base_deployment.target_condition

@@ -50,6 +50,21 @@ variable "flex_instance_memory_mb" {
   default     = 2048
 }
 
+variable "connection_mode" {
+  description = <<-EOT
+    How the app reaches its storage and the hubs' service API. "keys": connection strings kept in Key
+    Vault (the app as it is today reads AzureWebJobsStorage and HUB_<NAME>_CONNECTION). "identity": the
+    app's managed identity (AzureWebJobsStorage__accountName, HUB_<NAME>_HOSTNAME, no shared keys on the
+    storage account), for an app whose clients take an Entra ID credential.
+  EOT
+  type        = string
+  default     = "keys"
+  validation {
+    condition     = contains(["keys", "identity"], var.connection_mode)
+    error_message = "connection_mode must be keys or identity."
+  }
+}
+
 variable "hubs" {
   description = <<-EOT
     The IoT Hubs the connector serves, keyed by hub name (becomes CONNECTOR_HUBS).

@@ -1,5 +1,6 @@
-# An existing hub referred to by resource id (in another resource group), beside a new one,
-# on Elastic Premium. The azurerm provider is mocked.
+# An existing hub referred to by resource id (in another resource group), beside a new one, on
+# Elastic Premium, the app reaching storage and hubs with connection strings from Key Vault (the
+# default connection_mode "keys"). The azurerm provider is mocked.
 mock_provider "azurerm" {
   source = "./tests/mocks"
 }
@@ -45,17 +46,30 @@ run "routes_events_and_adds_a_consumer_group_on_the_existing_hub_in_its_own_reso
   }
 }
 
-run "points_the_app_at_the_existing_hub_by_host_name_and_its_stated_budget" {
+run "points_the_app_at_the_existing_hub_through_key_vault_with_its_stated_budget" {
   assert {
     condition = (
-      azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_HOSTNAME"] == "existing-hub.azure-devices.net" &&
+      azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_CONNECTION"] ==
+      "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.hub_connection["factory-7"].versionless_id})" &&
+      !contains(keys(azurerm_linux_function_app.connector[0].app_settings), "HUB_FACTORY_7_HOSTNAME") &&
       azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_EVENTS_NAME"] == "factory-7" &&
       azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_SKU"] == "S2" &&
       azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_UNITS"] == "3" &&
       azurerm_linux_function_app.connector[0].app_settings["HUB_LAB_SKU"] == "F1" &&
       azurerm_linux_function_app.connector[0].app_settings["CONNECTOR_HUBS"] == "factory-7,lab"
     )
-    error_message = "the app must reach the existing hub by its host name and spend the budget stated for it"
+    error_message = "the app must reach the existing hub by a Key Vault reference and spend the budget stated for it"
+  }
+  assert {
+    condition = startswith(azurerm_key_vault_secret.hub_connection["factory-7"].value,
+    "HostName=existing-hub.azure-devices.net;SharedAccessKeyName=iot-edge-connector-service;SharedAccessKey=")
+    error_message = "the hub secret must be a service connection string for the existing hub's host"
+  }
+  assert {
+    condition = alltrue([for policy in azurerm_iothub_shared_access_policy.service : (
+      policy.registry_read && policy.registry_write && policy.service_connect && policy.device_connect != true
+    )])
+    error_message = "the app's service policy needs registry read/write and service connect, never device connect"
   }
   assert {
     condition = startswith(azurerm_key_vault_secret.events_connection["factory-7"].value,
@@ -63,8 +77,28 @@ run "points_the_app_at_the_existing_hub_by_host_name_and_its_stated_budget" {
     error_message = "the existing hub's events secret must use its stated built-in endpoint"
   }
   assert {
-    condition     = azurerm_role_assignment.app_operates_hub["factory-7"].scope == var.hubs["factory-7"].existing_resource_id
-    error_message = "the hub role must be scoped to the existing hub"
+    condition     = length(azurerm_role_assignment.app_operates_hub) == 0 && length(azurerm_role_definition.hub_operator) == 0
+    error_message = "with keys the app's identity gets no hub role"
+  }
+}
+
+run "keeps_the_storage_connection_string_in_key_vault" {
+  assert {
+    condition = (
+      azurerm_linux_function_app.connector[0].app_settings["AzureWebJobsStorage"] ==
+      "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.storage_connection[0].versionless_id})" &&
+      !contains(keys(azurerm_linux_function_app.connector[0].app_settings), "AzureWebJobsStorage__accountName")
+    )
+    error_message = "AzureWebJobsStorage must be a Key Vault reference"
+  }
+  assert {
+    condition     = length(azurerm_role_assignment.app_storage) == 0
+    error_message = "on Elastic Premium with keys the identity needs no storage role"
+  }
+  assert {
+    condition = alltrue([for value in values(azurerm_linux_function_app.connector[0].app_settings) :
+    !strcontains(value, "SharedAccessKey") && !strcontains(value, "AccountKey")])
+    error_message = "no key may appear in an app setting"
   }
 }
 
@@ -75,9 +109,9 @@ run "runs_node_22_on_elastic_premium_when_chosen" {
       azurerm_service_plan.connector.sku_name == "EP1" &&
       azurerm_linux_function_app.connector[0].site_config[0].application_stack[0].node_version == "22" &&
       azurerm_linux_function_app.connector[0].identity[0].type == "SystemAssigned" &&
-      azurerm_linux_function_app.connector[0].storage_uses_managed_identity
+      azurerm_linux_function_app.connector[0].storage_key_vault_secret_id == azurerm_key_vault_secret.storage_connection[0].versionless_id
     )
-    error_message = "Elastic Premium must run Node 22 with a system-assigned identity reaching storage"
+    error_message = "Elastic Premium must run Node 22 with a system-assigned identity, its storage from Key Vault"
   }
   assert {
     condition     = azurerm_role_assignment.app_reads_secrets.principal_id == azurerm_linux_function_app.connector[0].identity[0].principal_id

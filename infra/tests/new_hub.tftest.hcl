@@ -1,12 +1,14 @@
-# A new deployment from nothing: two new hubs, Flex Consumption. The azurerm provider is mocked:
-# `apply` below creates nothing, it computes the configuration with made-up ids.
+# A new deployment from nothing: two new hubs, Flex Consumption, the app reaching storage and hubs
+# with its managed identity. The azurerm provider is mocked: `apply` below creates nothing, it
+# computes the configuration with made-up ids.
 mock_provider "azurerm" {
   source = "./tests/mocks"
 }
 
 variables {
-  name     = "edgeconn"
-  location = "westeurope"
+  name            = "edgeconn"
+  location        = "westeurope"
+  connection_mode = "identity"
   hubs = {
     "plant-a" = { sku = "S1", units = 2 }
     "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = true }
@@ -174,8 +176,8 @@ run "grants_the_identity_least_rights" {
   }
   assert {
     condition = (
-      length(coalesce(azurerm_role_definition.hub_operator.permissions[0].actions, [])) == 0 &&
-      !anytrue([for action in azurerm_role_definition.hub_operator.permissions[0].data_actions : strcontains(action, "*") || strcontains(action, "devices/")])
+      length(coalesce(azurerm_role_definition.hub_operator[0].permissions[0].actions, [])) == 0 &&
+      !anytrue([for action in azurerm_role_definition.hub_operator[0].permissions[0].data_actions : strcontains(action, "*") || strcontains(action, "devices/")])
     )
     error_message = "the hub role grants data actions only, no wildcard and no device identity rights"
   }

@@ -1,37 +1,40 @@
 // The Terraform and the app must agree on every app setting's name: the settings the Terraform
-// computes are handed to the app's own readAppSettings, which records what it reads.
+// computes (infra/modules/app-settings, applied for real) are handed to the app's own code, which
+// records what it reads. Values are as the app sees them once the platform has resolved Key Vault
+// references.
 import { beforeAll, describe, expect, it } from "vitest";
+import { createAppContext } from "../../lib/app/appContext.js";
 import { appSettingNames, hubSettingNames, readAppSettings } from "../../lib/app/settings.js";
-import { terraformAppSettings } from "./terraformAppSettings.js";
+import { terraformAppSettings, type AppSettingsModuleInputs } from "./terraformAppSettings.js";
 
-const keyVaultReference = (secret: string) =>
-  `@Microsoft.KeyVault(SecretUri=https://edgeconn.vault.azure.net/secrets/${secret})`;
+const hubNames = ["plant-a", "Factory7"] as const;
 
-const hubs = {
-  "plant-a": {
-    host_name: "plant-a.azure-devices.net",
-    events_connection: keyVaultReference("plant-a-events-connection"),
-    events_name: "plant-a",
-    consumer_group: "iot-edge-connector",
-    sku: "S1",
-    units: 2,
-    base_deployment: false,
-  },
-  Factory7: {
-    host_name: "Factory7.azure-devices.net",
-    events_connection: keyVaultReference("Factory7-events-connection"),
-    events_name: "factory7",
-    consumer_group: "connector",
-    sku: "S3",
-    units: 1,
-    base_deployment: true,
-  },
+const common = {
+  release_grace_seconds: 90,
+  reconcile_schedule: "0 */10 * * * *",
+  base_target_condition: "tags.fleet='edge'",
+  base_edge_agent_image: "mcr.microsoft.com/azureiotedge-agent:1.5",
+  base_edge_hub_image: "mcr.microsoft.com/azureiotedge-hub:1.5",
+  base_registry_credentials: '{"acr":{"address":"example.azurecr.io","username":"pull","password":"p"}}',
+  log_level: "debug",
 };
 
-/** Settings a Functions host reads for the app (not readAppSettings), with the reason. */
-const hostSettings = {
-  [`${appSettingNames.storage}__accountName`]: "identity-based AzureWebJobsStorage (host and Durable task hub)",
-};
+function hubInputs(reach: (hub: string) => { host_name: string } | { connection: string }) {
+  return Object.fromEntries(
+    hubNames.map((hub, index) => [
+      hub,
+      {
+        ...reach(hub),
+        events_connection: `Endpoint=sb://iothub-ns-${hub.toLowerCase()}.servicebus.windows.net/;SharedAccessKeyName=iot-edge-connector-events;SharedAccessKey=a2V5;EntityPath=${hub.toLowerCase()}`,
+        events_name: hub.toLowerCase(),
+        consumer_group: index === 0 ? "iot-edge-connector" : "connector",
+        sku: index === 0 ? "S1" : "S3",
+        units: index === 0 ? 2 : 1,
+        base_deployment: index === 1,
+      },
+    ]),
+  ) as AppSettingsModuleInputs["hubs"];
+}
 
 function recordingEnvironment(settings: Record<string, string>) {
   const read = new Set<string>();
@@ -44,47 +47,48 @@ function recordingEnvironment(settings: Record<string, string>) {
   return { env, read };
 }
 
-describe("app settings made by infra/ (terraform apply of modules/app-settings)", () => {
+describe("infra app settings, connection_mode keys (connection strings from Key Vault)", () => {
   let settings: Record<string, string>;
   let read: Set<string>;
 
   beforeAll(async () => {
     settings = await terraformAppSettings({
-      hubs,
-      storage_account_name: "edgeconnab12cdsa",
-      release_grace_seconds: 90,
-      reconcile_schedule: "0 */10 * * * *",
-      base_target_condition: "tags.fleet='edge'",
-      base_edge_agent_image: "mcr.microsoft.com/azureiotedge-agent:1.5",
-      base_edge_hub_image: "mcr.microsoft.com/azureiotedge-hub:1.5",
-      // As the app sees it once the platform has resolved the Key Vault reference.
-      base_registry_credentials: '{"acr":{"address":"example.azurecr.io","username":"pull","password":"p"}}',
-      log_level: "debug",
+      ...common,
+      hubs: hubInputs((hub) => ({
+        connection: `HostName=${hub}.azure-devices.net;SharedAccessKeyName=iot-edge-connector-service;SharedAccessKey=a2V5`,
+      })),
+      storage: {
+        connection:
+          "DefaultEndpointsProtocol=https;AccountName=edgeconnsa;AccountKey=a2V5;EndpointSuffix=core.windows.net",
+      },
     });
     const recording = recordingEnvironment(settings);
     read = recording.read;
-    readAppSettings(recording.env);
+    createAppContext(recording.env);
   });
 
   it("passes the app's own settings check with every hub as given", () => {
     const app = readAppSettings(settings);
-    expect(app.hubs).toEqual([
+    expect(app.hubs.map(({ name, connectionString, eventsConnectionSetting, sku, units, baseDeployment }) => ({
+      name,
+      connectionString,
+      eventsConnectionSetting,
+      sku,
+      units,
+      baseDeployment,
+    }))).toEqual([
       {
         name: "Factory7",
-        hostName: "Factory7.azure-devices.net",
+        connectionString: "HostName=Factory7.azure-devices.net;SharedAccessKeyName=iot-edge-connector-service;SharedAccessKey=a2V5",
         eventsConnectionSetting: "HUB_FACTORY7_EVENTS_CONNECTION",
-        eventsName: "factory7",
-        consumerGroup: "connector",
         sku: "S3",
         units: 1,
         baseDeployment: true,
       },
       {
         name: "plant-a",
-        hostName: "plant-a.azure-devices.net",
+        connectionString: "HostName=plant-a.azure-devices.net;SharedAccessKeyName=iot-edge-connector-service;SharedAccessKey=a2V5",
         eventsConnectionSetting: "HUB_PLANT_A_EVENTS_CONNECTION",
-        eventsName: "plant-a",
-        consumerGroup: "iot-edge-connector",
         sku: "S1",
         units: 2,
         baseDeployment: false,
@@ -93,32 +97,64 @@ describe("app settings made by infra/ (terraform apply of modules/app-settings)"
     expect(app.releaseGraceSeconds).toBe(90);
     expect(app.reconcileSchedule).toBe("0 */10 * * * *");
     expect(app.base.targetCondition).toBe("tags.fleet='edge'");
+    expect(app.base.registryCredentials).toEqual({ acr: { address: "example.azurecr.io", username: "pull", password: "p" } });
     expect(app.logLevel).toBe("debug");
   });
 
   it("sets no setting that the app does not read", () => {
-    const unread = Object.keys(settings).filter((name) => !read.has(name) && !(name in hostSettings));
-    expect(unread).toEqual([]);
+    expect(Object.keys(settings).filter((name) => !read.has(name))).toEqual([]);
   });
 
-  it("sets every setting the app reads, but for the hub connection string a managed identity replaces", () => {
+  it("sets every setting the app reads, but the host names a managed identity would use", () => {
     const missing = [...read].filter((name) => settings[name] === undefined).sort();
-    const connectionStrings = Object.keys(hubs).map((hub) => hubSettingNames(hub).connection);
-    expect(missing).toEqual(connectionStrings.sort());
+    expect(missing).toEqual(hubNames.map((hub) => hubSettingNames(hub).hostName).sort());
+  });
+});
+
+describe("infra app settings, connection_mode identity (managed identity)", () => {
+  let settings: Record<string, string>;
+  let read: Set<string>;
+  const storageAccountSetting = `${appSettingNames.storage}__accountName`;
+
+  beforeAll(async () => {
+    settings = await terraformAppSettings({
+      ...common,
+      hubs: hubInputs((hub) => ({ host_name: `${hub}.azure-devices.net` })),
+      storage: { account_name: "edgeconnsa" },
+    });
+    const recording = recordingEnvironment(settings);
+    read = recording.read;
+    // The app's own tables still need a storage connection string (createAppContext): settings only.
+    readAppSettings(recording.env);
   });
 
-  it("names every per-hub setting of lib/app/settings.ts but the connection string", () => {
-    for (const hub of Object.keys(hubs)) {
-      const { connection, ...others } = hubSettingNames(hub);
+  it("passes the app's settings check with the hubs reached by host name", () => {
+    const app = readAppSettings(settings);
+    expect(app.hubs.map(({ name, hostName, connectionString }) => ({ name, hostName, connectionString }))).toEqual([
+      { name: "Factory7", hostName: "Factory7.azure-devices.net", connectionString: undefined },
+      { name: "plant-a", hostName: "plant-a.azure-devices.net", connectionString: undefined },
+    ]);
+  });
+
+  it("sets no setting that the app does not read, but identity-based host storage", () => {
+    expect(Object.keys(settings).filter((name) => !read.has(name))).toEqual([storageAccountSetting]);
+    expect(settings[storageAccountSetting]).toBe("edgeconnsa");
+    expect(settings[appSettingNames.storage]).toBeUndefined();
+  });
+
+  it("sets every setting the app reads, but the hub connection strings the identity replaces", () => {
+    const missing = [...read].filter((name) => settings[name] === undefined).sort();
+    expect(missing).toEqual(hubNames.map((hub) => hubSettingNames(hub).connection).sort());
+  });
+
+  it("names every app-wide and per-hub setting of lib/app/settings.ts in one of its forms", () => {
+    const { storage, ...appWide } = appSettingNames;
+    for (const name of Object.values(appWide)) expect(settings, name).toHaveProperty([name]);
+    expect(settings).toHaveProperty([`${storage}__accountName`]);
+    for (const hub of hubNames) {
+      const { connection, ...perHub } = hubSettingNames(hub);
       expect(settings[connection]).toBeUndefined();
-      for (const name of Object.values(others)) expect(settings, name).toHaveProperty([name]);
+      for (const name of Object.values(perHub)) expect(settings, name).toHaveProperty([name]);
     }
-  });
-
-  it("names every app-wide setting of lib/app/settings.ts, storage in its identity-based form", () => {
-    const { storage, ...others } = appSettingNames;
-    expect(settings[storage]).toBeUndefined();
-    expect(settings[`${storage}__accountName`]).toBe("edgeconnab12cdsa");
-    for (const name of Object.values(others)) expect(settings, name).toHaveProperty([name]);
   });
 });

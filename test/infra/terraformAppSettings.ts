@@ -14,7 +14,9 @@ export interface AppSettingsModuleInputs {
   hubs: Record<
     string,
     {
-      host_name: string;
+      /** exactly one of host_name (managed identity) and connection */
+      host_name?: string;
+      connection?: string;
       events_connection: string;
       events_name: string;
       consumer_group: string;
@@ -23,7 +25,8 @@ export interface AppSettingsModuleInputs {
       base_deployment: boolean;
     }
   >;
-  storage_account_name: string;
+  /** exactly one of account_name (managed identity) and connection */
+  storage: { account_name?: string; connection?: string };
   release_grace_seconds: number;
   reconcile_schedule: string;
   base_target_condition: string;

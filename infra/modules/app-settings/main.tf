@@ -6,9 +6,14 @@ terraform {
 }
 
 variable "hubs" {
-  description = "Per hub name: how the app reaches it. events_connection is the eventHub trigger's connection value (a Key Vault reference)."
+  description = <<-EOT
+    Per hub name: how the app reaches it. Exactly one of host_name (managed identity) and connection
+    (a Key Vault reference to a service connection string); events_connection is the eventHub
+    trigger's connection value (a Key Vault reference).
+  EOT
   type = map(object({
-    host_name         = string
+    host_name         = optional(string)
+    connection        = optional(string)
     events_connection = string
     events_name       = string
     consumer_group    = string
@@ -16,11 +21,22 @@ variable "hubs" {
     units             = number
     base_deployment   = bool
   }))
+  validation {
+    condition     = alltrue([for hub in var.hubs : (hub.host_name == null) != (hub.connection == null)])
+    error_message = "each hub needs exactly one of host_name and connection."
+  }
 }
 
-variable "storage_account_name" {
-  description = "Storage account of the Functions host and the Durable task hub, reached with the app's managed identity."
-  type        = string
+variable "storage" {
+  description = "Storage of the Functions host, the Durable task hub and the app's tables: account_name (managed identity) or connection (a Key Vault reference)."
+  type = object({
+    account_name = optional(string)
+    connection   = optional(string)
+  })
+  validation {
+    condition     = (var.storage.account_name == null) != (var.storage.connection == null)
+    error_message = "storage needs exactly one of account_name and connection."
+  }
 }
 
 variable "release_grace_seconds" {
@@ -56,20 +72,27 @@ locals {
   # lib/app/settings.ts hubSettingPrefix: HUB_ + the name upper-cased, other characters as _.
   hub_prefix = { for name, hub in var.hubs : name => "HUB_${replace(upper(name), "/[^A-Z0-9]/", "_")}" }
 
-  hub_settings = merge([for name, hub in var.hubs : {
-    # The managed identity reaches the hub's service API; no connection string anywhere.
-    "${local.hub_prefix[name]}_HOSTNAME"          = hub.host_name
-    "${local.hub_prefix[name]}_EVENTS_CONNECTION" = hub.events_connection
-    "${local.hub_prefix[name]}_EVENTS_NAME"       = hub.events_name
-    "${local.hub_prefix[name]}_CONSUMER_GROUP"    = hub.consumer_group
-    "${local.hub_prefix[name]}_SKU"               = hub.sku
-    "${local.hub_prefix[name]}_UNITS"             = tostring(hub.units)
-    "${local.hub_prefix[name]}_BASE_DEPLOYMENT"   = tostring(hub.base_deployment)
-  }]...)
+  hub_settings = merge([for name, hub in var.hubs : merge(
+    hub.host_name != null ? { "${local.hub_prefix[name]}_HOSTNAME" = hub.host_name } : {},
+    hub.connection != null ? { "${local.hub_prefix[name]}_CONNECTION" = hub.connection } : {},
+    {
+      "${local.hub_prefix[name]}_EVENTS_CONNECTION" = hub.events_connection
+      "${local.hub_prefix[name]}_EVENTS_NAME"       = hub.events_name
+      "${local.hub_prefix[name]}_CONSUMER_GROUP"    = hub.consumer_group
+      "${local.hub_prefix[name]}_SKU"               = hub.sku
+      "${local.hub_prefix[name]}_UNITS"             = tostring(hub.units)
+      "${local.hub_prefix[name]}_BASE_DEPLOYMENT"   = tostring(hub.base_deployment)
+  })]...)
 
-  settings = merge(local.hub_settings, {
-    # Identity-based host storage (blobs, queues, tables; also the Durable task hub).
-    "AzureWebJobsStorage__accountName"    = var.storage_account_name
+  # Host storage (blobs, queues, tables; also the Durable task hub and the app's own tables):
+  # identity-based (`__accountName`) or a connection string.
+  storage_settings = var.storage.account_name != null ? {
+    "AzureWebJobsStorage__accountName" = var.storage.account_name
+    } : {
+    "AzureWebJobsStorage" = var.storage.connection
+  }
+
+  settings = merge(local.hub_settings, local.storage_settings, {
     "CONNECTOR_HUBS"                      = join(",", sort(keys(var.hubs)))
     "CONFIGURATION_RELEASE_GRACE_SECONDS" = tostring(var.release_grace_seconds)
     "RECONCILE_SCHEDULE"                  = var.reconcile_schedule
