@@ -1,0 +1,68 @@
+// The provider API's request checks: the envelope only, every refusal naming the field.
+import { describe, expect, it } from "vitest";
+import { podInstanceId } from "../../lib/provider/podIdentity.js";
+import { ProviderHttpError } from "../../lib/provider/providerErrors.js";
+import { parseLogsQuery, parseNodeReconcile, parsePutPod } from "../../lib/provider/providerRequests.js";
+import { podFixture } from "./providerFixtures.js";
+
+const route = { namespace: "default", name: "sensor" };
+
+function refusal(run: () => unknown): ProviderHttpError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ProviderHttpError) return error;
+    throw error;
+  }
+  throw new Error("expected a ProviderHttpError");
+}
+
+describe("provider requests", () => {
+  it("accepts a pod the translator would refuse: only the envelope is checked", () => {
+    const pod = podFixture();
+    pod.spec!.initContainers = [{ name: "setup", image: "busybox" }];
+    const request = parsePutPod({ node: "edge-node", pod }, route);
+    expect(request.resolved).toEqual({ configMaps: {}, secrets: {} });
+    expect(request.pod.spec?.initContainers).toHaveLength(1);
+  });
+
+  it("refuses a missing node with the field and the reason", () => {
+    const error = refusal(() => parsePutPod({ pod: podFixture() }, route));
+    expect(error.status).toBe(400);
+    expect(error.body.field).toBe("node");
+  });
+
+  it("refuses a node name that is no DNS subdomain", () => {
+    expect(refusal(() => parsePutPod({ node: "Edge_Node", pod: podFixture() }, route)).body).toMatchObject({
+      field: "node",
+      message: expect.stringContaining("DNS subdomain"),
+    });
+  });
+
+  it("names the path of a malformed resolved Secret", () => {
+    const body = {
+      node: "edge-node",
+      pod: podFixture(),
+      resolved: { configMaps: {}, secrets: { creds: { data: { key: 1 } } } },
+    };
+    expect(refusal(() => parsePutPod(body, route)).body.field).toBe("resolved.secrets.creds.data.key");
+  });
+
+  it("refuses a reconcile entry that is not namespace/name/uid", () => {
+    expect(refusal(() => parseNodeReconcile({ pods: ["default/sensor"] })).body.field).toBe("pods[0]");
+  });
+
+  it("refuses a logs `since` that is neither a duration nor a time", () => {
+    const error = refusal(() => parseLogsQuery(new URLSearchParams("since=yesterday")));
+    expect(error.body.field).toBe("since");
+    expect(parseLogsQuery(new URLSearchParams("since=15m&tail=20"))).toEqual({ since: "15m", tail: 20 });
+  });
+
+  it("derives a stable orchestration instance id that differs per uid and has no reserved characters", () => {
+    const pod = { hub: "hub1", namespace: "default", name: "x".repeat(253), uid: "u1" };
+    const id = podInstanceId(pod);
+    expect(podInstanceId({ ...pod })).toBe(id);
+    expect(podInstanceId({ ...pod, uid: "u2" })).not.toBe(id);
+    expect(id).toMatch(/^[A-Za-z0-9._-]{1,100}$/);
+  });
+});
