@@ -103,6 +103,8 @@ export class NodeController {
     } catch (error) {
       metrics.errors.inc({ kind: "node_status" });
       logger.warn({ err: describeError(error) }, "writing node status failed");
+      // Someone deleted the node: register it again (its pods were evicted; new ones will come).
+      if (isNotFound(error)) await this.register();
       throw error;
     }
   }

@@ -1,13 +1,7 @@
 // Writes the provider's pod statuses to the pods' status subresource. Polls the node's pod list
 // with If-None-Match (an unchanged list costs a 304 and nothing else), writes only statuses whose
 // version moved, and records an Event on each fleet transition (applied, failed, offline).
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Api,
-  type V1Pod,
-  type V1PodStatus,
-} from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ProviderPodStatus } from "../provider/providerContract.js";
 import { describeError, isNotFound } from "./kubeErrors.js";
@@ -29,17 +23,27 @@ export interface PodStatusWriterOptions {
 }
 
 /**
- * The status to write for a pod: the provider's, with what only the node knows (host address,
- * start time). qosClass is the apiserver's to set and may not change, so it is never sent.
+ * The status patch for a pod: the provider's status, with what only the node knows (host address,
+ * start time). A merge patch keeps fields it does not mention, so a field the provider no longer
+ * sets (a `reason` such as WaitingForHubBudget once the pod runs) is cleared with null. qosClass is
+ * the apiserver's to set and may not change, so it is never sent.
  */
-export function podStatusToWrite(pod: V1Pod, provided: ProviderPodStatus, nodeAddress: string): V1PodStatus {
+export function podStatusToWrite(
+  pod: V1Pod,
+  provided: ProviderPodStatus,
+  nodeAddress: string,
+): Record<string, unknown> {
   const { qosClass: _qosClass, ...status } = provided.status;
-  return {
+  const written: Record<string, unknown> = {
     ...status,
     hostIP: nodeAddress,
     hostIPs: [{ ip: nodeAddress }],
     startTime: pod.status?.startTime ?? status.startTime ?? pod.metadata?.creationTimestamp ?? new Date(),
   };
+  for (const field of Object.keys(pod.status ?? {})) {
+    if (field !== "qosClass" && written[field] === undefined) written[field] = null;
+  }
+  return written;
 }
 
 export class PodStatusWriter {

@@ -1,24 +1,22 @@
 // The adapter against a real control plane, with the RBAC of its Helm chart: the chart is installed,
 // the adapter runs in-process with a token of the chart's ServiceAccount, and the provider is the
 // contract stand-in (test/adapter/support/contractProvider.ts) until the Functions app lands.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { KubeConfig, type V1Lease, type V1Node, type V1Pod } from "@kubernetes/client-node";
+import { type V1Lease, type V1Node, type V1Pod } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAdapterConfig, type AdapterConfig } from "../../lib/adapter/config.js";
 import { startAdapter, type RunningAdapter } from "../../lib/adapter/startAdapter.js";
 import { CommandFailedError } from "../cluster/commands.js";
 import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
-import { freePort } from "../cluster/network.js";
 import { ContractProvider } from "./support/contractProvider.js";
 import { eventually } from "./support/eventually.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
-import { selfSignedCertificate } from "./support/servingCertificate.js";
+import { installChartForAdapter } from "./support/installedAdapter.js";
 
 const NODE = "vk-e2e";
-const RELEASE_NAMESPACE = "iot-edge";
 const FUNCTION_KEY = "test-function-key-not-a-secret";
 const deploymentYaml = new URL("../cluster/fixtures/temperature-sensor-deployment.yaml", import.meta.url);
 
@@ -59,66 +57,14 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "adapter-e2e-"));
     [cluster, provider] = await Promise.all([startControlPlane(), ContractProvider.start(FUNCTION_KEY)]);
-    await cluster.kubectl(["create", "namespace", RELEASE_NAMESPACE]);
-    const keyPath = path.join(dir, "function-key");
-    await writeFile(keyPath, `${FUNCTION_KEY}\n`, { mode: 0o600 });
-    await cluster.kubectl([
-      `--namespace=${RELEASE_NAMESPACE}`,
-      "create",
-      "secret",
-      "generic",
-      "connector-key",
-      `--from-file=functionKey=${keyPath}`,
-    ]);
-    await cluster.helm([
-      "install",
-      "connector",
-      "charts/iot-edge-connector",
-      `--namespace=${RELEASE_NAMESPACE}`,
-      `--set=nodes[0].name=${NODE}`,
-      "--set=nodes[0].hubName=hub1",
-      `--set=nodes[0].functionsUrl=${provider.baseUrl}`,
-      "--set=nodes[0].functionKeySecret.name=connector-key",
-    ]);
-    // The adapter runs with the chart's ServiceAccount: only what the chart grants works.
-    const token = (
-      await cluster.kubectl([
-        "--namespace",
-        RELEASE_NAMESPACE,
-        "create",
-        "token",
-        "connector-iot-edge-connector",
-        "--duration=1h",
-      ])
-    ).stdout.trim();
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: "test", server: cluster.server, caFile: cluster.caCertPath }],
-      users: [{ name: "adapter", token }],
-      contexts: [{ name: "test", cluster: "test", user: "adapter" }],
-      currentContext: "test",
-    });
-    const kubeconfigPath = path.join(dir, "adapter.kubeconfig");
-    await writeFile(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
-    const tls = await selfSignedCertificate(dir);
-    const [kubeletPort, metricsPort] = await Promise.all([freePort(), freePort()]);
-    processArgs = [
-      `--node-name=${NODE}`,
-      "--hub-name=hub1",
-      `--provider-url=${provider.baseUrl}`,
-      `--function-key-file=${keyPath}`,
-      `--kubeconfig=${kubeconfigPath}`,
-      "--node-address=127.0.0.1",
-      `--kubelet-port=${kubeletPort}`,
-      "--kubelet-listen-host=127.0.0.1",
-      `--tls-cert-file=${tls.certPath}`,
-      `--tls-key-file=${tls.keyPath}`,
-      `--metrics-port=${metricsPort}`,
-      "--metrics-listen-host=127.0.0.1",
-      "--status-interval-ms=250",
-      "--node-status-interval-ms=1000",
-      "--lease-interval-ms=500",
-    ];
+    ({ adapterArgs: processArgs } = await installChartForAdapter({
+      cluster,
+      dir,
+      node: NODE,
+      hub: "hub1",
+      providerUrl: provider.baseUrl,
+      functionKey: FUNCTION_KEY,
+    }));
     config = readAdapterConfig({}, processArgs);
     adapter = await startAdapter(config, logger);
   });

@@ -37,11 +37,20 @@ describe("pod status written to the status subresource", () => {
     const status = podStatusToWrite(pod, provided({ applied: 3 }), "10.1.2.3");
     expect(status).toEqual({
       phase: "Running",
-      message: undefined,
       hostIP: "10.1.2.3",
       hostIPs: [{ ip: "10.1.2.3" }],
       startTime: new Date("2026-11-25T10:00:00Z"),
     });
+  });
+
+  it("clears with null what the provider no longer says, such as a waiting reason, but never qosClass", () => {
+    const waiting = {
+      ...pod,
+      status: { ...pod.status, reason: "WaitingForHubBudget", message: "3rd in line" },
+    };
+    const status = podStatusToWrite(waiting, provided({ applied: 3 }), "10.1.2.3");
+    expect(status).toMatchObject({ phase: "Running", reason: null, message: null });
+    expect(status).not.toHaveProperty("qosClass");
   });
 
   it("keeps a start time already written", () => {
