@@ -1,82 +1,28 @@
 // The provider API through the local host running the app's own registrations (TypeScript entry
 // files through tsx), with Azurite for durable state and pod records, and the IoT Hub simulator.
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
-import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
-import { hubSettingNames } from "../../lib/app/settings.js";
-import type {
-  NodePodsResponse,
-  ProviderError,
-  ProviderPodStatus,
-} from "../../lib/provider/providerContract.js";
-import { startAzurite, type Azurite } from "../host/azurite.js";
-import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
-import { eventually, startTestSimulator } from "../support/testSimulator.js";
+import type { NodePodsResponse, ProviderError } from "../../lib/provider/providerContract.js";
+import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import { eventually } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
-
-const root = path.resolve(import.meta.dirname, "../..");
-const hub = "hub1";
-const node = "edge-node";
-const functionKey = "provider-test-function-key";
-const entry = "functions/*.ts";
+import { hub, node, startAppHarness, type AppHarness } from "./appHarness.js";
 
 describe("provider API through the local host", { timeout: 120_000 }, () => {
-  let azurite: Azurite;
+  let harness: AppHarness;
   let simulator: RunningSimulator;
-  let host: HostProcess;
   let hubClient: HubClient;
-
-  const url = (route: string) => `${host.url}/api/v1/hubs/${route}`;
-  const call = (route: string, init: RequestInit = {}, key: string | undefined = functionKey) =>
-    fetch(url(route), {
-      ...init,
-      headers: {
-        "content-type": "application/json",
-        ...(key ? { "x-functions-key": key } : {}),
-        ...init.headers,
-      },
-    });
-  const putPod = (pod = podFixture(), target = `${hub}/namespaces/default/pods/${pod.metadata!.name}`) =>
-    call(target, {
-      method: "PUT",
-      body: JSON.stringify({ node, pod, resolved: { configMaps: {}, secrets: {} } }),
-    });
-  const podStatus = async (name: string) =>
-    (await (await call(`${hub}/namespaces/default/pods/${name}/status`)).json()) as ProviderPodStatus;
+  const call: AppHarness["call"] = (...args) => harness.call(...args);
+  const putPod: AppHarness["putPod"] = (...args) => harness.putPod(...args);
+  const podStatus: AppHarness["podStatus"] = (name) => harness.podStatus(name);
 
   beforeAll(async () => {
-    azurite = await startAzurite();
-    simulator = await startTestSimulator({
-      hubName: hub,
-      evaluationIntervalMs: 200,
-      devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
-    });
-    const names = hubSettingNames(hub);
-    host = await startHostProcess({
-      appDir: root,
-      entry,
-      env: {
-        LOCAL_HOST_FUNCTION_KEYS: functionKey,
-        LOCAL_HOST_MASTER_KEY: "provider-test-master-key",
-        AzureWebJobsStorage: azurite.connectionString,
-        CONNECTOR_HUBS: hub,
-        CONFIGURATION_RELEASE_GRACE_SECONDS: "0",
-        [names.connection]: simulator.iotHubConnectionString,
-        [names.eventsConnection]: simulator.eventHubConnectionString,
-        [names.eventsName]: hub,
-        [names.baseDeployment]: "true",
-      },
-    });
-    hubClient = createHubClient(simulator.iotHubConnectionString);
+    harness = await startAppHarness();
+    ({ simulator, hubClient } = harness);
   });
 
   afterAll(async () => {
-    hubClient?.close();
-    await host?.stop();
-    await simulator?.stop();
-    await azurite?.stop();
+    await harness?.stop();
   });
 
   it("answers 401 without a function key", async () => {

@@ -1,0 +1,91 @@
+// The app's backend for a test: Azurite, the IoT Hub simulator (3 devices tagged environment=dev)
+// and the local host running the app's own registrations (TypeScript entry files through tsx).
+// The host can be stopped and started again on the same storage and hub.
+import path from "node:path";
+import { createHubClient } from "../../lib/hub/createHubClient.js";
+import type { HubClient } from "../../lib/hub/hubClient.js";
+import { hubSettingNames } from "../../lib/app/settings.js";
+import type { ProviderPodStatus } from "../../lib/provider/providerContract.js";
+import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import { startAzurite, type Azurite } from "../host/azurite.js";
+import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
+import { startTestSimulator } from "../support/testSimulator.js";
+import { podFixture } from "../provider/providerFixtures.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+export const hub = "hub1";
+export const node = "edge-node";
+export const functionKey = "provider-test-function-key";
+export const masterKey = "provider-test-master-key";
+
+export interface AppHarness {
+  simulator: RunningSimulator;
+  hubClient: HubClient;
+  host(): HostProcess;
+  /** stops the running host (SIGTERM unless told) and starts another on the same storage */
+  restartHost(signal?: NodeJS.Signals): Promise<void>;
+  call(route: string, init?: RequestInit, key?: string): Promise<Response>;
+  putPod(pod?: ReturnType<typeof podFixture>, target?: string): Promise<Response>;
+  podStatus(name: string): Promise<ProviderPodStatus>;
+  stop(): Promise<void>;
+}
+
+export async function startAppHarness(): Promise<AppHarness> {
+  const azurite: Azurite = await startAzurite();
+  const simulator = await startTestSimulator({
+    hubName: hub,
+    evaluationIntervalMs: 200,
+    devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
+  });
+  const names = hubSettingNames(hub);
+  const start = () =>
+    startHostProcess({
+      appDir: root,
+      entry: "functions/*.ts",
+      env: {
+        LOCAL_HOST_FUNCTION_KEYS: functionKey,
+        LOCAL_HOST_MASTER_KEY: masterKey,
+        AzureWebJobsStorage: azurite.connectionString,
+        CONNECTOR_HUBS: hub,
+        CONFIGURATION_RELEASE_GRACE_SECONDS: "0",
+        [names.connection]: simulator.iotHubConnectionString,
+        [names.eventsConnection]: simulator.eventHubConnectionString,
+        [names.eventsName]: hub,
+        [names.baseDeployment]: "true",
+      },
+    });
+  let host = await start();
+  const hubClient = createHubClient(simulator.iotHubConnectionString);
+  const call = (route: string, init: RequestInit = {}, key: string | undefined = functionKey) =>
+    fetch(`${host.url}/api/v1/hubs/${route}`, {
+      ...init,
+      headers: {
+        "content-type": "application/json",
+        ...(key ? { "x-functions-key": key } : {}),
+        ...init.headers,
+      },
+    });
+  return {
+    simulator,
+    hubClient,
+    host: () => host,
+    async restartHost(signal) {
+      await host.stop(signal);
+      host = await start();
+    },
+    call,
+    putPod: (pod = podFixture(), target = `${hub}/namespaces/default/pods/${pod.metadata!.name}`) =>
+      call(target, {
+        method: "PUT",
+        body: JSON.stringify({ node, pod, resolved: { configMaps: {}, secrets: {} } }),
+      }),
+    podStatus: async (name) =>
+      (await (await call(`${hub}/namespaces/default/pods/${name}/status`)).json()) as ProviderPodStatus,
+    async stop() {
+      hubClient.close();
+      await host.stop();
+      await simulator.stop();
+      await azurite.stop();
+    },
+  };
+}
