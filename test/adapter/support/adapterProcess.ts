@@ -19,7 +19,8 @@ export function startAdapterProcess(args: string[]) {
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)) // close: output fully read);
+  // "close", not "exit": by then the output has been read to the end.
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
   return {
     get output() {
       return output;
