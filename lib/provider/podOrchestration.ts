@@ -41,6 +41,8 @@ export interface PodOrchestrationInput {
   spec: PodSpecInput;
   /** the configuration the pod was deployed by before this spec: released once the new one is on the hub */
   deployedConfigurationId?: string;
+  /** only release what the pod holds and forget it (a delete after the pod's orchestration ended) */
+  deleting?: boolean;
 }
 
 export const podOrchestrationTiming = {
@@ -142,6 +144,8 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       context.df.continueAsNew(nextInput);
       return "changed";
     }
+
+    if (input.deleting === true) return yield* leave();
 
     const translateInput: TranslatePodInput = { hub: pod.hub, pod: spec.pod, resolved: spec.resolved };
     const translated = (yield context.df.callActivityWithRetry(

@@ -151,11 +151,22 @@ export class ProviderService {
       await this.deps.workflows.raise(instanceId, podEvents.deleted, {});
       return;
     }
-    // no orchestration (it failed, or never started): nothing is held for the pod but its record
+    // its orchestration ended (failed): a new one releases what the pod may hold and forgets it
     const record = await this.deps.records.get(pod);
     if (record === undefined)
       throw notFound("PodNotFound", `pod ${podKey(pod)} is not known on hub "${hub}"`);
-    await this.deps.records.remove(pod);
+    const spec: PodSpecInput = {
+      node: record.node,
+      pod: { metadata: { namespace, name, uid }, spec: { containers: record.containers } },
+      resolved: { configMaps: {}, secrets: {} },
+      specHash: record.specHash,
+    };
+    await this.deps.workflows.start(instanceId, {
+      pod,
+      spec,
+      deleting: true,
+      ...(record.configurationId ? { deployedConfigurationId: record.configurationId } : {}),
+    });
   }
 
   async podStatus(hub: string, namespace: string, name: string): Promise<ProviderPodStatus> {

@@ -265,4 +265,24 @@ describe("pod orchestration", () => {
     ]);
     expect(flat(forgetting.actions).at(-1)).toMatchObject({ functionName: podActivityNames.forget });
   });
+
+  it("started only to delete (its earlier run failed), releases what the pod held without translating", async () => {
+    const deleting: PodOrchestrationInput = { ...input, deleting: true, deployedConfigurationId: "cfg-old" };
+    const first = flat((await replay(started(deleting), deleting)).actions);
+    expect(first.map((action) => action.functionName)).toEqual([podActivityNames.record]);
+    expect(first[0]?.input).toMatchObject({ lifecycle: { stage: "Deleting" }, configurationId: "cfg-old" });
+    const afterRecord = await replay(
+      [
+        ...started(deleting),
+        historyEvents.taskScheduled(0, podActivityNames.record, null),
+        ...episode(),
+        historyEvents.taskCompleted(0, json(5)),
+      ],
+      deleting,
+    );
+    expect(flat(afterRecord.actions).at(-1)).toMatchObject({
+      operation: "release",
+      input: { pod: podKey(pod), configurationId: "cfg-old" },
+    });
+  });
 });
