@@ -64,6 +64,7 @@ export class PodController {
   private readonly removing = new Set<string>();
   private readonly deletePollMs: number;
   private synced = false;
+  private firstListError: unknown;
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
 
@@ -102,7 +103,10 @@ export class PodController {
     this.informer.on("update", enqueue);
     this.informer.on("delete", enqueue);
     this.informer.on("connect", () => options.logger.debug("pod watch connected"));
-    this.informer.on("error", (error: unknown) => this.restartInformer(error));
+    this.informer.on("error", (error: unknown) => {
+      if (this.synced) this.restartInformer(error);
+      else this.firstListError ??= error;
+    });
   }
 
   /** true once the first list has filled the cache */
@@ -125,6 +129,12 @@ export class PodController {
    */
   async start(): Promise<void> {
     await this.informer.start();
+    // The informer reports a failed list as an event, not a rejection. Without a complete list
+    // the reconcile below would tell the provider that no pod is alive: fail the start instead.
+    if (this.firstListError !== undefined) {
+      await this.informer.stop();
+      throw new AdapterError(`listing the pods of node ${this.options.nodeName}`, this.firstListError);
+    }
     this.synced = true;
     const live = this.informer
       .list()

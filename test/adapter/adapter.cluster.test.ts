@@ -4,12 +4,13 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type V1Lease, type V1Node, type V1Pod } from "@kubernetes/client-node";
+import { KubeConfig, type V1Lease, type V1Node, type V1Pod } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAdapterConfig, type AdapterConfig } from "../../lib/adapter/config.js";
 import { startAdapter, type RunningAdapter } from "../../lib/adapter/startAdapter.js";
 import { CommandFailedError } from "../cluster/commands.js";
+import { freePort } from "../cluster/network.js";
 import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
 import { ContractProvider } from "./support/contractProvider.js";
 import { eventually } from "./support/eventually.js";
@@ -231,6 +232,49 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
         },
       },
     });
+  });
+
+  it("refuses to start, and never reconciles, when it cannot list the node's pods", async () => {
+    await cluster.kubectl(
+      ["apply", "--filename=-"],
+      `apiVersion: v1
+kind: ServiceAccount
+metadata: { name: no-pods, namespace: default }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: no-pods }
+rules:
+  - { apiGroups: [""], resources: [nodes, nodes/status], verbs: [get, create, patch, update] }
+  - { apiGroups: [coordination.k8s.io], resources: [leases], verbs: [get, create, update] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: no-pods }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: no-pods }
+subjects: [{ kind: ServiceAccount, name: no-pods, namespace: default }]
+`,
+    );
+    const token = (await cluster.kubectl(["create", "token", "no-pods", "--duration=10m"])).stdout.trim();
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: "test", server: cluster.server, caFile: cluster.caCertPath }],
+      users: [{ name: "no-pods", token }],
+      contexts: [{ name: "test", cluster: "test", user: "no-pods" }],
+      currentContext: "test",
+    });
+    // Everything for the node, nothing for pods.
+    const [kubeletPort, metricsPort] = await Promise.all([freePort(), freePort()]);
+    const reconcilesBefore = provider.callsTo("nodeReconcile").length;
+    const outcome = await startAdapter({ ...config, kubeletPort, metricsPort }, logger, { kubeConfig }).then(
+      async (unexpected) => {
+        await unexpected.stop();
+        return new Error("started");
+      },
+      (error: unknown) => error,
+    );
+    expect(String(outcome)).toContain(`listing the pods of node ${NODE}: HTTP 403`);
+    expect(provider.callsTo("nodeReconcile")).toHaveLength(reconcilesBefore);
   });
 
   it("after a restart (as a process) re-sends every pod and has the provider drop what belongs to no pod; SIGTERM stops it", async () => {
