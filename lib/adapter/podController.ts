@@ -247,21 +247,27 @@ export class PodController {
   /**
    * Deletion requested: the provider removes the deployment; once it has no such pod any more (or
    * the grace period ran out) the pod object is deleted for good, only if it is still this uid.
+   * A provider that cannot be reached within the grace period does not keep the pod: it is deleted
+   * and the provider delete is retried from the pod's entry in `sent` (see forget).
    */
   private async remove(key: string, pod: V1Pod): Promise<void> {
     const { namespace = "", name = "", uid = "", deletionTimestamp } = pod.metadata ?? {};
-    if (!this.removing.has(uid)) {
-      await this.deleteAtProvider(namespace, name, uid);
-      this.removing.add(uid);
-    }
-    let gone: boolean;
+    const graceOver = deletionTimestamp !== undefined && new Date(deletionTimestamp).getTime() <= Date.now();
+    let gone = false;
     try {
+      if (!this.removing.has(uid)) {
+        await this.deleteAtProvider(namespace, name, uid);
+        this.removing.add(uid);
+      }
       const status = await this.options.provider.getPodStatus(namespace, name);
       gone = status === undefined || status.uid !== uid;
     } catch (error) {
-      throw new AdapterError(`asking the provider whether pod ${key} is removed`, error);
+      if (!graceOver) throw new AdapterError(`removing pod ${key} at the provider`, error);
+      this.options.logger.warn(
+        { pod: key, err: describeError(error) },
+        "grace period over; provider not reached",
+      );
     }
-    const graceOver = deletionTimestamp !== undefined && new Date(deletionTimestamp).getTime() <= Date.now();
     if (!gone && !graceOver) {
       this.queue.addAfter(key, this.deletePollMs);
       return;
@@ -274,10 +280,9 @@ export class PodController {
         body: { gracePeriodSeconds: 0, preconditions: { uid } },
       });
     } catch (error) {
-      if (!isNotFound(error))
-        throw new AdapterError(`deleting pod ${key} after the provider removed it`, error);
+      if (!isNotFound(error)) throw new AdapterError(`deleting pod ${key} from the cluster`, error);
     }
-    this.sent.delete(key);
+    if (gone) this.sent.delete(key);
     this.removing.delete(uid);
     await this.options.events.record(pod, {
       type: "Normal",

@@ -196,6 +196,35 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     expect(provider.pods.has("default/during-outage")).toBe(false);
   });
 
+  it("deletes a pod when its grace period ends with the provider down, and at the provider once it is back", async () => {
+    await cluster.kubectl(["apply", "--filename=-"], podYaml("deleted-in-outage"));
+    await eventually(() => expect(provider.pods.has("default/deleted-in-outage")).toBe(true));
+    const uid = (await kubectlJson<V1Pod>(["get", "pod", "deleted-in-outage"])).metadata?.uid;
+    await provider.stop();
+    await cluster.kubectl(["delete", "pod", "deleted-in-outage", "--grace-period=1", "--wait=false"]);
+    await eventually(
+      async () => {
+        const { stdout } = await cluster.kubectl([
+          "get",
+          "pods",
+          "--field-selector=metadata.name=deleted-in-outage",
+          "--output=name",
+        ]);
+        expect(stdout.trim()).toBe("");
+      },
+      { attempts: 200 },
+    );
+    expect(provider.pods.has("default/deleted-in-outage")).toBe(true); // the provider has not heard yet
+    await provider.restart();
+    await eventually(() => expect(provider.pods.has("default/deleted-in-outage")).toBe(false), {
+      attempts: 300,
+    });
+    const deletes = provider
+      .callsTo("pod", "DELETE")
+      .filter((call) => call.params.name === "deleted-in-outage");
+    expect(deletes.map((call) => call.query.get("uid"))).toContain(uid);
+  });
+
   it("waits for a ConfigMap and Secret the pod requires, then sends their contents with the pod", async () => {
     const env = [
       "env:",
