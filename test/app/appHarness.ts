@@ -1,6 +1,7 @@
 // The app's backend for a test: Azurite, the IoT Hub simulator (3 devices tagged environment=dev)
 // and the local host running the app's own registrations (TypeScript entry files through tsx).
 // The host can be stopped and started again on the same storage and hub.
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
@@ -43,6 +44,8 @@ export async function startAppHarness(): Promise<AppHarness> {
       appDir: root,
       entry: "functions/*.ts",
       env: {
+        // trust the simulator's CA even when this process was not started with it (benchmarks)
+        NODE_EXTRA_CA_CERTS: simulator.caCertPath,
         LOCAL_HOST_FUNCTION_KEYS: functionKey,
         LOCAL_HOST_MASTER_KEY: masterKey,
         AzureWebJobsStorage: azurite.connectionString,
@@ -55,7 +58,9 @@ export async function startAppHarness(): Promise<AppHarness> {
       },
     });
   let host = await start();
-  const hubClient = createHubClient(simulator.iotHubConnectionString);
+  const hubClient = createHubClient(simulator.iotHubConnectionString, {
+    trustedCa: readFileSync(simulator.caCertPath, "utf8"),
+  });
   const call = (route: string, init: RequestInit = {}, key: string | undefined = functionKey) =>
     fetch(`${host.url}/api/v1/hubs/${route}`, {
       ...init,
