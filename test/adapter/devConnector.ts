@@ -1,0 +1,87 @@
+// `npm run dev:cluster`: the whole connector on this machine, kept up until Ctrl-C — the backend of
+// `npm start` (Azurite, the IoT Hub simulator with 5 devices tagged environment=dev, the Functions
+// app on the local host), a fresh Kubernetes control plane, the chart installed, and the adapter
+// running with the chart's ServiceAccount as virtual node `iot-edge-sim-hub`. Prints the
+// KUBECONFIG to use; then `kubectl apply` a pod that selects the node (see docs/adapter.md).
+import { spawn } from "node:child_process";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { pino } from "pino";
+import { readAdapterConfig } from "../../lib/adapter/config.js";
+import { startAdapter } from "../../lib/adapter/startAdapter.js";
+import { startControlPlane } from "../cluster/controlPlane.js";
+import { installChartForAdapter } from "./support/installedAdapter.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const NODE = "iot-edge-sim-hub";
+const HUB = "sim-hub"; // the hub `npm start` simulates
+
+/** Starts the `npm start` backend and reads the app URL and function key it prints. */
+function startBackend() {
+  const backend = spawn(
+    path.join(root, "node_modules/.bin/node"),
+    ["--import", "tsx", "lib/app/startLocal.ts"],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const exited = new Promise<void>((resolve) => backend.once("exit", () => resolve()));
+  const printed = new Promise<{ appUrl: string; functionKey: string }>((resolve, reject) => {
+    const found: Record<string, string> = {};
+    createInterface({ input: backend.stdout }).on("line", (line) => {
+      const [name, ...value] = line.split("=");
+      if (name === "APP_URL" || name === "FUNCTION_KEY") found[name] = value.join("=");
+      if (found.APP_URL && found.FUNCTION_KEY)
+        resolve({ appUrl: found.APP_URL, functionKey: found.FUNCTION_KEY });
+    });
+    backend.once("exit", (code) => reject(new Error(`the backend (npm start) exited with ${code}`)));
+  });
+  const stop = async () => {
+    backend.kill("SIGTERM");
+    await exited;
+  };
+  return { printed, stop };
+}
+
+const dir = path.join(root, ".cache/dev-connector");
+await rm(dir, { recursive: true, force: true });
+await mkdir(dir, { recursive: true });
+const backend = startBackend();
+const stops: (() => Promise<void>)[] = [backend.stop];
+try {
+  const [{ appUrl, functionKey }, cluster] = await Promise.all([
+    backend.printed,
+    startControlPlane({ dir: path.join(dir, "cluster") }),
+  ]);
+  stops.push(() => cluster.stop());
+  const { adapterArgs } = await installChartForAdapter({
+    cluster,
+    dir,
+    node: NODE,
+    hub: HUB,
+    providerUrl: appUrl,
+    functionKey,
+  });
+  const adapter = await startAdapter(
+    readAdapterConfig({}, [...adapterArgs, "--status-interval-ms=2000"]),
+    pino({ level: process.env.LOG_LEVEL ?? "info" }),
+  );
+  stops.push(async () => void (await adapter.stop()));
+  process.stdout.write(
+    [
+      `Virtual node ${NODE} (IoT Hub simulator ${HUB}, 5 devices tagged environment=dev) is up.`,
+      `  export KUBECONFIG=${cluster.kubeconfigPath}`,
+      "  .cache/bin/kubectl get nodes; .cache/bin/kubectl apply -f <a pod or Deployment selecting the node>",
+      "Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+} finally {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+}
