@@ -178,7 +178,12 @@ describe("hub scheduler in the local host", { timeout: 120_000 }, () => {
       { attempts: 150, intervalMs: 200 },
     );
     expect(stats("hub-a").removeConfiguration).toBe(1);
-    expect((await scheduler("hub-a")).configurations[id]).toBeUndefined();
+    // the applier reports the delete to the entity after the hub has answered
+    await eventually(
+      () => scheduler("hub-a"),
+      (state) => state.configurations[id] === undefined,
+      { attempts: 150, intervalMs: 200 },
+    );
   });
 
   it("creates a pod's new configuration before deleting the one it replaces, even when the create is held up", async () => {
