@@ -3,14 +3,18 @@
 // app on the local host), a fresh Kubernetes control plane, the chart installed, and the adapter
 // running with the chart's ServiceAccount as virtual node `iot-edge-sim-hub`. Prints the
 // KUBECONFIG to use; then `kubectl apply` a pod that selects the node (see docs/adapter.md).
+// With `--demo FILE` (`npm run demo`) it applies FILE, waits for its pods to run, shows them, deletes
+// them and stops everything: the main job, start to finish.
 import { spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { readAdapterConfig } from "../../lib/adapter/config.js";
 import { startAdapter } from "../../lib/adapter/startAdapter.js";
 import { startControlPlane } from "../cluster/controlPlane.js";
+import { runConnectorDemo } from "./connectorDemo.js";
 import { installChartForAdapter } from "./support/installedAdapter.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -45,6 +49,7 @@ function startBackend() {
   return { printed, stop };
 }
 
+const { values: flags } = parseArgs({ options: { demo: { type: "string" } } });
 const dir = path.join(root, ".cache/dev-connector");
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
@@ -78,10 +83,17 @@ try {
       "",
     ].join("\n"),
   );
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  if (flags.demo !== undefined) {
+    await runConnectorDemo(cluster, NODE, path.resolve(flags.demo));
+  } else {
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+  }
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
 }
