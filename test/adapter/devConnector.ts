@@ -37,6 +37,9 @@ function startBackend() {
     createInterface({ input: backend.stdout }).on("line", (line) => {
       const [name, ...value] = line.split("=");
       if (name === "APP_URL" || name === "FUNCTION_KEY") found[name] = value.join("=");
+      // the hub in use, printed as npm start does, so a user can look at it with the SDK or tools
+      if (name === "IOTHUB_CONNECTION_STRING" || name === "NODE_EXTRA_CA_CERTS")
+        process.stdout.write(`${line}\n`);
       if (found.APP_URL && found.FUNCTION_KEY)
         resolve({ appUrl: found.APP_URL, functionKey: found.FUNCTION_KEY });
     });
