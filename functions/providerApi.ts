@@ -5,9 +5,8 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from "durable-functions";
 import { appContext } from "../lib/app/appContext.js";
 import { durableWorkflows } from "../lib/app/durableWorkflows.js";
-import { HubError, HubNotFoundError } from "../lib/hub/hubErrors.js";
-import { redact } from "../lib/hub/redact.js";
 import { providerRoutes } from "../lib/provider/providerContract.js";
+import { errorAnswer } from "../lib/provider/providerErrorAnswer.js";
 import { ProviderHttpError } from "../lib/provider/providerErrors.js";
 import {
   parseLogsQuery,
@@ -48,21 +47,18 @@ function handle(handler: Handler) {
         deploymentLimit: (hub) => shared.deploymentLimit(hub),
         baseDeployment: (hub) => shared.baseDeployment(hub),
         baseDeploymentsSubmitted: shared.baseDeploymentsSubmitted,
+        serial: shared.serial,
         fleetStatuses: (hub, ids) => shared.fleetStatuses(hub, ids),
         now: () => new Date(),
       });
       return await handler(service, request);
     } catch (error) {
-      if (error instanceof ProviderHttpError)
-        return { status: error.status, jsonBody: { error: error.body } };
-      const message = redact(error instanceof Error ? error.message : String(error));
-      // the hub answered, but not with what was asked: the caller's problem (404) or the hub's (502)
-      if (error instanceof HubNotFoundError)
-        return { status: 404, jsonBody: { error: { code: "NotFoundOnHub", message } } };
-      if (error instanceof HubError)
-        return { status: 502, jsonBody: { error: { code: "HubError", message } } };
-      context.error(`provider API ${request.method} ${new URL(request.url).pathname} failed: ${message}`);
-      return { status: 500, jsonBody: { error: { code: "InternalError", message } } };
+      const answer = errorAnswer(error, context.invocationId);
+      if (answer.logMessage !== undefined)
+        context.error(
+          `provider API ${request.method} ${new URL(request.url).pathname} failed: ${answer.logMessage}`,
+        );
+      return { status: answer.status, jsonBody: answer.body };
     }
   };
 }

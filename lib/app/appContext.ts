@@ -2,6 +2,7 @@
 // at start), one HubClient per hub, the pod records table. Functions get it through `appContext()`.
 import { createHubClient } from "../hub/createHubClient.js";
 import type { HubClient } from "../hub/hubClient.js";
+import { KeyedSerial } from "../provider/keyedSerial.js";
 import { PodRecords } from "../provider/podRecords.js";
 import type { FleetStatus } from "../status/statusContract.js";
 import { StatusStore } from "../status/statusStore.js";
@@ -18,6 +19,8 @@ export interface AppContext {
   /** the hub's base deployment when the app owns one */
   baseDeployment(hub: string): EdgeConfiguration | undefined;
   baseDeploymentsSubmitted: Set<string>;
+  /** one provider request at a time per pod (and per hub's base deployment), across this process's requests */
+  serial: KeyedSerial;
   /** Fleet statuses the status pipeline (functions/twinEvents.ts) keeps in its table. */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
 }
@@ -59,6 +62,7 @@ export function createAppContext(
       return hubSettings(hub).baseDeployment ? baseDeployment(settings, hub) : undefined;
     },
     baseDeploymentsSubmitted: new Set(),
+    serial: new KeyedSerial(),
     deploymentLimit(hub) {
       const { sku, units } = hubSettings(hub);
       return hubBudget(sku, units).deploymentLimit;

@@ -12,6 +12,20 @@ const activeStatuses = new Set<string>([
   df.OrchestrationRuntimeStatus.ContinuedAsNew,
 ]);
 
+/** The Durable HTTP API answers 409 to a start of an instance that is already running. */
+function isAlreadyRunning(error: unknown): boolean {
+  return error instanceof Error && /unexpected status code: 409\b/.test(error.message);
+}
+
+/** Starts the instance; if another process started it first (a request racing ours there), it runs: done. */
+async function startOnce(client: DurableClient, name: string, instanceId: string, input: unknown) {
+  try {
+    await client.startNew(name, { instanceId, input });
+  } catch (error) {
+    if (!isAlreadyRunning(error)) throw error;
+  }
+}
+
 export function durableWorkflows(client: DurableClient): PodWorkflows {
   return {
     async isRunning(instanceId) {
@@ -25,13 +39,10 @@ export function durableWorkflows(client: DurableClient): PodWorkflows {
       }
     },
     async start(instanceId, input) {
-      await client.startNew(podOrchestrationName, { instanceId, input });
+      await startOnce(client, podOrchestrationName, instanceId, input);
     },
     async startBaseDeployment(hub, input) {
-      await client.startNew(baseDeploymentOrchestrationName, {
-        instanceId: baseDeploymentInstanceId(hub),
-        input,
-      });
+      await startOnce(client, baseDeploymentOrchestrationName, baseDeploymentInstanceId(hub), input);
     },
     async raise(instanceId, event, data) {
       await client.raiseEvent(instanceId, event, data);

@@ -26,6 +26,7 @@ import {
   type BaseDeploymentInput,
 } from "../app/baseDeployment.js";
 import { badRequest, notFound, ProviderHttpError } from "./providerErrors.js";
+import type { KeyedSerial } from "./keyedSerial.js";
 import type { LogsQuery } from "./providerRequests.js";
 
 /** The pod orchestrations, as the durable client reaches them. */
@@ -49,6 +50,8 @@ export interface ProviderDependencies {
   baseDeployment(hub: string): EdgeConfiguration | undefined;
   /** hubs whose base deployment this process has submitted (shared across requests) */
   baseDeploymentsSubmitted: Set<string>;
+  /** shared across requests: one request at a time per pod, and per hub for its base deployment */
+  serial: KeyedSerial;
   /** the latest fleet status of each of these configurations that devices have reported on */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
   now(): Date;
@@ -95,14 +98,22 @@ export class ProviderService {
       name: metadata.name!,
       uid: metadata.uid!,
     };
+    await this.submitBaseDeployment(hub);
+    const instanceId = podInstanceId(pod);
+    return this.deps.serial.run(instanceId, () => this.putPodAlone(pod, instanceId, request));
+  }
+
+  private async putPodAlone(
+    pod: PodIdentity,
+    instanceId: string,
+    request: PutPodRequest,
+  ): Promise<PutPodResult> {
     const spec: PodSpecInput = {
       node: request.node,
       pod: request.pod,
       resolved: request.resolved,
       specHash: specHash(request),
     };
-    await this.submitBaseDeployment(hub);
-    const instanceId = podInstanceId(pod);
     const existing = await this.deps.records.get(pod);
     if (existing?.lifecycle.stage === "Deleting")
       throw new ProviderHttpError(409, {
@@ -134,6 +145,13 @@ export class ProviderService {
     const configuration = this.deps.baseDeployment(hub);
     if (configuration === undefined || this.deps.baseDeploymentsSubmitted.has(hub)) return;
     const instanceId = baseDeploymentInstanceId(hub);
+    await this.deps.serial.run(instanceId, async () => {
+      if (!this.deps.baseDeploymentsSubmitted.has(hub)) await this.startBaseDeployment(hub, configuration);
+    });
+  }
+
+  private async startBaseDeployment(hub: string, configuration: EdgeConfiguration): Promise<void> {
+    const instanceId = baseDeploymentInstanceId(hub);
     if (!(await this.deps.workflows.isRunning(instanceId))) {
       const replaces = heldBaseDeployments(await this.deps.workflows.schedulerState(hub), hub);
       if (!replaces.includes(configuration.id) || replaces.length > 1)
@@ -147,6 +165,11 @@ export class ProviderService {
     this.checkHub(hub);
     const pod: PodIdentity = { hub, namespace, name, uid };
     const instanceId = podInstanceId(pod);
+    await this.deps.serial.run(instanceId, () => this.deletePodAlone(pod, instanceId));
+  }
+
+  private async deletePodAlone(pod: PodIdentity, instanceId: string): Promise<void> {
+    const { hub, namespace, name, uid } = pod;
     if (await this.deps.workflows.isRunning(instanceId)) {
       await this.deps.workflows.raise(instanceId, podEvents.deleted, {});
       return;
