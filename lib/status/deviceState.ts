@@ -10,6 +10,8 @@ import type { TwinObject } from "../hub/twinQuery.js";
 import type { DeviceModuleState } from "./statusContract.js";
 
 export const EDGE_AGENT = "$edgeAgent";
+/** Longest module status description kept (edgeAgent's can carry whole error texts). */
+const MAX_TEXT_LENGTH = 512;
 
 export interface EdgeAgentState {
   /** the $edgeAgent module twin's version this state reflects (0: never seen) */
@@ -100,7 +102,8 @@ function patchModule(
   }
   for (const key of ["statusDescription", "lastStartTimeUtc", "lastExitTimeUtc"] as const) {
     const value = patch[key];
-    if (typeof value === "string") next[key] = value;
+    // Bounded: a device's row must stay under the table's 64 KiB property limit.
+    if (typeof value === "string") next[key] = value.slice(0, MAX_TEXT_LENGTH);
     else if (value === null) delete next[key];
   }
   return next;

@@ -140,6 +140,19 @@ describe("device state from events", () => {
     });
   });
 
+  it("keeps at most 512 characters of a module's status description", () => {
+    const cache = cacheWith(knownDevice());
+    const [report] = notifications("agentReportedBackoff");
+    if (report?.kind !== "twinChange") throw new Error("fixture is a twin change");
+    report.version = 21;
+    const modules = (
+      report.body["properties"] as { reported: { modules: Record<string, Record<string, unknown>> } }
+    ).reported.modules;
+    modules["tempSensor"]!["statusDescription"] = "x".repeat(5_000);
+    cache.apply([report]);
+    expect(cache.get("dev-3")!.agent.modules["tempSensor"]!.statusDescription).toHaveLength(512);
+  });
+
   it("ignores twin changes of other modules", () => {
     const cache = cacheWith(knownDevice());
     expect(cache.apply(notifications("otherModuleTwin")).size).toBe(0);
