@@ -363,7 +363,10 @@ async function startMemoryAzurite(): Promise<{ connectionString: string; stop():
   const child = spawn("node_modules/.bin/node", args, { stdio: ["ignore", "pipe", "inherit"] });
   const exited = once(child, "exit");
   const endpoint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("Azurite did not start")), 30_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM"); // never leave it behind
+      reject(new Error("Azurite did not start"));
+    }, 30_000);
     createInterface({ input: child.stdout }).on("line", (line) => {
       const match = /Table service is successfully listening at (\S+)/.exec(line);
       if (match) {
