@@ -22,8 +22,6 @@ export function podStatusView(record: PodRecord, fleet?: FleetStatus): ProviderP
     // each container runs as the module of the same name (lib/translate/containerToModule.ts)
     moduleNames: Object.fromEntries(record.containers.map((container) => [container.name, container.name])),
   });
-  // the provider API promises this reason for a pod translation refuses
-  if (record.lifecycle.stage === "Refused") status.reason = "UnsupportedPod";
   return {
     namespace: record.namespace,
     name: record.name,

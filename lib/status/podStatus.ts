@@ -156,7 +156,7 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
     case "Refused":
       return {
         phase: "Failed",
-        reason: "Refused",
+        reason: "UnsupportedPod",
         message: `refused: ${lifecycle.problems.map(formatProblem).join("; ")}`,
         onHub: false,
       };
@@ -193,7 +193,7 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
     case "Refused":
       return {
         phase: "Failed",
-        reason: "Refused",
+        reason: "DeploymentRefused",
         message: `the hub refused the deployment: ${state.message}`,
         onHub: false,
       };

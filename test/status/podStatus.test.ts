@@ -59,7 +59,7 @@ describe("pod phase, reason and message", () => {
       },
       undefined,
       "Failed",
-      "Refused",
+      "UnsupportedPod",
       "refused: spec.initContainers: IoT Edge has no init containers",
     ],
     [
@@ -103,7 +103,7 @@ describe("pod phase, reason and message", () => {
       },
       undefined,
       "Failed",
-      "Refused",
+      "DeploymentRefused",
       "the hub refused the deployment: content too large",
     ],
     [
