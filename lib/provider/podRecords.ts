@@ -2,7 +2,8 @@
 // row = namespace|name|uid), written by the HTTP API (accepted) and the pod orchestration
 // (each later stage). A node's list is one partition query; its ETag comes from the row versions.
 import { createHash } from "node:crypto";
-import { RestError, TableClient, type TableEntity } from "@azure/data-tables";
+import { RestError, type TableEntity } from "@azure/data-tables";
+import { LazyTable } from "../storage/lazyTable.js";
 import type { PodLifecycle } from "../status/statusContract.js";
 import type { PodIdentity } from "./podIdentity.js";
 
@@ -100,31 +101,14 @@ export function nodeListVersion(
 }
 
 export class PodRecords {
-  private ready: Promise<void> | undefined;
-
-  constructor(private readonly table: TableClient) {}
+  constructor(private readonly table: LazyTable) {}
 
   static fromConnectionString(connectionString: string): PodRecords {
-    // Azurite serves plain HTTP on loopback; Azure always HTTPS.
-    const allowInsecureConnection = /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;/i.test(
-      connectionString,
-    );
-    return new PodRecords(
-      TableClient.fromConnectionString(connectionString, podTableName, { allowInsecureConnection }),
-    );
-  }
-
-  private async table_(): Promise<TableClient> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    await this.ready;
-    return this.table;
+    return new PodRecords(LazyTable.fromConnectionString(connectionString, podTableName));
   }
 
   async get(pod: PodIdentity): Promise<PodRecord | undefined> {
-    const table = await this.table_();
+    const table = await this.table.client();
     try {
       return fromRow(await table.getEntity<StoredRow>(pod.hub, rowKey(pod)));
     } catch (error) {
@@ -146,7 +130,7 @@ export class PodRecords {
   }
 
   private async query(filter: string): Promise<PodRecord[]> {
-    const table = await this.table_();
+    const table = await this.table.client();
     const records: PodRecord[] = [];
     for await (const row of table.listEntities<StoredRow>({ queryOptions: { filter } }))
       records.push(fromRow(row));
@@ -155,7 +139,7 @@ export class PodRecords {
 
   /** Adds the pod unless a record exists; returns the record that is stored. */
   async createIfAbsent(record: Omit<PodRecord, "version" | "updatedAt">, now: Date): Promise<PodRecord> {
-    const table = await this.table_();
+    const table = await this.table.client();
     const created: PodRecord = { ...record, version: 1, updatedAt: now.toISOString() };
     try {
       await table.createEntity(toRow(created));
@@ -178,7 +162,7 @@ export class PodRecords {
     now: Date,
     create?: Omit<PodRecord, "version" | "updatedAt">,
   ): Promise<PodRecord | undefined> {
-    const table = await this.table_();
+    const table = await this.table.client();
     for (let attempt = 1; attempt <= maxWriteAttempts; attempt += 1) {
       let row: (StoredRow & { etag: string }) | undefined;
       try {
@@ -206,7 +190,7 @@ export class PodRecords {
   }
 
   async remove(pod: PodIdentity): Promise<void> {
-    const table = await this.table_();
+    const table = await this.table.client();
     try {
       await table.deleteEntity(pod.hub, rowKey(pod));
     } catch (error) {

@@ -3,7 +3,8 @@
 // cached device, `fleet|<hub>` one row per managed configuration's fleet status, and `hub|<hub>`
 // the hub's bookkeeping (whether the cache was filled, the last fleet version handed out). A
 // restarted app loads the cache from here instead of querying the hub again.
-import { RestError, TableClient, type TableEntity, type TransactionAction } from "@azure/data-tables";
+import { RestError, type TableEntity, type TransactionAction } from "@azure/data-tables";
+import { LazyTable } from "../storage/lazyTable.js";
 import type { DeviceState } from "./deviceState.js";
 import type { FleetStatus } from "./statusContract.js";
 
@@ -32,31 +33,14 @@ function literal(value: string): string {
 }
 
 export class StatusStore {
-  private ready: Promise<void> | undefined;
-
-  constructor(private readonly table: TableClient) {}
+  constructor(private readonly table: LazyTable) {}
 
   static fromConnectionString(connectionString: string): StatusStore {
-    // Azurite serves plain HTTP on loopback; Azure always HTTPS.
-    const allowInsecureConnection = /UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;/i.test(
-      connectionString,
-    );
-    return new StatusStore(
-      TableClient.fromConnectionString(connectionString, statusTableName, { allowInsecureConnection }),
-    );
-  }
-
-  private async client(): Promise<TableClient> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
-    await this.ready;
-    return this.table;
+    return new StatusStore(LazyTable.fromConnectionString(connectionString, statusTableName));
   }
 
   private async upsertAll(partitionKey: string, rows: { id: string; value: unknown }[]): Promise<void> {
-    const table = await this.client();
+    const table = await this.table.client();
     for (let start = 0; start < rows.length; start += TRANSACTION_SIZE) {
       const actions: TransactionAction[] = rows
         .slice(start, start + TRANSACTION_SIZE)
@@ -70,7 +54,7 @@ export class StatusStore {
   }
 
   private async readPartition<T>(partitionKey: string): Promise<T[]> {
-    const table = await this.client();
+    const table = await this.table.client();
     const values: T[] = [];
     const filter = `PartitionKey eq ${literal(partitionKey)}`;
     for await (const row of table.listEntities<JsonRow>({ queryOptions: { filter } }))
@@ -79,7 +63,7 @@ export class StatusStore {
   }
 
   private async readRow<T>(partitionKey: string, id: string): Promise<T | undefined> {
-    const table = await this.client();
+    const table = await this.table.client();
     try {
       return JSON.parse((await table.getEntity<JsonRow>(partitionKey, rowKey(id))).json) as T;
     } catch (error) {
@@ -96,7 +80,7 @@ export class StatusStore {
   }
 
   async deleteDevices(hub: string, deviceIds: readonly string[]): Promise<void> {
-    const table = await this.client();
+    const table = await this.table.client();
     for (const deviceId of deviceIds) {
       await table.deleteEntity(`devices|${hub}`, rowKey(deviceId)).catch((error: unknown) => {
         if (!(error instanceof RestError && error.statusCode === 404)) throw error;
@@ -116,7 +100,7 @@ export class StatusStore {
   }
 
   async deleteFleetStatuses(hub: string, configurationIds: readonly string[]): Promise<void> {
-    const table = await this.client();
+    const table = await this.table.client();
     for (const id of configurationIds) {
       await table.deleteEntity(`fleet|${hub}`, rowKey(id)).catch((error: unknown) => {
         if (!(error instanceof RestError && error.statusCode === 404)) throw error;
