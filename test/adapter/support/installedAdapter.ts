@@ -1,4 +1,4 @@
-// Installs the chart into a test control plane for one virtual node and prepares what the adapter
+// Installs the chart into a test control plane for one or more virtual nodes and prepares what the adapter
 // needs to run with the chart's ServiceAccount (so the chart's RBAC is what is tested): a token
 // minted with the TokenRequest API, a kubeconfig, a kubelet serving certificate, free ports, and
 // the adapter's command-line flags.
@@ -19,7 +19,21 @@ export async function installChartForAdapter(options: {
   providerUrl: string;
   functionKey: string;
 }): Promise<{ adapterArgs: string[]; kubeletPort: number }> {
-  const { cluster, dir, node, hub, providerUrl, functionKey } = options;
+  const { node, hub, ...rest } = options;
+  const [installed] = await installChartForAdapters({ ...rest, nodes: [{ node, hub }] });
+  if (!installed) throw new Error("the chart was installed for no node");
+  return installed;
+}
+
+/** The chart with several virtual nodes (one per hub, one release), and each adapter's flags. */
+export async function installChartForAdapters(options: {
+  cluster: ControlPlane;
+  dir: string;
+  nodes: { node: string; hub: string }[];
+  providerUrl: string;
+  functionKey: string;
+}): Promise<{ node: string; adapterArgs: string[]; kubeletPort: number }[]> {
+  const { cluster, dir, nodes, providerUrl, functionKey } = options;
   await cluster.kubectl(["create", "namespace", RELEASE_NAMESPACE]);
   const keyPath = path.join(dir, "function-key");
   await writeFile(keyPath, `${functionKey}\n`, { mode: 0o600 });
@@ -37,10 +51,12 @@ export async function installChartForAdapter(options: {
     "connector",
     "charts/iot-edge-connector",
     inNamespace,
-    `--set=nodes[0].name=${node}`,
-    `--set=nodes[0].hubName=${hub}`,
-    `--set=nodes[0].functionsUrl=${providerUrl}`,
-    "--set=nodes[0].functionKeySecret.name=connector-key",
+    ...nodes.flatMap(({ node, hub }, index) => [
+      `--set=nodes[${index}].name=${node}`,
+      `--set=nodes[${index}].hubName=${hub}`,
+      `--set=nodes[${index}].functionsUrl=${providerUrl}`,
+      `--set=nodes[${index}].functionKeySecret.name=connector-key`,
+    ]),
   ]);
   const token = (
     await cluster.kubectl([inNamespace, "create", "token", "connector-iot-edge-connector", "--duration=1h"])
@@ -55,23 +71,31 @@ export async function installChartForAdapter(options: {
   const kubeconfigPath = path.join(dir, "adapter.kubeconfig");
   await writeFile(kubeconfigPath, kubeConfig.exportConfig(), { mode: 0o600 });
   const tls = await selfSignedCertificate(dir);
-  const [kubeletPort, metricsPort] = await Promise.all([freePort(), freePort()]);
-  const adapterArgs = [
-    `--node-name=${node}`,
-    `--hub-name=${hub}`,
-    `--provider-url=${providerUrl}`,
-    `--function-key-file=${keyPath}`,
-    `--kubeconfig=${kubeconfigPath}`,
-    "--node-address=127.0.0.1",
-    `--kubelet-port=${kubeletPort}`,
-    "--kubelet-listen-host=127.0.0.1",
-    `--tls-cert-file=${tls.certPath}`,
-    `--tls-key-file=${tls.keyPath}`,
-    `--metrics-port=${metricsPort}`,
-    "--metrics-listen-host=127.0.0.1",
-    "--status-interval-ms=250",
-    "--node-status-interval-ms=1000",
-    "--lease-interval-ms=500",
-  ];
-  return { adapterArgs, kubeletPort };
+  const installed = [];
+  for (const { node, hub } of nodes) {
+    const [kubeletPort, metricsPort] = await Promise.all([freePort(), freePort()]);
+    installed.push({ node, kubeletPort, adapterArgs: adapterFlags({ node, hub, kubeletPort, metricsPort }) });
+  }
+  return installed;
+
+  function adapterFlags(ports: { node: string; hub: string; kubeletPort: number; metricsPort: number }) {
+    const { node, hub, kubeletPort, metricsPort } = ports;
+    return [
+      `--node-name=${node}`,
+      `--hub-name=${hub}`,
+      `--provider-url=${providerUrl}`,
+      `--function-key-file=${keyPath}`,
+      `--kubeconfig=${kubeconfigPath}`,
+      "--node-address=127.0.0.1",
+      `--kubelet-port=${kubeletPort}`,
+      "--kubelet-listen-host=127.0.0.1",
+      `--tls-cert-file=${tls.certPath}`,
+      `--tls-key-file=${tls.keyPath}`,
+      `--metrics-port=${metricsPort}`,
+      "--metrics-listen-host=127.0.0.1",
+      "--status-interval-ms=250",
+      "--node-status-interval-ms=1000",
+      "--lease-interval-ms=500",
+    ];
+  }
 }
