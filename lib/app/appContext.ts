@@ -4,25 +4,15 @@ import { createHubClient } from "../hub/createHubClient.js";
 import type { HubClient } from "../hub/hubClient.js";
 import { KeyedSerial } from "../provider/keyedSerial.js";
 import { PodRecords } from "../provider/podRecords.js";
-import type { FleetStatus } from "../status/statusContract.js";
+import type { ProviderDependencies } from "../provider/providerService.js";
 import { StatusStore } from "../status/statusStore.js";
-import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import { baseDeployment } from "./baseDeployment.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
 import { appSettingNames, hubSettingNames, readAppSettings, type AppSettings } from "./settings.js";
 
-export interface AppContext {
+/** What the provider needs from the process (all but its per-request parts), plus the settings. */
+export interface AppContext extends Omit<ProviderDependencies, "hubNames" | "workflows" | "now"> {
   settings: AppSettings;
-  records: PodRecords;
-  hubClient(hub: string): HubClient;
-  deploymentLimit(hub: string): number;
-  /** the hub's base deployment when the app owns one */
-  baseDeployment(hub: string): EdgeConfiguration | undefined;
-  baseDeploymentsSubmitted: Set<string>;
-  /** one provider request at a time per pod (and per hub's base deployment), across this process's requests */
-  serial: KeyedSerial;
-  /** Fleet statuses the status pipeline (functions/twinEvents.ts) keeps in its table. */
-  fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
 }
 
 export function createAppContext(
