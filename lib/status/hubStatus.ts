@@ -28,6 +28,18 @@ export interface BatchResult {
 
 export class HubStatus {
   private configurationIds: Iterable<string> | undefined;
+  /**
+   * The trigger runs a batch per partition concurrently (and the reconcile timer beside them): each
+   * change and the write of what it computed run one at a time, so an older fleet status can never
+   * be stored over a newer one.
+   */
+  private last: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.last.then(work, work);
+    this.last = next.catch(() => undefined);
+    return next;
+  }
 
   private constructor(
     private readonly options: Required<HubStatusOptions>,
@@ -61,7 +73,11 @@ export class HubStatus {
   }
 
   /** Takes the scheduler's managed configurations; statuses of configurations it no longer has are deleted. */
-  async setConfigurations(view: HubSchedulerView | undefined): Promise<FleetStatus[]> {
+  setConfigurations(view: HubSchedulerView | undefined): Promise<FleetStatus[]> {
+    return this.serially(() => this.takeConfigurations(view));
+  }
+
+  private async takeConfigurations(view: HubSchedulerView | undefined): Promise<FleetStatus[]> {
     const { hub, store } = this.options;
     const managed = Object.values(view?.configurations ?? {});
     const current = new Set(managed.map((configuration) => configuration.id));
@@ -80,7 +96,11 @@ export class HubStatus {
   }
 
   /** Applies a batch of events from the hub's endpoint and stores what changed. */
-  async processEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
+  processEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
+    return this.serially(() => this.applyEvents(events));
+  }
+
+  private async applyEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
     const read = readHubEvents(events, this.options.warn);
     const changed = this.cache.apply(read.notifications);
     this.fleet.devicesChanged(changed);
@@ -94,12 +114,14 @@ export class HubStatus {
   }
 
   /** Reads again (two twin reads each) at most `limit` devices that missed a change; returns how many. */
-  async refreshDevices(deviceIds: readonly string[], limit: number): Promise<number> {
-    const chosen = deviceIds.slice(0, limit);
-    for (const deviceId of chosen) await this.cache.refresh(this.options.hubClient(), deviceId);
-    this.fleet.devicesChanged(chosen);
-    await this.persist(chosen);
-    return chosen.length;
+  refreshDevices(deviceIds: readonly string[], limit: number): Promise<number> {
+    return this.serially(async () => {
+      const chosen = deviceIds.slice(0, limit);
+      for (const deviceId of chosen) await this.cache.refresh(this.options.hubClient(), deviceId);
+      this.fleet.devicesChanged(chosen);
+      await this.persist(chosen);
+      return chosen.length;
+    });
   }
 
   /** Stores the changed devices (deleted ones are removed) and the recomputed fleet statuses. */
@@ -120,11 +142,13 @@ export class HubStatus {
   }
 
   /** Shows the hub's targeted/applied counts in a configuration's status and stores it. */
-  async useHubMetrics(configurationId: string, counts: { targeted: number; applied: number }): Promise<void> {
-    const status = this.fleet.useHubMetrics(configurationId, counts);
-    if (!status) return;
-    await this.options.store.saveFleetStatuses(this.options.hub, [status]);
-    this.bookkeeping.fleetVersion = this.fleet.version;
+  useHubMetrics(configurationId: string, counts: { targeted: number; applied: number }): Promise<void> {
+    return this.serially(async () => {
+      const status = this.fleet.useHubMetrics(configurationId, counts);
+      if (!status) return;
+      await this.options.store.saveFleetStatuses(this.options.hub, [status]);
+      this.bookkeeping.fleetVersion = this.fleet.version;
+    });
   }
 
   get drift(): HubBookkeeping["driftSince"] {
