@@ -117,6 +117,8 @@ const runningAndReady = (pod: V1Pod) =>
 
 interface RunResult {
   pods: number[]; // ms from apply to Running, per pod
+  atApp: number[]; // ms from apply until the app lists the pod (the adapter's PUT accepted), per pod
+  runningAtApp: number[]; // ms from apply until the app's status of the pod is Running, per pod
   configurations: Map<string, number>; // ms from apply to on the hub, per configuration id
   adapterCpuSeconds: number;
   adapterIdleCpuSeconds: number;
@@ -200,6 +202,8 @@ async function run(): Promise<RunResult> {
     await cluster.kubectl(["apply", "--filename=-"], workload());
     const runningAt = new Map<string, number>();
     const onHubAt = new Map<string, number>();
+    const atAppAt = new Map<string, number>();
+    const runningAtAppAt = new Map<string, number>();
     const nodePods = () =>
       fetch(`${providerUrl}/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
         headers: { "x-functions-key": FUNCTION_KEY },
@@ -220,6 +224,9 @@ async function run(): Promise<RunResult> {
       }
       if (response.ok) {
         for (const pod of ((await response.json()) as NodePodsResponse).pods) {
+          if (!atAppAt.has(pod.uid)) atAppAt.set(pod.uid, elapsed);
+          if (!runningAtAppAt.has(pod.uid) && pod.status.phase === "Running")
+            runningAtAppAt.set(pod.uid, elapsed);
           const onHub = pod.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "True");
           if (onHub && pod.configurationId !== undefined && !onHubAt.has(pod.configurationId))
             onHubAt.set(pod.configurationId, elapsed);
@@ -231,6 +238,8 @@ async function run(): Promise<RunResult> {
     const hubAfter = simulator.stats;
     return {
       pods: [...runningAt.values()],
+      atApp: [...atAppAt.values()],
+      runningAtApp: [...runningAtAppAt.values()],
       configurations: onHubAt,
       adapterCpuSeconds: afterRun.cpuSeconds - beforeApply.cpuSeconds,
       adapterIdleCpuSeconds: beforeApply.cpuSeconds,
@@ -290,6 +299,8 @@ const rows: [string, ...string[]][] = [
     "apply → every configuration on the hub",
     ...results.map((r) => seconds(Math.max(...r.configurations.values()))),
   ],
+  ["apply → every pod at the app (PUT)", ...results.map((r) => seconds(Math.max(...r.atApp)))],
+  ["apply → pod Running at the app, median", ...results.map((r) => seconds(percentile(r.runningAtApp, 50)))],
   ["apply → pod Running, median", ...results.map((r) => seconds(percentile(r.pods, 50)))],
   ["apply → pod Running, p99", ...results.map((r) => seconds(percentile(r.pods, 99)))],
   ["apply → pod Running, max", ...results.map((r) => seconds(Math.max(...r.pods)))],
