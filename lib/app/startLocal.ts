@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { startedLinePrefix } from "../host/startedLine.js";
 import { startSimulator, type RunningSimulator } from "../simulator/simulator.js";
 import { startLocalAzurite, type LocalAzurite } from "./localAzurite.js";
 import { appSettingNames, hubSettingNames } from "./settings.js";
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     });
     const url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: host.stdout }).on("line", (line) => {
-        if (line.includes('"msg":"local host started"')) resolve((JSON.parse(line) as { url: string }).url);
+        if (line.startsWith(startedLinePrefix)) resolve(line.slice(startedLinePrefix.length));
         else process.stderr.write(`${line}\n`);
       });
       host.once("exit", (code) => reject(new Error(`the local host exited with ${code}`)));

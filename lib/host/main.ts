@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { startLocalHost } from "./localHost.js";
+import { startedLinePrefix } from "./startedLine.js";
 
 const usage =
   "usage: main.ts [--app <dir, default .>] [--entry <glob>] [--settings <local.settings.json>] [--port <n>]";
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     keys: { master: process.env.LOCAL_HOST_MASTER_KEY, function: functionKeys },
     logger,
   });
+  process.stdout.write(`${startedLinePrefix}${host.url}\n`);
   const shutdown = () => {
     // Stopping waits for running invocations; a stuck one must not keep the process forever.
     setTimeout(() => {

@@ -53,6 +53,15 @@ function startBackend() {
 }
 
 const { values: flags } = parseArgs({ options: { demo: { type: "string" } } });
+/** Fails instead of waiting forever: the demo runs unattended in CI. */
+function within<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 const dir = path.join(root, ".cache/dev-connector");
 await rm(dir, { recursive: true, force: true });
 await mkdir(dir, { recursive: true });
@@ -60,7 +69,7 @@ const backend = startBackend();
 const stops: (() => Promise<void>)[] = [backend.stop];
 try {
   const [{ appUrl, functionKey }, cluster] = await Promise.all([
-    backend.printed,
+    within(backend.printed, 180, "the backend (npm start) printing its URL and key"),
     startControlPlane({ dir: path.join(dir, "cluster") }),
   ]);
   stops.push(() => cluster.stop());

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { startedLinePrefix } from "../../lib/host/startedLine.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 export const fixtureApp = path.join(root, "test/host/fixtures/app");
@@ -39,9 +40,9 @@ export async function startHostProcess(options: {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on("line", (line) => {
         output.push(line);
-        if (line.includes('"msg":"local host started"')) {
+        if (line.startsWith(startedLinePrefix)) {
           clearTimeout(timer);
-          resolve((JSON.parse(line) as { url: string }).url);
+          resolve(line.slice(startedLinePrefix.length));
         }
       });
     }
