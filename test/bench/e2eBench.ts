@@ -126,13 +126,23 @@ interface RunResult {
   hub: SimulatorStats;
 }
 
+function fulfilled<T>(part: PromiseSettledResult<T>): T {
+  if (part.status === "rejected") throw part.reason;
+  return part.value;
+}
+
 async function run(): Promise<RunResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "e2e-bench-"));
   const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
   try {
-    const [cluster, azurite, simulator] = await Promise.all([
-      startControlPlane(),
-      startAzurite(),
+    // every part that started is stopped, even when another one failed to start
+    const stoppedLater = <T extends { stop(): Promise<unknown> }>(part: T): T => {
+      stops.push(() => part.stop());
+      return part;
+    };
+    const [clusterPart, azuritePart, simulatorPart] = await Promise.allSettled([
+      startControlPlane().then(stoppedLater),
+      startAzurite().then(stoppedLater),
       freeLoopbackHost().then((host) =>
         startSimulator({
           host,
@@ -143,14 +153,14 @@ async function run(): Promise<RunResult> {
             deviceId: `edge-device-${index + 1}`,
             tags: { environment: "dev" },
           })),
-        }),
+        }).then(stoppedLater),
       ),
     ]);
-    stops.push(
-      () => cluster.stop(),
-      () => azurite.stop(),
-      () => simulator.stop(),
-    );
+    const [cluster, azurite, simulator] = [
+      fulfilled(clusterPart),
+      fulfilled(azuritePart),
+      fulfilled(simulatorPart),
+    ];
     const names = hubSettingNames(HUB);
     // the built app (package.json main), as `npm start` runs it
     const host = await startHostProcess({
