@@ -135,12 +135,19 @@ describe("adapter with the real Functions app, local host and simulator", { time
         await simulator.fleet.evaluateNow();
         const items = await sensorPods();
         expect(items).toHaveLength(2);
-        for (const pod of items) expect(pod.status?.phase, pod.status?.message).toBe("Running");
+        for (const pod of items) {
+          expect(pod.status?.phase, pod.status?.message).toBe("Running");
+          // Running comes with the first device; ready waits for every device that applied it
+          expect(pod.status?.containerStatuses?.[0], pod.status?.message).toMatchObject({
+            name: "sensor",
+            ready: true,
+          });
+        }
         return items;
       },
       { attempts: 200, intervalMs: 300 },
     );
-    expect(pods[0]?.status?.containerStatuses?.[0]).toMatchObject({ name: "sensor", ready: true });
+    expect(pods).toHaveLength(2);
     const table = (await cluster.kubectl(["get", "pods", "--selector=app=temperature-sensor"])).stdout;
     expect(table).toMatch(/1\/1\s+Running/);
   });
