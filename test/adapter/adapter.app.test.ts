@@ -19,34 +19,14 @@ import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { eventually } from "./support/eventually.js";
 import { installChartForAdapter } from "./support/installedAdapter.js";
+import { sensorDeployment } from "./support/sensorDeployment.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const HUB = "hub1";
 const NODE = "vk-app";
 const FUNCTION_KEY = "adapter-app-test-function-key";
 
-const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: temperature-sensor
-  namespace: default
-spec:
-  replicas: 2
-  selector:
-    matchLabels: { app: temperature-sensor }
-  template:
-    metadata:
-      labels: { app: temperature-sensor }
-      annotations:
-        iotedge.connector/target-condition: "tags.environment='dev'"
-    spec:
-      nodeSelector: { type: virtual-kubelet }
-      tolerations:
-        - { key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }
-      containers:
-        - name: sensor
-          image: mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5
-`;
+const deployment = sensorDeployment("mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5", 2);
 
 describe("adapter with the real Functions app, local host and simulator", { timeout: 180_000 }, () => {
   let cluster: ControlPlane;

@@ -15,6 +15,7 @@ import { startAdapterProcess } from "./support/adapterProcess.js";
 import { podsSelected, startConnectorApp, type ConnectorApp } from "./support/connectorApp.js";
 import { eventually } from "./support/eventually.js";
 import { installChartForAdapter } from "./support/installedAdapter.js";
+import { sensorDeployment } from "./support/sensorDeployment.js";
 
 const HUB = "hub1";
 const NODE = "vk-e2e";
@@ -22,30 +23,6 @@ const FUNCTION_KEY = "e2e-lifecycle-function-key";
 const SELECTOR = "app=temperature-sensor";
 const POLL = { attempts: 300, intervalMs: 300 };
 
-function sensorDeployment(image: string, replicas: number): string {
-  return `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: temperature-sensor
-  namespace: default
-spec:
-  replicas: ${replicas}
-  selector:
-    matchLabels: { app: temperature-sensor }
-  template:
-    metadata:
-      labels: { app: temperature-sensor }
-      annotations:
-        iotedge.connector/target-condition: "tags.environment='dev'"
-    spec:
-      nodeSelector: { type: virtual-kubelet }
-      tolerations:
-        - { key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }
-      containers:
-        - name: sensor
-          image: ${image}
-`;
-}
 const IMAGE_1 = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5";
 const IMAGE_2 = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5.1";
 const IMAGE_3 = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5.2";

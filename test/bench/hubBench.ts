@@ -6,13 +6,11 @@
 // Usage: npm run bench:hub -- [--devices 10000] [--deployments 50] [--runs 3] [--consume-seconds 20]
 import { EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
 import iothub from "azure-iothub";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { parseArgs } from "node:util";
-import { ensureLocalCa } from "../../lib/simulator/certificates.js";
 import { startSimulator } from "../../lib/simulator/simulator.js";
 import { baseDeployment, layeredDeployment } from "../support/deployments.js";
 import { freeLoopbackHost } from "../support/loopbackHost.js";
+import { trustsLocalCa } from "./trustLocalCa.js";
 
 const { values } = parseArgs({
   options: {
@@ -156,16 +154,8 @@ async function run(index: number) {
 }
 
 async function main() {
-  const ca = await ensureLocalCa();
-  if (process.env["NODE_EXTRA_CA_CERTS"] !== ca.certPath) {
-    // Node reads NODE_EXTRA_CA_CERTS only at start: run again in a process that trusts the local CA.
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: "inherit",
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.certPath },
-    });
-    const [code] = (await once(child, "exit")) as [number | null];
+  if (!(await trustsLocalCa())) {
     clearInterval(memorySampler);
-    process.exitCode = code ?? 1;
     return;
   }
   console.log(

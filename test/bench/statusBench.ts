@@ -16,7 +16,6 @@ import { parseArgs } from "node:util";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { ReceivedEventLike } from "../../lib/hub/hubNotifications.js";
 import type { HubSchedulerView, ManagedConfiguration } from "../../lib/scheduler/schedulerContract.js";
-import { ensureLocalCa } from "../../lib/simulator/certificates.js";
 import type { HubEvent } from "../../lib/simulator/eventLog.js";
 import { twinChangeEvent } from "../../lib/simulator/routedEvents.js";
 import { startSimulator } from "../../lib/simulator/simulator.js";
@@ -29,6 +28,7 @@ import { readHubEvents } from "../../lib/status/readHubEvents.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
 import { baseDeployment } from "../support/deployments.js";
 import { freeLoopbackHost } from "../support/loopbackHost.js";
+import { trustsLocalCa } from "./trustLocalCa.js";
 
 const { values } = parseArgs({
   options: {
@@ -387,16 +387,8 @@ async function startMemoryAzurite(): Promise<{ connectionString: string; stop():
 }
 
 async function main(): Promise<void> {
-  const ca = await ensureLocalCa();
-  if (process.env["NODE_EXTRA_CA_CERTS"] !== ca.certPath) {
-    // Node reads NODE_EXTRA_CA_CERTS only at start: run again in a process that trusts the local CA.
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: "inherit",
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: ca.certPath },
-    });
-    const [code] = (await once(child, "exit")) as [number | null];
+  if (!(await trustsLocalCa())) {
     clearInterval(memorySampler);
-    process.exitCode = code ?? 1;
     return;
   }
   const azurite = await startMemoryAzurite();
