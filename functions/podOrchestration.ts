@@ -3,7 +3,7 @@ import * as df from "durable-functions";
 import {
   baseDeploymentOrchestrationName,
   createBaseDeploymentOrchestrator,
-} from "../lib/app/baseDeployment.js";
+} from "../lib/provider/baseDeployment.js";
 import { appContext } from "../lib/app/appContext.js";
 import { durableWorkflows } from "../lib/app/durableWorkflows.js";
 import {

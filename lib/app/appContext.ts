@@ -6,7 +6,7 @@ import { KeyedSerial } from "../provider/keyedSerial.js";
 import { PodRecords } from "../provider/podRecords.js";
 import type { ProviderDependencies } from "../provider/providerService.js";
 import { StatusStore } from "../status/statusStore.js";
-import { baseDeployment } from "./baseDeployment.js";
+import { baseDeployment } from "../provider/baseDeployment.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
 import { appSettingNames, hubSettingNames, readAppSettings, type AppSettings } from "./settings.js";
 

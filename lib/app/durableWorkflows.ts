@@ -1,7 +1,7 @@
 // The pod orchestrations through durable-functions' client (the Durable extension's HTTP API).
 import * as df from "durable-functions";
 import type { DurableClient } from "durable-functions";
-import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "./baseDeployment.js";
+import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "../provider/baseDeployment.js";
 import { podOrchestrationName } from "../provider/podOrchestration.js";
 import type { PodWorkflows } from "../provider/providerService.js";
 import { hubSchedulerEntityName } from "../scheduler/schedulerContract.js";

@@ -2,7 +2,7 @@
 // (twin changes, connection state, identity lifecycle): their names and a parser that turns a received
 // event into a typed notification. Shapes follow Microsoft's "IoT Hub non-telemetry event schemas" and
 // identity registry lifecycle notification pages. The app reads events with it; the simulator builds
-// events with the same names (lib/simulator/routedEvents.ts).
+// events with the same names (dev/simulator/routedEvents.ts).
 
 export type TwinOpType = "updateTwin" | "replaceTwin";
 export type LifecycleOpType =

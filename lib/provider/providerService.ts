@@ -20,11 +20,7 @@ import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.j
 import { podContainers, podStatusView } from "./podStatusView.js";
 import type { FleetStatus } from "../status/statusContract.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
-import {
-  baseDeploymentInstanceId,
-  heldBaseDeployments,
-  type BaseDeploymentInput,
-} from "../app/baseDeployment.js";
+import { baseDeploymentInstanceId, heldBaseDeployments, type BaseDeploymentInput } from "./baseDeployment.js";
 import { badRequest, notFound, ProviderHttpError } from "./providerErrors.js";
 import type { KeyedSerial } from "./keyedSerial.js";
 import type { LogsQuery } from "./providerRequests.js";

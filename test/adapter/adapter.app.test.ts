@@ -12,13 +12,13 @@ import { startAdapter, type RunningAdapter } from "../../lib/adapter/startAdapte
 import { hubSettingNames } from "../../lib/app/settings.js";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { NodePodsResponse } from "../../lib/provider/providerContract.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
-import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
-import { startAzurite, type Azurite } from "../host/azurite.js";
-import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
+import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
+import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { eventually } from "./support/eventually.js";
-import { installChartForAdapter } from "./support/installedAdapter.js";
+import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
 import { sensorDeployment } from "./support/sensorDeployment.js";
 
 const root = path.resolve(import.meta.dirname, "../..");

@@ -9,17 +9,17 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAdapterConfig, type AdapterConfig } from "../../lib/adapter/config.js";
 import { startAdapter, type RunningAdapter } from "../../lib/adapter/startAdapter.js";
-import { CommandFailedError } from "../cluster/commands.js";
-import { freePort } from "../cluster/network.js";
-import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
+import { CommandFailedError } from "../../dev/cluster/commands.js";
+import { freePort } from "../../dev/cluster/network.js";
+import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
 import { ContractProvider } from "./support/contractProvider.js";
 import { eventually } from "./support/eventually.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
-import { installChartForAdapter } from "./support/installedAdapter.js";
+import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
 
 const NODE = "vk-e2e";
 const FUNCTION_KEY = "test-function-key-not-a-secret";
-const deploymentYaml = new URL("../cluster/fixtures/temperature-sensor-deployment.yaml", import.meta.url);
+const deploymentYaml = new URL("../fixtures/temperature-sensor-deployment.yaml", import.meta.url);
 
 /** A bare pod bound to the virtual node; `podSpec` and `container` are extra YAML lines for each. */
 function podYaml(name: string, extra: { podSpec?: string[]; container?: string[] } = {}): string {

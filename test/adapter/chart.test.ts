@@ -1,9 +1,9 @@
-// The Helm chart, checked with the project's helm (npm run cluster:build): lint and template clean,
+// The Helm chart, checked with the project's helm (npm run dev:build-cluster): lint and template clean,
 // least-privilege RBAC, one Deployment per virtual node, and clear refusals of bad values.
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { binaries } from "../cluster/binaries.js";
-import { CommandFailedError, runCommand } from "../cluster/commands.js";
+import { binaries } from "../../dev/cluster/binaries.js";
+import { CommandFailedError, runCommand } from "../../dev/cluster/commands.js";
 
 const CHART = "charts/iot-edge-connector";
 const twoNodes = [

@@ -8,13 +8,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
-import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
+import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
-import { podsSelected, startConnectorApp, type ConnectorApp } from "./support/connectorApp.js";
+import { podsSelected, startConnectorApp, type ConnectorApp } from "../../dev/connector/connectorApp.js";
 import { eventually } from "./support/eventually.js";
-import { installChartForAdapter } from "./support/installedAdapter.js";
+import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
 import { sensorDeployment } from "./support/sensorDeployment.js";
 
 const HUB = "hub1";

@@ -7,13 +7,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
-import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
+import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
-import { podsSelected, startConnectorApp, type ConnectorApp } from "./support/connectorApp.js";
+import { podsSelected, startConnectorApp, type ConnectorApp } from "../../dev/connector/connectorApp.js";
 import { eventually } from "./support/eventually.js";
-import { installChartForAdapters } from "./support/installedAdapter.js";
+import { installChartForAdapters } from "../../dev/connector/installedAdapter.js";
 
 const FUNCTION_KEY = "e2e-two-hubs-function-key";
 const POLL = { attempts: 300, intervalMs: 300 };

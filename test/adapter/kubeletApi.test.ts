@@ -14,7 +14,7 @@ import {
 } from "../../lib/adapter/kubeletServer.js";
 import type { ContainerLogsQuery, PodProvider } from "../../lib/adapter/podProvider.js";
 import { ProviderCallError } from "../../lib/adapter/providerClient.js";
-import { selfSignedCertificate } from "./support/servingCertificate.js";
+import { selfSignedCertificate } from "../../dev/connector/servingCertificate.js";
 
 const pod: V1Pod = {
   metadata: { namespace: "default", name: "sensor-1", uid: "u1" },

@@ -4,7 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAdapterMetrics } from "../../lib/adapter/metrics.js";
 import { ProviderCallError, ProviderClient } from "../../lib/adapter/providerClient.js";
-import { freePort } from "../cluster/network.js";
+import { freePort } from "../../dev/cluster/network.js";
 import { ContractProvider } from "./support/contractProvider.js";
 
 const KEY = "function-key-for-test";

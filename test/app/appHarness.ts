@@ -7,9 +7,9 @@ import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import { hubSettingNames } from "../../lib/app/settings.js";
 import type { ProviderPodStatus } from "../../lib/provider/providerContract.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
-import { startAzurite, type Azurite } from "../host/azurite.js";
-import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
+import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import type { NodePodsResponse, ProviderError } from "../../lib/provider/providerContract.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { eventually } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
 import { hub, node, startAppHarness, type AppHarness } from "./appHarness.js";

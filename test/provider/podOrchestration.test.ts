@@ -3,7 +3,7 @@
 import { createRequire } from "node:module";
 import { InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
-import { historyEvents, type HistoryEvent } from "../../lib/host/durable/historyEvents.js";
+import { historyEvents, type HistoryEvent } from "../../dev/host/durable/historyEvents.js";
 import { podKey } from "../../lib/provider/podIdentity.js";
 import {
   podActivityNames,

@@ -2,7 +2,7 @@
 // outcome the planner understands.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectorFor, runHubAction } from "../../lib/scheduler/hubOperations.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { replicaWants } from "./replicaPods.js";
 

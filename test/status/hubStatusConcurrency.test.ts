@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import type { ReceivedEventLike } from "../../lib/hub/hubNotifications.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import type { HubSchedulerView } from "../../lib/scheduler/schedulerContract.js";
 import { HubStatus } from "../../lib/status/hubStatus.js";
 import type { FleetStatus } from "../../lib/status/statusContract.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
 import { LazyTable } from "../../lib/storage/lazyTable.js";
-import { startAzurite, type Azurite } from "../host/azurite.js";
+import { startAzurite, type Azurite } from "../support/azurite.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 
 const configurationId = "c-pump";

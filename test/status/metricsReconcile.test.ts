@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import type { HubSchedulerView, ManagedConfiguration } from "../../lib/scheduler/schedulerContract.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { HubStatus } from "../../lib/status/hubStatus.js";
 import { reconcileWithHubMetrics } from "../../lib/status/metricsReconcile.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
-import { startAzurite, type Azurite } from "../host/azurite.js";
+import { startAzurite, type Azurite } from "../support/azurite.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
 

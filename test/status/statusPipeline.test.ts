@@ -6,13 +6,13 @@ import { EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import type { HubSchedulerView } from "../../lib/scheduler/schedulerContract.js";
 import { HubStatus } from "../../lib/status/hubStatus.js";
 import { derivePodStatus } from "../../lib/status/podStatus.js";
 import type { FleetStatus } from "../../lib/status/statusContract.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
-import { startAzurite, type Azurite } from "../host/azurite.js";
+import { startAzurite, type Azurite } from "../support/azurite.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
 

@@ -7,10 +7,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hubSettingNames, appSettingNames } from "../../lib/app/settings.js";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
-import type { RunningSimulator } from "../../lib/simulator/simulator.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
-import { startAzurite, type Azurite } from "../host/azurite.js";
-import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
+import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
 
 const root = path.resolve(import.meta.dirname, "../..");

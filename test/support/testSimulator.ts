@@ -4,7 +4,7 @@ import {
   startSimulator,
   type RunningSimulator,
   type SimulatorOptions,
-} from "../../lib/simulator/simulator.js";
+} from "../../dev/simulator/simulator.js";
 import { freeLoopbackHost } from "./loopbackHost.js";
 
 export async function startTestSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {

@@ -8,7 +8,7 @@ import { createServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
-import { ensureLocalCa, issueServerCertificate } from "../../../lib/simulator/certificates.js";
+import { ensureLocalCa, issueServerCertificate } from "../../../dev/simulator/certificates.js";
 import { freeLoopbackHost } from "../../support/loopbackHost.js";
 
 export interface RecordedRequest {

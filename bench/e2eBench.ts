@@ -1,0 +1,332 @@
+// bench:e2e — the whole chain under a burst, nothing stood in: many pods applied with one
+// `kubectl apply` on the real control plane, the adapter as its own process (chart RBAC), the
+// Functions app on the local host (Azurite), the IoT Hub simulator at S1 x 1 with 5 devices tagged
+// environment=dev, as `npm start` runs it. Per pod: time from the apply to its first Running+Ready
+// status; per configuration: time from the apply until the app reports it on the hub (the pods'
+// PodScheduled condition, set when the hub answered the create: read from the app, not the hub, so
+// the measurement spends none of the hub's 20 configuration operations a minute). Adapter CPU and
+// peak RSS come from /proc. Each run starts a fresh stack.
+//   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000]
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseArgs } from "node:util";
+import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { hubSettingNames } from "../lib/app/settings.js";
+import type { NodePodsResponse } from "../lib/provider/providerContract.js";
+import { startSimulator, type SimulatorStats } from "../dev/simulator/simulator.js";
+import { startControlPlane } from "../dev/cluster/controlPlane.js";
+import { startAzurite } from "../test/support/azurite.js";
+import { startHostProcess } from "../dev/host/hostProcess.js";
+import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
+import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const HUB = "sim-hub";
+const NODE = "iot-edge-sim-hub";
+const FUNCTION_KEY = "e2e-bench-function-key";
+const POLL_MS = 500;
+const MAX_POLLS = 1_200; // ten minutes per run, then the run fails with what it saw
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
+
+const { values } = parseArgs({
+  options: {
+    pods: { type: "string", default: "200" },
+    deployments: { type: "string", default: "10" },
+    runs: { type: "string", default: "1" },
+    "status-interval-ms": { type: "string", default: "5000" },
+  },
+});
+function wholeNumber(name: string, text: string, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new Error(`--${name} must be 1..${max}, got "${text}"`);
+  return value;
+}
+const deploymentCount = wholeNumber("deployments", values.deployments, 90); // the hub holds 100 deployments
+const podCount = wholeNumber("pods", values.pods, 1_000);
+const runs = wholeNumber("runs", values.runs, 20);
+const statusIntervalMs = wholeNumber("status-interval-ms", values["status-interval-ms"], 60_000);
+if (podCount % deploymentCount !== 0) throw new Error("--pods must be a multiple of --deployments");
+const replicas = podCount / deploymentCount;
+
+/** Distinct container names make distinct module content: one hub configuration per Deployment. */
+function workload(): string {
+  return Array.from(
+    { length: deploymentCount },
+    (_, index) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: sensor-${index}, namespace: default }
+spec:
+  replicas: ${replicas}
+  selector: { matchLabels: { app: sensor-${index} } }
+  template:
+    metadata:
+      labels: { app: sensor-${index}, bench: e2e }
+      annotations: { iotedge.connector/target-condition: "tags.environment='dev'" }
+    spec:
+      nodeSelector: { type: virtual-kubelet }
+      tolerations: [{ key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }]
+      containers: [{ name: sensor${index}, image: "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5" }]
+`,
+  ).join("---\n");
+}
+
+/** The adapter CPU (user + system) and peak resident memory, from the kernel's accounting. */
+function processUsage(pid: number): { cpuSeconds: number; peakRssMiB: number } {
+  // fields after the parenthesised command name: state is field 3, utime 14 and stime 15
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+  return { cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND, peakRssMiB: peakKiB / 1024 };
+}
+
+/** The built adapter (`npm run build`), as the image runs it: no TypeScript loader in its CPU and memory. */
+function startAdapterProcess(args: string[]) {
+  const child = spawn(
+    path.join(root, "node_modules/.bin/node"),
+    [path.join(root, "dist/lib/adapter/main.js"), ...args],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH, LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  if (child.pid === undefined) throw new Error("the adapter process did not start");
+  return {
+    pid: child.pid,
+    running: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const killLater = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(killLater);
+    },
+  };
+}
+
+const runningAndReady = (pod: V1Pod) =>
+  pod.status?.phase === "Running" &&
+  pod.status.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ===
+    true;
+
+interface RunResult {
+  pods: number[]; // ms from apply to Running, per pod
+  atApp: number[]; // ms from apply until the app lists the pod (the adapter's PUT accepted), per pod
+  runningAtApp: number[]; // ms from apply until the app's status of the pod is Running, per pod
+  configurations: Map<string, number>; // ms from apply to on the hub, per configuration id
+  adapterCpuSeconds: number;
+  adapterIdleCpuSeconds: number;
+  adapterPeakRssMiB: number;
+  hub: SimulatorStats;
+}
+
+function fulfilled<T>(part: PromiseSettledResult<T>): T {
+  if (part.status === "rejected") throw part.reason;
+  return part.value;
+}
+
+async function run(): Promise<RunResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), "e2e-bench-"));
+  const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  try {
+    // every part that started is stopped, even when another one failed to start
+    const stoppedLater = <T extends { stop(): Promise<unknown> }>(part: T): T => {
+      stops.push(() => part.stop());
+      return part;
+    };
+    const [clusterPart, azuritePart, simulatorPart] = await Promise.allSettled([
+      startControlPlane().then(stoppedLater),
+      startAzurite().then(stoppedLater),
+      freeLoopbackHost().then((host) =>
+        startSimulator({
+          host,
+          hubName: HUB,
+          sku: "S1",
+          units: 1,
+          devices: Array.from({ length: 5 }, (_, index) => ({
+            deviceId: `edge-device-${index + 1}`,
+            tags: { environment: "dev" },
+          })),
+        }).then(stoppedLater),
+      ),
+    ]);
+    const [cluster, azurite, simulator] = [
+      fulfilled(clusterPart),
+      fulfilled(azuritePart),
+      fulfilled(simulatorPart),
+    ];
+    const names = hubSettingNames(HUB);
+    // the built app (package.json main), as `npm start` runs it
+    const host = await startHostProcess({
+      appDir: root,
+      env: {
+        LOG_LEVEL: "info", // its "local host started" line carries the URL
+        NODE_EXTRA_CA_CERTS: simulator.caCertPath,
+        LOCAL_HOST_FUNCTION_KEYS: FUNCTION_KEY,
+        LOCAL_HOST_MASTER_KEY: "e2e-bench-master-key",
+        AzureWebJobsStorage: azurite.connectionString,
+        CONNECTOR_HUBS: HUB,
+        [names.connection]: simulator.iotHubConnectionString,
+        [names.eventsConnection]: simulator.eventHubConnectionString,
+        [names.eventsName]: HUB,
+        [names.sku]: "S1",
+        [names.baseDeployment]: "true",
+      },
+    });
+    stops.push(() => host.stop());
+    const providerUrl = `${host.url}/api`;
+    const { adapterArgs } = await installChartForAdapter({
+      cluster,
+      dir,
+      node: NODE,
+      hub: HUB,
+      providerUrl,
+      functionKey: FUNCTION_KEY,
+    });
+    const adapter = startAdapterProcess([
+      ...adapterArgs,
+      `--status-interval-ms=${statusIntervalMs}`,
+      "--node-status-interval-ms=10000",
+      "--lease-interval-ms=10000",
+      `--capacity-pods=${podCount + 10}`,
+    ]);
+    stops.push(() => adapter.stop());
+    for (let poll = 0; ; poll++) {
+      const { stdout } = await cluster.kubectl(["get", "node", NODE, "--output=json", "--ignore-not-found"]);
+      const node = stdout.trim() === "" ? undefined : (JSON.parse(stdout) as V1Node);
+      if (node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) break;
+      if (poll === MAX_POLLS || !adapter.running()) throw new Error(`node ${NODE} did not become Ready`);
+      await sleep(POLL_MS);
+    }
+    await sleep(2_000); // let the adapter's start (reconcile, first polls) settle before the idle baseline
+    const beforeApply = processUsage(adapter.pid);
+    const hubBefore = simulator.stats;
+
+    const applied = performance.now();
+    await cluster.kubectl(["apply", "--filename=-"], workload());
+    const runningAt = new Map<string, number>();
+    const onHubAt = new Map<string, number>();
+    const atAppAt = new Map<string, number>();
+    const runningAtAppAt = new Map<string, number>();
+    const nodePods = () =>
+      fetch(`${providerUrl}/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
+        headers: { "x-functions-key": FUNCTION_KEY },
+      });
+    for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
+      if (poll === MAX_POLLS || !adapter.running())
+        throw new Error(
+          `after ${poll} polls: ${runningAt.size}/${podCount} pods Running, ${onHubAt.size}/${deploymentCount} configurations on the hub`,
+        );
+      const [{ stdout }, response] = await Promise.all([
+        cluster.kubectl(["get", "pods", "--selector=bench=e2e", "--output=json"]),
+        nodePods(),
+      ]);
+      const elapsed = performance.now() - applied;
+      for (const pod of (JSON.parse(stdout) as { items: V1Pod[] }).items) {
+        const uid = pod.metadata?.uid;
+        if (uid !== undefined && !runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
+      }
+      if (response.ok) {
+        for (const pod of ((await response.json()) as NodePodsResponse).pods) {
+          if (!atAppAt.has(pod.uid)) atAppAt.set(pod.uid, elapsed);
+          if (!runningAtAppAt.has(pod.uid) && pod.status.phase === "Running")
+            runningAtAppAt.set(pod.uid, elapsed);
+          const onHub = pod.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "True");
+          if (onHub && pod.configurationId !== undefined && !onHubAt.has(pod.configurationId))
+            onHubAt.set(pod.configurationId, elapsed);
+        }
+      } else await response.arrayBuffer();
+      await sleep(POLL_MS);
+    }
+    const afterRun = processUsage(adapter.pid);
+    const hubAfter = simulator.stats;
+    return {
+      pods: [...runningAt.values()],
+      atApp: [...atAppAt.values()],
+      runningAtApp: [...runningAtAppAt.values()],
+      configurations: onHubAt,
+      adapterCpuSeconds: afterRun.cpuSeconds - beforeApply.cpuSeconds,
+      adapterIdleCpuSeconds: beforeApply.cpuSeconds,
+      adapterPeakRssMiB: afterRun.peakRssMiB,
+      hub: difference(hubAfter, hubBefore),
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  }
+}
+
+function difference(after: SimulatorStats, before: SimulatorStats): SimulatorStats {
+  const minus = <K extends string>(a: Record<K, number>, b: Record<K, number>) =>
+    Object.fromEntries(
+      Object.entries<number>(a).map(([key, value]) => [key, value - (b[key as K] ?? 0)]),
+    ) as Record<K, number>;
+  return {
+    operations: minus(after.operations, before.operations),
+    admitted: minus(after.admitted, before.admitted),
+    shaped: minus(after.shaped, before.shaped),
+    throttled: minus(after.throttled, before.throttled),
+    eventsRouted: after.eventsRouted - before.eventsRouted,
+    lastEvaluationMs: after.lastEvaluationMs,
+  };
+}
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const sum = (record: Record<string, number>) =>
+  Object.values(record).reduce((total, value) => total + value, 0);
+
+const results: RunResult[] = [];
+for (let index = 0; index < runs; index++) {
+  const result = await run();
+  results.push(result);
+  const configurationTimes = [...result.configurations.values()];
+  console.log(
+    `run ${index + 1}: all ${result.configurations.size} configurations on the hub ${seconds(Math.max(...configurationTimes))}, ` +
+      `all ${result.pods.length} pods Running ${seconds(Math.max(...result.pods))}`,
+  );
+}
+const rows: [string, ...string[]][] = [
+  ["", ...results.map((_, index) => `run ${index + 1}`)],
+  [
+    "pods (Deployments x replicas)",
+    ...results.map((r) => `${r.pods.length} (${deploymentCount} x ${replicas})`),
+  ],
+  ["configurations on the hub", ...results.map((r) => String(r.configurations.size))],
+  [
+    "apply → first configuration on the hub",
+    ...results.map((r) => seconds(Math.min(...r.configurations.values()))),
+  ],
+  [
+    "apply → every configuration on the hub",
+    ...results.map((r) => seconds(Math.max(...r.configurations.values()))),
+  ],
+  ["apply → every pod at the app (PUT)", ...results.map((r) => seconds(Math.max(...r.atApp)))],
+  ["apply → pod Running at the app, median", ...results.map((r) => seconds(percentile(r.runningAtApp, 50)))],
+  ["apply → pod Running, median", ...results.map((r) => seconds(percentile(r.pods, 50)))],
+  ["apply → pod Running, p99", ...results.map((r) => seconds(percentile(r.pods, 99)))],
+  ["apply → pod Running, max", ...results.map((r) => seconds(Math.max(...r.pods)))],
+  ["adapter CPU, apply → all Running", ...results.map((r) => `${r.adapterCpuSeconds.toFixed(2)} s`)],
+  ["adapter CPU, start → apply", ...results.map((r) => `${r.adapterIdleCpuSeconds.toFixed(2)} s`)],
+  ["adapter peak RSS", ...results.map((r) => `${r.adapterPeakRssMiB.toFixed(0)} MiB`)],
+  ["hub operations (all classes)", ...results.map((r) => String(sum(r.hub.operations)))],
+  ["hub configuration operations", ...results.map((r) => String(r.hub.admitted.configurations ?? 0))],
+  ["hub 429s (all classes)", ...results.map((r) => String(sum(r.hub.throttled)))],
+  ["hub requests shaped (queued)", ...results.map((r) => String(sum(r.hub.shaped)))],
+];
+console.log(
+  `\nS1 x 1, 5 devices, adapter status poll ${statusIntervalMs} ms, kubectl/app poll ${POLL_MS} ms`,
+);
+const widths = Array.from({ length: runs + 1 }, (_, column) =>
+  Math.max(...rows.map((row) => (row[column] ?? "").length)),
+);
+for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  "));
+console.log("hub operations by name, run 1:", JSON.stringify(results[0]?.hub.operations));

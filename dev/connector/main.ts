@@ -1,0 +1,107 @@
+// `npm run dev:connector`: the whole connector on this machine, kept up until Ctrl-C — the backend of
+// `npm start` (Azurite, the IoT Hub simulator with 5 devices tagged environment=dev, the Functions
+// app on the local host), a fresh Kubernetes control plane, the chart installed, and the adapter
+// running with the chart's ServiceAccount as virtual node `iot-edge-sim-hub`. Prints the
+// KUBECONFIG to use; then `kubectl apply` a pod that selects the node (see docs/adapter.md).
+// With `--demo FILE` (`npm run demo`) it applies FILE, waits for its pods to run, shows them, deletes
+// them and stops everything: the main job, start to finish.
+import { spawn } from "node:child_process";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { readAdapterConfig } from "../../lib/adapter/config.js";
+import { startAdapter } from "../../lib/adapter/startAdapter.js";
+import { startControlPlane } from "../cluster/controlPlane.js";
+import { runConnectorDemo } from "./connectorDemo.js";
+import { installChartForAdapter } from "./installedAdapter.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const NODE = "iot-edge-sim-hub";
+const HUB = "sim-hub"; // the hub `npm start` simulates
+
+/** Starts the `npm start` backend and reads the app URL and function key it prints. */
+function startBackend() {
+  const backend = spawn(path.join(root, "node_modules/.bin/node"), ["--import", "tsx", "dev/start.ts"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<void>((resolve) => backend.once("exit", () => resolve()));
+  const printed = new Promise<{ appUrl: string; functionKey: string }>((resolve, reject) => {
+    const found: Record<string, string> = {};
+    createInterface({ input: backend.stdout }).on("line", (line) => {
+      const [name, ...value] = line.split("=");
+      if (name === "APP_URL" || name === "FUNCTION_KEY") found[name] = value.join("=");
+      // the hub in use, printed as npm start does, so a user can look at it with the SDK or tools
+      if (name === "IOTHUB_CONNECTION_STRING" || name === "NODE_EXTRA_CA_CERTS")
+        process.stdout.write(`${line}\n`);
+      if (found.APP_URL && found.FUNCTION_KEY)
+        resolve({ appUrl: found.APP_URL, functionKey: found.FUNCTION_KEY });
+    });
+    backend.once("exit", (code) => reject(new Error(`the backend (npm start) exited with ${code}`)));
+  });
+  const stop = async () => {
+    backend.kill("SIGTERM");
+    await exited;
+  };
+  return { printed, stop };
+}
+
+const { values: flags } = parseArgs({ options: { demo: { type: "string" } } });
+/** Fails instead of waiting forever: the demo runs unattended in CI. */
+function within<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const dir = path.join(root, ".cache/dev-connector");
+await rm(dir, { recursive: true, force: true });
+await mkdir(dir, { recursive: true });
+const backend = startBackend();
+const stops: (() => Promise<void>)[] = [backend.stop];
+try {
+  const [{ appUrl, functionKey }, cluster] = await Promise.all([
+    within(backend.printed, 180, "the backend (npm start) printing its URL and key"),
+    startControlPlane({ dir: path.join(dir, "cluster") }),
+  ]);
+  stops.push(() => cluster.stop());
+  const { adapterArgs } = await installChartForAdapter({
+    cluster,
+    dir,
+    node: NODE,
+    hub: HUB,
+    providerUrl: appUrl,
+    functionKey,
+  });
+  const adapter = await startAdapter(
+    readAdapterConfig({}, [...adapterArgs, "--status-interval-ms=2000"]),
+    pino({ level: process.env.LOG_LEVEL ?? "info" }),
+  );
+  stops.push(async () => void (await adapter.stop()));
+  process.stdout.write(
+    [
+      `Virtual node ${NODE} (IoT Hub simulator ${HUB}, 5 devices tagged environment=dev) is up.`,
+      `  export KUBECONFIG=${cluster.kubeconfigPath}`,
+      "  .cache/bin/kubectl get nodes; .cache/bin/kubectl apply -f <a pod or Deployment selecting the node>",
+      "Ctrl-C stops everything.",
+      "",
+    ].join("\n"),
+  );
+  if (flags.demo !== undefined) {
+    await runConnectorDemo(cluster, NODE, path.resolve(flags.demo));
+  } else {
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+    });
+  }
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+}
