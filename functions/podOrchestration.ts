@@ -1,11 +1,12 @@
-// The pod orchestration and its activities, and the hub's base deployment orchestration (logic in lib/provider/podOrchestration.ts and podActivities.ts).
+// The pod orchestration and its activities, and the hub's base deployment orchestration (logic in
+// lib/provider/podOrchestration.ts, podActivities.ts and baseDeployment.ts).
 import * as df from "durable-functions";
+import { connectorApp } from "../lib/app/connectorApp.js";
+import { readSchedulerView } from "../lib/app/durableWorkflows.js";
 import {
   baseDeploymentOrchestrationName,
   createBaseDeploymentOrchestrator,
 } from "../lib/provider/baseDeployment.js";
-import { appContext } from "../lib/app/appContext.js";
-import { durableWorkflows } from "../lib/app/durableWorkflows.js";
 import {
   configurationPhaseIn,
   recordPod,
@@ -19,9 +20,7 @@ import {
   podActivityNames,
   podOrchestrationName,
 } from "../lib/provider/podOrchestration.js";
-import { releaseConfiguration, wantConfiguration } from "./hubSchedulerCalls.js";
-
-const schedulerCalls = { want: wantConfiguration, release: releaseConfiguration };
+import { schedulerCalls } from "../lib/scheduler/schedulerCalls.js";
 
 df.app.orchestration(podOrchestrationName, createPodOrchestrator(schedulerCalls));
 df.app.orchestration(baseDeploymentOrchestrationName, createBaseDeploymentOrchestrator(schedulerCalls));
@@ -31,17 +30,15 @@ df.app.activity(podActivityNames.translate, {
 });
 
 df.app.activity(podActivityNames.record, {
-  handler: (input: RecordPodInput) => recordPod(appContext().records, input, new Date()),
+  handler: (input: RecordPodInput) => recordPod(connectorApp().records, input, new Date()),
 });
 
 df.app.activity(podActivityNames.forget, {
-  handler: (pod: PodIdentity) => appContext().records.remove(pod),
+  handler: (pod: PodIdentity) => connectorApp().records.remove(pod),
 });
 
 df.app.activity(podActivityNames.configurationPhase, {
   extraInputs: [df.input.durableClient()],
-  handler: async (input: { hub: string; configurationId: string }, context) => {
-    const state = await durableWorkflows(df.getClient(context)).schedulerState(input.hub);
-    return configurationPhaseIn(state, input.configurationId);
-  },
+  handler: async (input: { hub: string; configurationId: string }, context) =>
+    configurationPhaseIn(await readSchedulerView(df.getClient(context), input.hub), input.configurationId),
 });

@@ -3,7 +3,7 @@
 // the contract's ProviderError body, redacted.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { appContext } from "../lib/app/appContext.js";
+import { connectorApp } from "../lib/app/connectorApp.js";
 import { durableWorkflows } from "../lib/app/durableWorkflows.js";
 import { providerRoutes } from "../lib/provider/providerContract.js";
 import { errorAnswer } from "../lib/provider/providerErrorAnswer.js";
@@ -15,9 +15,13 @@ import {
   parsePutPod,
   parseUid,
 } from "../lib/provider/providerRequests.js";
-import { ProviderService } from "../lib/provider/providerService.js";
+import type { PodWorkflows, ProviderService } from "../lib/provider/providerService.js";
 
-type Handler = (service: ProviderService, request: HttpRequest) => Promise<HttpResponseInit>;
+type Handler = (
+  service: ProviderService,
+  request: HttpRequest,
+  workflows: PodWorkflows,
+) => Promise<HttpResponseInit>;
 
 function param(request: HttpRequest, name: string): string {
   return request.params[name] ?? "";
@@ -38,20 +42,7 @@ async function jsonBody(request: HttpRequest): Promise<unknown> {
 function handle(handler: Handler) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
-      const shared = appContext();
-      const service = new ProviderService({
-        hubNames: shared.settings.hubs.map((hub) => hub.name),
-        records: shared.records,
-        workflows: durableWorkflows(df.getClient(context)),
-        hubClient: (hub) => shared.hubClient(hub),
-        deploymentLimit: (hub) => shared.deploymentLimit(hub),
-        baseDeployment: (hub) => shared.baseDeployment(hub),
-        baseDeploymentsSubmitted: shared.baseDeploymentsSubmitted,
-        serial: shared.serial,
-        fleetStatuses: (hub, ids) => shared.fleetStatuses(hub, ids),
-        now: () => new Date(),
-      });
-      return await handler(service, request);
+      return await handler(connectorApp().provider, request, durableWorkflows(df.getClient(context)));
     } catch (error) {
       const answer = errorAnswer(error, context.invocationId);
       if (answer.logMessage !== undefined)
@@ -78,19 +69,25 @@ function register(
   });
 }
 
-register("providerPutPod", providerRoutes.pod, ["PUT"], async (service, request) => {
+register("providerPutPod", providerRoutes.pod, ["PUT"], async (service, request, workflows) => {
   const hub = param(request, "hub");
   const body = parsePutPod(await jsonBody(request), {
     namespace: param(request, "namespace"),
     name: param(request, "name"),
   });
-  const result = await service.putPod(hub, body);
+  const result = await service.putPod(workflows, hub, body);
   return { status: result.created ? 201 : 200, jsonBody: result.status };
 });
 
-register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, request) => {
+register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, request, workflows) => {
   const uid = parseUid(request.query.get("uid"));
-  await service.deletePod(param(request, "hub"), param(request, "namespace"), param(request, "name"), uid);
+  await service.deletePod(
+    workflows,
+    param(request, "hub"),
+    param(request, "namespace"),
+    param(request, "name"),
+    uid,
+  );
   return { status: 202 };
 });
 
@@ -109,11 +106,16 @@ register("providerNodePods", providerRoutes.nodePods, ["GET"], async (service, r
   return { jsonBody: list, headers: { etag: `"${list.version}"` } };
 });
 
-register("providerNodeReconcile", providerRoutes.nodeReconcile, ["POST"], async (service, request) => {
-  const node = parseNodeName(param(request, "node"));
-  const body = parseNodeReconcile(await jsonBody(request));
-  return { jsonBody: await service.reconcileNode(param(request, "hub"), node, body) };
-});
+register(
+  "providerNodeReconcile",
+  providerRoutes.nodeReconcile,
+  ["POST"],
+  async (service, request, workflows) => {
+    const node = parseNodeName(param(request, "node"));
+    const body = parseNodeReconcile(await jsonBody(request));
+    return { jsonBody: await service.reconcileNode(workflows, param(request, "hub"), node, body) };
+  },
+);
 
 register("providerContainerLogs", providerRoutes.containerLogs, ["GET"], async (service, request) => {
   const logs = await service.containerLogs(
@@ -129,7 +131,12 @@ register("providerContainerLogs", providerRoutes.containerLogs, ["GET"], async (
   };
 });
 
-register("providerNodeConditions", providerRoutes.nodeConditions, ["GET"], async (service, request) => {
-  const node = parseNodeName(param(request, "node"));
-  return { jsonBody: await service.nodeConditions(param(request, "hub"), node) };
-});
+register(
+  "providerNodeConditions",
+  providerRoutes.nodeConditions,
+  ["GET"],
+  async (service, request, workflows) => {
+    const node = parseNodeName(param(request, "node"));
+    return { jsonBody: await service.nodeConditions(workflows, param(request, "hub"), node) };
+  },
+);

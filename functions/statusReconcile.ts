@@ -3,18 +3,18 @@
 // may have wrong (lib/status/metricsReconcile.ts).
 import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { appContext } from "../lib/app/appContext.js";
+import { connectorApp } from "../lib/app/connectorApp.js";
+import { readSchedulerView } from "../lib/app/durableWorkflows.js";
 import { redact } from "../lib/hub/redact.js";
 import { reconcileWithHubMetrics } from "../lib/status/metricsReconcile.js";
-import { hubStatuses, schedulerView } from "./twinEvents.js";
 
 async function reconcile(context: InvocationContext): Promise<void> {
-  const { settings } = appContext();
-  for (const { name: hub } of settings.hubs) {
+  const app = connectorApp();
+  for (const { name: hub } of app.settings.hubs) {
     try {
-      const status = await hubStatuses.get(hub);
-      await status.setConfigurations(await schedulerView(context, hub));
-      const result = await reconcileWithHubMetrics(status, appContext().hubClient(hub), new Date());
+      const status = await app.hubStatuses.get(hub);
+      await status.setConfigurations(await readSchedulerView(df.getClient(context), hub));
+      const result = await reconcileWithHubMetrics(status, app.hubClient(hub), new Date());
       context.log(
         `status reconcile on ${hub}: ${result.compared} compared, ${result.disagreeing} disagreeing, ${result.refreshed} devices read again, ${result.queries} queries, hub metrics used for ${result.fromHubMetrics.length}`,
       );
@@ -30,7 +30,7 @@ async function reconcile(context: InvocationContext): Promise<void> {
 function register(): void {
   let schedule: string;
   try {
-    schedule = appContext().settings.reconcileSchedule;
+    schedule = connectorApp().settings.reconcileSchedule;
   } catch {
     return; // twinEvents.ts reports the settings problem
   }

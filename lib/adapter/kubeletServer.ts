@@ -7,7 +7,7 @@ import type { Duplex } from "node:stream";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { PodProvider } from "./podProvider.js";
-import { ProviderCallError } from "./providerClient.js";
+import { ProviderCallError } from "./podProvider.js";
 
 export interface KubeletApiOptions {
   provider: PodProvider;

@@ -18,7 +18,7 @@ import type { AdapterMetrics } from "./metrics.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
-import { ProviderCallError } from "./providerClient.js";
+import { ProviderCallError } from "./podProvider.js";
 import { MissingReferenceError, resolveReferences } from "./resolveReferences.js";
 import { WorkQueue } from "./workQueue.js";
 

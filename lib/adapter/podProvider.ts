@@ -30,3 +30,21 @@ export interface PodProvider {
   nodeConditions(): Promise<NodeConditionsResponse>;
   containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<string>;
 }
+
+/** A provider call that failed: the route, the HTTP status (0 = unreachable) and the app's reason. */
+export class ProviderCallError extends Error {
+  constructor(
+    readonly route: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly field?: string,
+  ) {
+    super(`provider ${route}: ${status === 0 ? "unreachable" : `HTTP ${status}`}: ${reason}`);
+    this.name = "ProviderCallError";
+  }
+
+  /** 4xx other than 408/429: retrying the same request cannot help */
+  get permanent(): boolean {
+    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
+  }
+}

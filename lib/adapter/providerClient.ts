@@ -12,7 +12,7 @@ import {
   type ResolvedObjects,
 } from "../provider/providerContract.js";
 import type { AdapterMetrics } from "./metrics.js";
-import type { ContainerLogsQuery, PodProvider } from "./podProvider.js";
+import { ProviderCallError, type ContainerLogsQuery, type PodProvider } from "./podProvider.js";
 
 export interface ProviderClientOptions {
   baseUrl: string;
@@ -25,24 +25,6 @@ export interface ProviderClientOptions {
 }
 
 type RouteName = keyof typeof providerRoutes;
-
-/** A provider call that failed: the route, the HTTP status (0 = unreachable) and the app's reason. */
-export class ProviderCallError extends Error {
-  constructor(
-    readonly route: RouteName,
-    readonly status: number,
-    readonly reason: string,
-    readonly field?: string,
-  ) {
-    super(`provider ${route}: ${status === 0 ? "unreachable" : `HTTP ${status}`}: ${reason}`);
-    this.name = "ProviderCallError";
-  }
-
-  /** 4xx other than 408/429: retrying the same request cannot help */
-  get permanent(): boolean {
-    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
-  }
-}
 
 export class ProviderClient implements PodProvider {
   private readonly timeoutMs: number;

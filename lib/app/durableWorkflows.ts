@@ -1,10 +1,11 @@
-// The pod orchestrations through durable-functions' client (the Durable extension's HTTP API).
+// The orchestrations and the scheduler entity through durable-functions' client (the Durable
+// extension's HTTP API): what the provider and the status pipeline need from it.
 import * as df from "durable-functions";
 import type { DurableClient } from "durable-functions";
 import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "../provider/baseDeployment.js";
 import { podOrchestrationName } from "../provider/podOrchestration.js";
 import type { PodWorkflows } from "../provider/providerService.js";
-import { hubSchedulerEntityName } from "../scheduler/schedulerContract.js";
+import { hubSchedulerEntityName, type HubSchedulerView } from "../scheduler/schedulerContract.js";
 
 const activeStatuses = new Set<string>([
   df.OrchestrationRuntimeStatus.Running,
@@ -24,6 +25,17 @@ async function startOnce(client: DurableClient, name: string, instanceId: string
   } catch (error) {
     if (!isAlreadyRunning(error)) throw error;
   }
+}
+
+/** The hub scheduler's view of its configurations (its entity state), undefined before its first operation. */
+export async function readSchedulerView(
+  client: DurableClient,
+  hub: string,
+): Promise<HubSchedulerView | undefined> {
+  const response = await client.readEntityState<HubSchedulerView>(
+    new df.EntityId(hubSchedulerEntityName, hub),
+  );
+  return response.entityExists ? response.entityState : undefined;
 }
 
 export function durableWorkflows(client: DurableClient): PodWorkflows {
@@ -47,9 +59,6 @@ export function durableWorkflows(client: DurableClient): PodWorkflows {
     async raise(instanceId, event, data) {
       await client.raiseEvent(instanceId, event, data);
     },
-    async schedulerState(hub) {
-      const response = await client.readEntityState(new df.EntityId(hubSchedulerEntityName, hub));
-      return response.entityExists ? response.entityState : undefined;
-    },
+    schedulerState: (hub) => readSchedulerView(client, hub),
   };
 }

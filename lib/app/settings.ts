@@ -3,8 +3,8 @@
 // with the reason. Secrets stay in the returned object only; messages never include values.
 import { z } from "zod";
 
-export const hubSkus = ["F1", "S1", "S2", "S3"] as const;
-export type HubSku = (typeof hubSkus)[number];
+import { hubSkus, type HubSku } from "../scheduler/hubBudget.js";
+import type { BaseDeploymentSettings } from "../provider/baseDeployment.js";
 
 /** Prefix of a hub's own settings: `HUB_` + the hub name upper-cased, other characters as `_`. */
 export function hubSettingPrefix(hubName: string): string {
@@ -62,13 +62,7 @@ export interface AppSettings {
   hubs: HubSettings[];
   releaseGraceSeconds: number;
   reconcileSchedule: string;
-  base: {
-    targetCondition: string;
-    edgeAgentImage: string;
-    edgeHubImage: string;
-    /** JSON object name → { address, username, password } */
-    registryCredentials: Record<string, { address: string; username: string; password: string }>;
-  };
+  base: BaseDeploymentSettings;
   logLevel: string;
 }
 
@@ -147,7 +141,7 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
     };
   });
 
-  let registryCredentials: AppSettings["base"]["registryCredentials"] = {};
+  let registryCredentials: BaseDeploymentSettings["registryCredentials"] = {};
   const rawCredentials = env[appSettingNames.baseRegistryCredentials];
   if (rawCredentials) {
     try {

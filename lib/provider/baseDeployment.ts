@@ -12,7 +12,6 @@ import { formatProblem } from "../translate/podErrors.js";
 import type { WantConfiguration } from "../scheduler/schedulerContract.js";
 import type { SchedulerCalls } from "./podOrchestration.js";
 import { podEvents } from "./podOrchestration.js";
-import type { AppSettings } from "../app/settings.js";
 
 export const baseDeploymentOrchestrationName = "hubBaseDeployment";
 const ownerNamespace = "iot-edge-connector";
@@ -26,8 +25,16 @@ export function baseDeploymentPodKey(hub: string): string {
   return `${ownerNamespace}/base-deployment/${hub}`;
 }
 
-export function baseDeployment(settings: AppSettings, hub: string): EdgeConfiguration {
-  const { base } = settings;
+/** What the fleet's runtime is made of (app settings BASE_*). */
+export interface BaseDeploymentSettings {
+  targetCondition: string;
+  edgeAgentImage: string;
+  edgeHubImage: string;
+  /** name → { address, username, password } */
+  registryCredentials: Record<string, { address: string; username: string; password: string }>;
+}
+
+export function baseDeployment(base: BaseDeploymentSettings, hub: string): EdgeConfiguration {
   const runtimeSettings: Record<string, unknown> = { minDockerVersion: "v1.25" };
   if (Object.keys(base.registryCredentials).length > 0)
     runtimeSettings.registryCredentials = base.registryCredentials;

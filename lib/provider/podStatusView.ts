@@ -3,7 +3,8 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { derivePodStatus } from "../status/podStatus.js";
 import type { FleetStatus } from "../status/statusContract.js";
-import type { FleetCounts, ProviderPodStatus } from "./providerContract.js";
+import type { FleetCounts } from "../status/statusContract.js";
+import type { ProviderPodStatus } from "./providerContract.js";
 import type { PodRecord } from "./podRecords.js";
 
 export const noDevices: FleetCounts = { targeted: 0, applied: 0, running: 0, failed: 0, offline: 0 };

@@ -1,6 +1,7 @@
 // The provider API between the in-cluster adapter and the Functions app: routes and JSON shapes.
 // Both sides import this file, so the adapter's client and the app's handlers cannot drift apart.
 import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
+import type { FleetCounts } from "../status/statusContract.js";
 
 /** Every route lives under this prefix (the host's `api/` route prefix comes before it). */
 export const providerApiVersion = "v1";
@@ -35,20 +36,6 @@ export interface PutPodRequest {
 }
 
 /** DELETE pod: query `?uid=`; answers 202 and the removal proceeds in the background. */
-
-/** Counts of the devices of a pod's deployment (fleet status). */
-export interface FleetCounts {
-  /** devices whose twin matches the target condition (and this deployment wins there) */
-  targeted: number;
-  /** devices whose edgeAgent reports the deployment applied */
-  applied: number;
-  /** devices on which every module of the pod runs */
-  running: number;
-  /** devices reporting a failure (module backoff/failed, or lastDesiredStatus error) */
-  failed: number;
-  /** targeted devices that are disconnected */
-  offline: number;
-}
 
 /** A pod's status as the provider reports it: what the adapter writes to the status subresource. */
 export interface ProviderPodStatus {

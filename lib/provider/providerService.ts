@@ -22,7 +22,7 @@ import type { FleetStatus } from "../status/statusContract.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import { baseDeploymentInstanceId, heldBaseDeployments, type BaseDeploymentInput } from "./baseDeployment.js";
 import { badRequest, notFound, ProviderHttpError } from "./providerErrors.js";
-import type { KeyedSerial } from "./keyedSerial.js";
+import { KeyedSerial } from "./keyedSerial.js";
 import type { LogsQuery } from "./providerRequests.js";
 
 /** The pod orchestrations, as the durable client reaches them. */
@@ -35,19 +35,15 @@ export interface PodWorkflows {
   schedulerState(hub: string): Promise<unknown>;
 }
 
+/** What the provider needs from the process; the durable client (PodWorkflows) comes with each call. */
 export interface ProviderDependencies {
   hubNames: readonly string[];
   records: PodRecords;
-  workflows: PodWorkflows;
   hubClient(hub: string): HubClient;
   /** deployments the hub's SKU allows, for node conditions before the scheduler has run */
   deploymentLimit(hub: string): number;
   /** the hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT), else undefined */
   baseDeployment(hub: string): EdgeConfiguration | undefined;
-  /** hubs whose base deployment this process has submitted (shared across requests) */
-  baseDeploymentsSubmitted: Set<string>;
-  /** shared across requests: one request at a time per pod, and per hub for its base deployment */
-  serial: KeyedSerial;
   /** the latest fleet status of each of these configurations that devices have reported on */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
   now(): Date;
@@ -74,8 +70,13 @@ const conditionsCacheMs = 60_000;
 /** Pods share configurations, so the hub's deployment limit does not bound pods; this only keeps the scheduler sane. */
 const podsPerNode = 1000;
 
+/** One per process: its caches and its one-request-at-a-time-per-pod rule hold across requests. */
 export class ProviderService {
   private readonly deviceCounts = new Map<string, { at: number; total: number; connected: number }>();
+  /** hubs whose base deployment this process has submitted */
+  private readonly baseDeploymentsSubmitted = new Set<string>();
+  /** one request at a time per pod, and per hub for its base deployment */
+  private readonly serial = new KeyedSerial();
 
   constructor(private readonly deps: ProviderDependencies) {}
 
@@ -85,7 +86,7 @@ export class ProviderService {
   }
 
   /** PUT pod: a new uid starts its orchestration; a changed spec is sent to it; the same spec is a no-op. */
-  async putPod(hub: string, request: PutPodRequest): Promise<PutPodResult> {
+  async putPod(workflows: PodWorkflows, hub: string, request: PutPodRequest): Promise<PutPodResult> {
     this.checkHub(hub);
     const metadata = request.pod.metadata!;
     const pod: PodIdentity = {
@@ -94,12 +95,13 @@ export class ProviderService {
       name: metadata.name!,
       uid: metadata.uid!,
     };
-    await this.submitBaseDeployment(hub);
+    await this.submitBaseDeployment(workflows, hub);
     const instanceId = podInstanceId(pod);
-    return this.deps.serial.run(instanceId, () => this.putPodAlone(pod, instanceId, request));
+    return this.serial.run(instanceId, () => this.putPodAlone(workflows, pod, instanceId, request));
   }
 
   private async putPodAlone(
+    workflows: PodWorkflows,
     pod: PodIdentity,
     instanceId: string,
     request: PutPodRequest,
@@ -116,10 +118,9 @@ export class ProviderService {
         code: "PodDeleting",
         message: `pod ${podKey(pod)} is being deleted`,
       });
-    const running = await this.deps.workflows.isRunning(instanceId);
+    const running = await workflows.isRunning(instanceId);
     if (existing !== undefined && running) {
-      if (existing.specHash !== spec.specHash)
-        await this.deps.workflows.raise(instanceId, podEvents.changed, spec);
+      if (existing.specHash !== spec.specHash) await workflows.raise(instanceId, podEvents.changed, spec);
       return { created: false, status: podStatusView(existing) };
     }
     const record = await this.deps.records.createIfAbsent(
@@ -132,42 +133,53 @@ export class ProviderService {
       },
       this.deps.now(),
     );
-    if (!running) await this.deps.workflows.start(instanceId, { pod, spec });
+    if (!running) await workflows.start(instanceId, { pod, spec });
     return { created: existing === undefined, status: podStatusView(record) };
   }
 
   /** Once per process and hub: (re)submit the app's base deployment, replacing older ones it holds. */
-  private async submitBaseDeployment(hub: string): Promise<void> {
+  private async submitBaseDeployment(workflows: PodWorkflows, hub: string): Promise<void> {
     const configuration = this.deps.baseDeployment(hub);
-    if (configuration === undefined || this.deps.baseDeploymentsSubmitted.has(hub)) return;
+    if (configuration === undefined || this.baseDeploymentsSubmitted.has(hub)) return;
     const instanceId = baseDeploymentInstanceId(hub);
-    await this.deps.serial.run(instanceId, async () => {
-      if (!this.deps.baseDeploymentsSubmitted.has(hub)) await this.startBaseDeployment(hub, configuration);
+    await this.serial.run(instanceId, async () => {
+      if (!this.baseDeploymentsSubmitted.has(hub))
+        await this.startBaseDeployment(workflows, hub, configuration);
     });
   }
 
-  private async startBaseDeployment(hub: string, configuration: EdgeConfiguration): Promise<void> {
+  private async startBaseDeployment(
+    workflows: PodWorkflows,
+    hub: string,
+    configuration: EdgeConfiguration,
+  ): Promise<void> {
     const instanceId = baseDeploymentInstanceId(hub);
-    if (!(await this.deps.workflows.isRunning(instanceId))) {
-      const replaces = heldBaseDeployments(await this.deps.workflows.schedulerState(hub), hub);
+    if (!(await workflows.isRunning(instanceId))) {
+      const replaces = heldBaseDeployments(await workflows.schedulerState(hub), hub);
       if (!replaces.includes(configuration.id) || replaces.length > 1)
-        await this.deps.workflows.startBaseDeployment(hub, { hub, configuration, replaces });
+        await workflows.startBaseDeployment(hub, { hub, configuration, replaces });
     }
-    this.deps.baseDeploymentsSubmitted.add(hub);
+    this.baseDeploymentsSubmitted.add(hub);
   }
 
   /** DELETE pod: the orchestration releases the configuration and forgets the pod. */
-  async deletePod(hub: string, namespace: string, name: string, uid: string): Promise<void> {
+  async deletePod(
+    workflows: PodWorkflows,
+    hub: string,
+    namespace: string,
+    name: string,
+    uid: string,
+  ): Promise<void> {
     this.checkHub(hub);
     const pod: PodIdentity = { hub, namespace, name, uid };
     const instanceId = podInstanceId(pod);
-    await this.deps.serial.run(instanceId, () => this.deletePodAlone(pod, instanceId));
+    await this.serial.run(instanceId, () => this.deletePodAlone(workflows, pod, instanceId));
   }
 
-  private async deletePodAlone(pod: PodIdentity, instanceId: string): Promise<void> {
+  private async deletePodAlone(workflows: PodWorkflows, pod: PodIdentity, instanceId: string): Promise<void> {
     const { hub, namespace, name, uid } = pod;
-    if (await this.deps.workflows.isRunning(instanceId)) {
-      await this.deps.workflows.raise(instanceId, podEvents.deleted, {});
+    if (await workflows.isRunning(instanceId)) {
+      await workflows.raise(instanceId, podEvents.deleted, {});
       return;
     }
     // its orchestration ended (failed): a new one releases what the pod may hold and forgets it
@@ -180,7 +192,7 @@ export class ProviderService {
       resolved: { configMaps: {}, secrets: {} },
       specHash: record.specHash,
     };
-    await this.deps.workflows.start(instanceId, {
+    await workflows.start(instanceId, {
       pod,
       spec,
       deleting: true,
@@ -230,6 +242,7 @@ export class ProviderService {
 
   /** After an adapter restart: every pod the app has on the node that the cluster no longer has is deleted. */
   async reconcileNode(
+    workflows: PodWorkflows,
     hub: string,
     node: string,
     request: NodeReconcileRequest,
@@ -238,7 +251,8 @@ export class ProviderService {
     const live = new Set(request.pods);
     const records = await this.deps.records.listNode(hub, node);
     const gone = records.filter((record) => !live.has(podKey(record)));
-    for (const record of gone) await this.deletePod(hub, record.namespace, record.name, record.uid);
+    for (const record of gone)
+      await this.deletePod(workflows, hub, record.namespace, record.name, record.uid);
     return { deleted: gone.map((record) => podKey(record)) };
   }
 
@@ -283,9 +297,9 @@ export class ProviderService {
   }
 
   /** Hub reachable, devices total/connected (one paged twin query, cached a minute), deployments used/limit. */
-  async nodeConditions(hub: string, node: string): Promise<NodeConditionsResponse> {
+  async nodeConditions(workflows: PodWorkflows, hub: string, node: string): Promise<NodeConditionsResponse> {
     this.checkHub(hub);
-    const schedulerState = await this.deps.workflows.schedulerState(hub);
+    const schedulerState = await workflows.schedulerState(hub);
     const view = (schedulerState ?? {}) as { deploymentsOnHub?: number; deploymentLimit?: number };
     const deployments = {
       used: view.deploymentsOnHub ?? 0,

@@ -1,7 +1,9 @@
 // The hub's budget for configuration operations, as a token bucket the scheduler spends: IoT Hub
 // allows 20 configuration operations (create, update, list, delete) a minute per unit on every tier,
 // and holds at most 100 IoT Edge deployments (10 on the free tier). See shared/HUB-FACTS.md.
-import type { HubSku } from "../app/settings.js";
+/** IoT Hub tiers (F1 free, S1-S3 standard); the tier sets the deployment limit and query budget. */
+export const hubSkus = ["F1", "S1", "S2", "S3"] as const;
+export type HubSku = (typeof hubSkus)[number];
 
 export interface HubBudget {
   /** Sustained configuration operations per minute. */

@@ -2,7 +2,20 @@
 // devices. `derivePodStatus` (podStatus.ts) turns them into the Kubernetes pod status.
 import type { PodProblem } from "../translate/podErrors.js";
 import type { ConfigurationPhase } from "../scheduler/schedulerContract.js";
-import type { FleetCounts } from "../provider/providerContract.js";
+
+/** Counts of the devices of a pod's deployment (fleet status). */
+export interface FleetCounts {
+  /** devices whose twin matches the target condition (and this deployment wins there) */
+  targeted: number;
+  /** devices whose edgeAgent reports the deployment applied */
+  applied: number;
+  /** devices on which every module of the pod runs */
+  running: number;
+  /** devices reporting a failure (module backoff/failed, or lastDesiredStatus error) */
+  failed: number;
+  /** targeted devices that are disconnected */
+  offline: number;
+}
 
 /** Where the connector is with a pod, independent of the devices. */
 export type PodLifecycle =

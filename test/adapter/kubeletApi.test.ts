@@ -13,7 +13,7 @@ import {
   type KubeletApiOptions,
 } from "../../lib/adapter/kubeletServer.js";
 import type { ContainerLogsQuery, PodProvider } from "../../lib/adapter/podProvider.js";
-import { ProviderCallError } from "../../lib/adapter/providerClient.js";
+import { ProviderCallError } from "../../lib/adapter/podProvider.js";
 import { selfSignedCertificate } from "../../dev/connector/servingCertificate.js";
 
 const pod: V1Pod = {

@@ -3,7 +3,8 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAdapterMetrics } from "../../lib/adapter/metrics.js";
-import { ProviderCallError, ProviderClient } from "../../lib/adapter/providerClient.js";
+import { ProviderCallError } from "../../lib/adapter/podProvider.js";
+import { ProviderClient } from "../../lib/adapter/providerClient.js";
 import { freePort } from "../../dev/cluster/network.js";
 import { ContractProvider } from "./support/contractProvider.js";
 

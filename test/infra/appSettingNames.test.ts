@@ -3,7 +3,7 @@
 // records what it reads. Values are as the app sees them once the platform has resolved Key Vault
 // references.
 import { beforeAll, describe, expect, it } from "vitest";
-import { createAppContext } from "../../lib/app/appContext.js";
+import { ConnectorApp } from "../../lib/app/connectorApp.js";
 import { appSettingNames, hubSettingNames, readAppSettings } from "../../lib/app/settings.js";
 import { terraformAppSettings, type AppSettingsModuleInputs } from "./terraformAppSettings.js";
 
@@ -64,7 +64,7 @@ describe("infra app settings, connection_mode keys (connection strings from Key 
     });
     const recording = recordingEnvironment(settings);
     read = recording.read;
-    createAppContext(recording.env);
+    ConnectorApp.fromEnvironment(recording.env);
   });
 
   it("passes the app's own settings check with every hub as given", () => {
@@ -124,7 +124,7 @@ describe("infra app settings, connection_mode identity (managed identity)", () =
     });
     const recording = recordingEnvironment(settings);
     read = recording.read;
-    // The app's own tables still need a storage connection string (createAppContext): settings only.
+    // The app's own tables still need a storage connection string (ConnectorApp.fromEnvironment): settings only.
     readAppSettings(recording.env);
   });
 

@@ -1,41 +1,27 @@
 // The pod orchestrator replayed by durable-functions' own replay engine over hand-built Durable
 // Task histories, as the Durable extension would pass them after each step (or after a crash).
-import { createRequire } from "node:module";
-import { InvocationContext } from "@azure/functions";
 import { describe, expect, it } from "vitest";
 import { historyEvents, type HistoryEvent } from "../../dev/host/durable/historyEvents.js";
+import {
+  entityCalled as entityCalledWith,
+  episode,
+  flat,
+  json,
+  replay as replayWith,
+  started as startedWith,
+} from "../support/replay.js";
 import { podKey } from "../../lib/provider/podIdentity.js";
 import {
   podActivityNames,
   podEvents,
+  podOrchestrationName,
   createPodOrchestrator,
   type PodOrchestrationInput,
 } from "../../lib/provider/podOrchestration.js";
 import type { DemandResult } from "../../lib/scheduler/applierProtocol.js";
-import { releaseConfiguration, wantConfiguration } from "../../functions/hubSchedulerCalls.js";
+import { schedulerCalls } from "../../lib/scheduler/schedulerCalls.js";
 import type { TranslatePodResult } from "../../lib/provider/podActivities.js";
 import { podFixture } from "./providerFixtures.js";
-
-const require = createRequire(import.meta.url);
-const { createOrchestrator } = require("durable-functions/lib/src/util/testingUtils.js") as {
-  createOrchestrator: (
-    fn: ReturnType<typeof createPodOrchestrator>,
-  ) => (trigger: unknown, context: unknown) => Promise<unknown>;
-};
-
-interface Action {
-  actionType: number;
-  functionName?: string;
-  input?: unknown;
-  operation?: string;
-  instanceId?: string;
-  compoundActions?: Action[];
-}
-interface State {
-  isDone: boolean;
-  actions: Action[][];
-  output?: unknown;
-}
 
 const instanceId = "pod-hub1-default-sensor-abc";
 const pod = { hub: "hub1", namespace: "default", name: "sensor", uid: "uid-1" };
@@ -61,56 +47,14 @@ const accepted: TranslatePodResult = {
   warnings: [],
 };
 
-async function replay(
-  history: HistoryEvent[],
-  orchestrationInput: PodOrchestrationInput = input,
-): Promise<State> {
-  const handler = createOrchestrator(
-    createPodOrchestrator({ want: wantConfiguration, release: releaseConfiguration }),
-  );
-  const context = new InvocationContext({
-    functionName: "podOrchestration",
-    invocationId: "test",
-    logHandler: () => {},
-  });
-  const binding = {
-    history,
-    input: orchestrationInput,
-    instanceId,
-    isReplaying: false,
-    upperSchemaVersion: 2,
-    maximumShortTimerDuration: "6.00:00:00",
-    longRunningTimerIntervalDuration: "3.00:00:00",
-    defaultHttpAsyncRequestSleepTimeMillseconds: 30_000,
-  };
-  return (await handler(binding, context)) as State;
-}
+const orchestrator = createPodOrchestrator(schedulerCalls);
+const replay = (history: HistoryEvent[], orchestrationInput: PodOrchestrationInput = input) =>
+  replayWith(orchestrator, history, { name: podOrchestrationName, instanceId, input: orchestrationInput });
+const started = (orchestrationInput: PodOrchestrationInput = input) =>
+  startedWith(podOrchestrationName, instanceId, orchestrationInput);
+const entityCalled = (id: number, op: string, result: DemandResult) =>
+  entityCalledWith(id, "@hubscheduler@hub1", op, result);
 
-function flat(actions: Action[][]): Action[] {
-  const all: Action[] = [];
-  const visit = (action: Action) =>
-    action.compoundActions ? action.compoundActions.forEach(visit) : all.push(action);
-  actions.flat().forEach(visit);
-  return all;
-}
-
-const started = (orchestrationInput: PodOrchestrationInput = input): HistoryEvent[] => [
-  historyEvents.orchestratorStarted(),
-  historyEvents.executionStarted({
-    name: "podOrchestration",
-    input: JSON.stringify(orchestrationInput),
-    instanceId,
-    executionId: "e1",
-  }),
-];
-const json = (value: unknown) => JSON.stringify(value);
-const episode = () => [historyEvents.orchestratorCompleted(), historyEvents.orchestratorStarted()];
-/** An entity call as the extension records it: the request sent, then its response raised. */
-const entityCalled = (id: number, op: string, result: DemandResult): HistoryEvent[] => [
-  historyEvents.eventSent(id, "@hubscheduler@hub1", "op", json({ id: `req-${id}`, op, signal: false })),
-  ...episode(),
-  historyEvents.eventRaised(`req-${id}`, json({ result: json(result) })),
-];
 const waiting: DemandResult = {
   configurationId: "cfg-new",
   state: { phase: "WaitingForHubBudget", position: 2 },

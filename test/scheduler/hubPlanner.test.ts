@@ -3,7 +3,7 @@ import type { ActionOutcome, ActionResult, HubAction } from "../../lib/scheduler
 import { hubBudget } from "../../lib/scheduler/hubBudget.js";
 import { nextWork, recordResults, release, requestInventory, want } from "../../lib/scheduler/hubPlanner.js";
 import { newSchedulerState, type SchedulerState } from "../../lib/scheduler/schedulerState.js";
-import type { HubSku } from "../../lib/app/settings.js";
+import type { HubSku } from "../../lib/scheduler/hubBudget.js";
 import { replicaPod, replicaWants, wantOf } from "./replicaPods.js";
 
 const start = Date.parse("2026-11-25T12:00:00.000Z");

@@ -1,16 +1,16 @@
-// How a pod orchestration talks to its hub's scheduler: `yield* wantConfiguration(...)` and
+// How an orchestration talks to its hub's scheduler: `yield* wantConfiguration(...)` and
 // `yield* releaseConfiguration(...)` call the entity and wake the hub's applier when it sleeps past
 // the new work. The answer carries the configuration's phase; when it is not OnHub, the orchestration
 // waits for the `configurationReady` event (ConfigurationReadyEvent).
 import * as df from "durable-functions";
 import type { OrchestrationContext, Task } from "durable-functions";
-import type { DemandResult } from "../lib/scheduler/applierProtocol.js";
+import { applierActivityNames } from "./applierOrchestration.js";
+import type { DemandResult } from "./applierProtocol.js";
 import {
   hubSchedulerEntityName,
   type ReleaseConfiguration,
   type WantConfiguration,
-} from "../lib/scheduler/schedulerContract.js";
-import { wakeActivity } from "./hubSchedulerApplier.js";
+} from "./schedulerContract.js";
 
 function* demand(
   context: OrchestrationContext,
@@ -20,7 +20,7 @@ function* demand(
 ): Generator<Task, DemandResult, unknown> {
   const scheduler = new df.EntityId(hubSchedulerEntityName, hub);
   const result = (yield context.df.callEntity(scheduler, operation, input)) as DemandResult;
-  if (result.wakeApplier) yield context.df.callActivity(wakeActivity, hub);
+  if (result.wakeApplier) yield context.df.callActivity(applierActivityNames.wake, hub);
   return result;
 }
 
@@ -35,3 +35,6 @@ export function releaseConfiguration(
 ) {
   return demand(context, hub, "release", request);
 }
+
+/** What pod and base deployment orchestrations are given (replaceable in replay tests). */
+export const schedulerCalls = { want: wantConfiguration, release: releaseConfiguration };

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { ConnectorApp } from "../../lib/app/connectorApp.js";
+import { readAppSettings } from "../../lib/app/settings.js";
+
+const storage = "UseDevelopmentStorage=true";
+const settings = readAppSettings({
+  CONNECTOR_HUBS: "hub-a",
+  HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+  HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+  HUB_HUB_A_EVENTS_NAME: "hub-a",
+  HUB_HUB_A_UNITS: "3",
+});
+
+describe("the app's process-wide objects", () => {
+  it("derives the scheduler's budget from the hub's SKU and units and refuses a hub the app does not know", () => {
+    const app = new ConnectorApp(settings, storage);
+    expect(app.schedulerSettings("hub-a")).toEqual({
+      hub: "hub-a",
+      budget: { perMinute: 60, burst: 60, deploymentLimit: 100 },
+      graceSeconds: 60,
+    });
+    expect(() => app.schedulerSettings("hub-z")).toThrow('hub "hub-z" is not among the app\'s hubs');
+  });
+
+  it("keeps one hub client and one single-attempt connector per hub", () => {
+    const app = new ConnectorApp(settings, storage);
+    expect(app.hubClient("hub-a")).toBe(app.hubClient("hub-a"));
+    expect(app.hubConnector("hub-a")).toBe(app.hubConnector("hub-a"));
+  });
+
+  it("names the storage setting when it is missing", () => {
+    expect(() =>
+      ConnectorApp.fromEnvironment({
+        CONNECTOR_HUBS: "hub-a",
+        HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+        HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+        HUB_HUB_A_EVENTS_NAME: "hub-a",
+      }),
+    ).toThrow(/AzureWebJobsStorage is required/);
+  });
+});

@@ -1,0 +1,153 @@
+// The hub applier orchestration replayed by durable-functions' own replay engine over hand-built
+// histories, and its activities' error handling.
+import { describe, expect, it } from "vitest";
+import { historyEvents, type HistoryEvent } from "../../dev/host/durable/historyEvents.js";
+import {
+  applierActivityNames,
+  applierRoundsPerEpisode,
+  hubApplierOrchestrator,
+  notifyActivity,
+  runActionActivity,
+} from "../../lib/scheduler/applierOrchestration.js";
+import {
+  applierWakeEventName,
+  configurationReadyEventName,
+  type ActionResult,
+  type ApplierWork,
+  type HubAction,
+  type PendingNotification,
+} from "../../lib/scheduler/applierProtocol.js";
+import { applierOrchestrationName } from "../../lib/scheduler/applierWake.js";
+import { entityCalled as entityCalledWith, episode, flat, json, replay, started } from "../support/replay.js";
+
+const hub = "hub1";
+const instanceId = `hubApplier-${hub}`;
+const run = (history: HistoryEvent[]) =>
+  replay(hubApplierOrchestrator, history, { name: applierOrchestrationName, instanceId, input: hub });
+const begin = () => started(applierOrchestrationName, instanceId, hub);
+const entityCalled = (id: number, op: string, result: unknown) =>
+  entityCalledWith(id, "@hubscheduler@hub1", op, result);
+
+const create: HubAction = {
+  kind: "create",
+  configuration: {
+    id: "cfg-a",
+    schemaVersion: "1.0",
+    labels: {},
+    content: { modulesContent: {} },
+    targetCondition: "*",
+    priority: 10,
+    metrics: { queries: {} },
+  },
+};
+const remove: HubAction = { kind: "delete", configurationId: "cfg-old" };
+const results: ActionResult[] = [
+  { kind: "create", configurationId: "cfg-a", outcome: "done" },
+  { kind: "delete", configurationId: "cfg-old", outcome: "done" },
+];
+const notifications: PendingNotification[] = [
+  { instanceId: "pod-1", event: { configurationId: "cfg-a", state: { phase: "OnHub" } } },
+];
+
+describe("hub applier orchestration", () => {
+  it("starts by asking its hub's scheduler entity for work", async () => {
+    const actions = flat((await run(begin())).actions);
+    expect(actions).toHaveLength(1);
+    expect(actions[0]).toMatchObject({ operation: "next", instanceId: "@hubscheduler@hub1" });
+  });
+
+  it("runs every action it is handed at once, as activities naming the hub", async () => {
+    const work: ApplierWork = { actions: [create, remove] };
+    const actions = flat((await run([...begin(), ...entityCalled(0, "next", work)])).actions);
+    const runs = actions.filter((action) => action.functionName === applierActivityNames.runAction);
+    expect(runs.map((action) => action.input)).toEqual([
+      { hub, action: create },
+      { hub, action: remove },
+    ]);
+  });
+
+  it("reports the outcomes to the entity, then tells the waiting orchestrations", async () => {
+    const work: ApplierWork = { actions: [create, remove] };
+    const afterRuns = [
+      ...begin(),
+      ...entityCalled(0, "next", work),
+      historyEvents.taskScheduled(1, applierActivityNames.runAction, null),
+      historyEvents.taskScheduled(2, applierActivityNames.runAction, null),
+      ...episode(),
+      historyEvents.taskCompleted(1, json(results[0])),
+      historyEvents.taskCompleted(2, json(results[1])),
+    ];
+    const report = flat((await run(afterRuns)).actions).at(-1);
+    expect(report).toMatchObject({ operation: "report", input: results });
+
+    const afterReport = [...afterRuns, ...entityCalled(3, "report", notifications)];
+    expect(flat((await run(afterReport)).actions).at(-1)).toMatchObject({
+      functionName: applierActivityNames.notify,
+      input: notifications,
+    });
+  });
+
+  it("with nothing to do, sleeps until the entity's wake time or a wake event, whichever comes first", async () => {
+    const wakeAt = new Date(Date.now() + 45_000).toISOString();
+    const state = await run([...begin(), ...entityCalled(0, "next", { actions: [], wakeAt })]);
+    const whenAny = state.actions.flat().at(-1);
+    expect(whenAny?.compoundActions).toEqual([
+      expect.objectContaining({ externalEventName: applierWakeEventName }),
+      expect.objectContaining({ fireAt: new Date(wakeAt) }),
+    ]);
+  });
+
+  it("after a wake event asks for work again", async () => {
+    const history = [
+      ...begin(),
+      ...entityCalled(0, "next", { actions: [] }),
+      historyEvents.eventRaised(applierWakeEventName, "null"),
+    ];
+    const actions = flat((await run(history)).actions);
+    expect(actions.filter((action) => action.operation === "next")).toHaveLength(2);
+  });
+
+  it(`starts over with its hub after ${applierRoundsPerEpisode} rounds, keeping its history short`, async () => {
+    const history = begin();
+    for (let round = 0; round < applierRoundsPerEpisode; round++) {
+      history.push(...entityCalled(round, "next", { actions: [] }));
+      history.push(historyEvents.eventRaised(applierWakeEventName, "null"), ...episode());
+    }
+    const state = await run(history);
+    const last = state.actions.flat().at(-1);
+    expect(last).toMatchObject({ actionType: 4, input: json(hub) }); // ContinueAsNew
+  });
+});
+
+describe("applier activities", () => {
+  it("turns a setup problem (a hub without credentials) into a failed outcome for the scheduler", async () => {
+    const result = await runActionActivity({ hub, action: remove }, () => {
+      throw new Error(`hub "${hub}": no connection string`);
+    });
+    expect(result).toEqual({
+      kind: "delete",
+      configurationId: "cfg-old",
+      outcome: "failed",
+      message: `hub "${hub}": no connection string`,
+    });
+  });
+
+  it("tells every waiting orchestration, and a gone one does not stop the others", async () => {
+    const raised: string[] = [];
+    const warnings: string[] = [];
+    const client = {
+      raiseEvent: (target: string, event: string) => {
+        if (target === "gone") return Promise.reject(new Error("404"));
+        raised.push(`${target}:${event}`);
+        return Promise.resolve();
+      },
+    };
+    await notifyActivity(
+      [{ ...notifications[0]!, instanceId: "gone" }, ...notifications],
+      client,
+      (message) => warnings.push(message),
+    );
+    expect(raised).toEqual([`pod-1:${configurationReadyEventName}`]);
+    expect(warnings).toEqual([expect.stringContaining("gone")]);
+  });
+});
