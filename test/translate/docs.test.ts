@@ -1,4 +1,4 @@
-// The README holds the translation reference table: it must name every pod field the
+// docs/translation.md is the translation reference: it must name every pod field the
 // translator maps, ignores or refuses, and every annotation, in both spellings.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,9 +8,9 @@ import { legacyAnnotations, legacyConfigMaps } from "../../lib/translate/legacyA
 import { securityFields } from "../../lib/translate/dockerCreateOptions.js";
 import { containerFields, podSpecFields } from "../../lib/translate/podFields.js";
 
-const docs = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+const docs = readFileSync(join(import.meta.dirname, "../../docs/translation.md"), "utf8");
 
-describe("the translation reference (README.md)", () => {
+describe("the translation reference (docs/translation.md)", () => {
   it.each(Object.keys(podSpecFields))("documents spec.%s", (field) => {
     expect(docs).toContain(`\`${field}\``);
   });
