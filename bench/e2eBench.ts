@@ -19,7 +19,7 @@ import { hubSettingNames } from "../lib/app/settings.js";
 import type { NodePodsResponse } from "../lib/provider/providerContract.js";
 import { startSimulator, type SimulatorStats } from "../dev/simulator/simulator.js";
 import { startControlPlane } from "../dev/cluster/controlPlane.js";
-import { startAzurite } from "../test/support/azurite.js";
+import { startLocalAzurite } from "../dev/localAzurite.js";
 import { startHostProcess } from "../dev/host/hostProcess.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
 import { freeLoopbackHost } from "../test/support/loopbackHost.js";
@@ -142,7 +142,7 @@ async function run(): Promise<RunResult> {
     };
     const [clusterPart, azuritePart, simulatorPart] = await Promise.allSettled([
       startControlPlane().then(stoppedLater),
-      startAzurite().then(stoppedLater),
+      startLocalAzurite().then(stoppedLater),
       freeLoopbackHost().then((host) =>
         startSimulator({
           host,

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startAzurite } from "../test/support/azurite.js";
+import { startLocalAzurite } from "../dev/localAzurite.js";
 import { startHostProcess, type HostProcess } from "../dev/host/hostProcess.js";
 
 const httpRequests = 500;
@@ -72,7 +72,7 @@ async function measure(host: HostProcess): Promise<void> {
   );
 }
 
-const azurite = await startAzurite();
+const azurite = await startLocalAzurite();
 let host: HostProcess | undefined;
 const workDir = mkdtempSync(path.join(tmpdir(), "local-host-bench-"));
 const settingsFile = path.join(workDir, "local.settings.json");

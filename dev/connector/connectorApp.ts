@@ -7,7 +7,7 @@ import { hubSettingNames } from "../../lib/app/settings.js";
 import type { NodePodsResponse } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../simulator/simulator.js";
 import type { ControlPlane } from "../cluster/controlPlane.js";
-import { startAzurite } from "../../test/support/azurite.js";
+import { startLocalAzurite } from "../localAzurite.js";
 import { startHostProcess } from "../host/hostProcess.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -17,7 +17,7 @@ export async function startConnectorApp(options: {
   functionKey: string;
   releaseGraceSeconds: number;
 }) {
-  const azurite = await startAzurite();
+  const azurite = await startLocalAzurite();
   const hubSettings: Record<string, string> = {};
   for (const { name, simulator } of options.hubs) {
     const names = hubSettingNames(name);

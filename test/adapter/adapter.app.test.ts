@@ -14,7 +14,7 @@ import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { NodePodsResponse } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
-import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { eventually } from "./support/eventually.js";
@@ -30,7 +30,7 @@ const deployment = sensorDeployment("mcr.microsoft.com/azureiotedge-simulated-te
 
 describe("adapter with the real Functions app, local host and simulator", { timeout: 180_000 }, () => {
   let cluster: ControlPlane;
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let simulator: RunningSimulator;
   let host: HostProcess;
   let adapter: RunningAdapter | undefined;
@@ -54,7 +54,7 @@ describe("adapter with the real Functions app, local host and simulator", { time
     dir = await mkdtemp(path.join(tmpdir(), "adapter-app-"));
     [cluster, azurite, simulator] = await Promise.all([
       startControlPlane(),
-      startAzurite(),
+      startLocalAzurite(),
       startTestSimulator({
         hubName: HUB,
         evaluationIntervalMs: 200,

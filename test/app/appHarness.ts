@@ -8,7 +8,7 @@ import type { HubClient } from "../../lib/hub/hubClient.js";
 import { hubSettingNames } from "../../lib/app/settings.js";
 import type { ProviderPodStatus } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
@@ -32,7 +32,7 @@ export interface AppHarness {
 }
 
 export async function startAppHarness(): Promise<AppHarness> {
-  const azurite: Azurite = await startAzurite();
+  const azurite: LocalAzurite = await startLocalAzurite();
   const simulator = await startTestSimulator({
     hubName: hub,
     evaluationIntervalMs: 200,

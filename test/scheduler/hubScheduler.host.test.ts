@@ -10,7 +10,7 @@ import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { ConfigurationPhase, WantConfiguration } from "../../lib/scheduler/schedulerContract.js";
 import type { SchedulerState } from "../../lib/scheduler/schedulerState.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
@@ -26,13 +26,13 @@ interface StandInStatus {
 }
 
 describe("hub scheduler in the local host", { timeout: 120_000 }, () => {
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let host: HostProcess;
   let workDir: string;
   const hubs: Record<string, RunningSimulator> = {};
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = await startLocalAzurite();
     // hub-a's limits are the app's (S1): the simulator enforces none, so that the test's own reads of
     // the hub do not spend the budget the scheduler plans with; forced 429s still reach it.
     hubs["hub-a"] = await startTestSimulator({ hubName: "hub-a", sku: "unlimited" });

@@ -11,7 +11,7 @@ import { HubStatus } from "../../lib/status/hubStatus.js";
 import type { FleetStatus } from "../../lib/status/statusContract.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
 import { LazyTable } from "../../lib/storage/lazyTable.js";
-import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 
 const configurationId = "c-pump";
@@ -42,13 +42,13 @@ function disconnected(hub: string, deviceId: string): ReceivedEventLike {
 }
 
 describe("HubStatus with batches of several partitions at once", { timeout: 60_000 }, () => {
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let simulator: RunningSimulator;
   let hub: HubClient;
 
   beforeAll(async () => {
     [azurite, simulator] = await Promise.all([
-      startAzurite(),
+      startLocalAzurite(),
       startTestSimulator({
         devices: ["pump-1", "pump-2"].map((deviceId) => ({ deviceId, tags: { site: "north" } })),
       }),

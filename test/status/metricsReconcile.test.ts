@@ -8,7 +8,7 @@ import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { HubStatus } from "../../lib/status/hubStatus.js";
 import { reconcileWithHubMetrics } from "../../lib/status/metricsReconcile.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
-import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
 
@@ -38,7 +38,7 @@ function view(hub: string, configurations: ManagedConfiguration[]): HubScheduler
 }
 
 describe("reconciling with the hub's metrics", { timeout: 90_000 }, () => {
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let simulator: RunningSimulator;
   let hub: HubClient;
 
@@ -53,7 +53,7 @@ describe("reconciling with the hub's metrics", { timeout: 90_000 }, () => {
   }
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = await startLocalAzurite();
     simulator = await startTestSimulator({
       devices: [
         { deviceId: "dev-1", tags: { site: "north" } },

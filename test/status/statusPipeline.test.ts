@@ -12,7 +12,7 @@ import { HubStatus } from "../../lib/status/hubStatus.js";
 import { derivePodStatus } from "../../lib/status/podStatus.js";
 import type { FleetStatus } from "../../lib/status/statusContract.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
-import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
 
@@ -41,7 +41,7 @@ function schedulerView(hub: string): HubSchedulerView {
 }
 
 describe("status pipeline on the simulator's events", { timeout: 90_000 }, () => {
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let simulator: RunningSimulator;
   let hub: HubClient;
   let store: StatusStore;
@@ -62,7 +62,7 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
   }
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = await startLocalAzurite();
     simulator = await startTestSimulator({
       devices: [
         { deviceId: "dev-1", tags: { site: "north" } },

@@ -9,20 +9,20 @@ import { hubSettingNames, appSettingNames } from "../../lib/app/settings.js";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
-import { startAzurite, type Azurite } from "../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
 describe("twinEvents trigger in the local host", { timeout: 120_000 }, () => {
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let simulator: RunningSimulator;
   let host: HostProcess | undefined;
   let workDir: string;
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = await startLocalAzurite();
     simulator = await startTestSimulator({
       devices: [
         { deviceId: "dev-1", tags: { site: "north" } },

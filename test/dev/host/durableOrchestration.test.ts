@@ -5,7 +5,7 @@ import { QueueServiceClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newInstanceRecord } from "../../../dev/host/durable/orchestrationInstance.js";
 import { TaskHubStorage } from "../../../dev/host/durable/taskHubStorage.js";
-import { startAzurite, type Azurite } from "../../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../../dev/localAzurite.js";
 import { startHostProcess, type HostProcess } from "../../../dev/host/hostProcess.js";
 
 interface Status {
@@ -19,7 +19,7 @@ const masterKey = "durable-fixture-master-key";
 
 // Orchestrations cross several queues and processes; on a loaded CI machine that takes a while.
 describe("local host durable extension", { timeout: 90_000 }, () => {
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let workDir: string;
   let settingsFile: string;
   let invocationsFile: string;
@@ -65,7 +65,7 @@ describe("local host durable extension", { timeout: 90_000 }, () => {
   }
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = await startLocalAzurite();
     workDir = mkdtempSync(path.join(tmpdir(), "local-host-durable-"));
     settingsFile = path.join(workDir, "local.settings.json");
     invocationsFile = path.join(workDir, "invocations.txt");

@@ -8,7 +8,7 @@ import { startEventHubEndpoint, type EventHubEndpoint } from "../../../dev/simul
 import type { EventLog } from "../../../dev/simulator/eventLog.js";
 import { createMemoryEventLog } from "../../../dev/simulator/memoryEventLog.js";
 import { connectionSequenceNumber, connectionStateEvent } from "../../../dev/simulator/routedEvents.js";
-import { startAzurite, type Azurite } from "../../support/azurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../../../dev/localAzurite.js";
 import { startHostProcess } from "../../../dev/host/hostProcess.js";
 
 const hubName = "fixture-hub";
@@ -25,7 +25,7 @@ interface Batch {
 }
 
 describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
-  let azurite: Azurite;
+  let azurite: LocalAzurite;
   let endpoint: EventHubEndpoint;
   let log: EventLog;
   let workDir: string;
@@ -64,7 +64,7 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
   }
 
   beforeAll(async () => {
-    azurite = await startAzurite();
+    azurite = await startLocalAzurite();
     log = createMemoryEventLog(2);
     endpoint = await startEventHubEndpoint({
       host: "127.0.0.1",
