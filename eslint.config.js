@@ -25,6 +25,39 @@ export default tseslint.config(
     },
   },
   {
+    // The product never depends on the local tools, the tests or the registrations (docs/layout.md).
+    files: ["lib/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/dev/**", "**/test/**", "**/bench/**", "**/functions/**"],
+              message: "lib/ is the product: it may not import dev/, test/, bench/ or functions/",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["functions/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["./*", "**/dev/**", "**/test/**", "**/bench/**"],
+              message: "functions/ only registers: it imports lib/, never another registration file",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**/*.ts", "bench/**/*.ts", "dev/cluster/**/*.ts", "dev/connector/**/*.ts"],
     rules: {
       "@typescript-eslint/no-unsafe-assignment": "off",
