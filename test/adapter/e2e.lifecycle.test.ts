@@ -12,7 +12,7 @@ import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
-import { podsSelected, startConnectorApp, type ConnectorApp } from "../../dev/connector/connectorApp.js";
+import { podsSelected, startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
 import { eventually } from "./support/eventually.js";
 import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
 import { sensorDeployment } from "./support/sensorDeployment.js";
@@ -30,7 +30,7 @@ const IMAGE_3 = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5
 describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000 }, () => {
   let cluster: ControlPlane;
   let simulator: RunningSimulator;
-  let app: ConnectorApp;
+  let app: LocalApp;
   let hub: HubClient;
   let adapterArgs: string[];
   let adapter: ReturnType<typeof startAdapterProcess> | undefined;
@@ -72,7 +72,7 @@ describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000
         devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
       }),
     ]);
-    app = await startConnectorApp({
+    app = await startLocalApp({
       hubs: [{ name: HUB, simulator }],
       functionKey: FUNCTION_KEY,
       releaseGraceSeconds: 2,

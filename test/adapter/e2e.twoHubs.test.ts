@@ -11,7 +11,7 @@ import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
-import { podsSelected, startConnectorApp, type ConnectorApp } from "../../dev/connector/connectorApp.js";
+import { podsSelected, startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
 import { eventually } from "./support/eventually.js";
 import { installChartForAdapters } from "../../dev/connector/installedAdapter.js";
 
@@ -50,7 +50,7 @@ spec:
 describe("two virtual nodes on two simulated hubs", { timeout: 240_000 }, () => {
   let cluster: ControlPlane;
   const simulators = new Map<string, RunningSimulator>();
-  let app: ConnectorApp;
+  let app: LocalApp;
   const adapters: ReturnType<typeof startAdapterProcess>[] = [];
   let dir: string;
 
@@ -86,7 +86,7 @@ describe("two virtual nodes on two simulated hubs", { timeout: 240_000 }, () => 
     cluster = started[0];
     for (const [index, { hub }] of SITES.entries())
       simulators.set(hub, started[index + 1] as RunningSimulator);
-    app = await startConnectorApp({
+    app = await startLocalApp({
       hubs: SITES.map(({ hub }) => ({ name: hub, simulator: simulatorOf(hub) })),
       functionKey: FUNCTION_KEY,
       releaseGraceSeconds: 0,

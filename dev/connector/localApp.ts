@@ -12,7 +12,7 @@ import { startHostProcess } from "../host/hostProcess.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
-export async function startConnectorApp(options: {
+export async function startLocalApp(options: {
   hubs: { name: string; simulator: RunningSimulator }[];
   functionKey: string;
   releaseGraceSeconds: number;
@@ -60,7 +60,7 @@ export async function startConnectorApp(options: {
   }
 }
 
-export type ConnectorApp = Awaited<ReturnType<typeof startConnectorApp>>;
+export type LocalApp = Awaited<ReturnType<typeof startLocalApp>>;
 
 /** The pods `kubectl get pods --selector` lists, as JSON. */
 export async function podsSelected(cluster: ControlPlane, selector: string): Promise<V1Pod[]> {
