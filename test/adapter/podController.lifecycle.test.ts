@@ -369,6 +369,22 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(putsOf("elsewhere")).toHaveLength(0);
   });
 
+  it("sends no pod to the provider before its reconcile, which drops every pod not live at the list", async () => {
+    await createPod("sensor-a");
+    await createPod("sensor-b");
+
+    adapter = await startControllers();
+    await eventually(() => expect(putsOf("sensor-a")).toHaveLength(1), soon);
+    await eventually(() => expect(putsOf("sensor-b")).toHaveLength(1), soon);
+    const arrivals = provider.calls.map((call) =>
+      `${call.method} ${call.route} ${call.params.name ?? ""}`.trim(),
+    );
+    const reconciledAt = arrivals.indexOf("POST nodeReconcile");
+    expect(reconciledAt).toBeGreaterThanOrEqual(0);
+    expect(arrivals.indexOf("PUT pod sensor-a")).toBeGreaterThan(reconciledAt);
+    expect(arrivals.indexOf("PUT pod sensor-b")).toBeGreaterThan(reconciledAt);
+  });
+
   it("registers its node again when the node is deleted", async () => {
     adapter = await startControllers();
     const before = await core.readNode({ name: NODE });
