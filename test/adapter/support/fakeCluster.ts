@@ -251,7 +251,7 @@ export class FakeCluster {
     const key = `${namespace ?? ""}/${name}`;
     if (name === undefined) {
       if (method === "GET" && ["true", "1"].includes(url.searchParams.get("watch") ?? "")) {
-        return this.watch(request, response, type, namespace, url.searchParams);
+        return this.watch(response, type, namespace, url.searchParams);
       }
       if (method === "GET") return respond(response, 200, this.list(type, namespace, url.searchParams));
       if (method === "POST" && (namespace !== undefined || !type.namespaced)) {
@@ -299,7 +299,6 @@ export class FakeCluster {
 
   /** From resourceVersion N: every change after N; without one: the current objects as ADDED. */
   private watch(
-    request: IncomingMessage,
     response: ServerResponse,
     type: ResourceType,
     namespace: string | undefined,
