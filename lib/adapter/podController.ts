@@ -64,6 +64,9 @@ export class PodController {
   private readonly removing = new Set<string>();
   private readonly deletePollMs: number;
   private synced = false;
+  /** keys of pods that changed before the provider answered the reconcile; queued after it (see start) */
+  private readonly beforeReconcile = new Set<string>();
+  private reconciled = false;
   private firstListError: unknown;
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -97,8 +100,11 @@ export class PodController {
       },
       onDepthChange: (depth) => options.metrics.queueDepth.set(depth),
     });
-    const enqueue = (pod: V1Pod) =>
-      this.queue.add(podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""));
+    const enqueue = (pod: V1Pod) => {
+      const key = podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "");
+      if (this.reconciled) this.queue.add(key);
+      else this.beforeReconcile.add(key);
+    };
     this.informer.on("add", enqueue);
     this.informer.on("update", enqueue);
     this.informer.on("delete", enqueue);
@@ -147,6 +153,11 @@ export class PodController {
       this.options.metrics.errors.inc({ kind: "provider" });
       this.options.logger.warn({ err: describeError(error) }, "reconcile with the provider failed");
     }
+    // Pods are sent only now: the provider drops every pod not in `live`, so a pod that arrived
+    // after the list and was sent while the provider reconciled would be dropped, never to be re-sent.
+    this.reconciled = true;
+    for (const key of this.beforeReconcile) this.queue.add(key);
+    this.beforeReconcile.clear();
   }
 
   async stop(timeoutMs: number): Promise<{ drained: boolean }> {

@@ -43,6 +43,9 @@ export class ContractProvider {
   reconciled: string[] | undefined;
   /** removals wait this long before the pod is gone (the app removes in the background) */
   removalDelayMs = 0;
+  /** while true, accepted removals wait for finishRemovals() instead */
+  holdRemovals = false;
+  private readonly heldRemovals: (() => void)[] = [];
   private server: Server | undefined;
   private version = 1;
   private nextPodVersion = 1;
@@ -73,6 +76,11 @@ export class ContractProvider {
 
   async restart(): Promise<void> {
     await this.listen();
+  }
+
+  /** The held removals complete: those pods are gone. */
+  finishRemovals(): void {
+    for (const finish of this.heldRemovals.splice(0)) finish();
   }
 
   callsTo(route: ProviderCall["route"], method?: string): ProviderCall[] {
@@ -135,10 +143,12 @@ export class ContractProvider {
         const stored = this.pods.get(key);
         if (!stored || stored.status.uid !== url.searchParams.get("uid"))
           return answer(404, error("NotFound", `no pod ${key}`));
-        setTimeout(() => {
+        const finish = () => {
           if (this.pods.get(key) === stored) this.pods.delete(key);
           this.version += 1;
-        }, this.removalDelayMs);
+        };
+        if (this.holdRemovals) this.heldRemovals.push(finish);
+        else setTimeout(finish, this.removalDelayMs);
         return answer(202);
       }
       case "GET podStatus": {

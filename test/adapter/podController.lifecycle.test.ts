@@ -1,0 +1,404 @@
+// The adapter's controllers through a pod's life, in the manner of virtual-kubelet's
+// node/lifecycle_test.go, in seconds and without a control plane: the pod, node and status
+// controllers wired as startAdapter wires them (without the kubelet and ops servers), against an
+// in-memory apiserver (support/fakeCluster.ts) through the real client and informer, and the
+// contract stand-in provider through the real provider client. Short intervals come from the
+// adapter's own config and the pod controller's options.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+  type V1Node,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readAdapterConfig } from "../../lib/adapter/config.js";
+import { createAdapterMetrics, type AdapterMetrics } from "../../lib/adapter/metrics.js";
+import { NodeController } from "../../lib/adapter/nodeController.js";
+import { PodController } from "../../lib/adapter/podController.js";
+import { EventRecorder } from "../../lib/adapter/podEvents.js";
+import { PodStatusWriter } from "../../lib/adapter/podStatusWriter.js";
+import { ProviderClient } from "../../lib/adapter/providerClient.js";
+import { virtualNodeTaint } from "../../lib/adapter/virtualNode.js";
+import type { PutPodRequest } from "../../lib/provider/providerContract.js";
+import { ContractProvider, type ProviderCall } from "./support/contractProvider.js";
+import { eventually } from "./support/eventually.js";
+import { FakeCluster } from "./support/fakeCluster.js";
+
+const NODE = "vk-lifecycle";
+const HUB = "hub1";
+const NAMESPACE = "default";
+const FUNCTION_KEY = "test-function-key-not-a-secret";
+const RETRY_DELAY_MS = 50;
+const MAX_RETRY_DELAY_MS = 400;
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+/** quick polls: everything here happens within a few hundred milliseconds */
+const soon = { attempts: 100, intervalMs: 50 };
+
+interface LogLine {
+  msg: string;
+  pod?: string;
+  attempt?: number;
+  retryInMs?: number;
+}
+
+let cluster: FakeCluster;
+let provider: ContractProvider;
+/** the test's own client, as kubectl would be */
+let core: CoreV1Api;
+let adapter: Awaited<ReturnType<typeof startControllers>> | undefined;
+
+/** The node, pod and status controllers as startAdapter wires them, with short intervals. */
+async function startControllers(options: { workers?: number; writeStatuses?: boolean } = {}) {
+  const config = readAdapterConfig({}, [
+    `--node-name=${NODE}`,
+    `--hub-name=${HUB}`,
+    `--provider-url=${provider.baseUrl}`,
+    `--function-key=${FUNCTION_KEY}`,
+    "--node-address=127.0.0.1",
+    "--tls-cert-file=unused-no-kubelet-server",
+    "--tls-key-file=unused-no-kubelet-server",
+    "--status-interval-ms=100",
+    "--node-status-interval-ms=100",
+    "--lease-interval-ms=100",
+  ]);
+  const logs: LogLine[] = [];
+  const logger = pino({ level: "debug" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+  const kubeConfig = cluster.kubeConfig();
+  const adapterCore = kubeConfig.makeApiClient(CoreV1Api);
+  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  const metrics: AdapterMetrics = createAdapterMetrics();
+  const podProvider = new ProviderClient({
+    baseUrl: config.providerUrl,
+    functionKey: config.functionKey,
+    hubName: config.hubName,
+    nodeName: config.nodeName,
+    metrics,
+  });
+  const events = new EventRecorder(adapterCore, config, logger);
+  const nodes = new NodeController({
+    config,
+    core: adapterCore,
+    coordination,
+    provider: podProvider,
+    logger,
+    metrics,
+  });
+  const pods = new PodController({
+    nodeName: config.nodeName,
+    kubeConfig,
+    core: adapterCore,
+    provider: podProvider,
+    events,
+    logger,
+    metrics,
+    workers: options.workers,
+    retryDelayMs: RETRY_DELAY_MS,
+    maxRetryDelayMs: MAX_RETRY_DELAY_MS,
+    deletePollMs: 50,
+  });
+  const statuses = new PodStatusWriter({
+    provider: podProvider,
+    core: adapterCore,
+    events,
+    getPod: (namespace, name) => pods.getPod(namespace, name),
+    nodeAddress: config.nodeAddress,
+    intervalMs: config.statusIntervalMs,
+    logger,
+    metrics,
+  });
+  await nodes.start();
+  await pods.start();
+  if (options.writeStatuses ?? true) statuses.start();
+  return {
+    pods,
+    logs,
+    async stop() {
+      const statusesStopped = statuses.stop();
+      nodes.stop();
+      await pods.stop(2_000);
+      await statusesStopped;
+    },
+  };
+}
+
+function createPod(name: string, { nodeName = NODE, image = "sensor:1" } = {}): Promise<V1Pod> {
+  return core.createNamespacedPod({
+    namespace: NAMESPACE,
+    body: { metadata: { name }, spec: { nodeName, containers: [{ name: "sensor", image }] } },
+  });
+}
+
+const readPod = (name: string) => core.readNamespacedPod({ name, namespace: NAMESPACE });
+
+async function podExists(name: string): Promise<boolean> {
+  const { items } = await core.listNamespacedPod({
+    namespace: NAMESPACE,
+    fieldSelector: `metadata.name=${name}`,
+  });
+  return items.length > 0;
+}
+
+async function eventsOf(name: string): Promise<CoreV1Event[]> {
+  const { items } = await core.listNamespacedEvent({
+    namespace: NAMESPACE,
+    fieldSelector: `involvedObject.name=${name}`,
+  });
+  return items;
+}
+
+const eventReasons = async (name: string) => (await eventsOf(name)).map((event) => event.reason).sort();
+
+/** The provider's PUTs of one pod, in the order they arrived. */
+const putsOf = (name: string): ProviderCall[] =>
+  provider.callsTo("pod", "PUT").filter((call) => call.params.name === name);
+
+const sentImage = (call: ProviderCall | undefined) =>
+  (call?.body as PutPodRequest | undefined)?.pod.spec?.containers[0]?.image;
+
+const readyCondition = (node: V1Node) => node.status?.conditions?.find((c) => c.type === "Ready");
+
+beforeEach(async () => {
+  [cluster, provider] = await Promise.all([FakeCluster.start(), ContractProvider.start(FUNCTION_KEY)]);
+  core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+});
+
+afterEach(async () => {
+  await adapter?.stop();
+  adapter = undefined;
+  await provider.stop();
+  await cluster.stop();
+});
+
+describe("pod controller lifecycle against an in-memory apiserver", () => {
+  it("sends a pod bound to its node to the provider and records Submitted; pods of other nodes stay out", async () => {
+    await createPod("elsewhere-before", { nodeName: "another-node" });
+    adapter = await startControllers();
+    await createPod("elsewhere-after", { nodeName: "another-node" });
+    const pod = await createPod("sensor");
+
+    await eventually(() => expect(putsOf("sensor")).toHaveLength(1), soon);
+    expect(putsOf("sensor")[0]?.body).toMatchObject({
+      node: NODE,
+      pod: { metadata: { name: "sensor", uid: pod.metadata?.uid } },
+      resolved: { configMaps: {}, secrets: {} },
+    });
+    const submitted = await eventually(async () => {
+      const found = (await eventsOf("sensor")).find((event) => event.reason === "Submitted");
+      if (!found) throw new Error("no Submitted event yet");
+      return found;
+    }, soon);
+    expect(submitted).toMatchObject({
+      type: "Normal",
+      involvedObject: { kind: "Pod", name: "sensor", uid: pod.metadata?.uid },
+      source: { component: "iot-edge-connector", host: NODE },
+    });
+    // The watch delivers changes in order: both other pods came before this one, and were not let in.
+    expect(adapter.pods.listPods().map((p) => p.metadata?.name)).toEqual(["sensor"]);
+    expect(provider.callsTo("pod", "PUT").map((call) => call.params.name)).toEqual(["sensor"]);
+  });
+
+  it("re-sends a pod whose spec changed, and not one whose status alone changed", async () => {
+    // One worker syncs pods in the order their changes arrive, so a later pod reaching the provider
+    // proves an earlier change has been handled. The status writer is off: the only status change
+    // is the test's own.
+    adapter = await startControllers({ workers: 1, writeStatuses: false });
+    await createPod("sensor");
+    await createPod("marker-1");
+    await eventually(() => expect(putsOf("marker-1")).toHaveLength(1), soon);
+
+    await core.patchNamespacedPodStatus(
+      {
+        name: "sensor",
+        namespace: NAMESPACE,
+        body: { status: { phase: "Running", message: "status only" } },
+      },
+      mergePatch,
+    );
+    await createPod("marker-2");
+    await eventually(() => expect(putsOf("marker-2")).toHaveLength(1), soon);
+    expect(putsOf("sensor")).toHaveLength(1);
+
+    const current = await readPod("sensor");
+    const container = current.spec?.containers[0];
+    if (!container) throw new Error("the pod has no container");
+    container.image = "sensor:2";
+    await core.replaceNamespacedPod({ name: "sensor", namespace: NAMESPACE, body: current });
+    await eventually(() => expect(putsOf("sensor")).toHaveLength(2), soon);
+    expect(putsOf("sensor").map(sentImage)).toEqual(["sensor:1", "sensor:2"]);
+    await eventually(
+      async () => expect(await eventReasons("sensor")).toEqual(["Submitted", "Updated"]),
+      soon,
+    );
+  });
+
+  it("deletes a pod at the provider first, and removes it with grace 0 and its uid once the provider has no such pod", async () => {
+    adapter = await startControllers();
+    const uid = (await createPod("sensor")).metadata?.uid;
+    await eventually(() => expect(provider.pods.has(`${NAMESPACE}/sensor`)).toBe(true), soon);
+    provider.holdRemovals = true;
+
+    const terminating = await core.deleteNamespacedPod({
+      name: "sensor",
+      namespace: NAMESPACE,
+      gracePeriodSeconds: 30,
+    });
+    expect(terminating.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    // The provider accepted the removal and is still removing; the controller keeps asking.
+    await eventually(() => {
+      const deletes = provider.callsTo("pod", "DELETE").filter((call) => call.params.name === "sensor");
+      expect(deletes.map((call) => call.query.get("uid"))).toEqual([uid]);
+      const answers = provider.callsTo("podStatus").filter((call) => call.params.name === "sensor");
+      expect(answers.filter((call) => call.status === 200).length).toBeGreaterThanOrEqual(2);
+    }, soon);
+    expect((await readPod("sensor")).metadata?.deletionTimestamp).toBeInstanceOf(Date);
+
+    provider.finishRemovals();
+    await eventually(async () => expect(await podExists("sensor")).toBe(false), soon);
+    expect(provider.pods.has(`${NAMESPACE}/sensor`)).toBe(false);
+    const removals = cluster.requests.filter(
+      (request) =>
+        request.method === "DELETE" && request.path === `/api/v1/namespaces/${NAMESPACE}/pods/sensor`,
+    );
+    expect(removals).toHaveLength(2); // the test's, then the controller's
+    expect(removals[1]?.query.get("gracePeriodSeconds")).toBe("0");
+    expect(removals[1]?.body).toEqual({ gracePeriodSeconds: 0, preconditions: { uid } });
+    expect(provider.callsTo("pod", "DELETE")).toHaveLength(1);
+    await eventually(async () => expect(await eventReasons("sensor")).toContain("Removed"), soon);
+  });
+
+  it("writes the provider's status to the pod's status subresource", async () => {
+    adapter = await startControllers();
+    await createPod("sensor");
+
+    const pod = await eventually(async () => {
+      const found = await readPod("sensor");
+      expect(found.status?.phase).toBe("Running");
+      return found;
+    }, soon);
+    const provided = provider.pods.get(`${NAMESPACE}/sensor`)?.status.status;
+    expect(pod.status?.containerStatuses).toEqual(provided?.containerStatuses);
+    expect(pod.status?.conditions).toEqual(provided?.conditions);
+    expect(pod.status).toMatchObject({ hostIP: "127.0.0.1", hostIPs: [{ ip: "127.0.0.1" }] });
+    expect(pod.spec?.containers[0]?.image).toBe("sensor:1");
+    const writes = cluster.requests.filter(
+      (request) =>
+        request.method === "PATCH" && request.path === `/api/v1/namespaces/${NAMESPACE}/pods/sensor/status`,
+    );
+    expect(writes.length).toBeGreaterThanOrEqual(1);
+    expect(writes[0]?.contentType).toBe("application/merge-patch+json");
+    expect(writes[0]?.body).not.toHaveProperty("status.qosClass");
+    await eventually(async () => expect(await eventReasons("sensor")).toContain("Applied"), soon);
+  });
+
+  it("retries with backoff while the provider is down, sends every pod once it is back, and loses none", async () => {
+    adapter = await startControllers();
+    await createPod("before");
+    await eventually(() => expect(provider.pods.has(`${NAMESPACE}/before`)).toBe(true), soon);
+
+    await provider.stop();
+    await createPod("during-1");
+    await createPod("during-2");
+    const retries = (pod: string) =>
+      (adapter?.logs ?? []).filter((line) => line.msg === "pod sync failed; will retry" && line.pod === pod);
+    await eventually(() => expect(retries(`${NAMESPACE}/during-1`).length).toBeGreaterThanOrEqual(3), soon);
+    expect(retries(`${NAMESPACE}/during-1`).slice(0, 3)).toMatchObject([
+      { attempt: 1, retryInMs: RETRY_DELAY_MS },
+      { attempt: 2, retryInMs: RETRY_DELAY_MS * 2 },
+      { attempt: 3, retryInMs: RETRY_DELAY_MS * 4 },
+    ]);
+    await eventually(async () => {
+      expect(readyCondition(await core.readNode({ name: NODE }))).toMatchObject({
+        status: "Unknown",
+        reason: "ProviderUnreachable",
+      });
+    }, soon);
+
+    await provider.restart();
+    await eventually(
+      () =>
+        expect([...provider.pods.keys()].sort()).toEqual([
+          "default/before",
+          "default/during-1",
+          "default/during-2",
+        ]),
+      soon,
+    );
+    for (const name of ["during-1", "during-2"]) {
+      await eventually(async () => expect((await readPod(name)).status?.phase).toBe("Running"), soon);
+      expect(await eventReasons(name)).toContain("Submitted");
+    }
+    expect(putsOf("before")).toHaveLength(1); // what was sent before the outage is not sent again
+    await eventually(async () => {
+      expect(readyCondition(await core.readNode({ name: NODE }))).toMatchObject({ status: "True" });
+    }, soon);
+  });
+
+  it("at start tells the provider which pods are live, so it drops the rest, and sends each live pod", async () => {
+    const a = await createPod("sensor-a");
+    const b = await createPod("sensor-b");
+    await createPod("elsewhere", { nodeName: "another-node" });
+    // A deployment from an earlier run whose pod the cluster no longer has.
+    const earlier = new ProviderClient({
+      baseUrl: provider.baseUrl,
+      functionKey: FUNCTION_KEY,
+      hubName: HUB,
+      nodeName: NODE,
+    });
+    await earlier.putPod(
+      {
+        metadata: { name: "gone", namespace: NAMESPACE, uid: "uid-gone" },
+        spec: { containers: [{ name: "sensor", image: "sensor:1" }] },
+      },
+      { configMaps: {}, secrets: {} },
+    );
+
+    adapter = await startControllers();
+    expect(provider.reconciled?.sort()).toEqual([
+      `${NAMESPACE}/sensor-a/${a.metadata?.uid}`,
+      `${NAMESPACE}/sensor-b/${b.metadata?.uid}`,
+    ]);
+    expect(provider.pods.has(`${NAMESPACE}/gone`)).toBe(false);
+    await eventually(
+      () => expect([...provider.pods.keys()].sort()).toEqual(["default/sensor-a", "default/sensor-b"]),
+      soon,
+    );
+    expect(putsOf("elsewhere")).toHaveLength(0);
+  });
+
+  it("sends no pod to the provider before its reconcile, which drops every pod not live at the list", async () => {
+    await createPod("sensor-a");
+    await createPod("sensor-b");
+
+    adapter = await startControllers();
+    await eventually(() => expect(putsOf("sensor-a")).toHaveLength(1), soon);
+    await eventually(() => expect(putsOf("sensor-b")).toHaveLength(1), soon);
+    const arrivals = provider.calls.map((call) =>
+      `${call.method} ${call.route} ${call.params.name ?? ""}`.trim(),
+    );
+    const reconciledAt = arrivals.indexOf("POST nodeReconcile");
+    expect(reconciledAt).toBeGreaterThanOrEqual(0);
+    expect(arrivals.indexOf("PUT pod sensor-a")).toBeGreaterThan(reconciledAt);
+    expect(arrivals.indexOf("PUT pod sensor-b")).toBeGreaterThan(reconciledAt);
+  });
+
+  it("registers its node again when the node is deleted", async () => {
+    adapter = await startControllers();
+    const before = await core.readNode({ name: NODE });
+    expect(readyCondition(before)).toMatchObject({ status: "True", reason: "HubReachable" });
+
+    await core.deleteNode({ name: NODE });
+    const after = await eventually(async () => {
+      const node = await core.readNode({ name: NODE });
+      expect(node.metadata?.uid).not.toBe(before.metadata?.uid);
+      expect(readyCondition(node)).toMatchObject({ status: "True", reason: "HubReachable" });
+      return node;
+    }, soon);
+    expect(after.metadata?.labels).toMatchObject({ type: "virtual-kubelet", "iotedge.connector/hub": HUB });
+    expect(after.spec?.taints).toEqual([virtualNodeTaint]);
+    expect(after.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);
+  });
+});
