@@ -35,7 +35,7 @@ export interface FunctionsPackage {
 }
 
 /** Files under dir, relative with `/`; node_modules/.bin (links to CLIs, unused at run time) left out. */
-function filesUnder(dir: string): string[] {
+export function filesUnder(dir: string): string[] {
   const files: string[] = [];
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/");
