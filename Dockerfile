@@ -1,22 +1,28 @@
 # The adapter (virtual kubelet) image: one process per virtual node, see charts/iot-edge-connector.
 # Build: docker build -t <registry>/iot-edge-connector-adapter:<version> .
+# test/packaging/adapterImage.test.ts assembles both stages from these lines without Docker and runs the adapter.
 FROM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No install scripts: nothing the adapter needs builds native code.
-RUN npm ci --ignore-scripts
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY lib ./lib
-COPY functions ./functions
-RUN npx tsc -p tsconfig.build.json \
- && npm prune --omit=dev --ignore-scripts
+RUN npx tsc -p tsconfig.build.json
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist/lib ./dist/lib
+COPY package.json package-lock.json ./
+# npm's download cache is a build cache mount, not a layer of the image.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# The adapter and what it imports from lib/: the pod annotations it reads (translate) and the
+# provider API contract it shares with the Functions app.
+COPY --from=build /src/dist/lib/adapter ./dist/lib/adapter
+COPY --from=build /src/dist/lib/translate ./dist/lib/translate
+COPY --from=build /src/dist/lib/provider/providerContract.js ./dist/lib/provider/
+# The licence of the SchemaStore schemas dist/lib/translate carries.
+COPY lib/translate/schemas/SCHEMASTORE-LICENSE.txt lib/translate/schemas/SCHEMASTORE-NOTICE.txt ./dist/lib/translate/schemas/
 # The image's unprivileged user (uid 1000, as the chart's runAsUser).
 USER node
 # 10250: kubelet API (TLS), 8080: /metrics /healthz /readyz

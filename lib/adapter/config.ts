@@ -67,6 +67,20 @@ export const adapterSettingNames = {
 
 type SettingName = keyof typeof adapterSettingNames;
 
+/** `--help`: every setting's flag and environment variable (defaults and details: docs/adapter.md). */
+export function adapterUsage(): string {
+  const settings = Object.values(adapterSettingNames).map(
+    ([flag, variable]) => `  --${flag.padEnd(26)}${variable}`,
+  );
+  return [
+    "usage: node dist/lib/adapter/main.js [--flag=value ...]",
+    "",
+    "Each setting is a flag or an environment variable (the flag wins):",
+    ...settings,
+    "",
+  ].join("\n");
+}
+
 const port = z.coerce.number().int().min(1).max(65535);
 const interval = z.coerce.number().int().min(100).max(3_600_000);
 const nodeNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -1,7 +1,7 @@
 // The adapter process: `npm run adapter -- --node-name ... ` (flags or env, see docs/adapter.md).
 // Logs are JSON lines (pino) without secrets; SIGTERM drains in-flight pod work with a bound.
 import { pino } from "pino";
-import { AdapterConfigError, readAdapterConfig } from "./config.js";
+import { AdapterConfigError, adapterUsage, readAdapterConfig } from "./config.js";
 import { startAdapter } from "./startAdapter.js";
 
 const logger = pino({
@@ -11,6 +11,10 @@ const logger = pino({
 });
 
 async function main(): Promise<void> {
+  if (process.argv.slice(2).some((arg) => arg === "--help" || arg === "-h")) {
+    process.stdout.write(adapterUsage());
+    return;
+  }
   let config;
   try {
     config = readAdapterConfig(process.env, process.argv.slice(2));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { adapterSettingNames } from "../../lib/adapter/config.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
 
 describe("adapter process", () => {
@@ -13,5 +14,13 @@ describe("adapter process", () => {
     expect(line.problems.map((p) => p.field)).toContain("nodeName (--node-name / NODE_NAME)");
     expect(line.msg).toContain("hubName (--hub-name / HUB_NAME): must be an IoT Hub name");
     expect(adapter.output).not.toContain("do-not-print-me");
+  });
+
+  it("prints every flag with its environment variable for --help and exits 0 without starting", async () => {
+    const adapter = startAdapterProcess(["--help"]);
+    expect(await adapter.exited).toBe(0);
+    expect(adapter.output).toMatch(/^usage: /);
+    for (const [flag, variable] of Object.values(adapterSettingNames))
+      expect(adapter.output).toMatch(new RegExp(`--${flag} +${variable}\\n`));
   });
 });

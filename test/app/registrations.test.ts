@@ -1,79 +1,37 @@
 // The app as `func azure functionapp publish` ships it: compiled to dist/ (npm run build, here into a
 // temp copy so other tests' files are never half-written), loaded from package.json `main` by the
 // local host's loader, and every function registered with the bindings it needs.
-import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileApp } from "../../dev/package/compileApp.js";
 import { hubSettingNames } from "../../lib/app/settings.js";
 import { providerRoutes } from "../../lib/provider/providerContract.js";
-
-interface Binding {
-  type: string;
-  direction: string;
-  [key: string]: unknown;
-}
-interface Metadata {
-  name: string;
-  bindings: Record<string, Binding>;
-}
+import { appRegistrations, triggerOf, type Metadata } from "./appRegistrations.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const node = path.join(root, "node_modules/.bin/node");
 
 describe("the built app's registrations", { timeout: 180_000 }, () => {
   let appDir: string;
   let functions: Metadata[];
   let entryFiles: string[];
 
-  const find = (name: string) => {
+  const registered = (name: string) => {
     const found = functions.find((f) => f.name === name);
     if (!found)
       throw new Error(`${name} is not registered; registered: ${functions.map((f) => f.name).join(", ")}`);
-    return Object.values(found.bindings);
+    return found;
   };
-  const trigger = (name: string) =>
-    find(name).find((binding) => binding.direction === "in" && /Trigger$/.test(binding.type));
+  const find = (name: string) => Object.values(registered(name).bindings);
+  const trigger = (name: string) => triggerOf(registered(name));
 
-  beforeAll(() => {
+  beforeAll(async () => {
     appDir = mkdtempSync(path.join(tmpdir(), "connector-app-"));
     for (const file of ["package.json", "host.json"]) cpSync(path.join(root, file), path.join(appDir, file));
     symlinkSync(path.join(root, "node_modules"), path.join(appDir, "node_modules"), "dir");
-    execFileSync(
-      node,
-      [
-        path.join(root, "node_modules/typescript/bin/tsc"),
-        "-p",
-        "tsconfig.build.json",
-        "--outDir",
-        path.join(appDir, "dist"),
-      ],
-      {
-        cwd: root,
-        stdio: "pipe",
-      },
-    );
-    const names = hubSettingNames("hub1");
-    const output = execFileSync(
-      node,
-      ["--import", "tsx", path.join(root, "test/app/printRegistrations.ts"), appDir],
-      {
-        cwd: root,
-        encoding: "utf8",
-        env: {
-          ...process.env,
-          CONNECTOR_HUBS: "hub1",
-          [names.connection]:
-            "HostName=hub1.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=AAAA",
-          [names.eventsConnection]:
-            "Endpoint=sb://example.servicebus.windows.net/;SharedAccessKeyName=service;SharedAccessKey=AAAA;EntityPath=hub1",
-          [names.eventsName]: "hub1",
-          AzureWebJobsStorage: "UseDevelopmentStorage=true",
-        },
-      },
-    );
-    ({ functions, entryFiles } = JSON.parse(output) as { functions: Metadata[]; entryFiles: string[] });
+    await compileApp(path.join(appDir, "dist"));
+    ({ functions, entryFiles } = await appRegistrations(appDir, "hub1"));
   });
 
   afterAll(() => {
