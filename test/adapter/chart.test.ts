@@ -1,5 +1,8 @@
 // The Helm chart, checked with the project's helm (npm run dev:build-cluster): lint and template clean,
 // least-privilege RBAC, one Deployment per virtual node, and clear refusals of bad values.
+import { cp, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { binaries } from "../../dev/cluster/binaries.js";
@@ -13,11 +16,11 @@ const twoNodes = [
 
 const helm = (args: string[]) => runCommand(binaries.helm, args, { displayName: `helm ${args[0] ?? ""}` });
 
-async function render(args: string[] = []): Promise<Record<string, unknown>[]> {
+async function render(args: string[] = [], chart = CHART): Promise<Record<string, unknown>[]> {
   const { stdout } = await helm([
     "template",
     "connector",
-    CHART,
+    chart,
     "--namespace=iot-edge",
     "--kube-version=1.36.3",
     ...args,
@@ -25,6 +28,42 @@ async function render(args: string[] = []): Promise<Record<string, unknown>[]> {
   return parseAllDocuments(stdout)
     .map((document) => document.toJS() as Record<string, unknown> | null)
     .filter((object): object is Record<string, unknown> => object !== null);
+}
+
+type Container = { env: { name: string; value?: string }[] };
+const adapterEnv = (objects: Record<string, unknown>[]) =>
+  (
+    objects.filter((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: { containers: Container[] } } };
+    }[]
+  ).map((d) =>
+    Object.fromEntries((d.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value])),
+  );
+
+async function refusal(args: string[]): Promise<string> {
+  const failure = await render(args).catch((error: unknown) => error);
+  expect(failure).toBeInstanceOf(CommandFailedError);
+  return (failure as CommandFailedError).message;
+}
+
+/**
+ * NOTES.txt as `helm install` prints it. helm renders NOTES only on install, which needs a cluster,
+ * so a copy of the chart renders the same text through tpl as an ordinary manifest.
+ */
+async function renderNotes(args: string[]): Promise<string> {
+  const copy = await mkdtemp(path.join(tmpdir(), "chart-notes-"));
+  try {
+    await cp(CHART, copy, { recursive: true });
+    await rename(path.join(copy, "templates/NOTES.txt"), path.join(copy, "notes.txt"));
+    await writeFile(
+      path.join(copy, "templates/notes.yaml"),
+      'notes: |\n{{ tpl (.Files.Get "notes.txt") . | indent 2 }}\n',
+    );
+    const [notes] = await render(["--show-only=templates/notes.yaml", ...args], copy);
+    return String(notes?.notes);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }
 
 interface Rule {
@@ -119,6 +158,65 @@ describe("Helm chart iot-edge-connector", () => {
       "--set=nodes[0].name=edge-hub1,nodes[0].hubName=hub1,nodes[0].functionKeySecret.name=k",
     ]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(CommandFailedError);
-    expect((failure as CommandFailedError).message).toContain("nodes[0].functionsUrl is required");
+    expect((failure as CommandFailedError).message).toContain(
+      "at '/nodes/0': missing property 'functionsUrl'",
+    );
+  });
+
+  it("gives every node the original connector's taint unless the node has its own", async () => {
+    const objects = await render([
+      ...twoNodes,
+      "--set=nodes[1].taint.key=azure.com/iotedge,nodes[1].taint.value=,nodes[1].taint.effect=NoExecute",
+    ]);
+    expect(adapterEnv(objects).map((env) => env.NODE_TAINT)).toEqual([
+      "virtual-kubelet.io/provider=iotedge:NoSchedule",
+      "azure.com/iotedge:NoExecute",
+    ]);
+  });
+
+  it("refuses a taint effect Kubernetes does not have, naming the value", async () => {
+    const message = await refusal([...twoNodes, "--set=nodes[0].taint.key=k,nodes[0].taint.effect=Never"]);
+    expect(message).toContain("at '/nodes/0/taint/effect'");
+  });
+
+  it("refuses misspelt and malformed values, naming each", async () => {
+    const message = await refusal([
+      "--set=taint.valeu=x",
+      "--set=nodes[0].name=Edge_Hub,nodes[0].hubName=hub1,nodes[0].functionsUrl=app.example.net,nodes[0].functionKeySecret.name=k",
+      "--set=statusIntervalMs=fast",
+    ]);
+    expect(message).toContain("at '/taint': additional properties 'valeu' not allowed");
+    expect(message).toContain("at '/nodes/0/name'");
+    expect(message).toContain("at '/nodes/0/functionsUrl'");
+    expect(message).toContain("at '/statusIntervalMs'");
+  });
+
+  it("prints, for each node, the nodeSelector and toleration a pod needs", async () => {
+    const notes = await renderNotes([
+      ...twoNodes,
+      "--set=nodes[1].taint.key=azure.com/iotedge,nodes[1].taint.effect=NoSchedule",
+    ]);
+    expect(notes).toContain(
+      [
+        "For edge-hub1 (IoT Hub hub1):",
+        "  nodeSelector:",
+        "    type: virtual-kubelet",
+        "    kubernetes.io/hostname: edge-hub1",
+        "  tolerations:",
+        "    - key: virtual-kubelet.io/provider",
+        "      operator: Equal",
+        "      value: iotedge",
+        "      effect: NoSchedule",
+      ].join("\n"),
+    );
+    expect(notes).toContain(
+      [
+        "    kubernetes.io/hostname: edge-hub2",
+        "  tolerations:",
+        "    - key: azure.com/iotedge",
+        "      operator: Exists",
+        "      effect: NoSchedule",
+      ].join("\n"),
+    );
   });
 });

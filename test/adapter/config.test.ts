@@ -110,4 +110,27 @@ describe("readAdapterConfig", () => {
   it("refuses an unknown flag", () => {
     expect(() => readAdapterConfig(complete, ["--node-nmae=x"])).toThrow(/node-nmae/);
   });
+
+  it("taints the node as the original connector did unless told otherwise", () => {
+    expect(readAdapterConfig(complete).taint).toEqual({
+      key: "virtual-kubelet.io/provider",
+      value: "iotedge",
+      effect: "NoSchedule",
+    });
+    expect(readAdapterConfig({ ...complete, NODE_TAINT: "azure.com/iotedge:NoExecute" }).taint).toEqual({
+      key: "azure.com/iotedge",
+      effect: "NoExecute",
+    });
+  });
+
+  it("refuses a taint that is not key[=value]:Effect, naming the setting", () => {
+    for (const taint of ["iotedge", "k=v:Sometimes", "bad key=v:NoSchedule", "k=v=w:NoSchedule"]) {
+      expect(problemsOf(() => readAdapterConfig({ ...complete, NODE_TAINT: taint }))).toEqual([
+        {
+          field: "taint (--taint / NODE_TAINT)",
+          reason: "must be key[=value]:Effect (Effect NoSchedule, PreferNoSchedule or NoExecute)",
+        },
+      ]);
+    }
+  });
 });

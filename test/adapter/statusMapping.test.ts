@@ -99,6 +99,7 @@ describe("virtual node", () => {
     kubeletPort: 10250,
     kubeletVersion: "v1.36.3-iot-edge-connector",
     capacity: { pods: "110", cpu: "20", memory: "100Gi" },
+    taint: { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" as const },
   };
   const answer: NodeConditionsResponse = {
     hub: "hub1",
@@ -120,7 +121,7 @@ describe("virtual node", () => {
       "kubernetes.io/os": "linux",
     });
     expect(node.spec?.taints).toEqual([
-      { key: "virtual-kubelet.io/provider", value: "azure-iotedge", effect: "NoSchedule" },
+      { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" },
     ]);
   });
 
