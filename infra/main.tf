@@ -46,7 +46,7 @@ module "app_settings" {
     consumer_group    = var.hubs[name].consumer_group
     sku               = var.hubs[name].sku
     units             = var.hubs[name].units
-    base_deployment   = var.hubs[name].base_deployment
+    base_deployment   = coalesce(var.hubs[name].base_deployment, var.hubs[name].existing_resource_id == null)
   } }
   storage = local.by_identity ? { account_name = azurerm_storage_account.connector.name, connection = null } : {
     account_name = null

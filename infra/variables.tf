@@ -72,6 +72,9 @@ variable "hubs" {
     (`az iot hub show -n NAME --query properties.eventHubEndpoints.events` → endpoint and path); sku and
     units must then say what the hub is, as the app spends that budget.
     A new hub gets its fallback route enabled towards `events`; an existing hub's is its owner's to keep.
+    base_deployment: whether the app owns the hub's base deployment (edgeAgent, edgeHub, the default route),
+    which layered pods need on their devices. Default: true for a new hub, false for an existing one (its
+    owner may run a base deployment of their own; two would compete for the runtime).
   EOT
   type = map(object({
     existing_resource_id = optional(string)
@@ -80,7 +83,7 @@ variable "hubs" {
     sku                  = optional(string, "S1")
     units                = optional(number, 1)
     consumer_group       = optional(string, "iot-edge-connector")
-    base_deployment      = optional(bool, false)
+    base_deployment      = optional(bool)
   }))
   validation {
     condition     = length(var.hubs) > 0

@@ -11,7 +11,7 @@ variables {
   connection_mode = "identity"
   hubs = {
     "plant-a" = { sku = "S1", units = 2 }
-    "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = true }
+    "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = false }
   }
 }
 
@@ -114,10 +114,11 @@ run "sets_every_app_setting_with_identity_or_key_vault_references_only" {
       azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_UNITS"] == "2" &&
       azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_SKU"] == "S3" &&
       azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_CONSUMER_GROUP"] == "connector" &&
-      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_BASE_DEPLOYMENT"] == "true" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_BASE_DEPLOYMENT"] == "true" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_BASE_DEPLOYMENT"] == "false" &&
       azurerm_function_app_flex_consumption.connector[0].app_settings["AzureWebJobsStorage__accountName"] == azurerm_storage_account.connector.name
     )
-    error_message = "app settings must carry the hubs' host names, endpoint names, SKUs, units and the storage account"
+    error_message = "app settings must carry the hubs' host names, endpoint names, SKUs, units, base deployment (a new hub's by default, unless turned off) and the storage account"
   }
   assert {
     condition = (

@@ -26,7 +26,11 @@ export function hubSettingNames(hubName: string) {
     consumerGroup: `${prefix}_CONSUMER_GROUP`,
     sku: `${prefix}_SKU`,
     units: `${prefix}_UNITS`,
-    /** "true": the app owns a base deployment on this hub (system modules, runtime, default routes) */
+    /**
+     * "true" (the default): the app owns a base deployment on this hub (system modules, runtime, default
+     * routes), which layered pods need; "false" when the hub's owner runs their own. Terraform sets it
+     * for every hub: true for a hub it creates, false for an existing one unless told.
+     */
     baseDeployment: `${prefix}_BASE_DEPLOYMENT`,
   } as const;
 }
@@ -125,7 +129,7 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
     if (!hubSkus.includes(sku))
       problems.push({ setting: names.sku, reason: `must be one of ${hubSkus.join(", ")}` });
     const units = positiveInteger(env, names.units, 1, problems);
-    const baseDeployment = (env[names.baseDeployment] ?? "false").toLowerCase();
+    const baseDeployment = (env[names.baseDeployment] || "true").toLowerCase();
     if (baseDeployment !== "true" && baseDeployment !== "false")
       problems.push({ setting: names.baseDeployment, reason: "must be true or false" });
     return {

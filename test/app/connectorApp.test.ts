@@ -38,4 +38,16 @@ describe("the app's process-wide objects", () => {
       }),
     ).toThrow(/AzureWebJobsStorage is required/);
   });
+
+  it("gives a hub the runtime base deployment unless HUB_<NAME>_BASE_DEPLOYMENT is false", () => {
+    expect(settings.hubs[0]?.baseDeployment).toBe(true);
+    const withoutBase = readAppSettings({
+      CONNECTOR_HUBS: "hub-a",
+      HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_NAME: "hub-a",
+      HUB_HUB_A_BASE_DEPLOYMENT: "false",
+    });
+    expect(withoutBase.hubs[0]?.baseDeployment).toBe(false);
+  });
 });
