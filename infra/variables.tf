@@ -171,3 +171,28 @@ variable "function_key_secret_name" {
   type        = string
   default     = "iot-edge-connector-function-key"
 }
+
+variable "adapter_registry" {
+  description = <<-EOT
+    An Azure Container Registry for the adapter image (`npm run deploy` builds it there with `az acr build`).
+    cluster_kubelet_principal_id: the object id of the cluster's kubelet identity, granted AcrPull
+    (AKS: `az aks show -g RG -n CLUSTER --query identityProfile.kubeletidentity.objectId -o tsv`);
+    without it, give the cluster pull rights yourself (`az aks update --attach-acr`) or an imagePullSecret.
+    image_tag: the tag built and written into the chart values.
+  EOT
+  type = object({
+    create                       = optional(bool, false)
+    sku                          = optional(string, "Basic")
+    cluster_kubelet_principal_id = optional(string)
+    image_tag                    = optional(string, "0.1.0")
+  })
+  default = {}
+  validation {
+    condition     = contains(["Basic", "Standard", "Premium"], var.adapter_registry.sku)
+    error_message = "adapter_registry.sku must be Basic, Standard or Premium."
+  }
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.adapter_registry.image_tag))
+    error_message = "adapter_registry.image_tag must be a container image tag (letters, digits, '_', '.', '-'; at most 128)."
+  }
+}

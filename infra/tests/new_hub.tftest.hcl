@@ -205,3 +205,39 @@ run "outputs_what_publish_and_helm_install_need" {
     error_message = "the chart values must have one virtual node per hub with the app's API URL and the key Secret"
   }
 }
+
+run "builds_the_adapter_image_in_its_own_registry_that_the_cluster_pulls_from" {
+  variables {
+    adapter_registry = {
+      create                       = true
+      cluster_kubelet_principal_id = "00000000-0000-0000-0000-00000000dddd"
+      image_tag                    = "0.1.0"
+    }
+  }
+  assert {
+    condition = (
+      azurerm_container_registry.adapter[0].admin_enabled == false &&
+      azurerm_role_assignment.cluster_pulls_adapter[0].scope == azurerm_container_registry.adapter[0].id &&
+      azurerm_role_assignment.cluster_pulls_adapter[0].role_definition_name == "AcrPull" &&
+      azurerm_role_assignment.cluster_pulls_adapter[0].principal_id == "00000000-0000-0000-0000-00000000dddd"
+    )
+    error_message = "the registry must have no admin user and the cluster's kubelet identity AcrPull on it"
+  }
+  assert {
+    condition = (
+      output.container_registry_name == azurerm_container_registry.adapter[0].name &&
+      output.adapter_chart_values.image == {
+        repository = "${azurerm_container_registry.adapter[0].login_server}/iot-edge-connector/adapter"
+        tag        = "0.1.0"
+      }
+    )
+    error_message = "the chart values must name the image built in the registry"
+  }
+}
+
+run "leaves_the_chart_default_image_without_a_registry" {
+  assert {
+    condition     = output.container_registry_name == null && !contains(keys(output.adapter_chart_values), "image")
+    error_message = "without a registry the chart values must not override the image"
+  }
+}
