@@ -92,7 +92,8 @@ const live: DeployRunner = {
 try {
   await deployToAzure(
     {
-      varFile: path.resolve(values["var-file"]),
+      // npm runs scripts from the package root; the path is the operator's, from where they typed it.
+      varFile: path.resolve(process.env.INIT_CWD ?? process.cwd(), values["var-file"]),
       namespace: values.namespace,
       release: values.release,
       autoApprove: values.yes,

@@ -13,7 +13,7 @@ async function dryRun(...args: string[]): Promise<string[]> {
   const { stdout } = await promisify(execFile)(
     projectNode,
     ["--import", "tsx", "dev/deploy/main.ts", "--dry-run", ...args],
-    { cwd: root, encoding: "utf8", env: { ...process.env, PATH: "/nonexistent" } },
+    { cwd: root, encoding: "utf8", env: { ...process.env, PATH: "/nonexistent", INIT_CWD: root } },
   );
   return stdout.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
 }
