@@ -219,4 +219,35 @@ describe("Helm chart iot-edge-connector", () => {
       ].join("\n"),
     );
   });
+
+  it("renders with the values Terraform's adapter_chart_values output holds", async () => {
+    // The output's shape as infra/tests/new_hub.tftest.hcl asserts it, with a registry.
+    const dir = await mkdtemp(path.join(tmpdir(), "chart-values-"));
+    const valuesFile = path.join(dir, "adapter-values.json");
+    await writeFile(
+      valuesFile,
+      JSON.stringify({
+        image: { repository: "edgeconnacr.azurecr.io/iot-edge-connector/adapter", tag: "0.1.0" },
+        nodes: ["plant-a", "plant-b"].map((hub) => ({
+          name: `iot-edge-${hub}`,
+          hubName: hub,
+          functionsUrl: "https://edgeconn-edge-abc123.azurewebsites.net/api",
+          functionKeySecret: { name: "iot-edge-connector-function-key", key: "functionKey" },
+        })),
+      }),
+    );
+    try {
+      const deployments = (await render([`--values=${valuesFile}`])).filter(
+        (o) => o.kind === "Deployment",
+      ) as {
+        spec: { template: { spec: { containers: { image: string }[] } } };
+      }[];
+      expect(deployments.map((d) => d.spec.template.spec.containers[0]?.image)).toEqual([
+        "edgeconnacr.azurecr.io/iot-edge-connector/adapter:0.1.0",
+        "edgeconnacr.azurecr.io/iot-edge-connector/adapter:0.1.0",
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
