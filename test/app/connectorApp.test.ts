@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConnectorApp } from "../../lib/app/connectorApp.js";
 import { readAppSettings } from "../../lib/app/settings.js";
+import { LocalTokenIssuer } from "../../dev/simulator/localTokenIssuer.js";
 
 const storage = "UseDevelopmentStorage=true";
 const settings = readAppSettings({
@@ -49,5 +50,21 @@ describe("the app's process-wide objects", () => {
       HUB_HUB_A_BASE_DEPLOYMENT: "false",
     });
     expect(withoutBase.hubs[0]?.baseDeployment).toBe(false);
+  });
+
+  it("reaches a hub configured by host name with the hub credential it is given, and names the setting without one", () => {
+    const byHostName = readAppSettings({
+      CONNECTOR_HUBS: "hub-a",
+      HUB_HUB_A_HOSTNAME: "hub-a.azure-devices.net",
+      HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_NAME: "hub-a",
+    });
+    const credential = new LocalTokenIssuer().credential();
+    expect(new ConnectorApp(byHostName, storage, credential).hubClient("hub-a").hostName).toBe(
+      "hub-a.azure-devices.net",
+    );
+    expect(() => new ConnectorApp(byHostName, storage).hubClient("hub-a")).toThrow(
+      /HUB_HUB_A_HOSTNAME \(managed identity\) needs a credential/,
+    );
   });
 });
