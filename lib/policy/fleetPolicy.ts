@@ -197,9 +197,8 @@ function readText(text: string): unknown {
   try {
     return parseYaml(text, { maxAliasCount: 100 }) as unknown;
   } catch (error) {
-    throw new PolicyError([
-      { field: "(policy)", reason: `is not YAML or JSON: ${(error as Error).message}` },
-    ]);
+    const firstLine = (error as Error).message.split("\n")[0] ?? "";
+    throw new PolicyError([{ field: "(policy)", reason: `is not YAML or JSON: ${firstLine}` }]);
   }
 }
 
