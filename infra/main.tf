@@ -59,4 +59,5 @@ module "app_settings" {
   base_edge_hub_image       = var.base_deployment.edge_hub_image
   base_registry_credentials = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.base_registry_credentials.versionless_id})"
   log_level                 = var.log_level
+  fleet_policy              = var.fleet_policy
 }

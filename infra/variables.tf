@@ -150,6 +150,12 @@ variable "base_registry_credentials" {
   sensitive = true
 }
 
+variable "fleet_policy" {
+  description = "FLEET_POLICY: the fleet policy (YAML or JSON text, e.g. file(\"fleet-policy.yaml\")): what each namespace may run on each virtual node, and on which devices (docs/fleet-policy.md). Empty: every node gets the default policy."
+  type        = string
+  default     = ""
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of the app (pino level)."
   type        = string

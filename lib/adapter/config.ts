@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseNodePolicy, PolicyError, type NodePolicy } from "../policy/fleetPolicy.js";
 
 export interface AdapterConfig {
   nodeName: string;
@@ -33,6 +34,9 @@ export interface AdapterConfig {
   kubeletVersion: string;
   /** the node's taint: pods must tolerate it to land on the node */
   taint: NodeTaint;
+  /** this node's fleet policy (the chart's `nodes[].policy`): checked here for fast feedback, before
+   * the pod and its Secrets leave the cluster; the Functions app enforces its own copy regardless */
+  fleetPolicy?: NodePolicy;
 }
 
 export interface NodeTaint {
@@ -79,6 +83,7 @@ export const adapterSettingNames = {
   shutdownTimeoutMs: ["shutdown-timeout-ms", "SHUTDOWN_TIMEOUT_MS"],
   logLevel: ["log-level", "LOG_LEVEL"],
   taint: ["taint", "NODE_TAINT"],
+  fleetPolicy: ["fleet-policy", "FLEET_POLICY"],
 } as const;
 
 type SettingName = keyof typeof adapterSettingNames;
@@ -163,6 +168,16 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
       });
     }
   }
+  let fleetPolicy: NodePolicy | undefined;
+  if (raw.fleetPolicy !== undefined) {
+    try {
+      fleetPolicy = parseNodePolicy(raw.fleetPolicy);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      for (const problem of error.problems)
+        problems.push({ field: describeField("fleetPolicy"), reason: `${problem.field}: ${problem.reason}` });
+    }
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -181,6 +196,7 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
   const { capacityPods, capacityCpu, capacityMemory, taint, ...rest } = parsed.data;
   return {
     ...rest,
+    ...(fleetPolicy !== undefined && { fleetPolicy }),
     providerUrl: rest.providerUrl.replace(/\/+$/, ""),
     leaseDurationSeconds: Math.max(40, Math.ceil((rest.leaseIntervalMs * 4) / 1000)),
     capacity: { pods: capacityPods, cpu: capacityCpu, memory: capacityMemory },

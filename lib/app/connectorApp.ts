@@ -5,6 +5,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { createHubClient } from "../hub/createHubClient.js";
 import type { HubIdentitySettings } from "../hub/sdkConnection.js";
 import type { HubClient } from "../hub/hubClient.js";
+import { nodePolicyOf, type NodePolicy } from "../policy/fleetPolicy.js";
 import { baseDeployment } from "../provider/baseDeployment.js";
 import { PodRecords } from "../provider/podRecords.js";
 import { ProviderService } from "../provider/providerService.js";
@@ -75,6 +76,11 @@ export class ConnectorApp {
   schedulerSettings(hub: string): SchedulerSettings {
     const { sku, units } = this.hubSettings(hub);
     return { hub, budget: hubBudget(sku, units), graceSeconds: this.settings.releaseGraceSeconds };
+  }
+
+  /** The fleet policy of a virtual node (FLEET_POLICY; the default policy when none is written). */
+  nodePolicy(node: string): NodePolicy {
+    return nodePolicyOf(this.settings.fleetPolicy, node);
   }
 
   /** The hub client (with retries) the provider and the status pipeline share. */

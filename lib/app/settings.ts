@@ -5,6 +5,7 @@ import { z } from "zod";
 
 import { hubSkus, type HubSku } from "../scheduler/hubBudget.js";
 import type { BaseDeploymentSettings } from "../provider/baseDeployment.js";
+import { parseFleetPolicy, PolicyError, type FleetPolicy } from "../policy/fleetPolicy.js";
 
 /** Prefix of a hub's own settings: `HUB_` + the hub name upper-cased, other characters as `_`. */
 export function hubSettingPrefix(hubName: string): string {
@@ -45,6 +46,8 @@ export const appSettingNames = {
   baseEdgeAgentImage: "BASE_EDGE_AGENT_IMAGE",
   baseEdgeHubImage: "BASE_EDGE_HUB_IMAGE",
   baseRegistryCredentials: "BASE_REGISTRY_CREDENTIALS",
+  /** the fleet policy (YAML or JSON, docs/fleet-policy.md); empty: every node gets the default */
+  fleetPolicy: "FLEET_POLICY",
   logLevel: "LOG_LEVEL",
 } as const;
 
@@ -67,6 +70,8 @@ export interface AppSettings {
   releaseGraceSeconds: number;
   reconcileSchedule: string;
   base: BaseDeploymentSettings;
+  /** undefined: no policy written, every node gets defaultNodePolicy */
+  fleetPolicy?: FleetPolicy;
   logLevel: string;
 }
 
@@ -161,6 +166,21 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
     }
   }
 
+  let fleetPolicy: FleetPolicy | undefined;
+  const rawPolicy = env[appSettingNames.fleetPolicy];
+  if (rawPolicy !== undefined && rawPolicy.trim() !== "") {
+    try {
+      fleetPolicy = parseFleetPolicy(rawPolicy);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      for (const problem of error.problems)
+        problems.push({
+          setting: appSettingNames.fleetPolicy,
+          reason: `${problem.field}: ${problem.reason}`,
+        });
+    }
+  }
+
   const settings: AppSettings = {
     hubs,
     releaseGraceSeconds: positiveInteger(env, appSettingNames.releaseGraceSeconds, 60, problems),
@@ -171,6 +191,7 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
       edgeHubImage: env[appSettingNames.baseEdgeHubImage] || "mcr.microsoft.com/azureiotedge-hub:1.5",
       registryCredentials,
     },
+    ...(fleetPolicy !== undefined && { fleetPolicy }),
     logLevel: env[appSettingNames.logLevel] || "info",
   };
   if (problems.length > 0) throw new SettingsError(problems);

@@ -7,6 +7,7 @@ import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { binaries } from "../../dev/cluster/binaries.js";
 import { CommandFailedError, runCommand } from "../../dev/cluster/commands.js";
+import { parseNodePolicy } from "../../lib/policy/fleetPolicy.js";
 
 const CHART = "charts/iot-edge-connector";
 const twoNodes = [
@@ -108,6 +109,18 @@ describe("Helm chart iot-edge-connector", () => {
     ).toHaveLength(2);
     // the function key is only referenced, never rendered
     expect(JSON.stringify(objects)).not.toMatch(/functionKey"?:\s*"[^"]/);
+  });
+
+  it("gives a node's fleet policy to its adapter as FLEET_POLICY, and no policy to a node without one", async () => {
+    const policy = { scope: "tags.site = 'plant-a'", namespaces: { "line-1": { grants: ["hostNetwork"] } } };
+    const objects = await render([...twoNodes, `--set-json=nodes[0].policy=${JSON.stringify(policy)}`]);
+    const deployments = objects.filter((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    }[];
+    const policyOf = (index: number) =>
+      deployments[index]?.spec.template.spec.containers[0]?.env.find((e) => e.name === "FLEET_POLICY")?.value;
+    expect(parseNodePolicy(policyOf(0))).toEqual(parseNodePolicy(policy));
+    expect(policyOf(1)).toBeUndefined();
   });
 
   it("grants only what a virtual kubelet needs, limited to its own nodes and leases", async () => {
