@@ -107,6 +107,25 @@ describe("readAdapterConfig", () => {
     ]);
   });
 
+  it("reads the node's fleet policy (the chart's nodes[].policy), and names a bad field in it", () => {
+    const config = readAdapterConfig({
+      ...complete,
+      FLEET_POLICY: '{"namespaces": {"line-1": {"grants": ["hostNetwork"]}}}',
+    });
+    expect(config.fleetPolicy).toEqual({ namespaces: { "line-1": { grants: ["hostNetwork"] } } });
+    expect(readAdapterConfig(complete).fleetPolicy).toBeUndefined();
+    expect(
+      problemsOf(() =>
+        readAdapterConfig({ ...complete, FLEET_POLICY: "namespaces: { line-1: { grants: [root] } }" }),
+      ),
+    ).toEqual([
+      {
+        field: "fleetPolicy (--fleet-policy / FLEET_POLICY)",
+        reason: expect.stringMatching(/^namespaces.line-1.grants\[0\]: Invalid option/),
+      },
+    ]);
+  });
+
   it("refuses an unknown flag", () => {
     expect(() => readAdapterConfig(complete, ["--node-nmae=x"])).toThrow(/node-nmae/);
   });

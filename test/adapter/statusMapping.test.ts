@@ -84,6 +84,21 @@ describe("Events on fleet transitions", () => {
     ]);
   });
 
+  it("warns once, with the app's reason and message, when the app refuses the pod", () => {
+    const refused: ProviderPodStatus = {
+      ...provided({ targeted: 0 }, 2),
+      status: {
+        phase: "Failed",
+        reason: "PolicyViolation",
+        message: "refused by the fleet policy of node n: ...",
+      },
+    };
+    expect(fleetTransitionEvents(provided({ targeted: 0 }), refused)).toEqual([
+      { type: "Warning", reason: "PolicyViolation", message: "refused by the fleet policy of node n: ..." },
+    ]);
+    expect(fleetTransitionEvents(refused, { ...refused, version: 3 })).toEqual([]);
+  });
+
   it("stays quiet when failures recover", () => {
     expect(
       fleetTransitionEvents(provided({ applied: 3, failed: 2 }), provided({ applied: 3, failed: 0 }, 2)),

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConnectorApp } from "../../lib/app/connectorApp.js";
 import { readAppSettings } from "../../lib/app/settings.js";
 import { LocalTokenIssuer } from "../../dev/simulator/localTokenIssuer.js";
+import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 
 const storage = "UseDevelopmentStorage=true";
 const settings = readAppSettings({
@@ -66,5 +67,33 @@ describe("the app's process-wide objects", () => {
     expect(() => new ConnectorApp(byHostName, storage).hubClient("hub-a")).toThrow(
       /HUB_HUB_A_HOSTNAME \(managed identity\) needs a credential/,
     );
+  });
+});
+
+describe("the fleet policy setting", () => {
+  const hub = {
+    CONNECTOR_HUBS: "hub-a",
+    HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+    HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+    HUB_HUB_A_EVENTS_NAME: "hub-a",
+  };
+
+  it("gives each node its policy, the default without FLEET_POLICY, and nothing to a node it leaves out", () => {
+    const written = new ConnectorApp(
+      readAppSettings({ ...hub, FLEET_POLICY: "nodes: { plant-a: { namespaces: { line-1: {} } } }" }),
+      storage,
+    );
+    expect(written.nodePolicy("plant-a")).toEqual({ namespaces: { "line-1": { grants: [] } } });
+    expect(written.nodePolicy("plant-b")).toEqual({ namespaces: {} });
+    expect(new ConnectorApp(readAppSettings(hub), storage).nodePolicy("plant-a")).toBe(defaultNodePolicy);
+  });
+
+  it("refuses to start on a bad policy, naming the setting and the field", () => {
+    expect(() =>
+      readAppSettings({
+        ...hub,
+        FLEET_POLICY: "nodes: { plant-a: { namespaces: { line-1: { priority: { max: -1 } } } } }",
+      }),
+    ).toThrow(/^invalid app settings: FLEET_POLICY: nodes.plant-a.namespaces.line-1.priority.max: /);
   });
 });

@@ -107,7 +107,9 @@ nodes:
   });
 
   it("names the line of YAML that does not parse", () => {
-    expect(problems("nodes:\n  plant-a: [unclosed\n")[0]?.reason).toMatch(/^is not YAML or JSON: .* at line 3, column 1:$/);
+    expect(problems("nodes:\n  plant-a: [unclosed\n")[0]?.reason).toMatch(
+      /^is not YAML or JSON: .* at line 3, column 1:$/,
+    );
   });
 
   it("gives a node nobody wrote a policy for the default, and a node the written policy leaves out nothing", () => {

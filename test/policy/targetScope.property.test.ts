@@ -77,7 +77,7 @@ describe("device scope", () => {
       fc.property(condition, (ast) => {
         const text = printable(ast);
         fc.pre(text !== undefined);
-        expect(parseTwinCondition(text!)).toEqual(ast);
+        expect(parseTwinCondition(text)).toEqual(ast);
       }),
       { numRuns: 500 },
     );
