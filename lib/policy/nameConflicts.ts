@@ -2,18 +2,22 @@
 // devices they both target: IoT Edge merges every layered deployment (and the base) of a device
 // by name, so the higher priority would silently replace the other's module or route. Module and
 // route names stay as the pod wrote them (routes and `kubectl logs` name modules); the later
-// workload is refused instead, naming the earlier one. The hub's scheduler checks this when a
+// workload is refused instead, naming the earlier one. A workload is what lives across rollouts
+// (the Deployment, not its ReplicaSet of the revision), so a rolling update never conflicts. The hub's scheduler checks this when a
 // configuration is first wanted, as it alone sees every configuration of the hub, one at a time.
 // Devices are "both targeted" unless the conditions provably exclude each other: one requires a
 // property to equal a value the other's excludes (tags.owner = 'a' against tags.owner = 'b').
 import { parseTargetCondition, type Condition, type Literal } from "../hub/twinQuery.js";
 import type { DeploymentKind, EdgeConfiguration } from "../translate/deploymentTypes.js";
-import { connectorLabels } from "../translate/podToDeployment.js";
+import type { V1Pod } from "@kubernetes/client-node";
+import { connectorLabels, podWorkload } from "../translate/podToDeployment.js";
 import { deploymentParts } from "./deploymentParts.js";
 
 export interface PlacedConfiguration {
   configuration: EdgeConfiguration;
   kind: DeploymentKind;
+  /** `namespace/name` of the workload across its rollouts (workloadOf); else the labels say */
+  workload?: string;
 }
 
 export interface NameConflict {
@@ -69,9 +73,36 @@ export function provablyDisjoint(first: string, second: string): boolean {
   });
 }
 
-function owner(configuration: EdgeConfiguration): string {
-  const labels = configuration.labels;
+/**
+ * `namespace/name` of the pod's workload as it lives across rollouts: a Deployment's pods belong to
+ * one ReplicaSet per revision (`<deployment>-<pod-template-hash>`), and the old and the new one run
+ * side by side during a rollout; both are the Deployment's.
+ */
+export function workloadOf(pod: V1Pod): string {
+  const { namespace = "default", labels = {} } = pod.metadata ?? {};
+  const controller = pod.metadata?.ownerReferences?.find((owner) => owner.controller === true);
+  const hash = labels["pod-template-hash"];
+  let name = podWorkload(pod);
+  if (controller?.kind === "ReplicaSet" && hash !== undefined && name.endsWith(`-${hash}`))
+    name = name.slice(0, -hash.length - 1);
+  return `${namespace}/${name}`;
+}
+
+/** The configuration's namespace and workload labels: the pod's controller, e.g. the ReplicaSet. */
+function labelledOwner(placed: PlacedConfiguration): string {
+  const labels = placed.configuration.labels;
   return `${labels[connectorLabels.namespace] ?? "?"}/${labels[connectorLabels.workload] ?? "?"}`;
+}
+
+const owner = (placed: PlacedConfiguration): string => placed.workload ?? labelledOwner(placed);
+
+/** One workload? A configuration wanted before workloads were recorded is known by its ReplicaSet. */
+function sameWorkload(a: PlacedConfiguration, b: PlacedConfiguration): boolean {
+  if (a.workload !== undefined && b.workload !== undefined) return a.workload === b.workload;
+  if (labelledOwner(a) === labelledOwner(b)) return true;
+  const known = a.workload ?? b.workload;
+  const unknown = a.workload === undefined ? a : b;
+  return known !== undefined && labelledOwner(unknown).startsWith(`${known}-`);
 }
 
 /** The first name the candidate shares with a configuration of another workload on common devices. */
@@ -84,14 +115,10 @@ export function nameConflict(
   for (const other of others) {
     const theirs = other.configuration;
     // Base deployments do not merge: a device applies one of them, whole.
-    if (
-      owner(theirs) === owner(candidate.configuration) ||
-      (candidate.kind === "base" && other.kind === "base")
-    )
-      continue;
+    if (sameWorkload(other, candidate) || (candidate.kind === "base" && other.kind === "base")) continue;
     if (provablyDisjoint(candidate.configuration.targetCondition, theirs.targetCondition)) continue;
     const parts = deploymentParts(theirs);
-    const where = `workload ${owner(theirs)} (deployment ${theirs.id}) already defines`;
+    const where = `workload ${owner(other)} (deployment ${theirs.id}) already defines`;
     const devices = "on devices this pod's target condition may also select";
     const module = Object.keys(parts.modules).find((name) => myModules.has(name.toLowerCase()));
     if (module !== undefined)
