@@ -86,8 +86,8 @@ describe("name conflicts", () => {
       ] = { username: "pull", password, address: "contoso.azurecr.io" };
       return deployment;
     };
-    expect(nameConflict(withCredential("a", "same"), [withCredential("b", "same")])).toBeUndefined();
-    const credential = nameConflict(withCredential("a", "mine"), [withCredential("b", "theirs")]);
+    expect(nameConflict(withCredential("a1", "same"), [withCredential("b1", "same")])).toBeUndefined();
+    const credential = nameConflict(withCredential("a2", "mine"), [withCredential("b2", "theirs")]);
     expect(credential?.reason).toBe("RegistryCredentialConflict");
     expect(credential?.message).not.toMatch(/mine|theirs/);
   });
