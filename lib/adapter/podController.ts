@@ -15,6 +15,7 @@ import {
 import type { Logger } from "pino";
 import stableStringify from "safe-stable-stringify";
 import type { AdapterMetrics } from "./metrics.js";
+import { redact } from "../hub/redact.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
@@ -22,8 +23,19 @@ import { ProviderCallError } from "./podProvider.js";
 import { MissingReferenceError, resolveReferences } from "./resolveReferences.js";
 import { WorkQueue } from "./workQueue.js";
 
+/** Why a pod may not run on the node, found before anything it refers to is read. */
+export interface PodRefusal {
+  reason: string;
+  message: string;
+}
+
 export interface PodControllerOptions {
   nodeName: string;
+  /**
+   * The fleet policy's verdict on a pod (the same function the app enforces), asked before the
+   * pod's ConfigMaps and Secrets are read: a refused pod's Secrets never leave the cluster.
+   */
+  policyCheck?: (pod: V1Pod) => PodRefusal | undefined;
   kubeConfig: KubeConfig;
   core: CoreV1Api;
   provider: PodProvider;
@@ -183,6 +195,18 @@ export class PodController {
 
   private async send(key: string, pod: V1Pod, fingerprint: string, isNew: boolean): Promise<void> {
     const uid = pod.metadata?.uid ?? "";
+    const refusal = this.options.policyCheck?.(pod);
+    if (refusal !== undefined) {
+      this.sent.set(key, { uid, fingerprint, refused: true });
+      await this.options.events.record(pod, {
+        type: "Warning",
+        reason: refusal.reason,
+        message: refusal.message,
+      });
+      await this.writeRefusal(pod, refusal.reason, refusal.message);
+      this.options.logger.warn({ pod: key, reason: refusal.reason }, "fleet policy refused the pod");
+      return;
+    }
     let resolved;
     try {
       resolved = await resolveReferences(this.options.core, pod);
@@ -203,7 +227,7 @@ export class PodController {
         this.sent.set(key, { uid, fingerprint, refused: true });
         const message = `the connector refused the pod: ${error.field ? `${error.field}: ` : ""}${error.reason}`;
         await this.options.events.record(pod, { type: "Warning", reason: "ProviderRejected", message });
-        await this.writeRefusal(pod, message);
+        await this.writeRefusal(pod, "ProviderRejected", message);
         this.options.logger.warn({ pod: key, err: error.message }, "provider refused the pod");
         return;
       }
@@ -221,11 +245,11 @@ export class PodController {
   }
 
   /** A refused pod will not run: say why in its status, as a kubelet does for a pod it rejects. */
-  private async writeRefusal(pod: V1Pod, message: string): Promise<void> {
+  private async writeRefusal(pod: V1Pod, reason: string, message: string): Promise<void> {
     const { namespace = "", name = "" } = pod.metadata ?? {};
     try {
       await this.options.core.patchNamespacedPodStatus(
-        { name, namespace, body: { status: { phase: "Failed", reason: "ProviderRejected", message } } },
+        { name, namespace, body: { status: { phase: "Failed", reason, message: redact(message) } } },
         mergePatchOptions,
       );
     } catch (error) {

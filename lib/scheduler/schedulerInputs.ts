@@ -17,6 +17,7 @@ const wantSchema = z.object({
   kind: z.enum(["base", "layered"]),
   modules: z.record(z.string(), z.string()),
   notifyInstanceId: text.optional(),
+  retainContent: z.boolean().optional(),
 });
 
 const releaseSchema = z.object({ pod: text, configurationId: text });

@@ -6,8 +6,15 @@ import type { HubBudget, TokenBucket } from "./hubBudget.js";
 import type { HubSchedulerView, PodKey } from "./schedulerContract.js";
 
 export interface ConfigurationRecord {
-  /** Kept until the configuration is deleted, to create it again if it vanishes from the hub. */
-  configuration: EdgeConfiguration;
+  /**
+   * The content, kept only until the hub has it: it may hold a pod's Secret values. A configuration
+   * that vanishes from the hub later is created again from the content its pods send once more.
+   */
+  configuration?: EdgeConfiguration;
+  /** The orchestration of each pod that holds it, to ask for the content again. */
+  holders?: Record<PodKey, string>;
+  /** The app's own configuration (its base deployment): its content is kept (WantConfiguration.retainContent). */
+  retainContent?: boolean;
   onHub: boolean;
   inFlight?: "create" | "delete";
   /** Pod orchestrations waiting for it to land on the hub. */
