@@ -59,4 +59,11 @@ module "app_settings" {
   base_edge_hub_image       = var.base_deployment.edge_hub_image
   base_registry_credentials = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.base_registry_credentials.versionless_id})"
   log_level                 = var.log_level
+  purge_schedule            = var.purge_schedule
+  nodes = [for id, node in local.virtual_nodes : {
+    cluster    = node.cluster
+    hub        = node.hub
+    node       = node.name
+    key_sha256 = local.node_key_sha256[id]
+  }]
 }

@@ -17,6 +17,11 @@ const common = {
   base_edge_hub_image: "mcr.microsoft.com/azureiotedge-hub:1.5",
   base_registry_credentials: '{"acr":{"address":"example.azurecr.io","username":"pull","password":"p"}}',
   log_level: "debug",
+  purge_schedule: "0 */2 * * * *",
+  nodes: [
+    { cluster: "east", hub: "plant-a", node: "iot-edge-plant-a", key_sha256: "a".repeat(64) },
+    { cluster: "west", hub: "plant-a", node: "iot-edge-plant-a", key_sha256: "b".repeat(64) },
+  ],
 };
 
 function hubInputs(reach: (hub: string) => { host_name: string } | { connection: string }) {
@@ -99,6 +104,11 @@ describe("infra app settings, connection_mode keys (connection strings from Key 
     expect(app.base.targetCondition).toBe("tags.fleet='edge'");
     expect(app.base.registryCredentials).toEqual({ acr: { address: "example.azurecr.io", username: "pull", password: "p" } });
     expect(app.logLevel).toBe("debug");
+    expect(app.purgeSchedule).toBe("0 */2 * * * *");
+    expect(app.nodes).toEqual([
+      { cluster: "east", hub: "plant-a", node: "iot-edge-plant-a", keySha256: "a".repeat(64) },
+      { cluster: "west", hub: "plant-a", node: "iot-edge-plant-a", keySha256: "b".repeat(64) },
+    ]);
   });
 
   it("sets no setting that the app does not read", () => {

@@ -34,6 +34,8 @@ export interface AppSettingsModuleInputs {
   base_edge_hub_image: string;
   base_registry_credentials: string;
   log_level: string;
+  purge_schedule: string;
+  nodes: { cluster: string; hub: string; node: string; key_sha256: string }[];
 }
 
 export async function terraformAppSettings(inputs: AppSettingsModuleInputs): Promise<Record<string, string>> {
