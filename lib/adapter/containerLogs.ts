@@ -55,7 +55,7 @@ function wholeNumber(search: URLSearchParams, parameter: string, minimum = 0): n
 function flag(search: URLSearchParams, parameter: string): boolean {
   const value = search.get(parameter);
   if (value === null || value === "false") return false;
-  if (value === "true" || value === "") return true;
+  if (value === "true") return true;
   throw new LogRequestError(400, `${parameter} must be true or false, got "${value}"`);
 }
 
@@ -116,6 +116,35 @@ class LogWriter {
   }
 }
 
+/**
+ * Where a follow is: the time of the last line written and the lines written at that time.
+ * GetModuleLogs' `since` has whole seconds and repeats lines at the boundary: those are skipped.
+ */
+class FollowCursor {
+  private lines = new Set<string>();
+
+  constructor(private time: number) {}
+
+  get sinceSeconds(): string {
+    return String(Math.floor(this.time / 1000));
+  }
+
+  isNew(line: string): boolean {
+    const { time } = splitTimestamp(line);
+    if (time !== undefined && time < this.time) return false;
+    return (time !== undefined && time > this.time) || !this.lines.has(line);
+  }
+
+  remember(line: string): void {
+    const { time } = splitTimestamp(line);
+    if (time !== undefined && time !== this.time) {
+      this.time = time;
+      this.lines = new Set();
+    }
+    this.lines.add(line);
+  }
+}
+
 function providerFailure(error: unknown, pod: string, container: string): LogRequestError {
   if (error instanceof ProviderCallError && [400, 403, 404].includes(error.status))
     return new LogRequestError(error.status, redact(error.reason));
@@ -158,15 +187,8 @@ export async function serveContainerLogs(
   // follow: newer lines from the same device, until the caller goes away
   const closed = new AbortController();
   response.once("close", () => closed.abort());
-  let lastTime = Date.now() - 1000;
-  let atLastTime = new Set<string>();
-  for (const line of linesOf(first.text)) {
-    const { time } = splitTimestamp(line);
-    if (time === undefined) continue;
-    if (time > lastTime || atLastTime.size === 0) atLastTime = new Set();
-    lastTime = time;
-    atLastTime.add(line);
-  }
+  const cursor = new FollowCursor(Date.now() - 1000);
+  for (const line of linesOf(first.text)) cursor.remember(line);
   let failures = 0;
   while (open && !closed.signal.aborted) {
     await sleep(options.followPollMs ?? 2_000, undefined, { signal: closed.signal }).catch(() => undefined);
@@ -176,7 +198,7 @@ export async function serveContainerLogs(
       ({ text } = await options.provider.containerLogs(namespace, name, {
         container,
         device: first.deviceId,
-        since: String(Math.floor(lastTime / 1000)),
+        since: cursor.sinceSeconds,
         timestamps: true,
       }));
       failures = 0;
@@ -191,14 +213,8 @@ export async function serveContainerLogs(
       continue;
     }
     for (const line of linesOf(text)) {
-      const { time } = splitTimestamp(line);
-      if (time !== undefined && time < lastTime) continue;
-      if ((time === undefined || time === lastTime) && atLastTime.has(line)) continue;
-      if (time !== undefined && time > lastTime) {
-        lastTime = time;
-        atLastTime = new Set();
-      }
-      atLastTime.add(line);
+      if (!cursor.isNew(line)) continue;
+      cursor.remember(line);
       if (open) open = writer.write(shown(line));
     }
   }
