@@ -192,9 +192,16 @@ describe("status with three app instances sharing the hub's partitions", { timeo
     const status = await registry.get(hubName);
     await status.setConfigurations(schedulerView(hubName, configurations.map(managed)));
     const now = Date.now();
-    const budget = { graceMs: 0, maxQueries: 2, maxRefreshes: 50 };
-    await reconcileWithHubMetrics(status, hub, new Date(now), budget);
-    await reconcileWithHubMetrics(status, hub, new Date(now + 60_000), budget);
+    // No grace: a disagreement would be repaired at once (the hub's twins read again, every part rewritten).
+    const budget = { graceMs: 0, minRefillIntervalMs: 0 };
+    const results = [
+      await reconcileWithHubMetrics(status, hub, new Date(now), budget),
+      await reconcileWithHubMetrics(status, hub, new Date(now + 60_000), budget),
+    ];
+    expect(results.map((r) => [r.compared, r.disagreeing, r.refilled])).toEqual([
+      [3, [], false],
+      [3, [], false],
+    ]);
     const after = await store.fleetStatuses(
       hubName,
       configurations.map((c) => c.id),
