@@ -247,11 +247,11 @@ export class StatusStore {
     const byKey = new Map<string, JsonEntity[]>(stored.map((s) => [s.key, []]));
     const prefix = stored.length === 1 ? stored[0]!.key : "";
     for (const entity of await this.rowsOf(partitionKey, prefix)) {
-      const key = entity.rowKey!.slice(0, entity.rowKey!.lastIndexOf("|"));
+      const key = entity.rowKey.slice(0, entity.rowKey.lastIndexOf("|"));
       byKey.get(key)?.push(entity);
     }
     return stored.map(({ key, rows }) => {
-      const entities = byKey.get(key)!.sort((a, b) => (a.rowKey! < b.rowKey! ? -1 : 1));
+      const entities = byKey.get(key)!.sort((a, b) => (a.rowKey < b.rowKey ? -1 : 1));
       if (entities.length !== rows)
         throw new Error(`status table: ${partitionKey} ${key} has ${entities.length} of its ${rows} rows`);
       return entities.flatMap((entity) => fromJsonProperties<T[]>(entity));
@@ -319,7 +319,7 @@ export class StatusStore {
     const named = new Set([...(row.snapshot ? [row.snapshot.key] : []), ...row.journal.map((e) => e.key)]);
     const counts = new Map<string, number>();
     for (const entity of await this.rowsOf(devicesPartition(hub, row.partitionId))) {
-      const key = entity.rowKey!.slice(0, entity.rowKey!.lastIndexOf("|"));
+      const key = entity.rowKey.slice(0, entity.rowKey.lastIndexOf("|"));
       if (!named.has(key)) counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     return [...counts].map(([key, rows]) => ({ key, rows }));

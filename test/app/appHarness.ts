@@ -2,22 +2,20 @@
 // and the local host running the app's own registrations (TypeScript entry files through tsx).
 // The host can be stopped and started again on the same storage and hub.
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import { hubSettingNames } from "../../lib/app/settings.js";
 import type { ProviderPodStatus } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
-import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
+import type { HostProcess } from "../../dev/host/hostProcess.js";
+import { functionKey, providerCall, startAppHost } from "../support/appHost.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 export const hub = "hub1";
 export const node = "edge-node";
-export const functionKey = "provider-test-function-key";
-export const masterKey = "provider-test-master-key";
+export { functionKey, masterKey } from "../support/appHost.js";
 
 export interface AppHarness {
   simulator: RunningSimulator;
@@ -38,38 +36,18 @@ export async function startAppHarness(): Promise<AppHarness> {
     evaluationIntervalMs: 200,
     devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
   });
-  const names = hubSettingNames(hub);
   const start = () =>
-    startHostProcess({
-      appDir: root,
-      entry: "functions/*.ts",
-      env: {
-        // trust the simulator's CA even when this process was not started with it (benchmarks)
-        NODE_EXTRA_CA_CERTS: simulator.caCertPath,
-        LOCAL_HOST_FUNCTION_KEYS: functionKey,
-        LOCAL_HOST_MASTER_KEY: masterKey,
-        AzureWebJobsStorage: azurite.connectionString,
-        CONNECTOR_HUBS: hub,
-        CONFIGURATION_RELEASE_GRACE_SECONDS: "0",
-        [names.connection]: simulator.iotHubConnectionString,
-        [names.eventsConnection]: simulator.eventHubConnectionString,
-        [names.eventsName]: hub,
-        [names.baseDeployment]: "true",
-      },
+    startAppHost({
+      azurite,
+      simulator,
+      env: { CONFIGURATION_RELEASE_GRACE_SECONDS: "0", [hubSettingNames(hub).baseDeployment]: "true" },
     });
   let host = await start();
   const hubClient = createHubClient(simulator.iotHubConnectionString, {
     trustedCa: readFileSync(simulator.caCertPath, "utf8"),
   });
   const call = (route: string, init: RequestInit = {}, key: string | undefined = functionKey) =>
-    fetch(`${host.url}/api/v1/hubs/${route}`, {
-      ...init,
-      headers: {
-        "content-type": "application/json",
-        ...(key ? { "x-functions-key": key } : {}),
-        ...init.headers,
-      },
-    });
+    providerCall(host, route, init, key);
   return {
     simulator,
     hubClient,

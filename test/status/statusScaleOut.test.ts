@@ -6,12 +6,10 @@
 import { EventHubConsumerClient } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
+import type { HostProcess } from "../../dev/host/hostProcess.js";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { appSettingNames, hubSettingNames } from "../../lib/app/settings.js";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import type { ManagedConfiguration } from "../../lib/scheduler/schedulerContract.js";
@@ -19,12 +17,12 @@ import { HubStatusRegistry } from "../../lib/status/hubStatusRegistry.js";
 import { reconcileWithHubMetrics } from "../../lib/status/metricsReconcile.js";
 import type { FleetCounts, FleetStatus } from "../../lib/status/statusContract.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
+import { startAppHost } from "../support/appHost.js";
 import { baseDeployment } from "../support/deployments.js";
 import { fleetTruth, type TruthConfiguration } from "../support/fleetTruth.js";
 import { schedulerView, seedSchedulerView } from "../support/schedulerViewSeed.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 const hubName = "scale-hub";
 const sites = ["north", "south", "east"];
 const deviceIds = Array.from({ length: 36 }, (_, i) => `edge-${String(i).padStart(2, "0")}`);
@@ -100,20 +98,16 @@ describe("status with three app instances sharing the hub's partitions", { timeo
     hub = createHubClient(simulator.iotHubConnectionString);
     store = StatusStore.fromConnectionString(azurite.connectionString);
     await seedSchedulerView(azurite.connectionString, schedulerView(hubName, configurations.map(managed)));
-    const names = hubSettingNames(hubName);
-    const env = {
-      ...fastBalancing,
-      NODE_EXTRA_CA_CERTS: simulator.caCertPath,
-      LOG_LEVEL: "info",
-      [appSettingNames.storage]: azurite.connectionString,
-      [appSettingNames.hubs]: hubName,
-      [names.connection]: simulator.iotHubConnectionString,
-      [names.eventsConnection]: simulator.eventHubConnectionString,
-      [names.eventsName]: hubName,
-    };
     hosts.push(
       ...(await Promise.all(
-        [1, 2, 3].map(() => startHostProcess({ appDir: root, entry: "functions/twinEvents.ts", env })),
+        [1, 2, 3].map(() =>
+          startAppHost({
+            azurite,
+            simulator,
+            entry: "functions/twinEvents.ts",
+            env: { ...fastBalancing, LOG_LEVEL: "info" },
+          }),
+        ),
       )),
     );
   });
