@@ -3,7 +3,8 @@
 // learn their devices from events, so the fill stands for the devices no partition has reported on:
 // the fill row counts every filled device, and a partition that takes a filled device over
 // subtracts its filled state (fleetSum.ts). One instance fills while the others wait: the fill row
-// is created as a lock first, and a lock older than FILL_LOCK_MS is taken over.
+// is created as a lock first, renewed while the instance fills and released if it fails; a lock not
+// renewed for FILL_LOCK_MS (its instance died) is taken over.
 import { randomUUID } from "node:crypto";
 import type { HubClient } from "../hub/hubClient.js";
 import type { ManagedConfiguration } from "../scheduler/schedulerContract.js";
@@ -14,8 +15,10 @@ import { additiveOnly, samePart } from "./fleetSum.js";
 import type { FleetStatus } from "./statusContract.js";
 import { StatusConflict, type FillRow, type StatusStore, type Versioned } from "./statusStore.js";
 
-/** How long a fill may take before another instance takes its lock over. */
-export const FILL_LOCK_MS = 120_000;
+/** How long a fill lock holds without being renewed before another instance takes it over. */
+export const FILL_LOCK_MS = 30_000;
+/** The filling instance renews its lock this often (a fill of 10,000 devices takes its 20 queries' time). */
+const FILL_LOCK_RENEW_MS = 5_000;
 const LOCK_POLL_MS = 500;
 
 export interface HubFill {
@@ -52,12 +55,43 @@ export interface FillOptions {
   maxWaitMs?: number;
 }
 
-/** Reads the device states from the hub and publishes them as the hub's fill (the row must still have `etag`). */
+/** Runs `work` while renewing the fill lock in `lock` (whose ETag the renewals keep current). */
+async function renewingLock<T>(
+  options: FillOptions,
+  lock: Versioned<FillRow>,
+  work: () => Promise<T>,
+): Promise<T> {
+  const { hub, store, now } = options;
+  let renewing = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renewing
+      .then(async () => {
+        const value: FillRow = {
+          ...lock.value,
+          filling: { ...lock.value.filling!, since: now().toISOString() },
+        };
+        lock.etag = await store.writeFillRow(hub, value, lock.etag);
+        lock.value = value;
+      })
+      .catch(() => undefined); // taken over: the fill's own write will fail on the ETag
+  }, FILL_LOCK_RENEW_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    await renewing;
+  }
+}
+
+/** Reads the device states from the hub and publishes them as the hub's fill (the row must still have `current.etag`). */
 async function fillFromHub(options: FillOptions, current: Versioned<FillRow>): Promise<HubFill> {
   const { hub, store, now } = options;
-  const cache = await DeviceCache.fromHub(options.hubClient());
+  const read = async () => {
+    const cache = await DeviceCache.fromHub(options.hubClient());
+    return { cache, stored: await store.writeFillStates(hub, [...cache.all()]) };
+  };
+  const { cache, stored } = current.value.filling ? await renewingLock(options, current, read) : await read();
   const states = [...cache.all()];
-  const stored = await store.writeFillStates(hub, states);
   const row: FillRow = {
     serial: current.value.serial + 1,
     fillId: stored.key,
@@ -75,6 +109,19 @@ async function fillFromHub(options: FillOptions, current: Versioned<FillRow>): P
     throw error;
   }
   return fillFrom(row, states);
+}
+
+/** Lets the next attempt (this instance's retry or another's) fill at once after a failed fill. */
+async function releaseLock(store: StatusStore, hub: string, by: string): Promise<void> {
+  try {
+    const current = await store.readFillRow(hub);
+    if (current?.value.filling?.by === by) {
+      const { filling: _released, ...rest } = current.value;
+      await store.writeFillRow(hub, rest, current.etag);
+    }
+  } catch {
+    // it expires anyway
+  }
 }
 
 /** The hub's fill: loaded from the table, or read from the hub by this instance when none exists yet. */
@@ -103,7 +150,10 @@ export async function openFill(options: FillOptions): Promise<HubFill> {
           };
       try {
         const etag = await store.writeFillRow(hub, locked, current?.etag);
-        return await fillFromHub(options, { value: locked, etag });
+        return await fillFromHub(options, { value: locked, etag }).catch(async (error: unknown) => {
+          await releaseLock(store, hub, lock.by);
+          throw error;
+        });
       } catch (error) {
         if (!(error instanceof StatusConflict)) throw error;
         continue; // another instance locked first: wait for its fill
