@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HostProcess } from "../../dev/host/hostProcess.js";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { startSimulator, type RunningSimulator } from "../../dev/simulator/simulator.js";
-import type { NodeConditionsResponse } from "../../lib/provider/providerContract.js";
-import { providerCall, startAppHost } from "../support/appHost.js";
+import { startAppHost } from "../support/appHost.js";
 import { freeLoopbackHost } from "../support/loopbackHost.js";
+import { busiestMinute, readNodeConditions } from "../support/nodeConditionReads.js";
 
 const devices = 10_000;
 const timeScale = 10;
@@ -50,38 +50,21 @@ describe("node conditions of three nodes at 10,000 devices on S1 × 1", { timeou
   });
 
   it("stays within the hub's twin query budget with no 429, and counts every device", async () => {
-    /** admitted queries, sampled every hub second: [hub time, count] */
-    const samples: [number, number][] = [[started, 0]];
-    const answers: NodeConditionsResponse[] = [];
-    const end = hubNow() + hubMinutes * 60_000;
-    let nextRead = hubNow();
-    while (hubNow() < end) {
-      samples.push([hubNow(), simulator.stats.admitted.queries]);
-      if (hubNow() >= nextRead) {
-        nextRead += nodeStatusIntervalMs;
-        const responses = await Promise.all(
-          nodes.map((node) => providerCall(host, `${simulator.hubName}/nodes/${node}/conditions`)),
-        );
-        for (const response of responses) {
-          expect(response.status).toBe(200);
-          answers.push((await response.json()) as NodeConditionsResponse);
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 1_000 / timeScale));
-    }
-    samples.push([hubNow(), simulator.stats.admitted.queries]);
-
+    const reads = await readNodeConditions({
+      host,
+      simulator,
+      nodes,
+      intervalMs: nodeStatusIntervalMs,
+      durationMs: hubMinutes * 60_000,
+      hubNow,
+      timeScale,
+      since: started,
+    });
+    expect(reads.failures).toBe(0);
     // at least two minutes' worth of every node's ticks (a slow answer delays the next tick)
-    expect(answers.length).toBeGreaterThanOrEqual(nodes.length * (120_000 / nodeStatusIntervalMs));
+    expect(reads.answers.length).toBeGreaterThanOrEqual(nodes.length * (120_000 / nodeStatusIntervalMs));
     expect(simulator.stats.throttled.queries).toBe(0);
-    // the most queries the hub admitted in any minute of its clock
-    const busiestMinute = Math.max(
-      ...samples.map(([at, count]) => {
-        const later = samples.filter(([t]) => t <= at + 60_000).at(-1)!;
-        return later[1] - count;
-      }),
-    );
-    expect(busiestMinute).toBeLessThanOrEqual(20);
-    expect(answers.at(-1)).toMatchObject({ devicesTotal: devices, devicesConnected: devices });
+    expect(busiestMinute(reads.samples)).toBeLessThanOrEqual(20);
+    expect(reads.answers.at(-1)).toMatchObject({ devicesTotal: devices, devicesConnected: devices });
   });
 });
