@@ -1,5 +1,5 @@
-// The per-hub applier orchestration and its activities (lib/scheduler/applierOrchestration.ts), and a
-// timer that keeps every hub's applier alive.
+// The per-hub applier orchestration and its activities (lib/scheduler/applierOrchestration.ts), the
+// orchestration through which clients call the scheduler, and a timer that keeps every hub's applier alive.
 import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
@@ -11,8 +11,13 @@ import {
   runActionActivity,
 } from "../lib/scheduler/applierOrchestration.js";
 import { applierOrchestrationName, wakeHubApplier } from "../lib/scheduler/applierWake.js";
+import {
+  schedulerCallOrchestrationName,
+  schedulerCallOrchestrator,
+} from "../lib/scheduler/schedulerCalls.js";
 
 df.app.orchestration(applierOrchestrationName, hubApplierOrchestrator);
+df.app.orchestration(schedulerCallOrchestrationName, schedulerCallOrchestrator);
 
 df.app.activity(applierActivityNames.runAction, {
   handler: (input: { hub: string; action: HubAction }) =>

@@ -7,12 +7,13 @@ import { connectorApp } from "../lib/app/connectorApp.js";
 import { durableWorkflows } from "../lib/app/durableWorkflows.js";
 import { providerRoutes } from "../lib/provider/providerContract.js";
 import { errorAnswer } from "../lib/provider/providerErrorAnswer.js";
-import { ProviderHttpError } from "../lib/provider/providerErrors.js";
+import { badRequest, ProviderHttpError } from "../lib/provider/providerErrors.js";
 import {
   parseLogsQuery,
   parseNodeName,
   parseNodeReconcile,
   parsePutPod,
+  parseRetain,
   parseUid,
 } from "../lib/provider/providerRequests.js";
 import type { PodWorkflows, ProviderService } from "../lib/provider/providerService.js";
@@ -87,6 +88,7 @@ register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, re
     param(request, "namespace"),
     param(request, "name"),
     uid,
+    parseRetain(request.query.get("retain")),
   );
   return { status: 202 };
 });
@@ -138,5 +140,23 @@ register(
   async (service, request, workflows) => {
     const node = parseNodeName(param(request, "node"));
     return { jsonBody: await service.nodeConditions(workflows, param(request, "hub"), node) };
+  },
+);
+
+register("providerNodeHolds", providerRoutes.nodeHolds, ["GET"], async (service, request, workflows) => {
+  const node = parseNodeName(param(request, "node"));
+  return { jsonBody: await service.nodeHolds(workflows, param(request, "hub"), node) };
+});
+
+register(
+  "providerReleaseHolds",
+  providerRoutes.nodeHolds,
+  ["DELETE"],
+  async (service, request, workflows) => {
+    const node = parseNodeName(param(request, "node"));
+    const owner = request.query.get("owner");
+    if (!owner) throw badRequest("owner", "query parameter is required (the owner's uid)");
+    await service.releaseHolds(workflows, param(request, "hub"), node, owner);
+    return { status: 202 };
   },
 );

@@ -4,7 +4,7 @@
 import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
-import { readSchedulerView } from "../lib/app/durableWorkflows.js";
+import { accountHubOperations, readSchedulerView } from "../lib/app/durableWorkflows.js";
 import { redact } from "../lib/hub/redact.js";
 import { reconcileWithHubMetrics } from "../lib/status/metricsReconcile.js";
 
@@ -15,6 +15,8 @@ async function reconcile(context: InvocationContext): Promise<void> {
       const status = await app.hubStatuses.get(hub);
       await status.setConfigurations(await readSchedulerView(df.getClient(context), hub));
       const result = await reconcileWithHubMetrics(status, app.hubClient(hub), new Date());
+      // its list call spent the hub's configuration budget, which the scheduler plans
+      await accountHubOperations(df.getClient(context), hub, app.traffic(hub));
       context.log(
         `status reconcile on ${hub}: ${result.compared} compared, ${result.disagreeing} disagreeing, ${result.refreshed} devices read again, ${result.queries} queries, hub metrics used for ${result.fromHubMetrics.length}`,
       );

@@ -126,6 +126,12 @@ variable "reconcile_schedule" {
   default     = "0 */5 * * * *"
 }
 
+variable "sweep_schedule" {
+  description = "SWEEP_SCHEDULE: NCRONTAB of the timer that makes the hubs, their schedulers and the pods agree (orphans, failed orchestrations)."
+  type        = string
+  default     = "30 */5 * * * *"
+}
+
 variable "base_deployment" {
   description = "The base deployment the app owns on hubs with base_deployment = true."
   type = object({

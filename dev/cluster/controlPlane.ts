@@ -24,6 +24,12 @@ export interface ControlPlaneOptions {
   dir?: string;
   /** Node names to issue kubelet identities for (`system:node:<name>` in `system:nodes`). */
   nodes?: string[];
+  /**
+   * The node lifecycle controller's timing, for tests of outages: how long a node's heartbeat may be
+   * missing before it is not Ready (Kubernetes' default 50 s), and how many nodes a second it may
+   * taint for eviction (default 0.1). It checks every second when this is set.
+   */
+  nodeLifecycle?: { monitorGracePeriodSeconds: number; evictionRatePerSecond?: number };
 }
 
 export interface ControlPlane {
@@ -164,6 +170,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-private-key-file=${certs.serviceAccountPrivateKeyPath}`,
       `--root-ca-file=${certs.caCertPath}`,
       `--controllers=${CONTROLLERS.join(",")}`,
+      ...(options.nodeLifecycle
+        ? [
+            `--node-monitor-grace-period=${options.nodeLifecycle.monitorGracePeriodSeconds}s`,
+            "--node-monitor-period=1s",
+            `--node-eviction-rate=${options.nodeLifecycle.evictionRatePerSecond ?? 0.1}`,
+          ]
+        : []),
     ]);
     const scheduler = startProcess("kube-scheduler", binaries.kube, [
       "kube-scheduler",

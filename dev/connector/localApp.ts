@@ -8,7 +8,7 @@ import type { NodePodsResponse } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../simulator/simulator.js";
 import type { ControlPlane } from "../cluster/controlPlane.js";
 import { startLocalAzurite } from "../localAzurite.js";
-import { startHostProcess } from "../host/hostProcess.js";
+import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -16,6 +16,8 @@ export async function startLocalApp(options: {
   hubs: { name: string; simulator: RunningSimulator }[];
   functionKey: string;
   releaseGraceSeconds: number;
+  /** more app settings (e.g. SWEEP_SCHEDULE) or host settings (LOCAL_HOST_ACTIVITY_FAULTS) */
+  settings?: Record<string, string>;
 }) {
   const azurite = await startLocalAzurite();
   const hubSettings: Record<string, string> = {};
@@ -26,31 +28,48 @@ export async function startLocalApp(options: {
     hubSettings[names.eventsName] = name;
     hubSettings[names.baseDeployment] = "true";
   }
+  const env = {
+    LOCAL_HOST_FUNCTION_KEYS: options.functionKey,
+    LOCAL_HOST_MASTER_KEY: `${options.functionKey}-master`,
+    AzureWebJobsStorage: azurite.connectionString,
+    CONNECTOR_HUBS: options.hubs.map((hub) => hub.name).join(","),
+    CONFIGURATION_RELEASE_GRACE_SECONDS: String(options.releaseGraceSeconds),
+    ...hubSettings,
+    ...options.settings,
+  };
   try {
-    const host = await startHostProcess({
+    let host: HostProcess | undefined = await startHostProcess({
       appDir: root,
       entry: "functions/*.ts",
-      env: {
-        LOCAL_HOST_FUNCTION_KEYS: options.functionKey,
-        LOCAL_HOST_MASTER_KEY: `${options.functionKey}-master`,
-        AzureWebJobsStorage: azurite.connectionString,
-        CONNECTOR_HUBS: options.hubs.map((hub) => hub.name).join(","),
-        CONFIGURATION_RELEASE_GRACE_SECONDS: String(options.releaseGraceSeconds),
-        ...hubSettings,
-      },
+      env,
     });
+    const url = host.url;
+    const port = Number(new URL(url).port);
     return {
-      url: host.url,
+      url,
+      /** The app stops (an outage); its durable state stays in Azurite. */
+      async stopHost(signal: NodeJS.Signals = "SIGTERM") {
+        await host?.stop(signal);
+        host = undefined;
+      },
+      /** The app comes back at the same address, on the same storage. */
+      async startHost() {
+        host ??= await startHostProcess({ appDir: root, entry: "functions/*.ts", env, port });
+      },
+      /** Lines the running host wrote (its logs). */
+      get output(): readonly string[] {
+        return host?.output ?? [];
+      },
       /** The node's pod list as the adapter reads it (configuration ids included). */
       async nodePods(hub: string, node: string): Promise<NodePodsResponse> {
-        const response = await fetch(`${host.url}/api/v1/hubs/${hub}/nodes/${node}/pods`, {
+        const response = await fetch(`${url}/api/v1/hubs/${hub}/nodes/${node}/pods`, {
           headers: { "x-functions-key": options.functionKey },
         });
         if (!response.ok) throw new Error(`node pod list answered ${response.status}`);
         return (await response.json()) as NodePodsResponse;
       },
       async stop() {
-        await host.stop();
+        await host?.stop();
         await azurite.stop();
       },
     };

@@ -13,6 +13,7 @@ import {
 import type { DeviceRegistry } from "./deviceRegistry.js";
 import { invokeEdgeAgentMethod } from "./edgeAgentMethods.js";
 import type { Fleet } from "./fleet.js";
+import type { HubOutage } from "./hubOutage.js";
 import { HubRestError, badRequest } from "./restErrors.js";
 import { decodeCursor, runQueryPage } from "./hubQuery.js";
 import { isJsonObject } from "./jsonMergePatch.js";
@@ -26,6 +27,8 @@ export interface RestApiContext {
   metrics: MetricsCache;
   fleet: Fleet;
   shaper: TrafficShaper;
+  /** an outage makes every request fail the same way (tests switch it on and off) */
+  outage: HubOutage;
   limits: HubLimits;
   policy: SharedAccessPolicy;
   now: () => Date;
@@ -430,6 +433,7 @@ export function createRestApi(
       );
     }
     const request: Request = { method: incoming.method ?? "GET", segments, headers: incoming.headers, body };
+    context.outage.check();
     await context.shaper.admit(found.route.operationClass, found.route.cost?.(request) ?? 1);
     context.operationCounts[found.route.operation] =
       (context.operationCounts[found.route.operation] ?? 0) + 1;

@@ -23,6 +23,7 @@ import {
 import { DEFAULT_RUNTIME_TIMINGS, type ModuleFault, type RuntimeTimings } from "./simulatedEdgeAgent.js";
 import { hubLimits, SKUS, type OperationClass, type Sku } from "./skuLimits.js";
 import { TrafficShaper } from "./trafficShaper.js";
+import { HubOutage, type HubOutageKind } from "./hubOutage.js";
 
 export interface SimulatorOptions {
   /** Default "sim-hub". */
@@ -98,7 +99,11 @@ export interface RunningSimulator {
   caCertPath: string;
   eventLog: EventLog;
   fleet: SimulatedFleet;
-  faults: { throttleNext(count: number, retryAfterSeconds?: number): void };
+  faults: {
+    throttleNext(count: number, retryAfterSeconds?: number): void;
+    /** Every REST request answers 429 ("throttled") or 503 ("unavailable") until `outage(undefined)`. */
+    outage(kind: HubOutageKind | undefined): void;
+  };
   readonly stats: SimulatorStats;
   stop(): Promise<void>;
 }
@@ -221,6 +226,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   for (const seed of options.devices ?? []) engine.addDevice(seed);
 
   const shaper = new TrafficShaper(limits.rates, options.maxQueueDelayMs ?? 5_000, () => now().getTime());
+  const outage = new HubOutage();
   const operationCounts: Record<string, number> = {};
   const ca = await ensureLocalCa(options.caDirectory);
   const certificate = await issueServerCertificate(ca, host);
@@ -232,6 +238,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       metrics: new MetricsCache(registry, configurations),
       fleet: engine,
       shaper,
+      outage,
       limits,
       policy,
       now,
@@ -283,7 +290,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         return engine.size;
       },
     },
-    faults: { throttleNext: (count, retryAfterSeconds) => shaper.throttleNext(count, retryAfterSeconds) },
+    faults: {
+      throttleNext: (count, retryAfterSeconds) => shaper.throttleNext(count, retryAfterSeconds),
+      outage: (kind) => outage.set(kind),
+    },
     get stats(): SimulatorStats {
       return {
         operations: { ...operationCounts },

@@ -97,7 +97,7 @@ run "runs_node_22_on_flex_consumption_with_a_system_assigned_identity" {
 run "sets_every_app_setting_with_identity_or_key_vault_references_only" {
   assert {
     condition = toset(keys(azurerm_function_app_flex_consumption.connector[0].app_settings)) == toset([
-      "AzureWebJobsStorage__accountName", "CONNECTOR_HUBS", "CONFIGURATION_RELEASE_GRACE_SECONDS", "RECONCILE_SCHEDULE",
+      "AzureWebJobsStorage__accountName", "CONNECTOR_HUBS", "CONFIGURATION_RELEASE_GRACE_SECONDS", "RECONCILE_SCHEDULE", "SWEEP_SCHEDULE",
       "BASE_DEPLOYMENT_TARGET_CONDITION", "BASE_EDGE_AGENT_IMAGE", "BASE_EDGE_HUB_IMAGE", "BASE_REGISTRY_CREDENTIALS", "LOG_LEVEL",
       "HUB_PLANT_A_HOSTNAME", "HUB_PLANT_A_EVENTS_CONNECTION", "HUB_PLANT_A_EVENTS_NAME", "HUB_PLANT_A_CONSUMER_GROUP",
       "HUB_PLANT_A_SKU", "HUB_PLANT_A_UNITS", "HUB_PLANT_A_BASE_DEPLOYMENT",

@@ -25,6 +25,8 @@ export interface AdapterConfig {
   nodeStatusIntervalMs: number;
   leaseIntervalMs: number;
   leaseDurationSeconds: number;
+  /** how often the node is reconciled with the provider (stray pods, lost pods, holds) */
+  reconcileIntervalMs: number;
   /** capacity reported until the provider answers (pods, cpu, memory) */
   capacity: Record<string, string>;
   /** bound on draining in-flight work at shutdown */
@@ -58,6 +60,7 @@ export const adapterSettingNames = {
   statusIntervalMs: ["status-interval-ms", "STATUS_INTERVAL_MS"],
   nodeStatusIntervalMs: ["node-status-interval-ms", "NODE_STATUS_INTERVAL_MS"],
   leaseIntervalMs: ["lease-interval-ms", "LEASE_INTERVAL_MS"],
+  reconcileIntervalMs: ["reconcile-interval-ms", "RECONCILE_INTERVAL_MS"],
   capacityPods: ["capacity-pods", "CAPACITY_PODS"],
   capacityCpu: ["capacity-cpu", "CAPACITY_CPU"],
   capacityMemory: ["capacity-memory", "CAPACITY_MEMORY"],
@@ -90,6 +93,7 @@ const schema = z.object({
   statusIntervalMs: interval.default(5_000),
   nodeStatusIntervalMs: interval.default(10_000),
   leaseIntervalMs: interval.default(10_000),
+  reconcileIntervalMs: interval.default(60_000),
   capacityPods: z.string().regex(/^\d+$/, "must be a whole number").default("110"),
   capacityCpu: z.string().min(1).default("20"),
   capacityMemory: z.string().min(1).default("100Gi"),

@@ -1,6 +1,8 @@
 // Keeps the virtual node alive: registers it, renews its Lease in kube-node-lease (the heartbeat the
-// node-lifecycle controller watches) and refreshes its status from the provider's conditions. A
-// provider outage turns Ready to Unknown; it never stops the loops.
+// node-lifecycle controller watches) and refreshes its status from the provider's conditions. The node
+// is Ready while this runs; a provider outage is a condition of its own and never stops the loops.
+// Before writing Ready (at start, and after a gap in its writes) it reads the Node, so it knows when
+// the node was not Ready while it was away (nodeReadiness.ts).
 import {
   PatchStrategy,
   V1MicroTime,
@@ -15,6 +17,7 @@ import type { AdapterConfig } from "./config.js";
 import { AdapterError, describeError, isConflict, isNotFound } from "./kubeErrors.js";
 import type { AdapterMetrics } from "./metrics.js";
 import type { PodProvider } from "./podProvider.js";
+import { NodeReadinessHistory, type NodeReadiness } from "./nodeReadiness.js";
 import { virtualNode, virtualNodeStatus, type ProviderConditions } from "./virtualNode.js";
 
 const LEASE_NAMESPACE = "kube-node-lease";
@@ -33,6 +36,8 @@ export class NodeController {
   private conditions: V1NodeCondition[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private registered = false;
+  private readonly history = new NodeReadinessHistory();
+  private lastWrittenMs: number | undefined;
 
   constructor(private readonly deps: NodeControllerDeps) {}
 
@@ -40,8 +45,14 @@ export class NodeController {
     return this.registered;
   }
 
+  /** When the node was not Ready (while this adapter was away or cut off). */
+  get readiness(): NodeReadiness {
+    return this.history;
+  }
+
   /** Registers the node, writes its first status and lease, then keeps both fresh. */
   async start(): Promise<void> {
+    await this.observeNode();
     await this.register();
     await this.refreshStatus();
     await this.renewLease();
@@ -86,8 +97,22 @@ export class NodeController {
     this.registered = true;
   }
 
+  /** Reads the Node's Ready condition as the node lifecycle controller left it (before this adapter writes it). */
+  private async observeNode(): Promise<void> {
+    const { core, config, logger } = this.deps;
+    try {
+      this.history.observe(await core.readNode({ name: config.nodeName }), new Date());
+    } catch (error) {
+      if (isNotFound(error)) this.history.observe(undefined, new Date());
+      else logger.warn({ err: describeError(error) }, "reading the node before writing Ready failed");
+    }
+  }
+
   private async refreshStatus(): Promise<void> {
     const { core, config, provider, logger, metrics } = this.deps;
+    // No write for longer than the controller's grace: it may have marked the node not Ready meanwhile.
+    const gapMs = 3 * config.nodeStatusIntervalMs;
+    if (this.lastWrittenMs !== undefined && Date.now() - this.lastWrittenMs > gapMs) await this.observeNode();
     let conditions: ProviderConditions;
     try {
       conditions = { ok: true, response: await provider.nodeConditions() };
@@ -100,6 +125,8 @@ export class NodeController {
     try {
       await core.patchNodeStatus({ name: config.nodeName, body: { status } }, mergePatch);
       this.conditions = status.conditions ?? [];
+      this.history.readyWritten(new Date());
+      this.lastWrittenMs = Date.now();
     } catch (error) {
       metrics.errors.inc({ kind: "node_status" });
       logger.warn({ err: describeError(error) }, "writing node status failed");

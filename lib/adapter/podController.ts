@@ -2,7 +2,10 @@
 // keyed work queue (`namespace/name`); one level-triggered sync per key compares the pod in the
 // cache with what was last sent to the provider. Status-only changes (our own status writes) are
 // skipped, a pod gone from the cache is deleted at the provider, and a pod being deleted is removed
-// from the provider before it is removed from the cluster. Every error names the step and the pod.
+// from the provider before it is removed from the cluster; a pod that left without user intent has its
+// configurations held for its owner (retention.ts). Now and then the provider's list of the node's pods
+// is compared with the cache: what it has and the cluster does not is deleted there, what the cluster
+// has and it lost is sent again. Every error names the step and the pod.
 import {
   ListWatch,
   PatchStrategy,
@@ -19,7 +22,9 @@ import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import { ProviderCallError } from "./podProvider.js";
+import type { NodeReadiness } from "./nodeReadiness.js";
 import { MissingReferenceError, resolveReferences } from "./resolveReferences.js";
+import { leftWithoutIntent } from "./retention.js";
 import { WorkQueue } from "./workQueue.js";
 
 export interface PodControllerOptions {
@@ -30,6 +35,8 @@ export interface PodControllerOptions {
   events: EventRecorder;
   logger: Logger;
   metrics: AdapterMetrics;
+  /** when the node was not Ready: deletions then are not user intent */
+  readiness: NodeReadiness;
   workers?: number;
   /** first retry delay of a failed pod; doubles up to maxRetryDelayMs */
   retryDelayMs?: number;
@@ -44,6 +51,15 @@ interface SentPod {
   fingerprint: string;
   /** the provider refused this content (4xx); wait for a change instead of retrying */
   refused: boolean;
+  /** when it was sent (epoch ms): a provider list older than that cannot show it */
+  atMs: number;
+}
+
+/** A pod as the provider lists it. */
+export interface ProviderPod {
+  namespace: string;
+  name: string;
+  uid: string;
 }
 
 /** A pod's desired state as the provider sees it; status and bookkeeping metadata left out. */
@@ -62,6 +78,10 @@ export class PodController {
   private readonly sent = new Map<string, SentPod>();
   /** uids whose removal the provider has accepted, so polling for the end does not repeat it */
   private readonly removing = new Set<string>();
+  /** pods that vanished from the cache, as last seen, and when: for the retention rule */
+  private readonly vanished = new Map<string, { pod: V1Pod; atMs: number }>();
+  /** uids the provider has under a key that the cluster no longer has (found by `reconcileWith`) */
+  private readonly strays = new Map<string, string>();
   private readonly deletePollMs: number;
   private synced = false;
   private firstListError: unknown;
@@ -70,7 +90,7 @@ export class PodController {
 
   constructor(private readonly options: PodControllerOptions) {
     const missing = (
-      ["nodeName", "kubeConfig", "core", "provider", "events", "logger", "metrics"] as const
+      ["nodeName", "kubeConfig", "core", "provider", "events", "logger", "metrics", "readiness"] as const
     ).filter((field) => !options[field]);
     if (missing.length > 0) throw new Error(`PodController: missing ${missing.join(", ")}`);
     const fieldSelector = `spec.nodeName=${options.nodeName}`;
@@ -101,7 +121,11 @@ export class PodController {
       this.queue.add(podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""));
     this.informer.on("add", enqueue);
     this.informer.on("update", enqueue);
-    this.informer.on("delete", enqueue);
+    this.informer.on("delete", (pod: V1Pod) => {
+      const key = podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "");
+      this.vanished.set(key, { pod, atMs: Date.now() });
+      enqueue(pod);
+    });
     this.informer.on("connect", () => options.logger.debug("pod watch connected"));
     this.informer.on("error", (error: unknown) => {
       if (this.synced) this.restartInformer(error);
@@ -139,14 +163,49 @@ export class PodController {
     const live = this.informer
       .list()
       .map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
+    // Pods gone while the node was not Ready (this adapter was away) left without user intent.
+    const retainGone = this.options.readiness.wasNotReadyAtStart;
     try {
-      await this.options.provider.reconcile(live);
-      this.options.logger.info({ pods: live.length }, "reconciled live pods with the provider");
+      await this.options.provider.reconcile(live, retainGone);
+      this.options.logger.info({ pods: live.length, retainGone }, "reconciled live pods with the provider");
     } catch (error) {
       // The pods are re-sent below anyway; stale deployments wait for the next start or the app's timer.
       this.options.metrics.errors.inc({ kind: "provider" });
       this.options.logger.warn({ err: describeError(error) }, "reconcile with the provider failed");
     }
+  }
+
+  /**
+   * Compares the provider's list of the node's pods (read at `listedAtMs`) with the cache: a pod it has
+   * that the cluster does not (a delete that never reached it) is deleted there, and a pod sent before
+   * the list was read that it does not have (its record was lost) is sent again. Through the queue, so
+   * each pod's work stays one at a time.
+   */
+  reconcileWith(
+    providerPods: readonly ProviderPod[],
+    listedAtMs: number,
+  ): { strays: number; resent: number } {
+    if (!this.synced) return { strays: 0, resent: 0 };
+    let strays = 0;
+    let resent = 0;
+    const listed = new Set(providerPods.map((pod) => pod.uid));
+    for (const { namespace, name, uid } of providerPods) {
+      const key = podKey(namespace, name);
+      if (this.getPod(namespace, name)?.metadata?.uid === uid || this.removing.has(uid)) continue;
+      this.strays.set(key, uid);
+      this.queue.add(key);
+      strays += 1;
+    }
+    for (const [key, sent] of this.sent) {
+      if (sent.refused || sent.atMs >= listedAtMs || listed.has(sent.uid)) continue;
+      const [namespace = "", name = ""] = key.split("/");
+      const pod = this.getPod(namespace, name);
+      if (pod?.metadata?.uid !== sent.uid || pod.metadata.deletionTimestamp) continue;
+      this.sent.delete(key);
+      this.queue.add(key);
+      resent += 1;
+    }
+    return { strays, resent };
   }
 
   async stop(timeoutMs: number): Promise<{ drained: boolean }> {
@@ -172,6 +231,11 @@ export class PodController {
     const [namespace = "", name = ""] = key.split("/");
     const pod = this.informer.get(name, namespace);
     if (!pod) return this.forget(key, namespace, name);
+    this.vanished.delete(key);
+    const stray = this.strays.get(key);
+    if (stray !== undefined && stray !== pod.metadata?.uid)
+      await this.deleteAtProvider(namespace, name, stray);
+    this.strays.delete(key);
     if (pod.metadata?.deletionTimestamp) return this.remove(key, pod);
     const fingerprint = desiredFingerprint(pod);
     const last = this.sent.get(key);
@@ -200,7 +264,7 @@ export class PodController {
       await this.options.provider.putPod(pod, resolved);
     } catch (error) {
       if (error instanceof ProviderCallError && error.permanent) {
-        this.sent.set(key, { uid, fingerprint, refused: true });
+        this.sent.set(key, { uid, fingerprint, refused: true, atMs: Date.now() });
         const message = `the connector refused the pod: ${error.field ? `${error.field}: ` : ""}${error.reason}`;
         await this.options.events.record(pod, { type: "Warning", reason: "ProviderRejected", message });
         await this.writeRefusal(pod, message);
@@ -209,7 +273,7 @@ export class PodController {
       }
       throw new AdapterError(`sending pod ${key} to the provider`, error);
     }
-    this.sent.set(key, { uid, fingerprint, refused: false });
+    this.sent.set(key, { uid, fingerprint, refused: false, atMs: Date.now() });
     await this.options.events.record(pod, {
       type: "Normal",
       reason: isNew ? "Submitted" : "Updated",
@@ -238,10 +302,21 @@ export class PodController {
 
   /** Gone from the cache (deleted by someone else, or force-deleted): remove it at the provider. */
   private async forget(key: string, namespace: string, name: string): Promise<void> {
+    const stray = this.strays.get(key);
+    if (stray !== undefined) {
+      await this.deleteAtProvider(namespace, name, stray);
+      this.strays.delete(key);
+    }
     const last = this.sent.get(key);
     if (!last) return;
-    await this.deleteAtProvider(namespace, name, last.uid);
+    const seen = this.vanished.get(key);
+    const retain =
+      seen !== undefined &&
+      seen.pod.metadata?.uid === last.uid &&
+      leftWithoutIntent(seen.pod, this.options.readiness, new Date(seen.atMs));
+    await this.deleteAtProvider(namespace, name, last.uid, retain);
     this.sent.delete(key);
+    this.vanished.delete(key);
   }
 
   /**
@@ -253,10 +328,11 @@ export class PodController {
   private async remove(key: string, pod: V1Pod): Promise<void> {
     const { namespace = "", name = "", uid = "", deletionTimestamp } = pod.metadata ?? {};
     const graceOver = deletionTimestamp !== undefined && new Date(deletionTimestamp).getTime() <= Date.now();
+    const retain = leftWithoutIntent(pod, this.options.readiness);
     let gone = false;
     try {
       if (!this.removing.has(uid)) {
-        await this.deleteAtProvider(namespace, name, uid);
+        await this.deleteAtProvider(namespace, name, uid, retain);
         this.removing.add(uid);
       }
       const status = await this.options.provider.getPodStatus(namespace, name);
@@ -287,16 +363,23 @@ export class PodController {
     await this.options.events.record(pod, {
       type: "Normal",
       reason: "Removed",
-      message: gone
-        ? "removed from the IoT Edge devices"
-        : "grace period over before the devices confirmed removal",
+      message: retain
+        ? "removed without user intent: its deployment stays on the devices, held for the pod's owner"
+        : gone
+          ? "removed from the IoT Edge devices"
+          : "grace period over before the devices confirmed removal",
     });
-    this.options.logger.info({ pod: key, uid, confirmed: gone }, "pod removed");
+    this.options.logger.info({ pod: key, uid, confirmed: gone, retain }, "pod removed");
   }
 
-  private async deleteAtProvider(namespace: string, name: string, uid: string): Promise<void> {
+  private async deleteAtProvider(
+    namespace: string,
+    name: string,
+    uid: string,
+    retain = false,
+  ): Promise<void> {
     try {
-      await this.options.provider.deletePod(namespace, name, uid);
+      await this.options.provider.deletePod(namespace, name, uid, retain);
     } catch (error) {
       throw new AdapterError(`deleting pod ${podKey(namespace, name)} (uid ${uid}) at the provider`, error);
     }

@@ -3,6 +3,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type {
   NodeConditionsResponse,
+  NodeHold,
   NodePodsResponse,
   ResolvedObjects,
 } from "../provider/providerContract.js";
@@ -19,14 +20,21 @@ export interface ContainerLogsQuery {
 export interface PodProvider {
   /** create or update (idempotent for the same uid and content) */
   putPod(pod: V1Pod, resolved: ResolvedObjects): Promise<void>;
-  /** start removing a pod; resolves once the provider accepted the removal */
-  deletePod(namespace: string, name: string, uid: string): Promise<void>;
+  /**
+   * start removing a pod; resolves once the provider accepted the removal. `retain`: the pod left
+   * without user intent (retention.ts): its configurations are held for its owner, not released.
+   */
+  deletePod(namespace: string, name: string, uid: string, retain?: boolean): Promise<void>;
   /** the provider's status of one pod, or undefined when it has no such pod (any more) */
   getPodStatus(namespace: string, name: string): Promise<{ uid: string } | undefined>;
   /** every pod status of the node; `undefined` when unchanged since `etag` */
   listPodStatuses(etag?: string): Promise<NodePodsResponse | undefined>;
-  /** the cluster's live pods (`namespace/name/uid`) after a restart; the provider drops the rest */
-  reconcile(livePods: string[]): Promise<void>;
+  /** the cluster's live pods (`namespace/name/uid`) after a restart; the provider drops the rest (held for their owners with `retainGone`) */
+  reconcile(livePods: string[], retainGone?: boolean): Promise<void>;
+  /** the node's holds: configurations kept for owners whose pods were evicted */
+  nodeHolds(): Promise<NodeHold[]>;
+  /** the owner is gone or scaled down: its holds on this node are released */
+  releaseHolds(ownerUid: string): Promise<void>;
   nodeConditions(): Promise<NodeConditionsResponse>;
   containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<string>;
 }

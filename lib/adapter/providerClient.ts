@@ -5,6 +5,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import {
   providerRoutes,
   type NodeConditionsResponse,
+  type NodeHold,
+  type NodeHoldsResponse,
   type NodePodsResponse,
   type NodeReconcileRequest,
   type ProviderError,
@@ -39,8 +41,9 @@ export class ProviderClient implements PodProvider {
     await this.call("pod", { namespace, name }, { method: "PUT", body });
   }
 
-  async deletePod(namespace: string, name: string, uid: string): Promise<void> {
-    await this.call("pod", { namespace, name }, { method: "DELETE", query: { uid }, allow404: true });
+  async deletePod(namespace: string, name: string, uid: string, retain = false): Promise<void> {
+    const query: Record<string, string> = retain ? { uid, retain: "true" } : { uid };
+    await this.call("pod", { namespace, name }, { method: "DELETE", query, allow404: true });
   }
 
   async getPodStatus(namespace: string, name: string): Promise<{ uid: string } | undefined> {
@@ -55,9 +58,22 @@ export class ProviderClient implements PodProvider {
     return (await response.json()) as NodePodsResponse;
   }
 
-  async reconcile(livePods: string[]): Promise<void> {
-    const body: NodeReconcileRequest = { pods: livePods };
+  async reconcile(livePods: string[], retainGone = false): Promise<void> {
+    const body: NodeReconcileRequest = { pods: livePods, ...(retainGone && { retainGone }) };
     await this.call("nodeReconcile", { node: this.options.nodeName }, { method: "POST", body });
+  }
+
+  async nodeHolds(): Promise<NodeHold[]> {
+    const response = await this.call("nodeHolds", { node: this.options.nodeName });
+    return ((await response.json()) as NodeHoldsResponse).holds;
+  }
+
+  async releaseHolds(ownerUid: string): Promise<void> {
+    await this.call(
+      "nodeHolds",
+      { node: this.options.nodeName },
+      { method: "DELETE", query: { owner: ownerUid } },
+    );
   }
 
   async nodeConditions(): Promise<NodeConditionsResponse> {

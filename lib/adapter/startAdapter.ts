@@ -1,5 +1,5 @@
-// Wires one virtual node: provider client, node controller, pod controller, status writer, kubelet
-// API and ops endpoint. Returns a stop that shuts down in reverse order with a bound on draining.
+// Wires one virtual node: provider client, node controller, pod controller, status writer, the
+// periodic reconcile with the provider, kubelet API and ops endpoint. Returns a stop that shuts down in reverse order with a bound on draining.
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -9,11 +9,13 @@ import { startKubeletServer } from "./kubeletServer.js";
 import { createAdapterMetrics, type AdapterMetrics } from "./metrics.js";
 import { NodeController } from "./nodeController.js";
 import { startOpsServer } from "./opsServer.js";
+import { ownerLookup } from "./ownerLookup.js";
 import { PodController } from "./podController.js";
 import { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import { PodStatusWriter } from "./podStatusWriter.js";
 import { ProviderClient } from "./providerClient.js";
+import { ProviderReconciler } from "./providerReconciler.js";
 
 export interface RunningAdapter {
   metrics: AdapterMetrics;
@@ -57,6 +59,7 @@ export async function startAdapter(
     events,
     logger,
     metrics,
+    readiness: nodes.readiness,
   });
   const statuses = new PodStatusWriter({
     provider,
@@ -68,13 +71,24 @@ export async function startAdapter(
     logger,
     metrics,
   });
+  const reconciler = new ProviderReconciler({
+    provider,
+    pods,
+    providerList: () => statuses.lastList,
+    readOwner: ownerLookup(kubeConfig),
+    intervalMs: config.reconcileIntervalMs,
+    logger,
+    metrics,
+  });
   const servers: Server[] = [];
   const stop = async () => {
     const statusesStopped = statuses.stop(); // no new polls while pod work drains
+    const reconcilerStopped = reconciler.stop();
     nodes.stop();
     const outcome = await pods.stop(config.shutdownTimeoutMs);
     logger.debug({ drained: outcome.drained }, "pod work stopped");
     await statusesStopped;
+    await reconcilerStopped;
     await Promise.all(
       servers.map((server) => {
         const closed = new Promise((resolve) => server.close(resolve));
@@ -111,6 +125,7 @@ export async function startAdapter(
     await pods.start();
     logger.debug("pod cache filled and reconciled");
     statuses.start();
+    reconciler.start();
   } catch (error) {
     await stop();
     throw error;

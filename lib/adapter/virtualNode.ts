@@ -37,10 +37,23 @@ export function virtualNode(config: NodeIdentity): V1Node {
 export type ProviderConditions =
   { ok: true; response: NodeConditionsResponse } | { ok: false; reason: string };
 
+type Condition = Omit<V1NodeCondition, "lastHeartbeatTime" | "lastTransitionTime">;
+
+/** The adapter's own: it runs and renews the Lease, so the node is Ready (docs/outages.md). */
+const ready: Condition = {
+  type: "Ready",
+  status: "True",
+  reason: "KubeletReady",
+  message: "the adapter runs and renews the node's lease; the workloads run on the edge devices",
+};
+
 /**
- * The node status to write: the provider's conditions and capacity when it answered, otherwise
- * Ready=Unknown with why (the node stays, its pods keep running on the devices). A condition keeps
- * its lastTransitionTime while its status does not change.
+ * The node status to write. Ready is always True: the adapter writes it only while it runs, and
+ * trouble behind it (the Functions app, the hub, storage) must not make Kubernetes evict pods whose
+ * workloads run on undisturbed devices. That trouble shows as conditions of their own:
+ * ProviderReachable (the Functions app answers) and the app's (HubReachable, DeploymentCapacity),
+ * which turn Unknown while the app does not answer. A condition keeps its lastTransitionTime while
+ * its status does not change.
  */
 export function virtualNodeStatus(
   config: NodeIdentity & Pick<AdapterConfig, "capacity">,
@@ -48,28 +61,33 @@ export function virtualNodeStatus(
   previous: V1NodeCondition[],
   now: Date,
 ): V1NodeStatus {
-  const fresh: Omit<V1NodeCondition, "lastHeartbeatTime" | "lastTransitionTime">[] = provider.ok
-    ? provider.response.conditions.map((c) => ({
-        type: c.type,
-        status: c.status,
-        reason: c.reason,
-        message: c.message,
-      }))
-    : [
-        {
-          type: "Ready",
+  const own = new Set(["Ready", "ProviderReachable"]);
+  const fresh: Condition[] = [ready];
+  if (provider.ok) {
+    fresh.push({
+      type: "ProviderReachable",
+      status: "True",
+      reason: "ProviderAnswers",
+      message: "the connector's Functions app answers",
+    });
+    for (const c of provider.response.conditions)
+      if (!own.has(c.type))
+        fresh.push({ type: c.type, status: c.status, reason: c.reason, message: c.message });
+  } else {
+    fresh.push({
+      type: "ProviderReachable",
+      status: "False",
+      reason: "ProviderUnreachable",
+      message: `the connector's Functions app did not answer: ${provider.reason}; workloads keep running on the devices, changes wait`,
+    });
+    for (const c of previous)
+      if (!own.has(c.type))
+        fresh.push({
+          type: c.type,
           status: "Unknown",
           reason: "ProviderUnreachable",
-          message: `the connector's Functions app did not answer: ${provider.reason}`,
-        },
-      ];
-  if (!fresh.some((c) => c.type === "Ready")) {
-    fresh.push({
-      type: "Ready",
-      status: "True",
-      reason: "ProviderReady",
-      message: "the Functions app answers",
-    });
+          message: "not known while the connector's Functions app does not answer",
+        });
   }
   const conditions = fresh.map((condition) => {
     const before = previous.find((c) => c.type === condition.type);

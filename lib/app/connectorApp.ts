@@ -1,14 +1,17 @@
 // The one owner of the Functions app's process-wide objects: the settings (read and checked once),
-// one HubClient per hub, the tables, the status pipeline of each hub and one long-lived provider.
+// one HubClient per hub, the tally of each hub's requests, the tables, the status pipeline of each hub
+// and one long-lived provider.
 // Registrations in functions/ reach them through `connectorApp()` and hold nothing of their own.
 import { createHubClient } from "../hub/createHubClient.js";
 import type { HubClient } from "../hub/hubClient.js";
+import { HubTraffic } from "../hub/hubTraffic.js";
 import { baseDeployment } from "../provider/baseDeployment.js";
 import { PodRecords } from "../provider/podRecords.js";
 import { ProviderService } from "../provider/providerService.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
 import { connectorFor, type HubConnector } from "../scheduler/hubOperations.js";
 import type { SchedulerSettings } from "../scheduler/schedulerState.js";
+import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import { HubStatusRegistry } from "../status/hubStatusRegistry.js";
 import { StatusStore } from "../status/statusStore.js";
 import {
@@ -28,6 +31,7 @@ export class ConnectorApp {
   readonly provider: ProviderService;
   private readonly clients = new Map<string, HubClient>();
   private readonly connectors = new Map<string, HubConnector>();
+  private readonly traffics = new Map<string, HubTraffic>();
 
   constructor(
     readonly settings: AppSettings,
@@ -45,9 +49,9 @@ export class ConnectorApp {
       records: this.records,
       hubClient: (hub) => this.hubClient(hub),
       deploymentLimit: (hub) => this.schedulerSettings(hub).budget.deploymentLimit,
-      baseDeployment: (hub) =>
-        this.hubSettings(hub).baseDeployment ? baseDeployment(settings.base, hub) : undefined,
+      baseDeployment: (hub) => this.baseDeployment(hub),
       fleetStatuses: (hub, ids) => this.statusStore.fleetStatuses(hub, ids),
+      hubReachability: (hub) => this.traffic(hub).reachability(),
       now: () => new Date(),
     });
   }
@@ -67,17 +71,36 @@ export class ConnectorApp {
     return found;
   }
 
+  /** The hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT). */
+  baseDeployment(hub: string): EdgeConfiguration | undefined {
+    return this.hubSettings(hub).baseDeployment ? baseDeployment(this.settings.base, hub) : undefined;
+  }
+
   /** The scheduler entity's budget and grace for a hub. */
   schedulerSettings(hub: string): SchedulerSettings {
     const { sku, units } = this.hubSettings(hub);
     return { hub, budget: hubBudget(sku, units), graceSeconds: this.settings.releaseGraceSeconds };
   }
 
+  /** Every request this process sent the hub, by budget, caller and outcome. */
+  traffic(hub: string): HubTraffic {
+    let traffic = this.traffics.get(hub);
+    if (traffic === undefined) {
+      this.hubSettings(hub); // refuses an unknown hub
+      traffic = new HubTraffic();
+      this.traffics.set(hub, traffic);
+    }
+    return traffic;
+  }
+
   /** The hub client (with retries) the provider and the status pipeline share. */
   hubClient(hub: string): HubClient {
     let client = this.clients.get(hub);
     if (client === undefined) {
-      client = createHubClient(this.connectionString(hub));
+      const traffic = this.traffic(hub);
+      client = createHubClient(this.connectionString(hub), {
+        onAttempt: (event) => traffic.record("app", event, Date.now()),
+      });
       this.clients.set(hub, client);
     }
     return client;
@@ -87,7 +110,13 @@ export class ConnectorApp {
   hubConnector(hub: string): HubConnector {
     let connector = this.connectors.get(hub);
     if (connector === undefined) {
-      connector = connectorFor(this.connectionString(hub));
+      const traffic = this.traffic(hub);
+      const connect = connectorFor(this.connectionString(hub));
+      connector = (onAttempt) =>
+        connect((event) => {
+          traffic.record("scheduler", event, Date.now());
+          onAttempt(event);
+        });
       this.connectors.set(hub, connector);
     }
     return connector;

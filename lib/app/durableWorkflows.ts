@@ -3,9 +3,20 @@
 import * as df from "durable-functions";
 import type { DurableClient } from "durable-functions";
 import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "../provider/baseDeployment.js";
-import { podOrchestrationName } from "../provider/podOrchestration.js";
+import type { SweepWorkflows } from "../provider/configurationSweep.js";
+import { podOrchestrationName, type PodOrchestrationInput } from "../provider/podOrchestration.js";
 import type { PodWorkflows } from "../provider/providerService.js";
-import { hubSchedulerEntityName, type HubSchedulerView } from "../scheduler/schedulerContract.js";
+import type { HubTraffic } from "../hub/hubTraffic.js";
+import {
+  hubSchedulerEntityName,
+  type AccountOperations,
+  type HubSchedulerView,
+} from "../scheduler/schedulerContract.js";
+import {
+  schedulerCallOrchestrationName,
+  type SchedulerCallInput,
+  type SchedulerOperation,
+} from "../scheduler/schedulerCalls.js";
 
 const activeStatuses = new Set<string>([
   df.OrchestrationRuntimeStatus.Running,
@@ -60,5 +71,58 @@ export function durableWorkflows(client: DurableClient): PodWorkflows {
       await client.raiseEvent(instanceId, event, data);
     },
     schedulerState: (hub) => readSchedulerView(client, hub),
+    callScheduler: (hub, operation, input) =>
+      callSchedulerFrom(client, hub, operation as SchedulerOperation, input),
+  };
+}
+
+/** A scheduler operation from code with a durable client: the `hubSchedulerCall` orchestration runs it. */
+export async function callSchedulerFrom(
+  client: DurableClient,
+  hub: string,
+  operation: SchedulerOperation,
+  input: unknown,
+): Promise<void> {
+  const call: SchedulerCallInput = { hub, operation, input };
+  await client.startNew(schedulerCallOrchestrationName, { input: call });
+}
+
+/**
+ * Hands the scheduler the configuration operations this process made on the hub outside it (they spent
+ * the same budget), with what a list call among them found (`listed`), if any.
+ */
+export async function accountHubOperations(
+  client: DurableClient,
+  hub: string,
+  traffic: HubTraffic,
+  listed?: AccountOperations["listed"],
+): Promise<void> {
+  const operations = traffic.takeUnaccountedConfigurationOperations();
+  if (operations === 0 && listed === undefined) return;
+  const request: AccountOperations = { operations, ...(listed !== undefined && { listed }) };
+  await callSchedulerFrom(client, hub, "accountOperations", request);
+}
+
+/** The sweep's view of the orchestrations (lib/provider/configurationSweep.ts). */
+export function sweepWorkflows(client: DurableClient, traffic: (hub: string) => HubTraffic): SweepWorkflows {
+  return {
+    ...durableWorkflows(client),
+    async endedPodOrchestrations() {
+      const ended = await client.getStatusBy({
+        runtimeStatus: [df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated],
+      });
+      return new Map(
+        ended
+          .filter((status) => status.name === podOrchestrationName && status.input !== undefined)
+          .map((status) => [status.instanceId, status.input as PodOrchestrationInput]),
+      );
+    },
+    async runningInput(instanceId) {
+      const status = await client.getStatus(instanceId, { showInput: true }).catch(() => undefined);
+      return status !== undefined && activeStatuses.has(status.runtimeStatus)
+        ? (status.input as PodOrchestrationInput)
+        : undefined;
+    },
+    accountList: (hub, listed) => accountHubOperations(client, hub, traffic(hub), listed),
   };
 }

@@ -37,6 +37,7 @@ export const appSettingNames = {
   hubs: "CONNECTOR_HUBS",
   releaseGraceSeconds: "CONFIGURATION_RELEASE_GRACE_SECONDS",
   reconcileSchedule: "RECONCILE_SCHEDULE",
+  sweepSchedule: "SWEEP_SCHEDULE",
   baseTargetCondition: "BASE_DEPLOYMENT_TARGET_CONDITION",
   baseEdgeAgentImage: "BASE_EDGE_AGENT_IMAGE",
   baseEdgeHubImage: "BASE_EDGE_HUB_IMAGE",
@@ -62,6 +63,8 @@ export interface AppSettings {
   hubs: HubSettings[];
   releaseGraceSeconds: number;
   reconcileSchedule: string;
+  /** the configuration sweep's timer (lib/provider/configurationSweep.ts) */
+  sweepSchedule: string;
   base: BaseDeploymentSettings;
   logLevel: string;
 }
@@ -161,6 +164,7 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
     hubs,
     releaseGraceSeconds: positiveInteger(env, appSettingNames.releaseGraceSeconds, 60, problems),
     reconcileSchedule: env[appSettingNames.reconcileSchedule] || "0 */5 * * * *",
+    sweepSchedule: env[appSettingNames.sweepSchedule] || "30 */5 * * * *",
     base: {
       targetCondition: env[appSettingNames.baseTargetCondition] || "*",
       edgeAgentImage: env[appSettingNames.baseEdgeAgentImage] || "mcr.microsoft.com/azureiotedge-agent:1.5",

@@ -121,6 +121,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
     requireName(id, "configuration id");
     const { responseBody } = await call({
       operation: "read",
+      budget: "configurations",
       target: configurationTarget(id),
       repeatable: "always",
       attempt: () => registry.getConfiguration(id),
@@ -132,6 +133,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
     requireName(deviceId, "device id");
     const { responseBody } = await call({
       operation: "read twin of",
+      budget: "twinReads",
       target: `device "${deviceId}"`,
       repeatable: "always",
       attempt: () => registry.getTwin(deviceId),
@@ -155,6 +157,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       page += 1;
       const { twins, nextToken } = await call({
         operation: `query page ${page} of`,
+        budget: "queries",
         target,
         repeatable: "always",
         // The token travels explicitly so a retried page asks for the same page.
@@ -188,6 +191,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       requireName(request.id, "configuration id");
       const created = await call({
         operation: "create",
+        budget: "configurations",
         target: configurationTarget(request.id),
         repeatable: "always",
         attempt: async () =>
@@ -205,6 +209,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
     async listConfigurations() {
       const { responseBody } = await call({
         operation: "list",
+        budget: "configurations",
         target: "configurations",
         repeatable: "always",
         attempt: () => registry.getConfigurations(),
@@ -217,6 +222,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       requireName(request.etag, "configuration etag");
       const replaced = await call({
         operation: "replace",
+        budget: "configurations",
         target: configurationTarget(request.id),
         repeatable: "always",
         attempt: async () =>
@@ -233,6 +239,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       requireName(id, "configuration id");
       await call({
         operation: "delete",
+        budget: "configurations",
         target: configurationTarget(id),
         repeatable: "always",
         attempt: () => registry.removeConfiguration(id),
@@ -246,6 +253,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       requireName(deviceId, "device id");
       await call({
         operation: "apply configuration content to",
+        budget: "configurations",
         target: `device "${deviceId}"`,
         repeatable: "always",
         attempt: () => registry.applyConfigurationContentOnDevice(deviceId, content),
@@ -264,6 +272,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       requireName(moduleId, "module id");
       const { responseBody } = await call({
         operation: "read twin of",
+        budget: "twinReads",
         target: `module "${deviceId}/${moduleId}"`,
         repeatable: "always",
         attempt: () => registry.getModuleTwin(deviceId, moduleId),
@@ -275,6 +284,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       requireName(deviceId, "device id");
       return call({
         operation: "update tags of",
+        budget: "twinUpdates",
         target: `device "${deviceId}"`,
         repeatable: "always",
         attempt: async () => plainTwin((await registry.updateTwin(deviceId, { tags }, etag)).responseBody),
@@ -299,6 +309,7 @@ export function createHubClient(connectionString: string, options: HubClientOpti
       const connectTimeoutInSeconds = request.connectTimeoutSeconds ?? 0;
       const answer = await call({
         operation: `invoke ${request.methodName} on`,
+        budget: "directMethods",
         target: `module "${deviceId}/${moduleId}"`,
         // A device must not run a method twice because an answer was lost.
         repeatable: "ifNotDelivered",

@@ -1,5 +1,17 @@
 // Observability of hub calls: every attempt is reported to an optional listener and counted, so the
-// scheduler can count 429s and a dashboard can show retries without parsing logs.
+// scheduler can count 429s and a dashboard can show retries without parsing logs. Each attempt names
+// the hub budget it spends (IoT Hub throttles per class of operation, HUB-FACTS.md), so every query
+// and configuration operation the app makes is counted against the right budget.
+
+/** IoT Hub's throttle classes: configuration operations and twin queries are the scarce ones (20/min on S1). */
+export const hubBudgetClasses = [
+  "configurations",
+  "queries",
+  "twinReads",
+  "twinUpdates",
+  "directMethods",
+] as const;
+export type HubBudgetClass = (typeof hubBudgetClasses)[number];
 
 export type AttemptOutcome =
   /** The attempt succeeded. */
@@ -16,6 +28,8 @@ export type AttemptOutcome =
 export interface HubAttemptEvent {
   operation: string;
   target: string;
+  /** the hub budget the request spends */
+  budget?: HubBudgetClass;
   /** 1 for the first attempt of a call. */
   attempt: number;
   outcome: AttemptOutcome;
@@ -40,15 +54,26 @@ export interface HubCallCounters {
   retries: number;
   /** Calls that ended in an error. */
   failures: number;
+  /** Requests sent per hub budget (every attempt spends it, a throttled one too). */
+  byBudget: Record<HubBudgetClass, number>;
 }
 
 export function emptyCounters(): HubCallCounters {
-  return { attempts: 0, successes: 0, throttled: 0, transientFailures: 0, retries: 0, failures: 0 };
+  return {
+    attempts: 0,
+    successes: 0,
+    throttled: 0,
+    transientFailures: 0,
+    retries: 0,
+    failures: 0,
+    byBudget: { configurations: 0, queries: 0, twinReads: 0, twinUpdates: 0, directMethods: 0 },
+  };
 }
 
 /** Adds one attempt to the counters. */
 export function countAttempt(counters: HubCallCounters, event: HubAttemptEvent): void {
   counters.attempts += 1;
+  if (event.budget !== undefined) counters.byBudget[event.budget] += 1;
   if (event.outcome === "success" || event.outcome === "recovered") counters.successes += 1;
   if (event.outcome === "throttled") counters.throttled += 1;
   if (event.outcome === "transient") counters.transientFailures += 1;

@@ -8,6 +8,7 @@ import {
   countAttempt,
   type AttemptOutcome,
   type HubAttemptEvent,
+  type HubBudgetClass,
   type HubCallCounters,
 } from "./hubCallStats.js";
 import { describeFailure, toHubError, type HubFailure } from "./hubFailure.js";
@@ -53,6 +54,8 @@ export interface HubLogger {
 export interface HubCall<T> {
   operation: string;
   target: string;
+  /** the hub budget each attempt spends */
+  budget: HubBudgetClass;
   attempt: () => Promise<T>;
   /**
    * "always": repeating the request is harmless (reads, deletes, puts with the same body).
@@ -113,7 +116,7 @@ export async function callHub<T>(call: HubCall<T>, context: RetryContext): Promi
 
   for (let attempt = 1; ; attempt += 1) {
     const attemptStartedAt = environment.now();
-    const base = { operation: call.operation, target: call.target, attempt };
+    const base = { operation: call.operation, target: call.target, budget: call.budget, attempt };
     let failure: HubFailure;
     try {
       const value = await withTimeout(call.attempt(), timeoutMs);

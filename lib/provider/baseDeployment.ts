@@ -14,7 +14,9 @@ import type { SchedulerCalls } from "./podOrchestration.js";
 import { podEvents } from "./podOrchestration.js";
 
 export const baseDeploymentOrchestrationName = "hubBaseDeployment";
-const ownerNamespace = "iot-edge-connector";
+/** The namespace label of the base deployment (no Kubernetes namespace holds it: the app does). */
+export const baseDeploymentNamespace = "iot-edge-connector";
+const ownerNamespace = baseDeploymentNamespace;
 
 export function baseDeploymentInstanceId(hub: string): string {
   return `base-deployment-${hub}`;

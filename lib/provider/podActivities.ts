@@ -8,6 +8,7 @@ import type {
 } from "../scheduler/schedulerContract.js";
 import type { PodLifecycle } from "../status/statusContract.js";
 import type { ResolvedObjects } from "./providerContract.js";
+import type { PodOwner } from "../scheduler/ownerHolds.js";
 import type { PodIdentity } from "./podIdentity.js";
 import type { PodRecord, PodRecords } from "./podRecords.js";
 
@@ -17,6 +18,8 @@ export interface PodSpecInput {
   pod: V1Pod;
   resolved: ResolvedObjects;
   specHash: string;
+  /** when the HTTP API accepted it (ISO): of two changes that arrive together, the later wins */
+  acceptedAt?: string;
 }
 
 export interface TranslatePodInput {
@@ -57,17 +60,19 @@ export interface RecordPodInput {
   containers: PodRecord["containers"];
   lifecycle: PodLifecycle;
   configurationId?: string;
+  owner?: PodOwner;
 }
 
 /** Writes the pod's new stage (creating the record if the HTTP API's write was lost). */
 export async function recordPod(records: PodRecords, input: RecordPodInput, now: Date): Promise<number> {
-  const { configurationId } = input;
+  const { configurationId, owner } = input;
   const fields = {
     node: input.node,
     specHash: input.specHash,
     containers: input.containers,
     lifecycle: input.lifecycle,
     ...(configurationId !== undefined ? { configurationId } : {}),
+    ...(owner !== undefined ? { owner } : {}),
   };
   const written = await records.update(
     input.pod,

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { RestError, type TableEntity } from "@azure/data-tables";
 import { LazyTable } from "../storage/lazyTable.js";
 import type { PodLifecycle } from "../status/statusContract.js";
+import type { PodOwner } from "../scheduler/ownerHolds.js";
 import type { PodIdentity } from "./podIdentity.js";
 
 export interface PodRecord extends PodIdentity {
@@ -16,6 +17,8 @@ export interface PodRecord extends PodIdentity {
   containers: { name: string; image: string }[];
   /** hash of the spec the app last accepted for this pod */
   specHash: string;
+  /** the pod's controller, for a hold when the pod leaves without user intent */
+  owner?: PodOwner;
   /** increases with every write */
   version: number;
   updatedAt: string;
@@ -30,6 +33,7 @@ type StoredRow = TableEntity<{
   containers: string;
   configurationId?: string;
   specHash: string;
+  owner?: string;
   version: number;
   updatedAt: string;
 }>;
@@ -57,6 +61,7 @@ function fromRow(row: StoredRow): PodRecord {
     containers: JSON.parse(row.containers) as PodRecord["containers"],
     ...(row.configurationId ? { configurationId: row.configurationId } : {}),
     specHash: row.specHash,
+    ...(row.owner ? { owner: JSON.parse(row.owner) as PodOwner } : {}),
     version: row.version,
     updatedAt: row.updatedAt,
   };
@@ -74,6 +79,7 @@ function toRow(record: PodRecord): StoredRow {
     containers: JSON.stringify(record.containers),
     configurationId: record.configurationId ?? "",
     specHash: record.specHash,
+    owner: record.owner ? JSON.stringify(record.owner) : "",
     version: record.version,
     updatedAt: record.updatedAt,
   };
@@ -123,6 +129,11 @@ export class PodRecords {
     return this.query(
       `PartitionKey eq ${literal(hub)} and RowKey ge ${literal(prefix)} and RowKey lt ${literal(`${prefix}\u{10FFFF}`)}`,
     ).then((records) => records.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)));
+  }
+
+  /** Every pod of the hub, on any node. */
+  async listHub(hub: string): Promise<PodRecord[]> {
+    return this.query(`PartitionKey eq ${literal(hub)}`);
   }
 
   async listNode(hub: string, node: string): Promise<PodRecord[]> {

@@ -1,6 +1,7 @@
 // The provider API between the in-cluster adapter and the Functions app: routes and JSON shapes.
 // Both sides import this file, so the adapter's client and the app's handlers cannot drift apart.
 import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
+import type { PodOwner } from "../scheduler/ownerHolds.js";
 import type { FleetCounts } from "../status/statusContract.js";
 
 /** Every route lives under this prefix (the host's `api/` route prefix comes before it). */
@@ -20,6 +21,8 @@ export const providerRoutes = {
   nodeReconcile: "v1/hubs/{hub}/nodes/{node}/reconcile",
   /** GET: capacity and conditions of the virtual node (hub reachable, devices connected). */
   nodeConditions: "v1/hubs/{hub}/nodes/{node}/conditions",
+  /** GET: the node's holds (configurations kept for owners of evicted pods); DELETE ?owner=<uid>: release one owner's. */
+  nodeHolds: "v1/hubs/{hub}/nodes/{node}/holds",
 } as const;
 
 /** What the adapter resolved from the cluster for one pod (k8s shapes; Secret data base64). */
@@ -35,7 +38,11 @@ export interface PutPodRequest {
   resolved: ResolvedObjects;
 }
 
-/** DELETE pod: query `?uid=`; answers 202 and the removal proceeds in the background. */
+/**
+ * DELETE pod: query `?uid=`, and `&retain=true` when the pod left without user intent (evicted, deleted
+ * while its node was not Ready): its configurations are then held for its owner, not released.
+ * Answers 202 and the removal proceeds in the background.
+ */
 
 /** A pod's status as the provider reports it: what the adapter writes to the status subresource. */
 export interface ProviderPodStatus {
@@ -62,6 +69,19 @@ export interface NodePodsResponse {
 export interface NodeReconcileRequest {
   /** `namespace/name/uid` of every pod the cluster has on the node */
   pods: string[];
+  /** the node was not Ready while the adapter was away: pods gone meanwhile are held for their owners */
+  retainGone?: boolean;
+}
+
+/** A hold: configurations kept on the hub for an owner whose pods on this node were evicted. */
+export interface NodeHold {
+  namespace: string;
+  owner: PodOwner;
+  configurationIds: string[];
+}
+
+export interface NodeHoldsResponse {
+  holds: NodeHold[];
 }
 
 export interface NodeConditionsResponse {
@@ -70,7 +90,7 @@ export interface NodeConditionsResponse {
   devicesTotal: number;
   devicesConnected: number;
   deployments: { used: number; limit: number };
-  /** node conditions to write (Ready, and the connector's own) */
+  /** the connector's own node conditions (HubReachable, DeploymentCapacity); never Ready, which is the adapter's */
   conditions: { type: string; status: "True" | "False" | "Unknown"; reason: string; message: string }[];
   capacity: Record<string, string>;
 }

@@ -38,6 +38,7 @@ const reconcileSchema = z.object({
   pods: z
     .array(z.string().regex(/^[^/]+\/[^/]+\/[^/]+$/, "must be namespace/name/uid"))
     .max(10_000, "at most 10000 pods"),
+  retainGone: z.boolean().optional(),
 });
 
 export interface PodRoute {
@@ -76,6 +77,13 @@ export function parseNodeName(node: string): string {
 export function parseUid(uid: string | null): string {
   if (uid === null || uid === "") throw badRequest("uid", "query parameter is required");
   return uid;
+}
+
+/** `retain=true` on a delete (the pod left without user intent); anything else but absent is refused. */
+export function parseRetain(retain: string | null): boolean {
+  if (retain === null || retain === "" || retain === "false") return false;
+  if (retain === "true") return true;
+  throw badRequest("retain", "query parameter must be true or false");
 }
 
 export interface LogsQuery {

@@ -4,17 +4,27 @@ import { createHash } from "node:crypto";
 import stringify from "safe-stable-stringify";
 import { getModuleLogs } from "../hub/edgeAgentMethods.js";
 import type { HubClient } from "../hub/hubClient.js";
-import { redact } from "../hub/redact.js";
+import type { HubReachability } from "../hub/hubTraffic.js";
+import { hubReachableCondition } from "./hubCondition.js";
 import { moduleNameProblem } from "../translate/containerToModule.js";
 import type {
   NodeConditionsResponse,
+  NodeHold,
+  NodeHoldsResponse,
   NodePodsResponse,
   NodeReconcileRequest,
   ProviderPodStatus,
   PutPodRequest,
 } from "./providerContract.js";
-import { podInstanceId, podKey, type PodIdentity } from "./podIdentity.js";
-import { podEvents, type PodOrchestrationInput } from "./podOrchestration.js";
+import { podInstanceId, podKey, podOwner, type PodIdentity } from "./podIdentity.js";
+import {
+  deletingInput,
+  podEvents,
+  type PodDeletedEvent,
+  type PodOrchestrationInput,
+} from "./podOrchestration.js";
+import { holdKey, parseHoldKey } from "../scheduler/ownerHolds.js";
+import type { HubSchedulerView, ReleaseConfiguration } from "../scheduler/schedulerContract.js";
 import type { PodSpecInput } from "./podActivities.js";
 import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.js";
 import { podContainers, podStatusView } from "./podStatusView.js";
@@ -33,6 +43,8 @@ export interface PodWorkflows {
   startBaseDeployment(hub: string, input: BaseDeploymentInput): Promise<void>;
   /** the hub scheduler's entity state (undefined before its first operation) */
   schedulerState(hub: string): Promise<unknown>;
+  /** a scheduler operation from outside an orchestration (run by the hubSchedulerCall orchestration) */
+  callScheduler(hub: string, operation: string, input: unknown): Promise<void>;
 }
 
 /** What the provider needs from the process; the durable client (PodWorkflows) comes with each call. */
@@ -46,6 +58,8 @@ export interface ProviderDependencies {
   baseDeployment(hub: string): EdgeConfiguration | undefined;
   /** the latest fleet status of each of these configurations that devices have reported on */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
+  /** whether the hub answered this process's last request (lib/hub/hubTraffic.ts) */
+  hubReachability(hub: string): HubReachability;
   now(): Date;
 }
 
@@ -67,6 +81,8 @@ export function specHash(request: PutPodRequest): string {
 }
 
 const conditionsCacheMs = 60_000;
+/** how long node conditions wait for the device count: the adapter's call must not time out on a slow hub */
+const countWaitMs = 5_000;
 /** Pods share configurations, so the hub's deployment limit does not bound pods; this only keeps the scheduler sane. */
 const podsPerNode = 1000;
 
@@ -111,6 +127,7 @@ export class ProviderService {
       pod: request.pod,
       resolved: request.resolved,
       specHash: specHash(request),
+      acceptedAt: this.deps.now().toISOString(),
     };
     const existing = await this.deps.records.get(pod);
     if (existing?.lifecycle.stage === "Deleting")
@@ -123,6 +140,7 @@ export class ProviderService {
       if (existing.specHash !== spec.specHash) await workflows.raise(instanceId, podEvents.changed, spec);
       return { created: false, status: podStatusView(existing) };
     }
+    const owner = podOwner(request.pod);
     const record = await this.deps.records.createIfAbsent(
       {
         ...pod,
@@ -130,10 +148,13 @@ export class ProviderService {
         lifecycle: { stage: "Accepted" },
         containers: podContainers(request.pod),
         specHash: spec.specHash,
+        ...(owner !== undefined && { owner }),
       },
       this.deps.now(),
     );
-    if (!running) await workflows.start(instanceId, { pod, spec });
+    // An orchestration of this pod ran before and ended early: the new one cleans up after it.
+    if (!running)
+      await workflows.start(instanceId, { pod, spec, ...(existing !== undefined && { resumed: true }) });
     return { created: existing === undefined, status: podStatusView(record) };
   }
 
@@ -162,42 +183,40 @@ export class ProviderService {
     this.baseDeploymentsSubmitted.add(hub);
   }
 
-  /** DELETE pod: the orchestration releases the configuration and forgets the pod. */
+  /**
+   * DELETE pod: the orchestration releases the pod's configurations and forgets the pod. `retain`: the
+   * pod left without user intent, so a hold for its owner keeps them (lib/scheduler/ownerHolds.ts).
+   */
   async deletePod(
     workflows: PodWorkflows,
     hub: string,
     namespace: string,
     name: string,
     uid: string,
+    retain = false,
   ): Promise<void> {
     this.checkHub(hub);
     const pod: PodIdentity = { hub, namespace, name, uid };
     const instanceId = podInstanceId(pod);
-    await this.serial.run(instanceId, () => this.deletePodAlone(workflows, pod, instanceId));
+    await this.serial.run(instanceId, () => this.deletePodAlone(workflows, pod, instanceId, retain));
   }
 
-  private async deletePodAlone(workflows: PodWorkflows, pod: PodIdentity, instanceId: string): Promise<void> {
-    const { hub, namespace, name, uid } = pod;
+  private async deletePodAlone(
+    workflows: PodWorkflows,
+    pod: PodIdentity,
+    instanceId: string,
+    retain: boolean,
+  ): Promise<void> {
     if (await workflows.isRunning(instanceId)) {
-      await workflows.raise(instanceId, podEvents.deleted, {});
+      const event: PodDeletedEvent = { retain };
+      await workflows.raise(instanceId, podEvents.deleted, event);
       return;
     }
     // its orchestration ended (failed): a new one releases what the pod may hold and forgets it
     const record = await this.deps.records.get(pod);
     if (record === undefined)
-      throw notFound("PodNotFound", `pod ${podKey(pod)} is not known on hub "${hub}"`);
-    const spec: PodSpecInput = {
-      node: record.node,
-      pod: { metadata: { namespace, name, uid }, spec: { containers: record.containers } },
-      resolved: { configMaps: {}, secrets: {} },
-      specHash: record.specHash,
-    };
-    await workflows.start(instanceId, {
-      pod,
-      spec,
-      deleting: true,
-      ...(record.configurationId ? { deployedConfigurationId: record.configurationId } : {}),
-    });
+      throw notFound("PodNotFound", `pod ${podKey(pod)} is not known on hub "${pod.hub}"`);
+    await workflows.start(instanceId, { ...deletingInput(record), retain });
   }
 
   async podStatus(hub: string, namespace: string, name: string): Promise<ProviderPodStatus> {
@@ -240,7 +259,10 @@ export class ProviderService {
     };
   }
 
-  /** After an adapter restart: every pod the app has on the node that the cluster no longer has is deleted. */
+  /**
+   * After an adapter restart: every pod the app has on the node that the cluster no longer has is
+   * deleted (held for its owner when the node was not Ready meanwhile: `retainGone`).
+   */
   async reconcileNode(
     workflows: PodWorkflows,
     hub: string,
@@ -251,9 +273,46 @@ export class ProviderService {
     const live = new Set(request.pods);
     const records = await this.deps.records.listNode(hub, node);
     const gone = records.filter((record) => !live.has(podKey(record)));
+    const retain = request.retainGone === true;
     for (const record of gone)
-      await this.deletePod(workflows, hub, record.namespace, record.name, record.uid);
+      await this.deletePod(workflows, hub, record.namespace, record.name, record.uid, retain);
     return { deleted: gone.map((record) => podKey(record)) };
+  }
+
+  /** The node's holds, per owner: what the adapter checks against the owners in the cluster. */
+  async nodeHolds(workflows: PodWorkflows, hub: string, node: string): Promise<NodeHoldsResponse> {
+    this.checkHub(hub);
+    const view = (await workflows.schedulerState(hub)) as Partial<HubSchedulerView> | undefined;
+    const holds = new Map<string, NodeHold>();
+    for (const [id, configuration] of Object.entries(view?.configurations ?? {})) {
+      for (const holder of configuration.pods) {
+        const hold = parseHoldKey(holder);
+        if (hold === undefined || hold.node !== node) continue;
+        const entry = holds.get(holder) ?? {
+          namespace: hold.namespace,
+          owner: hold.owner,
+          configurationIds: [],
+        };
+        entry.configurationIds.push(id);
+        holds.set(holder, entry);
+      }
+    }
+    return { holds: [...holds.values()] };
+  }
+
+  /** The adapter found the owner gone or scaled down: its holds on this node are released (after the grace). */
+  async releaseHolds(workflows: PodWorkflows, hub: string, node: string, ownerUid: string): Promise<number> {
+    const { holds } = await this.nodeHolds(workflows, hub, node);
+    let released = 0;
+    for (const hold of holds.filter((candidate) => candidate.owner.uid === ownerUid)) {
+      const holder = holdKey({ node, namespace: hold.namespace, owner: hold.owner });
+      for (const configurationId of hold.configurationIds) {
+        const request: ReleaseConfiguration = { pod: holder, configurationId };
+        await workflows.callScheduler(hub, "release", request);
+        released += 1;
+      }
+    }
+    return released;
   }
 
   /** Log lines of a container: from `?device=`, else from the first device where its module runs. */
@@ -296,41 +355,33 @@ export class ProviderService {
     return undefined;
   }
 
-  /** Hub reachable, devices total/connected (one paged twin query, cached a minute), deployments used/limit. */
+  /**
+   * HubReachable (from the hub's last answers), devices total/connected (one paged twin query, cached a
+   * minute; a slow or failing hub does not hold the answer: the last counts stand), deployments used/limit.
+   */
   async nodeConditions(workflows: PodWorkflows, hub: string, node: string): Promise<NodeConditionsResponse> {
     this.checkHub(hub);
-    const schedulerState = await workflows.schedulerState(hub);
-    const view = (schedulerState ?? {}) as { deploymentsOnHub?: number; deploymentLimit?: number };
+    const view = (await workflows.schedulerState(hub)) as Partial<HubSchedulerView> | undefined;
     const deployments = {
-      used: view.deploymentsOnHub ?? 0,
-      limit: view.deploymentLimit ?? this.deps.deploymentLimit(hub),
+      used: view?.deploymentsOnHub ?? 0,
+      limit: view?.deploymentLimit ?? this.deps.deploymentLimit(hub),
     };
-    let devices: { total: number; connected: number } | undefined;
-    let unreachable = "";
-    try {
-      devices = await this.countDevices(hub);
-    } catch (error) {
-      unreachable = redact(error instanceof Error ? error.message : String(error));
-    }
-    const reachable = devices !== undefined;
+    const devices = await this.countDevicesWithin(hub, countWaitMs);
     const total = devices?.total ?? 0;
     const connected = devices?.connected ?? 0;
     const full = deployments.used >= deployments.limit;
+    const reachability = this.deps.hubReachability(hub);
+    const hubCondition = hubReachableCondition(hub, reachability, view, this.deps.now());
+    if (hubCondition.status === "True" && devices !== undefined)
+      hubCondition.message += `: ${connected} of ${total} devices connected (node ${node})`;
     return {
       hub,
-      hubReachable: reachable,
+      hubReachable: hubCondition.status === "True",
       devicesTotal: total,
       devicesConnected: connected,
       deployments,
       conditions: [
-        {
-          type: "Ready",
-          status: reachable ? "True" : "False",
-          reason: reachable ? "HubReachable" : "HubUnreachable",
-          message: reachable
-            ? `IoT Hub ${hub}: ${connected} of ${total} devices connected (node ${node})`
-            : `IoT Hub ${hub} cannot be reached: ${unreachable}`,
-        },
+        hubCondition,
         {
           type: "DeploymentCapacity",
           status: full ? "False" : "True",
@@ -340,6 +391,18 @@ export class ProviderService {
       ],
       capacity: { pods: String(podsPerNode), devices: String(total) },
     };
+  }
+
+  /** The device counts, waiting at most `waitMs` (then the last counts, if any; the query goes on and fills the cache). */
+  private async countDevicesWithin(
+    hub: string,
+    waitMs: number,
+  ): Promise<{ total: number; connected: number } | undefined> {
+    const counting = this.countDevices(hub).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
+    const counts = await Promise.race([counting, late]).finally(() => clearTimeout(timer));
+    return counts ?? this.deviceCounts.get(hub);
   }
 
   private async countDevices(hub: string): Promise<{ total: number; connected: number }> {

@@ -10,7 +10,15 @@ import type {
   HubAction,
   PendingNotification,
 } from "./applierProtocol.js";
-import type { ConfigurationPhase, ReleaseConfiguration, WantConfiguration } from "./schedulerContract.js";
+import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
+import { isHoldOf } from "./ownerHolds.js";
+import type {
+  ConfigurationPhase,
+  AccountOperations,
+  ReleaseConfiguration,
+  ReleasePod,
+  WantConfiguration,
+} from "./schedulerContract.js";
 import type { ConfigurationRecord, SchedulerState } from "./schedulerState.js";
 
 /** Hub operations handed out at once (run in parallel by the applier). */
@@ -27,6 +35,7 @@ interface Assessment {
   nextDeleteDueMs?: number;
 }
 
+/** A configuration's holders: pods, the base deployment's pseudo pod, holds (ownerHolds.ts). */
 const podsOf = (state: SchedulerState, id: string) => state.configurations[id]?.pods ?? [];
 
 function deploymentsUsed(state: SchedulerState): number {
@@ -83,7 +92,7 @@ function refresh(state: SchedulerState, nowMs: number): void {
   for (const [id, record] of Object.entries(state.records)) {
     const managed = state.configurations[id];
     if (!managed) continue;
-    managed.state = phaseOf(state, id, record, { creatable, queued, deleting });
+    managed.state = phaseOf(state, id, record, { creatable, queued, deleting }, nowMs);
   }
   if (state.holdUntilMs !== undefined && state.holdUntilMs <= nowMs) delete state.holdUntilMs;
   if (state.throttledUntil !== undefined && Date.parse(state.throttledUntil) <= nowMs)
@@ -99,6 +108,7 @@ function phaseOf(
   id: string,
   record: ConfigurationRecord,
   lines: { creatable: string[]; queued: string[]; deleting: Set<string> },
+  nowMs: number,
 ): ConfigurationPhase {
   if (record.refused !== undefined) return { phase: "Refused", message: record.refused };
   if (record.inFlight === "create") return { phase: "Creating" };
@@ -110,10 +120,23 @@ function phaseOf(
     return { phase: "Releasing", deleteAfter: new Date(deleteAfterMs).toISOString() };
   }
   const position = lines.creatable.indexOf(id);
-  if (position >= 0) return { phase: "WaitingForHubBudget", position: position + 1 };
-  if (lines.queued.includes(id))
+  if (lines.queued.includes(id) && position < 0)
     return { phase: "HubDeploymentLimit", used: state.deploymentsOnHub, limit: state.deploymentLimit };
-  return { phase: "WaitingForHubBudget", position: lines.queued.length + 1 };
+  const hub = hubTrouble(state, nowMs);
+  return {
+    phase: "WaitingForHubBudget",
+    position: position >= 0 ? position + 1 : lines.queued.length + 1,
+    ...(hub !== undefined && { hub }),
+  };
+}
+
+/** Why the hub makes everyone wait, while it does: a throttle (429) or a failure (5xx, unreachable). */
+function hubTrouble(state: SchedulerState, nowMs: number): string | undefined {
+  if (state.holdUntilMs === undefined || state.holdUntilMs <= nowMs) return undefined;
+  const retry = `next try at ${new Date(state.holdUntilMs).toISOString()}`;
+  if (state.lastError !== undefined) return `the hub failed: ${state.lastError}; ${retry}`;
+  if (state.throttledUntil !== undefined) return `the hub is throttling requests (429); ${retry}`;
+  return undefined;
 }
 
 /** When the applier should next run, if there is any work at all. */
@@ -142,6 +165,10 @@ function wakeNeeded(state: SchedulerState, nowMs: number): boolean {
 export function want(state: SchedulerState, request: WantConfiguration, nowMs: number): DemandResult {
   const { configuration, pod } = request;
   const id = configuration.id;
+  if (request.owner !== undefined) {
+    takeOverHolds(state, request.owner, id, pod, nowMs);
+    (state.podOwners ??= {})[pod] = request.owner;
+  }
   let record = state.records[id];
   let managed = state.configurations[id];
   if (!record || !managed) {
@@ -153,7 +180,7 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
       targetCondition: configuration.targetCondition,
       priority: configuration.priority,
       modules: request.modules,
-      images: imagesOf(request),
+      images: imagesOf(configuration),
       pods: [],
       state: { phase: "WaitingForHubBudget", position: 0 },
     };
@@ -181,8 +208,22 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
   return { configurationId: id, state: managed.state, wakeApplier: wakeNeeded(state, nowMs) };
 }
 
-function imagesOf(request: WantConfiguration): Record<string, string> {
-  const agent = request.configuration.content.modulesContent.$edgeAgent ?? {};
+/**
+ * A pod of `owner` wants `id`: the owner's holds pass to it. A hold on `id` itself simply gives way to
+ * the pod; a hold on another configuration is released as if by this pod, so its delete waits until
+ * `id` is on the hub (the replacement's order: new before old).
+ */
+function takeOverHolds(state: SchedulerState, owner: string, id: string, pod: string, nowMs: number): void {
+  for (const [otherId, managed] of Object.entries(state.configurations)) {
+    for (const holder of managed.pods.filter((candidate) => isHoldOf(candidate, owner))) {
+      if (otherId === id) managed.pods = managed.pods.filter((candidate) => candidate !== holder);
+      else dropHolder(state, otherId, holder, nowMs, pod);
+    }
+  }
+}
+
+function imagesOf(configuration: EdgeConfiguration): Record<string, string> {
+  const agent = configuration.content.modulesContent.$edgeAgent ?? {};
   const images: Record<string, string> = {};
   for (const [path, value] of Object.entries(agent)) {
     // base: properties.desired.modules.<name>; layered: properties.desired.modules.<name> as a path
@@ -205,24 +246,30 @@ function forget(state: SchedulerState, id: string): void {
   state.createQueue = state.createQueue.filter((queued) => queued !== id);
 }
 
-export function release(state: SchedulerState, request: ReleaseConfiguration, nowMs: number): DemandResult {
-  const id = request.configurationId;
+/**
+ * Takes `holder` off the configuration. The last holder gone starts the grace period (a configuration
+ * never created is simply forgotten). `releasedBy`: the pod whose replacement the delete waits for.
+ */
+function dropHolder(state: SchedulerState, id: string, holder: string, nowMs: number, releasedBy = holder) {
   const record = state.records[id];
   const managed = state.configurations[id];
-  if (record && managed && managed.pods.includes(request.pod)) {
-    managed.pods = managed.pods.filter((pod) => pod !== request.pod);
-    record.notify = record.notify.filter((n) => n.pod !== request.pod);
-    if (!record.releasedBy.includes(request.pod)) record.releasedBy.push(request.pod);
-    if (managed.pods.length === 0) {
-      if (!record.onHub && record.inFlight === undefined) {
-        // Never created: nothing to create, nothing to delete.
-        if (record.refused === undefined) state.counters.coalesced++;
-        forget(state, id);
-      } else {
-        record.releasedAtMs = nowMs;
-      }
-    }
+  if (!record || !managed || !managed.pods.includes(holder)) return;
+  managed.pods = managed.pods.filter((pod) => pod !== holder);
+  record.notify = record.notify.filter((n) => n.pod !== holder);
+  if (!record.releasedBy.includes(releasedBy)) record.releasedBy.push(releasedBy);
+  if (managed.pods.length > 0) return;
+  if (!record.onHub && record.inFlight === undefined) {
+    // Never created: nothing to create, nothing to delete.
+    if (record.refused === undefined) state.counters.coalesced++;
+    forget(state, id);
+  } else {
+    record.releasedAtMs = nowMs;
   }
+}
+
+export function release(state: SchedulerState, request: ReleaseConfiguration, nowMs: number): DemandResult {
+  const id = request.configurationId;
+  dropHolder(state, id, request.pod, nowMs);
   refresh(state, nowMs);
   const phase = state.configurations[id]?.state;
   return {
@@ -230,6 +277,105 @@ export function release(state: SchedulerState, request: ReleaseConfiguration, no
     ...(phase !== undefined && { state: phase }),
     wakeApplier: wakeNeeded(state, nowMs),
   };
+}
+
+export interface PodReleaseResult {
+  /** configurations the pod no longer holds */
+  released: string[];
+  /** of those, the ones a hold now keeps */
+  held: string[];
+  wakeApplier: boolean;
+}
+
+/**
+ * Entity operation `releasePod`: the pod lets go of every configuration it holds except `keep`, whatever
+ * its orchestration remembers (a failed run may have wanted more). With `holdAs`, a hold takes its place.
+ */
+export function releasePod(state: SchedulerState, request: ReleasePod, nowMs: number): PodReleaseResult {
+  const released: string[] = [];
+  const held: string[] = [];
+  const owner = state.podOwners?.[request.pod];
+  for (const [id, managed] of Object.entries(state.configurations)) {
+    if (id === request.keep || !managed.pods.includes(request.pod)) continue;
+    released.push(id);
+    // a replacement of the same owner already holds it: no hold needed
+    const replaced =
+      owner !== undefined &&
+      managed.pods.some((other) => other !== request.pod && state.podOwners?.[other] === owner);
+    if (request.holdAs === undefined || replaced) {
+      dropHolder(state, id, request.pod, nowMs);
+      continue;
+    }
+    const holdAs = request.holdAs;
+    managed.pods = [...new Set(managed.pods.map((pod) => (pod === request.pod ? holdAs : pod)))];
+    const record = state.records[id];
+    if (record) record.notify = record.notify.filter((n) => n.pod !== request.pod);
+    held.push(id);
+  }
+  if (request.keep === undefined) delete state.podOwners?.[request.pod];
+  refresh(state, nowMs);
+  return { released, held, wakeApplier: wakeNeeded(state, nowMs) };
+}
+
+/**
+ * Entity operation `adoptOrphans`: configurations of the connector that the hub holds and this state
+ * does not know (its state was lost, or an operation's outcome never came back). Nobody holds them:
+ * they are deleted after the grace period, like any released configuration.
+ */
+export function adoptOrphans(
+  state: SchedulerState,
+  configurations: readonly EdgeConfiguration[],
+  nowMs: number,
+): { adopted: string[]; wakeApplier: boolean } {
+  const adopted: string[] = [];
+  for (const configuration of configurations) {
+    const { id } = configuration;
+    if (state.records[id] !== undefined) continue;
+    state.records[id] = { configuration, onHub: true, notify: [], releasedBy: [], releasedAtMs: nowMs };
+    state.configurations[id] = {
+      id,
+      kind:
+        "properties.desired" in (configuration.content.modulesContent.$edgeAgent ?? {}) ? "base" : "layered",
+      targetCondition: configuration.targetCondition,
+      priority: configuration.priority,
+      modules: {},
+      images: imagesOf(configuration),
+      pods: [],
+      state: { phase: "Releasing", deleteAfter: new Date(nowMs + state.graceMs).toISOString() },
+    };
+    // The hub's list counted it as someone else's.
+    state.foreignDeployments = Math.max(0, state.foreignDeployments - 1);
+    adopted.push(id);
+  }
+  refresh(state, nowMs);
+  return { adopted, wakeApplier: wakeNeeded(state, nowMs) };
+}
+
+/**
+ * Entity operation `accountOperations`: configuration operations others in the app made on the hub (the
+ * status reconcile's and the sweep's list calls) spend the same budget. With `listed` (the ids a list
+ * call found), configurations believed on the hub that it lacks are taken as gone (created again while
+ * held), as after the applier's own list.
+ */
+export function accountOperations(
+  state: SchedulerState,
+  request: AccountOperations,
+  nowMs: number,
+): { wakeApplier: boolean } {
+  refill(state.bucket, state.budget, nowMs);
+  state.bucket.tokens -= Math.max(0, request.operations);
+  if (request.listed !== undefined) {
+    const onHub = new Set(request.listed.ids);
+    const listedAtMs = Date.parse(request.listed.at);
+    for (const [id, record] of Object.entries(state.records)) {
+      // landed after the list was read: the list cannot know it
+      const landedLater = (record.landedAtMs ?? 0) > listedAtMs;
+      if (record.onHub && record.inFlight === undefined && !landedLater && !onHub.has(id))
+        deleted(state, id, record);
+    }
+  }
+  refresh(state, nowMs);
+  return { wakeApplier: wakeNeeded(state, nowMs) };
 }
 
 /** Entity operation `next`: the hub operations the applier may run now, within the budget. */
@@ -318,6 +464,7 @@ export function recordResults(
           state.createQueue = state.createQueue.filter((id) => id !== result.configurationId);
           if (record) {
             record.onHub = true;
+            record.landedAtMs = nowMs;
             if (podsOf(state, result.configurationId).length === 0) record.releasedAtMs ??= nowMs;
             notifications.push(...landed(record, result.configurationId, { phase: "OnHub" }));
           }

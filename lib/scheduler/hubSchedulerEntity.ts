@@ -3,8 +3,17 @@
 // orchestration (applierOrchestration.ts) runs the hub operations it hands out.
 import type { EntityContext, EntityHandler } from "durable-functions";
 import type { ActionResult } from "./applierProtocol.js";
-import { nextWork, recordResults, release, requestInventory, want } from "./hubPlanner.js";
-import { parseRelease, parseWant } from "./schedulerInputs.js";
+import {
+  accountOperations,
+  adoptOrphans,
+  nextWork,
+  recordResults,
+  release,
+  releasePod,
+  requestInventory,
+  want,
+} from "./hubPlanner.js";
+import { parseAccount, parseAdopt, parseRelease, parseReleasePod, parseWant } from "./schedulerInputs.js";
 import {
   applySettings,
   newSchedulerState,
@@ -20,6 +29,12 @@ function operate(state: SchedulerState, operation: string | undefined, input: un
       return want(state, parseWant(input), now);
     case "release":
       return release(state, parseRelease(input), now);
+    case "releasePod":
+      return releasePod(state, parseReleasePod(input), now);
+    case "adoptOrphans":
+      return adoptOrphans(state, parseAdopt(input), now);
+    case "accountOperations":
+      return accountOperations(state, parseAccount(input), now);
     case "next":
       return nextWork(state, now);
     case "report":

@@ -19,6 +19,8 @@ export interface WantConfiguration {
   modules: Record<string, string>;
   /** orchestration instance to notify (raiseEvent "configurationReady") when the configuration is on the hub */
   notifyInstanceId?: string;
+  /** the pod's owner (`ownerKey`, ownerHolds.ts): its holds pass to this pod */
+  owner?: string;
 }
 
 /** Operation `release`: this pod no longer needs this configuration (idempotent). */
@@ -27,9 +29,25 @@ export interface ReleaseConfiguration {
   configurationId: string;
 }
 
+/** Operation `releasePod`: the pod lets go of every configuration it holds but `keep` (idempotent). */
+export interface ReleasePod {
+  pod: PodKey;
+  /** the configuration the pod goes on holding (its new one, on the hub) */
+  keep?: string;
+  /** a hold (ownerHolds.ts) that takes the pod's place instead of a release: the pod left without user intent */
+  holdAs?: string;
+}
+
+/** Operation `accountOperations`: configuration operations the app made on the hub outside the scheduler. */
+export interface AccountOperations {
+  operations: number;
+  /** what a list call among them found: the ids on the hub, and when the list was read (ISO) */
+  listed?: { ids: string[]; at: string };
+}
+
 export type ConfigurationPhase =
-  /** waiting for the hub's operation budget; `position` is its place in line (1 = next) */
-  | { phase: "WaitingForHubBudget"; position: number }
+  /** waiting for the hub's operation budget; `position` is its place in line (1 = next); `hub`: why the hub waits (429, failures) */
+  | { phase: "WaitingForHubBudget"; position: number; hub?: string }
   /** the hub is full: `used`/`limit` deployments */
   | { phase: "HubDeploymentLimit"; used: number; limit: number }
   | { phase: "Creating" }
@@ -62,5 +80,7 @@ export interface HubSchedulerView {
   deploymentLimit: number;
   /** when the hub is throttled as a whole, until when (ISO time) */
   throttledUntil?: string;
+  /** the last hub operation failure that was not the pod's fault (redacted), until an operation succeeds */
+  lastError?: string;
   counters: { creates: number; deletes: number; throttled: number; coalesced: number };
 }

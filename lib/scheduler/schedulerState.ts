@@ -16,6 +16,8 @@ export interface ConfigurationRecord {
   releasedBy: PodKey[];
   /** When the last pod released it (epoch ms); the grace period counts from here. */
   releasedAtMs?: number;
+  /** When the applier last saw it land on the hub (epoch ms): a list read before then cannot show it. */
+  landedAtMs?: number;
   /** The hub's reason for refusing it. */
   refused?: string;
 }
@@ -35,8 +37,8 @@ export interface SchedulerState extends HubSchedulerView {
   holdUntilMs?: number;
   /** Consecutive throttled or failed operations, for the backoff when the hub gives no hint. */
   failureStreak: number;
-  /** The last operation failure that was not the pod's fault (e.g. unauthorized), redacted. */
-  lastError?: string;
+  /** The owner (`ownerKey`) of each pod that said so in its want: whether a pod's replacement already holds. */
+  podOwners?: Record<PodKey, string>;
   /** What the applier is doing: working (it asks again by itself) or asleep until a time (or idle). */
   applier: { busy: boolean; sleepingUntilMs?: number };
 }
@@ -81,6 +83,7 @@ export function schedulerView(state: SchedulerState): HubSchedulerView {
     deploymentsOnHub: state.deploymentsOnHub,
     deploymentLimit: state.deploymentLimit,
     ...(state.throttledUntil !== undefined && { throttledUntil: state.throttledUntil }),
+    ...(state.lastError !== undefined && { lastError: state.lastError }),
     counters: state.counters,
   };
 }

@@ -173,7 +173,9 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
       return {
         phase: "Pending",
         reason: "WaitingForHubBudget",
-        message: `waiting for the hub's configuration budget: number ${state.position} in line`,
+        message:
+          `waiting for the hub's configuration budget: number ${state.position} in line` +
+          (state.hub !== undefined ? ` (${state.hub})` : ""),
         onHub: false,
       };
     case "HubDeploymentLimit":

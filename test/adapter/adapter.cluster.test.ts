@@ -88,7 +88,9 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     expect(node.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);
     expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(config.kubeletPort);
     const ready = node.status?.conditions?.find((c) => c.type === "Ready");
-    expect(ready).toMatchObject({ status: "True", reason: "HubReachable" });
+    expect(ready).toMatchObject({ status: "True", reason: "KubeletReady" });
+    const hub = node.status?.conditions?.find((c) => c.type === "HubReachable");
+    expect(hub).toMatchObject({ status: "True", reason: "HubAnswers" });
   });
 
   it("renews its Lease in kube-node-lease", async () => {

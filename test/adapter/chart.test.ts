@@ -104,6 +104,11 @@ describe("Helm chart iot-edge-connector", () => {
         "events:patch",
         "configmaps:get",
         "secrets:get",
+        "replicasets:get",
+        "statefulsets:get",
+        "daemonsets:get",
+        "jobs:get",
+        "replicationcontrollers:get",
       ].sort(),
     );
     expect(leaseRole.metadata.namespace).toBe("kube-node-lease");

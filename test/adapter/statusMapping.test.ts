@@ -107,7 +107,7 @@ describe("virtual node", () => {
     devicesConnected: 3,
     deployments: { used: 5, limit: 100 },
     conditions: [
-      { type: "Ready", status: "True", reason: "HubReachable", message: "3 of 4 devices connected" },
+      { type: "HubReachable", status: "True", reason: "HubAnswers", message: "3 of 4 devices connected" },
     ],
     capacity: { pods: "95" },
   };
@@ -124,25 +124,34 @@ describe("virtual node", () => {
     ]);
   });
 
-  it("takes conditions and capacity from the provider, the rest from the configuration", () => {
+  it("is Ready while the adapter runs, with the provider's conditions and capacity beside its own", () => {
     const now = new Date("2026-11-25T12:00:00Z");
     const status = virtualNodeStatus(identity, { ok: true, response: answer }, [], now);
-    expect(status.conditions).toEqual([
-      {
-        type: "Ready",
-        status: "True",
-        reason: "HubReachable",
-        message: "3 of 4 devices connected",
-        lastHeartbeatTime: now,
-        lastTransitionTime: now,
-      },
+    expect(status.conditions?.map(({ type, status, reason }) => ({ type, status, reason }))).toEqual([
+      { type: "Ready", status: "True", reason: "KubeletReady" },
+      { type: "ProviderReachable", status: "True", reason: "ProviderAnswers" },
+      { type: "HubReachable", status: "True", reason: "HubAnswers" },
     ]);
+    expect(status.conditions?.[2]).toMatchObject({
+      message: "3 of 4 devices connected",
+      lastHeartbeatTime: now,
+      lastTransitionTime: now,
+    });
     expect(status.capacity).toEqual({ pods: "95", cpu: "20", memory: "100Gi" });
     expect(status.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10250);
     expect(status.addresses).toEqual([{ type: "InternalIP", address: "10.0.0.7" }]);
   });
 
-  it("turns Ready Unknown with the reason when the provider does not answer, keeping transition times otherwise", () => {
+  it("never lets the provider decide Ready: a Ready it sends is left out", () => {
+    const old: NodeConditionsResponse = {
+      ...answer,
+      conditions: [{ type: "Ready", status: "False", reason: "HubUnreachable", message: "503" }],
+    };
+    const status = virtualNodeStatus(identity, { ok: true, response: old }, [], new Date());
+    expect(status.conditions?.filter((c) => c.type === "Ready")).toMatchObject([{ status: "True" }]);
+  });
+
+  it("stays Ready when the provider does not answer: ProviderReachable turns False and the provider's conditions Unknown", () => {
     const earlier = new Date("2026-11-25T11:00:00Z");
     const now = new Date("2026-11-25T12:00:00Z");
     const ready = virtualNodeStatus(identity, { ok: true, response: answer }, [], earlier).conditions ?? [];
@@ -154,13 +163,15 @@ describe("virtual node", () => {
       later,
       now,
     );
-    expect(down.conditions?.[0]).toMatchObject({
-      type: "Ready",
-      status: "Unknown",
+    const byType = Object.fromEntries((down.conditions ?? []).map((c) => [c.type, c]));
+    expect(byType.Ready).toMatchObject({ status: "True", lastTransitionTime: earlier });
+    expect(byType.ProviderReachable).toMatchObject({
+      status: "False",
       reason: "ProviderUnreachable",
       message:
-        "the connector's Functions app did not answer: provider nodeConditions: unreachable: ECONNREFUSED",
+        "the connector's Functions app did not answer: provider nodeConditions: unreachable: ECONNREFUSED; workloads keep running on the devices, changes wait",
       lastTransitionTime: now,
     });
+    expect(byType.HubReachable).toMatchObject({ status: "Unknown", reason: "ProviderUnreachable" });
   });
 });

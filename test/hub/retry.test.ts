@@ -55,6 +55,7 @@ async function run(
     {
       operation: "create",
       target: 'configuration "web-1a2b"',
+      budget: "configurations",
       repeatable: "always",
       attempt: () => {
         const failure = failures[attempts];

@@ -28,6 +28,7 @@ export interface AppSettingsModuleInputs {
   /** exactly one of account_name (managed identity) and connection */
   storage: { account_name?: string; connection?: string };
   release_grace_seconds: number;
+  sweep_schedule: string;
   reconcile_schedule: string;
   base_target_condition: string;
   base_edge_agent_image: string;

@@ -1,6 +1,6 @@
 // The pod orchestrator replayed by durable-functions' own replay engine over hand-built Durable
 // Task histories, as the Durable extension would pass them after each step (or after a crash).
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { historyEvents, type HistoryEvent } from "../../dev/host/durable/historyEvents.js";
 import {
   entityCalled as entityCalledWith,
@@ -15,9 +15,11 @@ import {
   podActivityNames,
   podEvents,
   podOrchestrationName,
+  podOrchestrationTiming,
   createPodOrchestrator,
   type PodOrchestrationInput,
 } from "../../lib/provider/podOrchestration.js";
+import type { PodSpecInput } from "../../lib/provider/podActivities.js";
 import type { DemandResult } from "../../lib/scheduler/applierProtocol.js";
 import { schedulerCalls } from "../../lib/scheduler/schedulerCalls.js";
 import type { TranslatePodResult } from "../../lib/provider/podActivities.js";
@@ -159,12 +161,14 @@ describe("pod orchestration", () => {
     expect(records).toHaveLength(1);
   });
 
-  it("on an update releases the old configuration only after the new one is recorded on the hub", async () => {
+  it("on an update lets go of the old configuration only after the new one is recorded on the hub", async () => {
     const updating: PodOrchestrationInput = { ...input, deployedConfigurationId: "cfg-old" };
     const onHub: DemandResult = { configurationId: "cfg-new", state: { phase: "OnHub" }, wakeApplier: false };
     const upToWant = [...started(updating), ...translated(), ...entityCalled(1, "want", onHub)];
     const beforeRecord = await replay(upToWant, updating);
-    expect(flat(beforeRecord.actions).filter((action) => action.operation === "release")).toEqual([]);
+    expect(flat(beforeRecord.actions).filter((action) => action.operation?.startsWith("release"))).toEqual(
+      [],
+    );
 
     const afterRecord = await replay(
       [
@@ -175,42 +179,100 @@ describe("pod orchestration", () => {
       ],
       updating,
     );
-    const release = flat(afterRecord.actions).filter((action) => action.operation === "release");
-    expect(release.map((action) => action.input)).toEqual([{ pod: podKey(pod), configurationId: "cfg-old" }]);
-  });
-
-  it("a delete while waiting first releases the configuration it wanted", async () => {
-    const deletedState = await replay([
-      ...submitted(),
-      historyEvents.eventRaised(podEvents.deleted, json({})),
+    const release = flat(afterRecord.actions).filter((action) => action.operation?.startsWith("release"));
+    // everything but the new one: the old configuration, and whatever an earlier run may have wanted
+    expect(release.map((action) => [action.operation, action.input])).toEqual([
+      ["releasePod", { pod: podKey(pod), keep: "cfg-new" }],
     ]);
-    const actions = flat(deletedState.actions);
-    expect(actions.at(-1)?.operation).toBe("release");
-    expect(actions.at(-1)?.input).toEqual({ pod: podKey(pod), configurationId: "cfg-new" });
   });
 
-  it("after releasing on delete, records Deleting and then forgets the pod", async () => {
-    const released: DemandResult = { configurationId: "cfg-new", wakeApplier: false };
-    const history = [
-      ...submitted(),
-      historyEvents.eventRaised(podEvents.deleted, json({})),
-      ...entityCalled(4, "release", released),
-    ];
-    const recording = flat((await replay(history)).actions).at(-1);
-    expect(recording).toMatchObject({
+  it("records the configuration it is deployed by: the old one until the new one is on the hub", async () => {
+    const updating: PodOrchestrationInput = { ...input, deployedConfigurationId: "cfg-old" };
+    const state = await replay(
+      [...started(updating), ...translated(), ...entityCalled(1, "want", waiting)],
+      updating,
+    );
+    expect(flat(state.actions).at(-1)).toMatchObject({
+      functionName: podActivityNames.record,
+      input: { configurationId: "cfg-old", lifecycle: { stage: "Scheduled", configurationId: "cfg-new" } },
+    });
+  });
+
+  it("a delete while waiting records Deleting, then lets go of everything the pod holds", async () => {
+    const deleting = await replay([...submitted(), historyEvents.eventRaised(podEvents.deleted, json({}))]);
+    expect(flat(deleting.actions).at(-1)).toMatchObject({
       functionName: podActivityNames.record,
       input: { lifecycle: { stage: "Deleting" } },
     });
-    const forgetting = await replay([
-      ...history,
-      historyEvents.taskScheduled(5, podActivityNames.record, null),
+    const released = await replay([
+      ...submitted(),
+      historyEvents.eventRaised(podEvents.deleted, json({})),
+      historyEvents.taskScheduled(4, podActivityNames.record, null),
       ...episode(),
-      historyEvents.taskCompleted(5, json(4)),
+      historyEvents.taskCompleted(4, json(3)),
     ]);
-    expect(flat(forgetting.actions).at(-1)).toMatchObject({ functionName: podActivityNames.forget });
+    expect(flat(released.actions).at(-1)).toMatchObject({
+      operation: "releasePod",
+      input: { pod: podKey(pod) },
+    });
   });
 
-  it("started only to delete (its earlier run failed), releases what the pod held without translating", async () => {
+  it("after letting go on delete, forgets the pod", async () => {
+    const released = { released: ["cfg-new"], held: [], wakeApplier: false };
+    const state = await replay([
+      ...submitted(),
+      historyEvents.eventRaised(podEvents.deleted, json({})),
+      historyEvents.taskScheduled(4, podActivityNames.record, null),
+      ...episode(),
+      historyEvents.taskCompleted(4, json(3)),
+      ...entityCalledWith(5, "@hubscheduler@hub1", "releasePod", released),
+    ]);
+    expect(flat(state.actions).at(-1)).toMatchObject({ functionName: podActivityNames.forget });
+  });
+
+  it("a pod evicted (deleted with retain) hands what it holds to a hold for its owner", async () => {
+    const owned: PodOrchestrationInput = {
+      ...input,
+      spec: {
+        ...input.spec,
+        pod: {
+          ...podFixture(),
+          metadata: {
+            ...podFixture().metadata,
+            ownerReferences: [
+              {
+                apiVersion: "apps/v1",
+                kind: "ReplicaSet",
+                name: "sensor-7d4",
+                uid: "rs-1",
+                controller: true,
+              },
+            ],
+          },
+        },
+      },
+    };
+    const want = flat((await replay([...started(owned), ...translated()], owned)).actions).find(
+      (action) => action.operation === "want",
+    );
+    expect(want?.input).toMatchObject({ owner: "default/ReplicaSet/sensor-7d4/rs-1" });
+    const state = await replay(
+      [
+        ...submitted(owned),
+        historyEvents.eventRaised(podEvents.deleted, json({ retain: true })),
+        historyEvents.taskScheduled(4, podActivityNames.record, null),
+        ...episode(),
+        historyEvents.taskCompleted(4, json(3)),
+      ],
+      owned,
+    );
+    expect(flat(state.actions).at(-1)).toMatchObject({
+      operation: "releasePod",
+      input: { pod: podKey(pod), holdAs: "hold/edge-node/default/ReplicaSet/sensor-7d4/rs-1" },
+    });
+  });
+
+  it("started only to delete (its earlier run failed), lets go of everything the pod held without translating", async () => {
     const deleting: PodOrchestrationInput = { ...input, deleting: true, deployedConfigurationId: "cfg-old" };
     const first = flat((await replay(started(deleting), deleting)).actions);
     expect(first.map((action) => action.functionName)).toEqual([podActivityNames.record]);
@@ -225,8 +287,81 @@ describe("pod orchestration", () => {
       deleting,
     );
     expect(flat(afterRecord.actions).at(-1)).toMatchObject({
-      operation: "release",
-      input: { pod: podKey(pod), configurationId: "cfg-old" },
+      operation: "releasePod",
+      input: { pod: podKey(pod) },
+    });
+  });
+
+  describe("external events are not lost", () => {
+    const polls = podOrchestrationTiming.pollsPerExecution;
+    afterEach(() => {
+      podOrchestrationTiming.pollsPerExecution = polls;
+    });
+    const newSpec: PodSpecInput = { ...input.spec, specHash: "h2", pod: podFixture({ image: "sensor:2" }) };
+    /** The last poll: its timer fired, and podChanged came while the phase was being read. */
+    const lastPoll = (): HistoryEvent[] => [
+      ...submitted(),
+      historyEvents.timerFired(3, new Date().toISOString()),
+      historyEvents.taskScheduled(4, podActivityNames.configurationPhase, null),
+      ...episode(),
+      historyEvents.eventRaised(podEvents.changed, json(newSpec)),
+      historyEvents.taskCompleted(4, json({ phase: "WaitingForHubBudget", position: 2 })),
+    ];
+
+    it("a podChanged raised during the last poll is carried into the next execution", async () => {
+      podOrchestrationTiming.pollsPerExecution = 1;
+      const beforeContinuing = flat((await replay(lastPoll())).actions);
+      // it looks for more events before it continues: a timer for now
+      const check = beforeContinuing.at(-1);
+      expect(check?.fireAt).toBeDefined();
+      const state = await replay([
+        ...lastPoll(),
+        historyEvents.timerCreated(5, new Date().toISOString()),
+        ...episode(),
+        historyEvents.timerFired(5, new Date().toISOString()),
+      ]);
+      const continued = flat(state.actions).at(-1);
+      expect(continued?.actionType).toBe(4); // ContinueAsNew
+      expect(continued?.input).toMatchObject({ spec: { specHash: "h2" } });
+    });
+
+    it("a podDeleted raised during the last poll deletes instead of continuing", async () => {
+      podOrchestrationTiming.pollsPerExecution = 1;
+      const history = [
+        ...submitted(),
+        historyEvents.timerFired(3, new Date().toISOString()),
+        historyEvents.taskScheduled(4, podActivityNames.configurationPhase, null),
+        ...episode(),
+        historyEvents.eventRaised(podEvents.deleted, json({})),
+        historyEvents.taskCompleted(4, json({ phase: "WaitingForHubBudget", position: 2 })),
+      ];
+      expect(flat((await replay(history)).actions).at(-1)).toMatchObject({
+        functionName: podActivityNames.record,
+        input: { lifecycle: { stage: "Deleting" } },
+      });
+    });
+
+    it("a podChanged that came while another wait won is still handled at the next wait", async () => {
+      const onHub: DemandResult = {
+        configurationId: "cfg-new",
+        state: { phase: "OnHub" },
+        wakeApplier: false,
+      };
+      // the configuration landed while the poll waited; the change arrived while the phase was recorded
+      const history = [
+        ...submitted(),
+        historyEvents.eventRaised(
+          podEvents.configurationReady,
+          json({ configurationId: "cfg-new", state: onHub.state }),
+        ),
+        historyEvents.taskScheduled(4, podActivityNames.record, null),
+        ...episode(),
+        historyEvents.eventRaised(podEvents.changed, json(newSpec)),
+        historyEvents.taskCompleted(4, json(3)),
+      ];
+      const actions = flat((await replay(history)).actions);
+      // no new wait for a change that already came: it looks for more (a timer for now) before continuing
+      expect(actions.at(-1)?.fireAt).toBeDefined();
     });
   });
 });

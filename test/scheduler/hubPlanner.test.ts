@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { ActionOutcome, ActionResult, HubAction } from "../../lib/scheduler/applierProtocol.js";
 import { hubBudget } from "../../lib/scheduler/hubBudget.js";
-import { nextWork, recordResults, release, requestInventory, want } from "../../lib/scheduler/hubPlanner.js";
+import {
+  accountOperations,
+  adoptOrphans,
+  nextWork,
+  recordResults,
+  release,
+  releasePod,
+  requestInventory,
+  want,
+} from "../../lib/scheduler/hubPlanner.js";
+import { holdKey, ownerKey } from "../../lib/scheduler/ownerHolds.js";
 import { newSchedulerState, type SchedulerState } from "../../lib/scheduler/schedulerState.js";
 import type { HubSku } from "../../lib/scheduler/hubBudget.js";
 import { replicaPod, replicaWants, wantOf } from "./replicaPods.js";
@@ -313,6 +323,152 @@ describe("hub scheduler planner", () => {
     expect(requestInventory(s.state, s.now)).toBe(true);
     s.settle();
     expect(s.ran.map((r) => r.action.kind)).toEqual(["inventory", "create", "inventory", "create"]);
+    expect(s.state.configurations[w!.configuration.id]?.state).toEqual({ phase: "OnHub" });
+  });
+});
+
+describe("hub scheduler planner, when pods leave without user intent and after failures", () => {
+  const rs = { kind: "ReplicaSet", name: "web-abc", uid: "rs-1" };
+  const hold = holdKey({ node: "iot-edge-hub-a", namespace: "default", owner: rs });
+  const withOwner = (w: ReturnType<typeof replicaWants>[number]) => ({
+    ...w,
+    owner: ownerKey("default", rs),
+  });
+
+  it("releasePod lets go of every configuration the pod holds but the one it keeps", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const [old] = replicaWants(web, 1);
+    const [next] = replicaWants({ ...web, image: "contoso/web:2.0" }, 1);
+    const [stale] = replicaWants({ ...web, image: "contoso/web:1.5" }, 1);
+    const pod = old!.pod;
+    for (const w of [old!, stale!, next!]) want(s.state, { ...w, pod }, s.now);
+    s.settle();
+    const result = releasePod(s.state, { pod, keep: next!.configuration.id }, s.now);
+    expect(result.released.sort()).toEqual([old!.configuration.id, stale!.configuration.id].sort());
+    s.advance(61_000);
+    s.settle();
+    expect(Object.keys(s.state.configurations)).toEqual([next!.configuration.id]);
+  });
+
+  it("a pod that left without user intent hands its configuration to a hold: nothing is deleted", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const wants = replicaWants(web, 2).map(withOwner);
+    for (const w of wants) want(s.state, w, s.now);
+    s.settle();
+    for (const w of wants) releasePod(s.state, { pod: w.pod, holdAs: hold }, s.now);
+    const id = wants[0]!.configuration.id;
+    expect(s.state.configurations[id]?.pods).toEqual([hold]);
+    s.advance(3_600_000);
+    s.settle();
+    expect(s.deletes()).toBe(0);
+    expect(s.state.configurations[id]?.state).toEqual({ phase: "OnHub" });
+  });
+
+  it("a replacement of the same owner takes over the hold: no hub operation", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const [evicted] = replicaWants(web, 1).map(withOwner);
+    want(s.state, evicted!, s.now);
+    s.settle();
+    releasePod(s.state, { pod: evicted!.pod, holdAs: hold }, s.now);
+    const replacement = { ...evicted!, pod: "default/web-abc-new/uid-new" };
+    expect(want(s.state, replacement, s.now).state).toEqual({ phase: "OnHub" });
+    expect(s.state.configurations[evicted!.configuration.id]?.pods).toEqual([replacement.pod]);
+    s.advance(3_600_000);
+    s.settle();
+    expect([s.creates(), s.deletes()]).toEqual([1, 0]);
+  });
+
+  it("a pod that leaves after its replacement already joined needs no hold", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const [evicted] = replicaWants(web, 1).map(withOwner);
+    want(s.state, evicted!, s.now);
+    s.settle();
+    want(s.state, { ...evicted!, pod: "default/web-abc-new/uid-new" }, s.now);
+    expect(releasePod(s.state, { pod: evicted!.pod, holdAs: hold }, s.now).held).toEqual([]);
+    expect(s.state.configurations[evicted!.configuration.id]?.pods).toEqual(["default/web-abc-new/uid-new"]);
+  });
+
+  it("a replacement that wants other content lets the held one go only once its own is on the hub", () => {
+    const s = scheduler({ graceSeconds: 0 });
+    const [evicted] = replicaWants(web, 1).map(withOwner);
+    want(s.state, evicted!, s.now);
+    s.settle();
+    releasePod(s.state, { pod: evicted!.pod, holdAs: hold }, s.now);
+    const [replacement] = replicaWants({ ...web, image: "contoso/web:2.0" }, 1).map(withOwner);
+    want(s.state, replacement!, s.now);
+    expect(s.state.configurations[evicted!.configuration.id]?.pods).toEqual([]);
+    s.settle();
+    const order = s.ran.map((r) => r.action.kind).filter((kind) => kind !== "inventory");
+    expect(order).toEqual(["create", "create", "delete"]);
+  });
+
+  it("a released hold (the owner is gone) goes after the grace period", () => {
+    const s = scheduler({ graceSeconds: 60 });
+    const [evicted] = replicaWants(web, 1).map(withOwner);
+    want(s.state, evicted!, s.now);
+    s.settle();
+    releasePod(s.state, { pod: evicted!.pod, holdAs: hold }, s.now);
+    release(s.state, { pod: hold, configurationId: evicted!.configuration.id }, s.now);
+    s.settle();
+    expect(s.deletes()).toBe(1);
+    expect(s.ran.at(-1)!.atMs).toBe(start + 60_000);
+  });
+
+  it("adopts the connector's configurations it does not know as released: deleted after the grace period", () => {
+    const s = scheduler({ graceSeconds: 60, foreign: 1 });
+    const [orphan] = replicaWants(web, 1);
+    s.foreignIds.push(orphan!.configuration.id);
+    const { adopted } = adoptOrphans(s.state, [orphan!.configuration], s.now);
+    expect(adopted).toEqual([orphan!.configuration.id]);
+    expect(adoptOrphans(s.state, [orphan!.configuration], s.now).adopted).toEqual([]);
+    s.settle();
+    expect(s.ran.filter((r) => r.action.kind === "delete").map((r) => r.atMs)).toEqual([start + 60_000]);
+  });
+
+  it("spends from its budget the configuration operations others made on the hub", () => {
+    const s = scheduler();
+    accountOperations(s.state, { operations: 20 }, s.now);
+    want(s.state, replicaWants(web, 1)[0]!, s.now);
+    s.settle();
+    const first = s.ran.find((r) => r.action.kind === "inventory");
+    expect(first!.atMs).toBe(start + 3_000);
+  });
+
+  it("takes a list someone else read as the hub's truth: a wanted configuration missing from it is created again", () => {
+    const s = scheduler();
+    const [w] = replicaWants(web, 1);
+    want(s.state, w!, s.now);
+    s.settle();
+    s.advance(10_000);
+    const listedBefore = new Date(start - 1).toISOString(); // read before the create landed
+    accountOperations(s.state, { operations: 1, listed: { ids: [], at: listedBefore } }, s.now);
+    expect(s.state.records[w!.configuration.id]?.onHub).toBe(true);
+    accountOperations(
+      s.state,
+      { operations: 1, listed: { ids: [], at: new Date(s.now).toISOString() } },
+      s.now,
+    );
+    s.settle();
+    expect(s.creates()).toBe(2);
+    expect(s.state.configurations[w!.configuration.id]?.state).toEqual({ phase: "OnHub" });
+  });
+
+  it("tells waiting pods why the hub makes them wait: a throttle, or a failure with its message", () => {
+    const s = scheduler();
+    const [w] = replicaWants(web, 1);
+    want(s.state, w!, s.now);
+    s.round(); // inventory
+    s.round(() => ({ outcome: "throttled", retryAfterMs: 10_000 }));
+    expect(s.state.configurations[w!.configuration.id]?.state).toMatchObject({
+      phase: "WaitingForHubBudget",
+      hub: expect.stringContaining("the hub is throttling requests (429)"),
+    });
+    s.advance(10_000);
+    s.round(() => ({ outcome: "failed", message: "create: the hub answered 503 ServiceUnavailable" }));
+    expect(s.state.configurations[w!.configuration.id]?.state).toMatchObject({
+      hub: expect.stringContaining("the hub failed: create: the hub answered 503 ServiceUnavailable"),
+    });
+    s.settle();
     expect(s.state.configurations[w!.configuration.id]?.state).toEqual({ phase: "OnHub" });
   });
 });

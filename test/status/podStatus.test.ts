@@ -75,6 +75,22 @@ describe("pod phase, reason and message", () => {
       "waiting for the hub's configuration budget: number 3 in line",
     ],
     [
+      "waiting for a hub in trouble",
+      {
+        stage: "Scheduled",
+        configurationId: "c1",
+        configuration: {
+          phase: "WaitingForHubBudget",
+          position: 1,
+          hub: "the hub is throttling requests (429); next try at 2026-11-25T12:00:05.000Z",
+        },
+      },
+      undefined,
+      "Pending",
+      "WaitingForHubBudget",
+      "waiting for the hub's configuration budget: number 1 in line (the hub is throttling requests (429); next try at 2026-11-25T12:00:05.000Z)",
+    ],
+    [
       "the hub is full",
       {
         stage: "Scheduled",

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { fromTypedData, jsonData } from "../invokeFunction.js";
 import type { HostInvoker } from "../hostInvoker.js";
+import { ActivityFaults, activityFaultsSetting } from "./activityFaults.js";
 import { EntityExecutor } from "./entityExecutor.js";
 import { EventType, historyEvents } from "./historyEvents.js";
 import type {
@@ -46,6 +47,7 @@ export class DurableExtension {
   readonly entities: EntityExecutor;
   readonly #storage: TaskHubStorage;
   readonly #invoker: HostInvoker;
+  readonly #faults = new ActivityFaults(process.env[activityFaultsSetting] || undefined);
   readonly #logger: Logger;
   readonly #pumps: { start(): void; stop(): Promise<void> }[];
 
@@ -355,12 +357,14 @@ export class DurableExtension {
       event = historyEvents.taskFailed(taskId, `activity function '${name}' does not exist`, "");
     } else {
       try {
+        this.#faults.check(name, message.input);
         const data = message.input === null ? jsonData(null) : { json: message.input };
         const response = await this.#invoker.invoke(activity.registration, activity.triggerName, data);
         const result = fromTypedData(response.returnValue);
         event = historyEvents.taskCompleted(taskId, result === undefined ? null : JSON.stringify(result));
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
+        this.#logger.warn({ activity: name, instanceId, err: failure.message }, "activity failed");
         event = historyEvents.taskFailed(taskId, failure.message, failure.stack ?? "");
       }
     }

@@ -47,6 +47,10 @@ variable "reconcile_schedule" {
   type = string
 }
 
+variable "sweep_schedule" {
+  type = string
+}
+
 variable "base_target_condition" {
   type = string
 }
@@ -96,6 +100,7 @@ locals {
     "CONNECTOR_HUBS"                      = join(",", sort(keys(var.hubs)))
     "CONFIGURATION_RELEASE_GRACE_SECONDS" = tostring(var.release_grace_seconds)
     "RECONCILE_SCHEDULE"                  = var.reconcile_schedule
+    "SWEEP_SCHEDULE"                      = var.sweep_schedule
     "BASE_DEPLOYMENT_TARGET_CONDITION"    = var.base_target_condition
     "BASE_EDGE_AGENT_IMAGE"               = var.base_edge_agent_image
     "BASE_EDGE_HUB_IMAGE"                 = var.base_edge_hub_image

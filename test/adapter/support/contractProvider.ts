@@ -8,6 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import {
   providerRoutes,
   type NodeConditionsResponse,
+  type NodeHoldsResponse,
   type NodePodsResponse,
   type NodeReconcileRequest,
   type ProviderError,
@@ -173,9 +174,9 @@ export class ContractProvider {
           deployments: { used: this.pods.size, limit: 100 },
           conditions: [
             {
-              type: "Ready",
+              type: "HubReachable",
               status: "True",
-              reason: "HubReachable",
+              reason: "HubAnswers",
               message: `${DEVICES} of ${DEVICES} devices connected`,
             },
           ],
@@ -183,6 +184,10 @@ export class ContractProvider {
         };
         return answer(200, conditions);
       }
+      case "GET nodeHolds":
+        return answer(200, { holds: [] } satisfies NodeHoldsResponse);
+      case "DELETE nodeHolds":
+        return answer(202);
       case "GET containerLogs": {
         if (!this.pods.has(key)) return answer(404, error("NotFound", `no pod ${key}`));
         const device = url.searchParams.get("device") ?? "device-1";
