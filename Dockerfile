@@ -4,8 +4,9 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# No install scripts: nothing the adapter needs builds native code.
-RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts
+# No install scripts: nothing the adapter needs builds native code. No BuildKit-only syntax
+# (RUN --mount): `az acr build` runs the classic builder.
+RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY lib ./lib
 RUN npx tsc -p tsconfig.build.json
@@ -14,8 +15,8 @@ FROM node:22-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm's download cache is a build cache mount, not a layer of the image.
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# npm's download cache does not stay in the layer.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 # The adapter and what it imports from lib/: the pod annotations it reads (translate) and the
 # provider API contract it shares with the Functions app.
 COPY --from=build /src/dist/lib/adapter ./dist/lib/adapter

@@ -31,7 +31,7 @@ spec:
     metadata: { labels: { app: ${name} } }
     spec:
       nodeSelector: { type: virtual-kubelet }
-      tolerations: [{ key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }]
+      tolerations: [{ key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }]
       containers: [{ name: sensor, image: "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5" }]
 `;
 }

@@ -156,7 +156,10 @@ async function runArm(strategy: Strategy, scale: number): Promise<ArmResult> {
           { stage: "Scheduled", configurationId: track.configurationId, configuration: managed.state },
           fleet.status(track.configurationId),
           {
-            containers: [{ name: "sensor", image: managed.images["sensor"] ?? "" }],
+            containers: Object.keys(managed.modules).map((name) => ({
+              name,
+              image: managed.images[name] ?? "",
+            })),
             moduleNames: managed.modules,
           },
         );

@@ -69,7 +69,7 @@ spec:
       annotations: { iotedge.connector/target-condition: "tags.environment='dev'" }
     spec:
       nodeSelector: { type: virtual-kubelet }
-      tolerations: [{ key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }]
+      tolerations: [{ key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }]
       containers: [{ name: sensor${index}, image: "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5" }]
 `,
   ).join("---\n");

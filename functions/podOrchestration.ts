@@ -26,7 +26,7 @@ df.app.orchestration(podOrchestrationName, createPodOrchestrator(schedulerCalls)
 df.app.orchestration(baseDeploymentOrchestrationName, createBaseDeploymentOrchestrator(schedulerCalls));
 
 df.app.activity(podActivityNames.translate, {
-  handler: (input: TranslatePodInput) => translatePod(input),
+  handler: (input: TranslatePodInput) => translatePod(input, connectorApp().nodePolicy(input.node)),
 });
 
 df.app.activity(podActivityNames.record, {

@@ -46,7 +46,7 @@ module "app_settings" {
     consumer_group    = var.hubs[name].consumer_group
     sku               = var.hubs[name].sku
     units             = var.hubs[name].units
-    base_deployment   = var.hubs[name].base_deployment
+    base_deployment   = coalesce(var.hubs[name].base_deployment, var.hubs[name].existing_resource_id == null)
   } }
   storage = local.by_identity ? { account_name = azurerm_storage_account.connector.name, connection = null } : {
     account_name = null
@@ -59,4 +59,5 @@ module "app_settings" {
   base_edge_hub_image       = var.base_deployment.edge_hub_image
   base_registry_credentials = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.base_registry_credentials.versionless_id})"
   log_level                 = var.log_level
+  fleet_policy              = var.fleet_policy
 }

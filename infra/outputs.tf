@@ -15,7 +15,7 @@ output "function_app_url" {
 
 output "adapter_chart_values" {
   description = "Values for `helm install -f` of charts/iot-edge-connector: one virtual node per hub. The function key Secret is created beside the release (docs/deploy-to-azure.md)."
-  value = {
+  value = merge(local.adapter_image == null ? {} : { image = local.adapter_image }, {
     nodes = [for name in sort(keys(var.hubs)) : {
       name    = "iot-edge-${lower(name)}"
       hubName = name
@@ -23,7 +23,12 @@ output "adapter_chart_values" {
       functionsUrl      = "https://${local.app.default_hostname}/api"
       functionKeySecret = { name = var.function_key_secret_name, key = "functionKey" }
     }]
-  }
+  })
+}
+
+output "container_registry_name" {
+  description = "The registry `az acr build --registry` builds the adapter image in (null without adapter_registry.create)."
+  value       = var.adapter_registry.create ? azurerm_container_registry.adapter[0].name : null
 }
 
 output "hub_host_names" {

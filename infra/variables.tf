@@ -72,6 +72,9 @@ variable "hubs" {
     (`az iot hub show -n NAME --query properties.eventHubEndpoints.events` → endpoint and path); sku and
     units must then say what the hub is, as the app spends that budget.
     A new hub gets its fallback route enabled towards `events`; an existing hub's is its owner's to keep.
+    base_deployment: whether the app owns the hub's base deployment (edgeAgent, edgeHub, the default route),
+    which layered pods need on their devices. Default: true for a new hub, false for an existing one (its
+    owner may run a base deployment of their own; two would compete for the runtime).
   EOT
   type = map(object({
     existing_resource_id = optional(string)
@@ -80,7 +83,7 @@ variable "hubs" {
     sku                  = optional(string, "S1")
     units                = optional(number, 1)
     consumer_group       = optional(string, "iot-edge-connector")
-    base_deployment      = optional(bool, false)
+    base_deployment      = optional(bool)
   }))
   validation {
     condition     = length(var.hubs) > 0
@@ -147,6 +150,12 @@ variable "base_registry_credentials" {
   sensitive = true
 }
 
+variable "fleet_policy" {
+  description = "FLEET_POLICY: the fleet policy (YAML or JSON text, e.g. file(\"fleet-policy.yaml\")): what each namespace may run on each virtual node, and on which devices (docs/fleet-policy.md). Empty: every node gets the default policy."
+  type        = string
+  default     = ""
+}
+
 variable "log_level" {
   description = "LOG_LEVEL of the app (pino level)."
   type        = string
@@ -167,4 +176,29 @@ variable "function_key_secret_name" {
   description = "Name of the Kubernetes Secret (key functionKey) holding the Functions app key, written into the chart values."
   type        = string
   default     = "iot-edge-connector-function-key"
+}
+
+variable "adapter_registry" {
+  description = <<-EOT
+    An Azure Container Registry for the adapter image (`npm run deploy` builds it there with `az acr build`).
+    cluster_kubelet_principal_id: the object id of the cluster's kubelet identity, granted AcrPull
+    (AKS: `az aks show -g RG -n CLUSTER --query identityProfile.kubeletidentity.objectId -o tsv`);
+    without it, give the cluster pull rights yourself (`az aks update --attach-acr`) or an imagePullSecret.
+    image_tag: the tag built and written into the chart values.
+  EOT
+  type = object({
+    create                       = optional(bool, false)
+    sku                          = optional(string, "Basic")
+    cluster_kubelet_principal_id = optional(string)
+    image_tag                    = optional(string, "0.1.0")
+  })
+  default = {}
+  validation {
+    condition     = contains(["Basic", "Standard", "Premium"], var.adapter_registry.sku)
+    error_message = "adapter_registry.sku must be Basic, Standard or Premium."
+  }
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.adapter_registry.image_tag))
+    error_message = "adapter_registry.image_tag must be a container image tag (letters, digits, '_', '.', '-'; at most 128)."
+  }
 }

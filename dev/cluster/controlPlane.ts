@@ -141,6 +141,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--token-auth-file=${tokenFilePath}`,
       "--authorization-mode=Node,RBAC",
       "--enable-admission-plugins=NodeRestriction",
+      // as kubeadm and managed clusters do: whether a privileged pod may run is the fleet policy's call
+      "--allow-privileged=true",
       `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
       `--service-account-key-file=${certs.serviceAccountPublicKeyPath}`,
       `--service-account-signing-key-file=${certs.serviceAccountPrivateKeyPath}`,

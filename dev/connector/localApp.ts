@@ -16,6 +16,8 @@ export async function startLocalApp(options: {
   hubs: { name: string; simulator: RunningSimulator }[];
   functionKey: string;
   releaseGraceSeconds: number;
+  /** more app settings (FLEET_POLICY, ...) */
+  env?: Record<string, string>;
 }) {
   const azurite = await startLocalAzurite();
   const hubSettings: Record<string, string> = {};
@@ -37,6 +39,7 @@ export async function startLocalApp(options: {
         CONNECTOR_HUBS: options.hubs.map((hub) => hub.name).join(","),
         CONFIGURATION_RELEASE_GRACE_SECONDS: String(options.releaseGraceSeconds),
         ...hubSettings,
+        ...options.env,
       },
     });
     return {

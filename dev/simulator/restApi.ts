@@ -17,6 +17,8 @@ import { HubRestError, badRequest } from "./restErrors.js";
 import { decodeCursor, runQueryPage } from "./hubQuery.js";
 import { isJsonObject } from "./jsonMergePatch.js";
 import { verifySasToken, type SharedAccessPolicy } from "./sasAuthentication.js";
+import { bearerPrefix, verifyBearerToken } from "./bearerAuthentication.js";
+import type { TrustedTokenIssuer } from "./localTokenIssuer.js";
 import type { HubLimits, OperationClass } from "./skuLimits.js";
 import type { TrafficShaper } from "./trafficShaper.js";
 
@@ -28,6 +30,8 @@ export interface RestApiContext {
   shaper: TrafficShaper;
   limits: HubLimits;
   policy: SharedAccessPolicy;
+  /** Issuers whose bearer tokens (Microsoft Entra ID's stand-in) the hub accepts besides SAS. */
+  tokenIssuers: readonly TrustedTokenIssuer[];
   now: () => Date;
   /** Requests served per operation name (e.g. addConfiguration), for tests and benchmarks. */
   operationCounts: Record<string, number>;
@@ -420,7 +424,10 @@ export function createRestApi(
     // The body is read first so that an early error answer never leaves a half-read request on the socket.
     const body = await readBody(incoming);
     if (!url.searchParams.get("api-version")) throw badRequest("The api-version query parameter is required");
-    verifySasToken(incoming.headers.authorization, context.policy, context.now());
+    const authorization = incoming.headers.authorization;
+    if (authorization?.startsWith(bearerPrefix))
+      verifyBearerToken(authorization, context.tokenIssuers, context.now());
+    else verifySasToken(authorization, context.policy, context.now());
     const found = match(incoming.method ?? "GET", segments);
     if (!found) {
       throw new HubRestError(

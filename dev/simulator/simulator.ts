@@ -23,6 +23,7 @@ import {
 import { DEFAULT_RUNTIME_TIMINGS, type ModuleFault, type RuntimeTimings } from "./simulatedEdgeAgent.js";
 import { hubLimits, SKUS, type OperationClass, type Sku } from "./skuLimits.js";
 import { TrafficShaper } from "./trafficShaper.js";
+import type { TrustedTokenIssuer } from "./localTokenIssuer.js";
 
 export interface SimulatorOptions {
   /** Default "sim-hub". */
@@ -48,6 +49,8 @@ export interface SimulatorOptions {
   /** Shared access policy; default iothubowner with a generated key. */
   sharedAccessKeyName?: string;
   sharedAccessKey?: string;
+  /** Issuers whose bearer tokens the REST API accepts (managed identity's stand-in); default none. */
+  trustedTokenIssuers?: TrustedTokenIssuer[];
   /** Partitions of the Event Hub-compatible endpoint; default 4. */
   partitionCount?: number;
   /** Events each partition keeps before the oldest are dropped (the endpoint's retention); the event log's default otherwise. */
@@ -234,6 +237,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       shaper,
       limits,
       policy,
+      tokenIssuers: options.trustedTokenIssuers ?? [],
       now,
       operationCounts,
     }),

@@ -56,6 +56,8 @@ run "points_the_app_at_the_existing_hub_through_key_vault_with_its_stated_budget
       azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_SKU"] == "S2" &&
       azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_UNITS"] == "3" &&
       azurerm_linux_function_app.connector[0].app_settings["HUB_LAB_SKU"] == "F1" &&
+      azurerm_linux_function_app.connector[0].app_settings["HUB_FACTORY_7_BASE_DEPLOYMENT"] == "false" &&
+      azurerm_linux_function_app.connector[0].app_settings["HUB_LAB_BASE_DEPLOYMENT"] == "true" &&
       azurerm_linux_function_app.connector[0].app_settings["CONNECTOR_HUBS"] == "factory-7,lab"
     )
     error_message = "the app must reach the existing hub by a Key Vault reference and spend the budget stated for it"

@@ -11,7 +11,7 @@ variables {
   connection_mode = "identity"
   hubs = {
     "plant-a" = { sku = "S1", units = 2 }
-    "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = true }
+    "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = false }
   }
 }
 
@@ -98,7 +98,7 @@ run "sets_every_app_setting_with_identity_or_key_vault_references_only" {
   assert {
     condition = toset(keys(azurerm_function_app_flex_consumption.connector[0].app_settings)) == toset([
       "AzureWebJobsStorage__accountName", "CONNECTOR_HUBS", "CONFIGURATION_RELEASE_GRACE_SECONDS", "RECONCILE_SCHEDULE",
-      "BASE_DEPLOYMENT_TARGET_CONDITION", "BASE_EDGE_AGENT_IMAGE", "BASE_EDGE_HUB_IMAGE", "BASE_REGISTRY_CREDENTIALS", "LOG_LEVEL",
+      "BASE_DEPLOYMENT_TARGET_CONDITION", "BASE_EDGE_AGENT_IMAGE", "BASE_EDGE_HUB_IMAGE", "BASE_REGISTRY_CREDENTIALS", "LOG_LEVEL", "FLEET_POLICY",
       "HUB_PLANT_A_HOSTNAME", "HUB_PLANT_A_EVENTS_CONNECTION", "HUB_PLANT_A_EVENTS_NAME", "HUB_PLANT_A_CONSUMER_GROUP",
       "HUB_PLANT_A_SKU", "HUB_PLANT_A_UNITS", "HUB_PLANT_A_BASE_DEPLOYMENT",
       "HUB_PLANT_B_HOSTNAME", "HUB_PLANT_B_EVENTS_CONNECTION", "HUB_PLANT_B_EVENTS_NAME", "HUB_PLANT_B_CONSUMER_GROUP",
@@ -114,10 +114,11 @@ run "sets_every_app_setting_with_identity_or_key_vault_references_only" {
       azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_UNITS"] == "2" &&
       azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_SKU"] == "S3" &&
       azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_CONSUMER_GROUP"] == "connector" &&
-      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_BASE_DEPLOYMENT"] == "true" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_A_BASE_DEPLOYMENT"] == "true" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["HUB_PLANT_B_BASE_DEPLOYMENT"] == "false" &&
       azurerm_function_app_flex_consumption.connector[0].app_settings["AzureWebJobsStorage__accountName"] == azurerm_storage_account.connector.name
     )
-    error_message = "app settings must carry the hubs' host names, endpoint names, SKUs, units and the storage account"
+    error_message = "app settings must carry the hubs' host names, endpoint names, SKUs, units, base deployment (a new hub's by default, unless turned off) and the storage account"
   }
   assert {
     condition = (
@@ -202,5 +203,41 @@ run "outputs_what_publish_and_helm_install_need" {
       }
     ]
     error_message = "the chart values must have one virtual node per hub with the app's API URL and the key Secret"
+  }
+}
+
+run "builds_the_adapter_image_in_its_own_registry_that_the_cluster_pulls_from" {
+  variables {
+    adapter_registry = {
+      create                       = true
+      cluster_kubelet_principal_id = "00000000-0000-0000-0000-00000000dddd"
+      image_tag                    = "0.1.0"
+    }
+  }
+  assert {
+    condition = (
+      azurerm_container_registry.adapter[0].admin_enabled == false &&
+      azurerm_role_assignment.cluster_pulls_adapter[0].scope == azurerm_container_registry.adapter[0].id &&
+      azurerm_role_assignment.cluster_pulls_adapter[0].role_definition_name == "AcrPull" &&
+      azurerm_role_assignment.cluster_pulls_adapter[0].principal_id == "00000000-0000-0000-0000-00000000dddd"
+    )
+    error_message = "the registry must have no admin user and the cluster's kubelet identity AcrPull on it"
+  }
+  assert {
+    condition = (
+      output.container_registry_name == azurerm_container_registry.adapter[0].name &&
+      output.adapter_chart_values.image == {
+        repository = "${azurerm_container_registry.adapter[0].login_server}/iot-edge-connector/adapter"
+        tag        = "0.1.0"
+      }
+    )
+    error_message = "the chart values must name the image built in the registry"
+  }
+}
+
+run "leaves_the_chart_default_image_without_a_registry" {
+  assert {
+    condition     = output.container_registry_name == null && !contains(keys(output.adapter_chart_values), "image")
+    error_message = "without a registry the chart values must not override the image"
   }
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseNodePolicy, PolicyError, type NodePolicy } from "../policy/fleetPolicy.js";
 
 export interface AdapterConfig {
   nodeName: string;
@@ -31,7 +32,25 @@ export interface AdapterConfig {
   shutdownTimeoutMs: number;
   logLevel: string;
   kubeletVersion: string;
+  /** the node's taint: pods must tolerate it to land on the node */
+  taint: NodeTaint;
+  /** this node's fleet policy (the chart's `nodes[].policy`): checked here for fast feedback, before
+   * the pod and its Secrets leave the cluster; the Functions app enforces its own copy regardless */
+  fleetPolicy?: NodePolicy;
 }
+
+export interface NodeTaint {
+  key: string;
+  /** absent = a taint without value (`key:Effect`) */
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/**
+ * The original connector's taint (its chart's values and the toleration of its sample Deployment), so
+ * its manifests run unchanged.
+ */
+export const defaultNodeTaint = "virtual-kubelet.io/provider=iotedge:NoSchedule";
 
 export class AdapterConfigError extends Error {
   constructor(readonly problems: { field: string; reason: string }[]) {
@@ -63,6 +82,8 @@ export const adapterSettingNames = {
   capacityMemory: ["capacity-memory", "CAPACITY_MEMORY"],
   shutdownTimeoutMs: ["shutdown-timeout-ms", "SHUTDOWN_TIMEOUT_MS"],
   logLevel: ["log-level", "LOG_LEVEL"],
+  taint: ["taint", "NODE_TAINT"],
+  fleetPolicy: ["fleet-policy", "FLEET_POLICY"],
 } as const;
 
 type SettingName = keyof typeof adapterSettingNames;
@@ -83,6 +104,12 @@ export function adapterUsage(): string {
 
 const port = z.coerce.number().int().min(1).max(65535);
 const interval = z.coerce.number().int().min(100).max(3_600_000);
+// A taint in kubectl's notation: key[=value]:Effect; the key may have a DNS-subdomain prefix.
+const dnsSubdomain = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const labelName = "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?";
+const taintPattern = new RegExp(
+  `^(?<key>(${dnsSubdomain}/)?${labelName})(=(?<value>${labelName})?)?:(?<effect>NoSchedule|PreferNoSchedule|NoExecute)$`,
+);
 const nodeNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const schema = z.object({
@@ -109,6 +136,10 @@ const schema = z.object({
   capacityMemory: z.string().min(1).default("100Gi"),
   shutdownTimeoutMs: interval.default(10_000),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  taint: z
+    .string()
+    .regex(taintPattern, "must be key[=value]:Effect (Effect NoSchedule, PreferNoSchedule or NoExecute)")
+    .default(defaultNodeTaint),
 });
 
 /** Flags win over environment variables; the function key may come from a file (a mounted Secret). */
@@ -137,6 +168,16 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
       });
     }
   }
+  let fleetPolicy: NodePolicy | undefined;
+  if (raw.fleetPolicy !== undefined) {
+    try {
+      fleetPolicy = parseNodePolicy(raw.fleetPolicy);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      for (const problem of error.problems)
+        problems.push({ field: describeField("fleetPolicy"), reason: `${problem.field}: ${problem.reason}` });
+    }
+  }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -152,13 +193,25 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
     }
   }
   if (problems.length > 0 || !parsed.success) throw new AdapterConfigError(problems);
-  const { capacityPods, capacityCpu, capacityMemory, ...rest } = parsed.data;
+  const { capacityPods, capacityCpu, capacityMemory, taint, ...rest } = parsed.data;
   return {
     ...rest,
+    ...(fleetPolicy !== undefined && { fleetPolicy }),
     providerUrl: rest.providerUrl.replace(/\/+$/, ""),
     leaseDurationSeconds: Math.max(40, Math.ceil((rest.leaseIntervalMs * 4) / 1000)),
     capacity: { pods: capacityPods, cpu: capacityCpu, memory: capacityMemory },
     kubeletVersion: "v1.36.3-iot-edge-connector",
+    taint: parseTaint(taint),
+  };
+}
+
+/** `key[=value]:Effect` (already checked against taintPattern) as the node's taint. */
+function parseTaint(text: string): NodeTaint {
+  const { key, value, effect } = taintPattern.exec(text)?.groups ?? {};
+  return {
+    key: key ?? "",
+    ...(value ? { value } : {}),
+    effect: effect as NodeTaint["effect"],
   };
 }
 

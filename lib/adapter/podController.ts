@@ -18,8 +18,12 @@ import type { AdapterMetrics } from "./metrics.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
+import type { ResolvedObjects } from "../provider/providerContract.js";
 import { ProviderCallError } from "./podProvider.js";
 import { MissingReferenceError, resolveReferences } from "./resolveReferences.js";
+import type { NodePolicy } from "../policy/fleetPolicy.js";
+import { decidePod } from "../policy/podPolicy.js";
+import { refusalMessage } from "../policy/podRefusal.js";
 import { WorkQueue } from "./workQueue.js";
 
 export interface PodControllerOptions {
@@ -36,6 +40,8 @@ export interface PodControllerOptions {
   maxRetryDelayMs?: number;
   /** how often a deleting pod asks the provider whether it is gone */
   deletePollMs?: number;
+  /** the node's fleet policy, checked before a pod is sent (the app checks its own copy anyway) */
+  policy?: { node: NodePolicy; hubName: string };
 }
 
 /** What was last sent for a pod: enough to know whether the next sync has anything to do. */
@@ -207,6 +213,7 @@ export class PodController {
       }
       throw new AdapterError(`resolving references of pod ${key}`, error);
     }
+    if (await this.refusedByPolicy(key, pod, resolved, fingerprint, isNew)) return;
     try {
       await this.options.provider.putPod(pod, resolved);
     } catch (error) {
@@ -214,7 +221,7 @@ export class PodController {
         this.sent.set(key, { uid, fingerprint, refused: true });
         const message = `the connector refused the pod: ${error.field ? `${error.field}: ` : ""}${error.reason}`;
         await this.options.events.record(pod, { type: "Warning", reason: "ProviderRejected", message });
-        await this.writeRefusal(pod, message);
+        await this.writeRefusal(pod, "ProviderRejected", message);
         this.options.logger.warn({ pod: key, err: error.message }, "provider refused the pod");
         return;
       }
@@ -231,12 +238,45 @@ export class PodController {
     this.options.logger.info({ pod: key, uid }, isNew ? "pod submitted" : "pod update submitted");
   }
 
+  /**
+   * The node's fleet policy, run here as the app runs it: a refused pod fails at once, with an Event,
+   * and neither it nor its Secrets are sent. A refused update of a pod the provider runs removes it
+   * there, as the app does when it refuses an update.
+   */
+  private async refusedByPolicy(
+    key: string,
+    pod: V1Pod,
+    resolved: ResolvedObjects,
+    fingerprint: string,
+    isNew: boolean,
+  ): Promise<boolean> {
+    const policy = this.options.policy;
+    if (policy === undefined) return false;
+    const decision = decidePod({
+      pod,
+      resolved,
+      node: this.options.nodeName,
+      policy: policy.node,
+      hubName: policy.hubName,
+    });
+    if (decision.allowed) return false;
+    const { namespace = "", name = "", uid = "" } = pod.metadata ?? {};
+    const last = this.sent.get(key);
+    if (!isNew && last?.refused === false) await this.deleteAtProvider(namespace, name, uid);
+    this.sent.set(key, { uid, fingerprint, refused: true });
+    const message = refusalMessage(decision.refusal);
+    await this.options.events.record(pod, { type: "Warning", reason: decision.refusal.reason, message });
+    await this.writeRefusal(pod, decision.refusal.reason, message);
+    this.options.logger.warn({ pod: key, reason: decision.refusal.reason }, "fleet policy refused the pod");
+    return true;
+  }
+
   /** A refused pod will not run: say why in its status, as a kubelet does for a pod it rejects. */
-  private async writeRefusal(pod: V1Pod, message: string): Promise<void> {
+  private async writeRefusal(pod: V1Pod, reason: string, message: string): Promise<void> {
     const { namespace = "", name = "" } = pod.metadata ?? {};
     try {
       await this.options.core.patchNamespacedPodStatus(
-        { name, namespace, body: { status: { phase: "Failed", reason: "ProviderRejected", message } } },
+        { name, namespace, body: { status: { phase: "Failed", reason, message } } },
         mergePatchOptions,
       );
     } catch (error) {

@@ -18,6 +18,14 @@ export function fleetTransitionEvents(
   current: ProviderPodStatus,
 ): PodEvent[] {
   const events: PodEvent[] = [];
+  // Refused by the app (its fleet policy, the translation, the hub's scheduler or the hub).
+  if (current.status.phase === "Failed" && previous?.status.phase !== "Failed") {
+    events.push({
+      type: "Warning",
+      reason: current.status.reason ?? "Failed",
+      message: current.status.message ?? "refused",
+    });
+  }
   const before = previous?.fleet;
   const now = current.fleet;
   if (now.applied !== (before?.applied ?? 0) && now.applied > 0) {

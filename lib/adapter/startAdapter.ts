@@ -57,6 +57,9 @@ export async function startAdapter(
     events,
     logger,
     metrics,
+    ...(config.fleetPolicy !== undefined && {
+      policy: { node: config.fleetPolicy, hubName: config.hubName },
+    }),
   });
   const statuses = new PodStatusWriter({
     provider,

@@ -4,15 +4,9 @@ import type { V1Node, V1NodeCondition, V1NodeStatus } from "@kubernetes/client-n
 import type { NodeConditionsResponse } from "../provider/providerContract.js";
 import type { AdapterConfig } from "./config.js";
 
-export const virtualNodeTaint = {
-  key: "virtual-kubelet.io/provider",
-  value: "azure-iotedge",
-  effect: "NoSchedule",
-};
-
 type NodeIdentity = Pick<
   AdapterConfig,
-  "nodeName" | "hubName" | "nodeAddress" | "kubeletPort" | "kubeletVersion"
+  "nodeName" | "hubName" | "nodeAddress" | "kubeletPort" | "kubeletVersion" | "taint"
 >;
 
 export function virtualNode(config: NodeIdentity): V1Node {
@@ -30,7 +24,7 @@ export function virtualNode(config: NodeIdentity): V1Node {
         "iotedge.connector/hub": config.hubName,
       },
     },
-    spec: { taints: [virtualNodeTaint] },
+    spec: { taints: [{ ...config.taint }] },
   };
 }
 

@@ -1,8 +1,11 @@
 // The one owner of the Functions app's process-wide objects: the settings (read and checked once),
 // one HubClient per hub, the tables, the status pipeline of each hub and one long-lived provider.
 // Registrations in functions/ reach them through `connectorApp()` and hold nothing of their own.
+import type { TokenCredential } from "@azure/core-auth";
 import { createHubClient } from "../hub/createHubClient.js";
+import type { HubIdentitySettings } from "../hub/sdkConnection.js";
 import type { HubClient } from "../hub/hubClient.js";
+import { nodePolicyOf, type NodePolicy } from "../policy/fleetPolicy.js";
 import { baseDeployment } from "../provider/baseDeployment.js";
 import { PodRecords } from "../provider/podRecords.js";
 import { ProviderService } from "../provider/providerService.js";
@@ -32,6 +35,8 @@ export class ConnectorApp {
   constructor(
     readonly settings: AppSettings,
     storageConnection: string,
+    /** signs in to hubs configured by HUB_<NAME>_HOSTNAME (a managed identity's credential) */
+    private readonly hubCredential?: TokenCredential,
   ) {
     this.records = PodRecords.fromConnectionString(storageConnection);
     this.statusStore = StatusStore.fromConnectionString(storageConnection);
@@ -73,11 +78,16 @@ export class ConnectorApp {
     return { hub, budget: hubBudget(sku, units), graceSeconds: this.settings.releaseGraceSeconds };
   }
 
+  /** The fleet policy of a virtual node (FLEET_POLICY; the default policy when none is written). */
+  nodePolicy(node: string): NodePolicy {
+    return nodePolicyOf(this.settings.fleetPolicy, node);
+  }
+
   /** The hub client (with retries) the provider and the status pipeline share. */
   hubClient(hub: string): HubClient {
     let client = this.clients.get(hub);
     if (client === undefined) {
-      client = createHubClient(this.connectionString(hub));
+      client = createHubClient(this.hubConnection(hub));
       this.clients.set(hub, client);
     }
     return client;
@@ -87,23 +97,23 @@ export class ConnectorApp {
   hubConnector(hub: string): HubConnector {
     let connector = this.connectors.get(hub);
     if (connector === undefined) {
-      connector = connectorFor(this.connectionString(hub));
+      connector = connectorFor(this.hubConnection(hub));
       this.connectors.set(hub, connector);
     }
     return connector;
   }
 
-  private connectionString(hub: string): string {
-    const { connectionString } = this.hubSettings(hub);
-    if (connectionString === undefined) {
-      // azure-iothub has Registry.fromTokenCredential, but the hub client (lib/hub) is built on
-      // connection strings only; a managed identity needs that client to take a credential first.
-      const names = hubSettingNames(hub);
-      throw new Error(
-        `hub "${hub}": ${names.hostName} (managed identity) is not supported yet; set ${names.connection} to a service connection string`,
-      );
-    }
-    return connectionString;
+  private hubConnection(hub: string): string | HubIdentitySettings {
+    const { connectionString, hostName } = this.hubSettings(hub);
+    if (connectionString !== undefined) return connectionString;
+    if (hostName !== undefined && this.hubCredential !== undefined)
+      return { hostName, credential: this.hubCredential };
+    // The hub client takes a credential; the Functions app has no credential implementation yet
+    // (@azure/identity is not among its dependencies).
+    const names = hubSettingNames(hub);
+    throw new Error(
+      `hub "${hub}": ${names.hostName} (managed identity) needs a credential the app does not have yet; set ${names.connection} to a service connection string`,
+    );
   }
 }
 

@@ -5,6 +5,7 @@ import { z } from "zod";
 
 import { hubSkus, type HubSku } from "../scheduler/hubBudget.js";
 import type { BaseDeploymentSettings } from "../provider/baseDeployment.js";
+import { parseFleetPolicy, PolicyError, type FleetPolicy } from "../policy/fleetPolicy.js";
 
 /** Prefix of a hub's own settings: `HUB_` + the hub name upper-cased, other characters as `_`. */
 export function hubSettingPrefix(hubName: string): string {
@@ -26,7 +27,11 @@ export function hubSettingNames(hubName: string) {
     consumerGroup: `${prefix}_CONSUMER_GROUP`,
     sku: `${prefix}_SKU`,
     units: `${prefix}_UNITS`,
-    /** "true": the app owns a base deployment on this hub (system modules, runtime, default routes) */
+    /**
+     * "true" (the default): the app owns a base deployment on this hub (system modules, runtime, default
+     * routes), which layered pods need; "false" when the hub's owner runs their own. Terraform sets it
+     * for every hub: true for a hub it creates, false for an existing one unless told.
+     */
     baseDeployment: `${prefix}_BASE_DEPLOYMENT`,
   } as const;
 }
@@ -41,6 +46,8 @@ export const appSettingNames = {
   baseEdgeAgentImage: "BASE_EDGE_AGENT_IMAGE",
   baseEdgeHubImage: "BASE_EDGE_HUB_IMAGE",
   baseRegistryCredentials: "BASE_REGISTRY_CREDENTIALS",
+  /** the fleet policy (YAML or JSON, docs/fleet-policy.md); empty: every node gets the default */
+  fleetPolicy: "FLEET_POLICY",
   logLevel: "LOG_LEVEL",
 } as const;
 
@@ -63,6 +70,8 @@ export interface AppSettings {
   releaseGraceSeconds: number;
   reconcileSchedule: string;
   base: BaseDeploymentSettings;
+  /** undefined: no policy written, every node gets defaultNodePolicy */
+  fleetPolicy?: FleetPolicy;
   logLevel: string;
 }
 
@@ -125,7 +134,7 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
     if (!hubSkus.includes(sku))
       problems.push({ setting: names.sku, reason: `must be one of ${hubSkus.join(", ")}` });
     const units = positiveInteger(env, names.units, 1, problems);
-    const baseDeployment = (env[names.baseDeployment] ?? "false").toLowerCase();
+    const baseDeployment = (env[names.baseDeployment] || "true").toLowerCase();
     if (baseDeployment !== "true" && baseDeployment !== "false")
       problems.push({ setting: names.baseDeployment, reason: "must be true or false" });
     return {
@@ -157,6 +166,21 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
     }
   }
 
+  let fleetPolicy: FleetPolicy | undefined;
+  const rawPolicy = env[appSettingNames.fleetPolicy];
+  if (rawPolicy !== undefined && rawPolicy.trim() !== "") {
+    try {
+      fleetPolicy = parseFleetPolicy(rawPolicy);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      for (const problem of error.problems)
+        problems.push({
+          setting: appSettingNames.fleetPolicy,
+          reason: `${problem.field}: ${problem.reason}`,
+        });
+    }
+  }
+
   const settings: AppSettings = {
     hubs,
     releaseGraceSeconds: positiveInteger(env, appSettingNames.releaseGraceSeconds, 60, problems),
@@ -167,6 +191,7 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
       edgeHubImage: env[appSettingNames.baseEdgeHubImage] || "mcr.microsoft.com/azureiotedge-hub:1.5",
       registryCredentials,
     },
+    ...(fleetPolicy !== undefined && { fleetPolicy }),
     logLevel: env[appSettingNames.logLevel] || "info",
   };
   if (problems.length > 0) throw new SettingsError(problems);

@@ -26,7 +26,7 @@ import {
   type RetryEnvironment,
   type RetryOptions,
 } from "./retry.js";
-import { connectSdk, parseHubConnectionString } from "./sdkConnection.js";
+import { connectSdk, parseHubConnectionString, type HubIdentitySettings } from "./sdkConnection.js";
 
 export interface HubClientOptions {
   /** Bounds of the retry of throttled and transient failures; defaults in DEFAULT_RETRY_OPTIONS. */
@@ -99,8 +99,15 @@ function configurationBody(request: ConfigurationRequest, etag?: string) {
   };
 }
 
-export function createHubClient(connectionString: string, options: HubClientOptions = {}): HubClient {
-  const settings = parseHubConnectionString(connectionString);
+/**
+ * A hub by service connection string, or by host name and a TokenCredential (a managed identity;
+ * HUB_<NAME>_HOSTNAME): the same client either way.
+ */
+export function createHubClient(
+  connection: string | HubIdentitySettings,
+  options: HubClientOptions = {},
+): HubClient {
+  const settings = typeof connection === "string" ? parseHubConnectionString(connection) : connection;
   const retryOptions = checkRetryOptions({ ...DEFAULT_RETRY_OPTIONS, ...options.retry });
   const { registry, client, close } = connectSdk(settings, {
     ...(options.trustedCa !== undefined && { trustedCa: options.trustedCa }),
@@ -110,7 +117,8 @@ export function createHubClient(connectionString: string, options: HubClientOpti
     options: retryOptions,
     environment: options.environment ?? REAL_ENVIRONMENT,
     counters,
-    secrets: [settings.sharedAccessKey, connectionString],
+    // Bearer tokens live inside the SDK's REST client and never reach an error message.
+    secrets: "sharedAccessKey" in settings ? [settings.sharedAccessKey, connection as string] : [],
     ...(options.onAttempt && { onAttempt: options.onAttempt }),
     ...(options.logger && { logger: options.logger }),
   };

@@ -1,4 +1,5 @@
-// Builds azure-iothub's Registry and service Client from a connection string. Both share one REST
+// Builds azure-iothub's Registry and service Client from a connection string or, for a managed
+// identity, a host name and a TokenCredential (what Registry.fromTokenCredential configures). Both share one REST
 // client and one keep-alive HTTPS agent that this module owns, so that the hub client can trust an
 // extra CA (a simulator's) and close its connections. The REST client class is not re-exported by
 // the package's index, hence the import from its dist path (azure-iothub 1.16 has no exports map).
@@ -6,6 +7,7 @@
 import { Agent } from "node:https";
 import { rootCertificates } from "node:tls";
 import iothub from "azure-iothub";
+import type { TokenCredential } from "@azure/core-auth";
 import type { Client, Registry } from "azure-iothub";
 import { NoRetry } from "azure-iothub/dist/common-core/retry_policy.js";
 import { RestApiClient } from "azure-iothub/dist/common-http/rest_api_client.js";
@@ -43,6 +45,15 @@ export function parseHubConnectionString(connectionString: string): HubConnectio
   return settings as HubConnectionSettings;
 }
 
+/** A hub reached with Microsoft Entra ID: its host name and a credential (e.g. a managed identity's). */
+export interface HubIdentitySettings {
+  hostName: string;
+  credential: TokenCredential;
+}
+
+/** The scope azure-iothub's fromTokenCredential constructors ask tokens for. */
+export const iotHubTokenScope = "https://iothubs.azure.net/.default";
+
 export interface SdkClients {
   registry: Registry;
   client: Client;
@@ -54,19 +65,35 @@ export interface SdkConnectionOptions {
   trustedCa?: string;
 }
 
-export function connectSdk(settings: HubConnectionSettings, options: SdkConnectionOptions = {}): SdkClients {
-  const { SharedAccessSignature, Registry, Client, Amqp } = iothub;
-  const config = {
+function sdkConfig(settings: HubConnectionSettings | HubIdentitySettings) {
+  if ("credential" in settings) {
+    return {
+      host: settings.hostName,
+      keyName: "",
+      sharedAccessSignature: undefined,
+      tokenCredential: settings.credential,
+      tokenScope: iotHubTokenScope,
+    };
+  }
+  return {
     host: settings.hostName,
     keyName: settings.sharedAccessKeyName,
     // A signature object, not a string: the REST client extends its expiry on every request.
-    sharedAccessSignature: SharedAccessSignature.create(
+    sharedAccessSignature: iothub.SharedAccessSignature.create(
       settings.hostName,
       settings.sharedAccessKeyName,
       settings.sharedAccessKey,
       Math.floor(Date.now() / 1000) + 3600,
     ),
   };
+}
+
+export function connectSdk(
+  settings: HubConnectionSettings | HubIdentitySettings,
+  options: SdkConnectionOptions = {},
+): SdkClients {
+  const { Registry, Client, Amqp } = iothub;
+  const config = sdkConfig(settings) as ConstructorParameters<typeof Registry>[0];
   const rest = new RestApiClient(config, "iot-edge-connector/azure-iothub");
   const registry = new Registry(config, rest);
   // The service client's AMQP transport is never opened: direct methods go over REST.

@@ -126,8 +126,12 @@ const KEYWORDS = new Set([
 const PREDICATES = new Set<string>(["IS_DEFINED", "IS_NULL", "STARTSWITH", "ENDSWITH", "CONTAINS"]);
 const COMPARISONS = new Set<string>(["=", "!=", "<", "<=", ">", ">="]);
 
+/** Nesting deeper than this (parentheses, NOT) is refused: the parser and the evaluator recurse. */
+export const maxConditionDepth = 32;
+
 class Parser {
   private index = 0;
+  private depth = 0;
   constructor(
     private readonly tokens: Token[],
     private readonly text: string,
@@ -236,13 +240,27 @@ class Parser {
   }
 
   private negation(): Condition {
-    if (this.acceptKeyword("NOT")) return { kind: "not", operand: this.negation() };
+    if (this.acceptKeyword("NOT")) return { kind: "not", operand: this.nested(() => this.negation()) };
     return this.primary();
+  }
+
+  private nested(parse: () => Condition): Condition {
+    if (this.depth >= maxConditionDepth) {
+      const position = this.peek().position;
+      throw new TwinQueryError(
+        `Nested more than ${maxConditionDepth} levels deep at position ${position}`,
+        position,
+      );
+    }
+    this.depth += 1;
+    const inner = parse();
+    this.depth -= 1;
+    return inner;
   }
 
   private primary(): Condition {
     if (this.acceptSymbol("(")) {
-      const inner = this.condition();
+      const inner = this.nested(() => this.condition());
       this.expectSymbol(")");
       return inner;
     }
@@ -368,9 +386,81 @@ export function parseTwinCondition(condition: string): Condition {
   return ast;
 }
 
+/** Parses a deployment's target condition: a condition, or `*` for every device. */
+export function parseTargetCondition(targetCondition: string): Condition {
+  const trimmed = targetCondition.trim();
+  return trimmed === "*" ? { kind: "constant", value: true } : parseTwinCondition(trimmed);
+}
+
 /** Parses a full query: `SELECT * | paths FROM devices | devices.modules [WHERE condition]`. */
 export function parseTwinQuery(query: string): TwinQuery {
   return new Parser(tokenize(query), query).query();
+}
+
+// -------------------------------------------------------------------------------------------- printing
+
+const PLAIN_SEGMENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function formatSegment(segment: string, first: boolean): string {
+  if (PLAIN_SEGMENT.test(segment) && !(first && KEYWORDS.has(segment.toUpperCase()))) return segment;
+  if (segment.includes("]]") || /[\r\n]/.test(segment))
+    throw new TwinQueryError(`The property name "${segment}" cannot be written in a condition`, 0);
+  return `[[${segment}]]`;
+}
+
+/** A string literal in quotes that no dialect can read differently: no backslash, no quote to escape. */
+function formatString(value: string): string {
+  if (value.includes("\\") || /[\r\n]/.test(value))
+    throw new TwinQueryError("A string in a condition may not contain a backslash or a line break", 0);
+  if (!value.includes("'")) return `'${value}'`;
+  if (!value.includes('"')) return `"${value}"`;
+  throw new TwinQueryError("A string in a condition may not contain both ' and \"", 0);
+}
+
+function formatLiteral(value: Literal): string {
+  if (typeof value === "string") return formatString(value);
+  if (value === null) return "null";
+  return String(value);
+}
+
+function formatOperand(operand: Operand): string {
+  return operand.kind === "literal"
+    ? formatLiteral(operand.value)
+    : operand.segments.map((segment, index) => formatSegment(segment, index === 0)).join(".");
+}
+
+const isBinary = (condition: Condition) => condition.kind === "and" || condition.kind === "or";
+
+/**
+ * A condition as text that parses back to the same tree. Parentheses do not rely on precedence: a
+ * nested AND or OR is always parenthesised, except the left operand of a chain of the same operator;
+ * NOT always parenthesises its operand. Strings are quoted without escapes, or refused.
+ */
+export function formatTwinCondition(condition: Condition): string {
+  switch (condition.kind) {
+    case "constant":
+      return String(condition.value);
+    case "and":
+    case "or": {
+      const operator = condition.kind.toUpperCase();
+      const left = formatTwinCondition(condition.left);
+      const right = formatTwinCondition(condition.right);
+      const leftText =
+        isBinary(condition.left) && condition.left.kind !== condition.kind ? `(${left})` : left;
+      const rightText = isBinary(condition.right) ? `(${right})` : right;
+      return `${leftText} ${operator} ${rightText}`;
+    }
+    case "not":
+      return `NOT (${formatTwinCondition(condition.operand)})`;
+    case "compare":
+      return `${formatOperand(condition.left)} ${condition.operator} ${formatOperand(condition.right)}`;
+    case "in":
+      return `${formatOperand(condition.operand)} ${condition.negated ? "NIN" : "IN"} [${condition.values
+        .map(formatLiteral)
+        .join(", ")}]`;
+    case "call":
+      return `${condition.name}(${condition.args.map(formatOperand).join(", ")})`;
+  }
 }
 
 // ------------------------------------------------------------------------------------------ evaluation

@@ -1,6 +1,9 @@
 // The pod orchestration's activities: the work with I/O or a clock, kept out of the orchestrator.
 import type { V1Pod } from "@kubernetes/client-node";
-import { PodTranslationError, podToDeployment, type PodProblem } from "../translate/index.js";
+import type { NodePolicy } from "../policy/fleetPolicy.js";
+import { decidePod } from "../policy/podPolicy.js";
+import type { PodRefusal } from "../policy/podRefusal.js";
+import type { PodProblem } from "../translate/index.js";
 import type {
   WantConfiguration,
   ConfigurationPhase,
@@ -21,6 +24,8 @@ export interface PodSpecInput {
 
 export interface TranslatePodInput {
   hub: string;
+  /** the virtual node the pod is bound to: its fleet policy decides */
+  node: string;
   pod: V1Pod;
   resolved: ResolvedObjects;
 }
@@ -31,23 +36,34 @@ export type TranslatePodResult =
       want: Pick<WantConfiguration, "configuration" | "kind" | "modules">;
       warnings: PodProblem[];
     }
-  | { accepted: false; problems: PodProblem[] };
+  | ({ accepted: false } & PodRefusal);
 
-/** podToDeployment for one hub; a refusal is a result (the pod fails), not an error (no retry). */
-export function translatePod({ hub, pod, resolved }: TranslatePodInput): TranslatePodResult {
+/**
+ * The node's fleet policy decides, and translates the pod for one hub. A refusal is a result (the
+ * pod fails), not an error: the decision is pure, so a retry could only fail the same way, and an
+ * unexpected error is a refusal too rather than six failed attempts and a pod left Accepted.
+ */
+export function translatePod(
+  { hub, node, pod, resolved }: TranslatePodInput,
+  policy: NodePolicy,
+): TranslatePodResult {
+  let decision;
   try {
-    const translation = podToDeployment(pod, resolved, { hubName: hub });
-    // each container becomes the module of the same name (containerToModule)
-    const modules = Object.fromEntries((pod.spec?.containers ?? []).map((c) => [c.name, c.name]));
-    return {
-      accepted: true,
-      want: { configuration: translation.configuration, kind: translation.kind, modules },
-      warnings: [...translation.warnings],
-    };
+    decision = decidePod({ pod, resolved, node, policy, hubName: hub });
   } catch (error) {
-    if (error instanceof PodTranslationError) return { accepted: false, problems: [...error.problems] };
-    throw error;
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const reason = `the connector failed on this pod (${what.slice(0, 200)}); please report it`;
+    return { accepted: false, reason: "UnsupportedPod", problems: [{ field: "pod", reason }], node };
   }
+  if (!decision.allowed) return { accepted: false, ...decision.refusal };
+  const { translation } = decision;
+  // each container becomes the module of the same name (containerToModule)
+  const modules = Object.fromEntries((pod.spec?.containers ?? []).map((c) => [c.name, c.name]));
+  return {
+    accepted: true,
+    want: { configuration: translation.configuration, kind: translation.kind, modules },
+    warnings: [...translation.warnings],
+  };
 }
 
 export interface RecordPodInput {

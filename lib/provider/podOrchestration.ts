@@ -147,7 +147,12 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
 
     if (input.deleting === true) return yield* leave();
 
-    const translateInput: TranslatePodInput = { hub: pod.hub, pod: spec.pod, resolved: spec.resolved };
+    const translateInput: TranslatePodInput = {
+      hub: pod.hub,
+      node: spec.node,
+      pod: spec.pod,
+      resolved: spec.resolved,
+    };
     const translated = (yield context.df.callActivityWithRetry(
       podActivityNames.translate,
       activityRetry,
@@ -155,7 +160,8 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
     )) as TranslatePodResult;
 
     if (!translated.accepted) {
-      yield* record({ stage: "Refused", problems: translated.problems });
+      const { reason, problems, node } = translated;
+      yield* record({ stage: "Refused", problems, reason, ...(node !== undefined && { node }) });
       yield* release(deployed);
       deployed = undefined;
     } else {

@@ -2,8 +2,12 @@
 // pod asks of IoT Edge is the translator's job, and a pod it refuses is accepted and fails.
 import type { V1Pod } from "@kubernetes/client-node";
 import { z } from "zod";
+import { inputLimits, objectDepth } from "../translate/inputLimits.js";
 import { badRequest, invalidRequest } from "./providerErrors.js";
 import type { NodeReconcileRequest, PutPodRequest } from "./providerContract.js";
+
+/** The pod's own limit, and the request's two levels around it. */
+const bodyDepth = inputLimits.objectDepth + 2;
 
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
@@ -47,6 +51,9 @@ export interface PodRoute {
 
 /** The PUT pod body, checked against the route's namespace and name. */
 export function parsePutPod(body: unknown, route: PodRoute): PutPodRequest {
+  // Before anything walks it (the spec hash, the orchestration's input): a pod nests about 10 levels.
+  if (objectDepth(body, bodyDepth) > bodyDepth)
+    throw badRequest("(body)", `nests more than ${bodyDepth} levels deep; a pod request nests about 12`);
   const parsed = putPodSchema.safeParse(body);
   if (!parsed.success) throw invalidRequest(parsed.error);
   const { metadata } = parsed.data.pod;

@@ -1,6 +1,7 @@
 // Runs one of the scheduler's hub operations and reports its outcome as the planner understands it.
 // One attempt only: a 429 comes back to the scheduler, which holds the whole hub (with a durable
 // timer) instead of a client sleeping and retrying on its own.
+import type { HubIdentitySettings } from "../hub/sdkConnection.js";
 import type { HubAttemptEvent } from "../hub/hubCallStats.js";
 import type { HubClient } from "../hub/hubClient.js";
 import {
@@ -17,9 +18,9 @@ import type { ActionOutcome, ActionResult, HubAction } from "./applierProtocol.j
 export type HubConnector = (onAttempt: (event: HubAttemptEvent) => void) => HubClient;
 
 /** `trustedCa`: a CA certificate (PEM) to trust besides Node's roots, e.g. the simulator's. */
-export function connectorFor(connectionString: string, trustedCa?: string): HubConnector {
+export function connectorFor(connection: string | HubIdentitySettings, trustedCa?: string): HubConnector {
   return (onAttempt) =>
-    createHubClient(connectionString, {
+    createHubClient(connection, {
       retry: { maxAttempts: 1 },
       onAttempt,
       ...(trustedCa !== undefined && { trustedCa }),

@@ -12,6 +12,7 @@ import type {
 } from "./applierProtocol.js";
 import type { ConfigurationPhase, ReleaseConfiguration, WantConfiguration } from "./schedulerContract.js";
 import type { ConfigurationRecord, SchedulerState } from "./schedulerState.js";
+import { nameConflict, type PlacedConfiguration } from "../policy/nameConflicts.js";
 
 /** Hub operations handed out at once (run in parallel by the applier). */
 export const maxActionsPerBatch = 5;
@@ -139,12 +140,28 @@ function wakeNeeded(state: SchedulerState, nowMs: number): boolean {
   return true;
 }
 
+/** Configurations some pod holds (released ones leave within the grace period). */
+function heldConfigurations(state: SchedulerState): PlacedConfiguration[] {
+  return Object.entries(state.records).flatMap(([id, record]) => {
+    const managed = state.configurations[id];
+    if (record.refused !== undefined || managed === undefined || managed.pods.length === 0) return [];
+    return [{ configuration: record.configuration, kind: managed.kind }];
+  });
+}
+
+/** Operation `want`; a new configuration whose names clash with another workload's is refused at once. */
 export function want(state: SchedulerState, request: WantConfiguration, nowMs: number): DemandResult {
   const { configuration, pod } = request;
   const id = configuration.id;
   let record = state.records[id];
   let managed = state.configurations[id];
   if (!record || !managed) {
+    const conflict = nameConflict({ configuration, kind: request.kind }, heldConfigurations(state));
+    if (conflict !== undefined) {
+      // Never recorded: the pod fails with the reason, nothing reaches the hub.
+      const refused = { phase: "Refused" as const, message: conflict.message, reason: conflict.reason };
+      return { configurationId: id, state: refused, wakeApplier: false };
+    }
     record = { configuration, onHub: false, notify: [], releasedBy: [] };
     state.records[id] = record;
     managed = {

@@ -37,8 +37,9 @@ export type ConfigurationPhase =
   /** no pod needs it any more; deleted after the grace period */
   | { phase: "Releasing"; deleteAfter: string }
   | { phase: "Deleting" }
-  /** the hub refused it (invalid content etc.): the message says why; not retried */
-  | { phase: "Refused"; message: string };
+  /** the hub refused it (invalid content etc.), or the scheduler did (`reason`, e.g. ModuleNameConflict):
+   * the message says why; not retried */
+  | { phase: "Refused"; message: string; reason?: string };
 
 /** What the scheduler knows of one configuration (part of the entity state others may read). */
 export interface ManagedConfiguration {

@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from "node:util";
 import {
   evaluateTwinCondition,
-  parseTwinCondition,
+  parseTargetCondition,
   type Condition,
   type TwinObject,
 } from "../hub/twinQuery.js";
@@ -47,7 +47,7 @@ function conditionTwin(device: DeviceState): TwinObject {
 
 function parseCondition(text: string): Condition | undefined {
   try {
-    return parseTwinCondition(text);
+    return parseTargetCondition(text);
   } catch {
     return undefined;
   }

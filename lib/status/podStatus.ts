@@ -2,7 +2,10 @@
 // (its lifecycle and its configuration's place at the scheduler) and from its fleet status
 // (counts of devices that are targeted, applied it, run every module, fail, or are offline).
 //
-// phase    Failed     only when the pod was refused (by translation, or the hub refused its deployment)
+// phase    Failed     only when the pod was refused: reason UnsupportedPod or InputTooLarge (translation),
+//                     NamespaceNotAllowed or PolicyViolation (the node's fleet policy),
+//                     ModuleNameConflict, RouteNameConflict or RegistryCredentialConflict (the hub's
+//                     scheduler), DeploymentRefused (the hub)
 //          Pending    until at least one device runs every module; reason says what it waits for:
 //                     Accepted, WaitingForHubBudget, HubDeploymentLimit, CreatingDeployment,
 //                     NoDevicesTargeted, ApplyingOnDevices
@@ -23,7 +26,7 @@ import type {
   V1PodCondition,
   V1PodStatus,
 } from "@kubernetes/client-node";
-import { formatProblem } from "../translate/podErrors.js";
+import { refusalMessage } from "../policy/podRefusal.js";
 import type { DeviceModuleState, FleetStatus, PodLifecycle } from "./statusContract.js";
 
 export const FLEET_CONDITION = "iotedge.connector/Fleet";
@@ -153,13 +156,16 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
         message: "accepted; translating to an IoT Edge deployment",
         onHub: false,
       };
-    case "Refused":
+    case "Refused": {
+      const reason = lifecycle.reason ?? "UnsupportedPod";
+      const { problems, node } = lifecycle;
       return {
         phase: "Failed",
-        reason: "UnsupportedPod",
-        message: `refused: ${lifecycle.problems.map(formatProblem).join("; ")}`,
+        reason,
+        message: refusalMessage({ reason, problems, ...(node !== undefined && { node }) }),
         onHub: false,
       };
+    }
     case "Deleting": {
       const current = fleetPhase(fleet);
       return { ...current, message: `deleting; ${current.message}` };
@@ -191,10 +197,13 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
         onHub: false,
       };
     case "Refused":
+      // with a reason the scheduler refused it (another workload's names), else the hub did
       return {
         phase: "Failed",
-        reason: "DeploymentRefused",
-        message: `the hub refused the deployment: ${state.message}`,
+        reason: state.reason ?? "DeploymentRefused",
+        message: state.reason
+          ? `refused: ${state.message}`
+          : `the hub refused the deployment: ${state.message}`,
         onHub: false,
       };
     case "OnHub":

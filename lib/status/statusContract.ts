@@ -1,5 +1,6 @@
 // The status model's inputs: what the app knows of a pod's lifecycle and of its deployment's
 // devices. `derivePodStatus` (podStatus.ts) turns them into the Kubernetes pod status.
+import type { RefusalReason } from "../policy/podRefusal.js";
 import type { PodProblem } from "../translate/podErrors.js";
 import type { ConfigurationPhase } from "../scheduler/schedulerContract.js";
 
@@ -20,8 +21,9 @@ export interface FleetCounts {
 /** Where the connector is with a pod, independent of the devices. */
 export type PodLifecycle =
   | { stage: "Accepted" }
-  /** translation refused the pod: terminal, phase Failed with the problems */
-  | { stage: "Refused"; problems: PodProblem[] }
+  /** translation or the node's fleet policy refused the pod: terminal, phase Failed with the
+   * reason (UnsupportedPod when absent) and the problems */
+  | { stage: "Refused"; problems: PodProblem[]; reason?: RefusalReason; node?: string }
   /** the pod's configuration is with the scheduler; its phase says what it waits for */
   | { stage: "Scheduled"; configurationId: string; configuration: ConfigurationPhase }
   | { stage: "Deleting" };

@@ -7,8 +7,9 @@ export {
   connectorLabels,
   managedByValue,
 } from "./podToDeployment.js";
-export type { TranslateOptions, Translation } from "./podToDeployment.js";
-export { PodTranslationError, formatProblem, type PodProblem } from "./podErrors.js";
+export type { TranslateOptions, Translation, ScopedTargetCondition } from "./podToDeployment.js";
+export { PodTranslationError, formatProblem, type PodProblem, type TranslationRefusal } from "./podErrors.js";
+export { checkInputLimits, inputLimits, objectDepth } from "./inputLimits.js";
 export { podReferences, type PodReference } from "./podReferences.js";
 export {
   configurationId,

@@ -13,11 +13,18 @@ export function formatProblem(problem: PodProblem): string {
   return `${problem.field}: ${problem.reason}`;
 }
 
+/** Why a translation refused a pod: what it asks IoT Edge cannot do, or it is too large to read. */
+export type TranslationRefusal = "UnsupportedPod" | "InputTooLarge";
+
 /** A pod IoT Edge cannot honour, with every problem found in it at once. */
 export class PodTranslationError extends Error {
   readonly problems: readonly PodProblem[];
 
-  constructor(problems: readonly PodProblem[], subject = "pod") {
+  constructor(
+    problems: readonly PodProblem[],
+    subject = "pod",
+    readonly reason: TranslationRefusal = "UnsupportedPod",
+  ) {
     super(`${subject} cannot be deployed to IoT Edge: ${problems.map(formatProblem).join("; ")}`);
     this.name = "PodTranslationError";
     this.problems = problems;

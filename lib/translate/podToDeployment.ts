@@ -23,12 +23,18 @@ import { Findings, PodTranslationError, type PodProblem } from "./podErrors.js";
 import { registryCredentialsFromPullSecrets } from "./registryCredentials.js";
 import { noReferences, type ResolvedReferences } from "./resolvedReferences.js";
 import { checkPodShape } from "./podShape.js";
+import { checkInputLimits } from "./inputLimits.js";
+
+/** The target condition to deploy for the pod's own, or why the pod's cannot be used. */
+export type ScopedTargetCondition = { condition: string } | { problem: string };
 
 export interface TranslateOptions {
   /** the IoT Hub the deployment is for: part of the configuration id when given */
   readonly hubName?: string;
   /** validate the result against the IoT Edge deployment schemas (default true) */
   readonly validate?: boolean;
+  /** narrows the pod's target condition to the devices it may reach (the fleet policy's scope) */
+  readonly scopeTargetCondition?: (podCondition: string) => ScopedTargetCondition;
 }
 
 export interface Translation {
@@ -288,12 +294,23 @@ function configurationLabels(
   return labels;
 }
 
+/** The pod's target condition, narrowed by the caller's scope when it gives one. */
+function scopedTarget(settings: DeploymentSettings, options: TranslateOptions, findings: Findings): string {
+  const target = settings.targetCondition;
+  if (!target || !options.scopeTargetCondition) return target?.value ?? "";
+  const scoped = options.scopeTargetCondition(target.value);
+  if ("problem" in scoped) findings.refuse(target.field, scoped.problem);
+  return "condition" in scoped ? scoped.condition : "";
+}
+
 /** Translates a pod into the IoT Hub configuration of its IoT Edge deployment. */
 export function podToDeployment(
   input: V1Pod,
   resolved: ResolvedReferences = noReferences,
   options: TranslateOptions = {},
 ): Translation {
+  const tooLarge = checkInputLimits(input, resolved);
+  if (tooLarge.length > 0) throw new PodTranslationError(tooLarge, describePod(input), "InputTooLarge");
   const checked = checkPodShape(input);
   if ("problems" in checked) throw new PodTranslationError(checked.problems, describePod(input));
   const { metadata = {}, spec } = checked.pod;
@@ -342,10 +359,10 @@ export function podToDeployment(
       : layeredContent(modules, credentials, routes);
   addTwinsWithinLimits(modulesContent, settings, names, findings);
   const labels = configurationLabels(settings, namespace, workload, findings);
+  const targetCondition = scopedTarget(settings, options, findings);
   if (findings.problems.length > 0)
     throw new PodTranslationError(findings.problems, describePod(checked.pod));
 
-  const targetCondition = settings.targetCondition?.value ?? "";
   const priority = settings.priority?.value ?? deploymentDefaults.priority[kind];
   const content = { modulesContent };
   const configuration: EdgeConfiguration = {

@@ -32,7 +32,7 @@ function podYaml(name: string, extra: { podSpec?: string[]; container?: string[]
     "spec:",
     `  nodeName: ${NODE}`,
     "  tolerations:",
-    "    - { key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }",
+    "    - { key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }",
     ...(extra.podSpec ?? []).map((line) => `  ${line}`),
     "  containers:",
     "    - name: sensor",
@@ -82,7 +82,7 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     const node = await kubectlJson<V1Node>(["get", "node", NODE]);
     expect(node.metadata?.labels).toMatchObject({ type: "virtual-kubelet", "kubernetes.io/role": "agent" });
     expect(node.spec?.taints).toEqual([
-      { key: "virtual-kubelet.io/provider", value: "azure-iotedge", effect: "NoSchedule" },
+      { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" },
     ]);
     expect(node.status?.capacity).toMatchObject({ pods: "100", cpu: "8", memory: "16Gi" });
     expect(node.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);

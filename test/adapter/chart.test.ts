@@ -1,9 +1,13 @@
 // The Helm chart, checked with the project's helm (npm run dev:build-cluster): lint and template clean,
 // least-privilege RBAC, one Deployment per virtual node, and clear refusals of bad values.
+import { cp, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { binaries } from "../../dev/cluster/binaries.js";
 import { CommandFailedError, runCommand } from "../../dev/cluster/commands.js";
+import { parseNodePolicy } from "../../lib/policy/fleetPolicy.js";
 
 const CHART = "charts/iot-edge-connector";
 const twoNodes = [
@@ -13,11 +17,11 @@ const twoNodes = [
 
 const helm = (args: string[]) => runCommand(binaries.helm, args, { displayName: `helm ${args[0] ?? ""}` });
 
-async function render(args: string[] = []): Promise<Record<string, unknown>[]> {
+async function render(args: string[] = [], chart = CHART): Promise<Record<string, unknown>[]> {
   const { stdout } = await helm([
     "template",
     "connector",
-    CHART,
+    chart,
     "--namespace=iot-edge",
     "--kube-version=1.36.3",
     ...args,
@@ -25,6 +29,42 @@ async function render(args: string[] = []): Promise<Record<string, unknown>[]> {
   return parseAllDocuments(stdout)
     .map((document) => document.toJS() as Record<string, unknown> | null)
     .filter((object): object is Record<string, unknown> => object !== null);
+}
+
+type Container = { env: { name: string; value?: string }[] };
+const adapterEnv = (objects: Record<string, unknown>[]) =>
+  (
+    objects.filter((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: { containers: Container[] } } };
+    }[]
+  ).map((d) =>
+    Object.fromEntries((d.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value])),
+  );
+
+async function refusal(args: string[]): Promise<string> {
+  const failure = await render(args).catch((error: unknown) => error);
+  expect(failure).toBeInstanceOf(CommandFailedError);
+  return (failure as CommandFailedError).message;
+}
+
+/**
+ * NOTES.txt as `helm install` prints it. helm renders NOTES only on install, which needs a cluster,
+ * so a copy of the chart renders the same text through tpl as an ordinary manifest.
+ */
+async function renderNotes(args: string[]): Promise<string> {
+  const copy = await mkdtemp(path.join(tmpdir(), "chart-notes-"));
+  try {
+    await cp(CHART, copy, { recursive: true });
+    await rename(path.join(copy, "templates/NOTES.txt"), path.join(copy, "notes.txt"));
+    await writeFile(
+      path.join(copy, "templates/notes.yaml"),
+      'notes: |\n{{ tpl (.Files.Get "notes.txt") . | indent 2 }}\n',
+    );
+    const [notes] = await render(["--show-only=templates/notes.yaml", ...args], copy);
+    return String(notes?.notes);
+  } finally {
+    await rm(copy, { recursive: true, force: true });
+  }
 }
 
 interface Rule {
@@ -69,6 +109,18 @@ describe("Helm chart iot-edge-connector", () => {
     ).toHaveLength(2);
     // the function key is only referenced, never rendered
     expect(JSON.stringify(objects)).not.toMatch(/functionKey"?:\s*"[^"]/);
+  });
+
+  it("gives a node's fleet policy to its adapter as FLEET_POLICY, and no policy to a node without one", async () => {
+    const policy = { scope: "tags.site = 'plant-a'", namespaces: { "line-1": { grants: ["hostNetwork"] } } };
+    const objects = await render([...twoNodes, `--set-json=nodes[0].policy=${JSON.stringify(policy)}`]);
+    const deployments = objects.filter((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    }[];
+    const policyOf = (index: number) =>
+      deployments[index]?.spec.template.spec.containers[0]?.env.find((e) => e.name === "FLEET_POLICY")?.value;
+    expect(parseNodePolicy(policyOf(0))).toEqual(parseNodePolicy(policy));
+    expect(policyOf(1)).toBeUndefined();
   });
 
   it("grants only what a virtual kubelet needs, limited to its own nodes and leases", async () => {
@@ -119,6 +171,96 @@ describe("Helm chart iot-edge-connector", () => {
       "--set=nodes[0].name=edge-hub1,nodes[0].hubName=hub1,nodes[0].functionKeySecret.name=k",
     ]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(CommandFailedError);
-    expect((failure as CommandFailedError).message).toContain("nodes[0].functionsUrl is required");
+    expect((failure as CommandFailedError).message).toContain(
+      "at '/nodes/0': missing property 'functionsUrl'",
+    );
+  });
+
+  it("gives every node the original connector's taint unless the node has its own", async () => {
+    const objects = await render([
+      ...twoNodes,
+      "--set=nodes[1].taint.key=azure.com/iotedge,nodes[1].taint.value=,nodes[1].taint.effect=NoExecute",
+    ]);
+    expect(adapterEnv(objects).map((env) => env.NODE_TAINT)).toEqual([
+      "virtual-kubelet.io/provider=iotedge:NoSchedule",
+      "azure.com/iotedge:NoExecute",
+    ]);
+  });
+
+  it("refuses a taint effect Kubernetes does not have, naming the value", async () => {
+    const message = await refusal([...twoNodes, "--set=nodes[0].taint.key=k,nodes[0].taint.effect=Never"]);
+    expect(message).toContain("at '/nodes/0/taint/effect'");
+  });
+
+  it("refuses misspelt and malformed values, naming each", async () => {
+    const message = await refusal([
+      "--set=taint.valeu=x",
+      "--set=nodes[0].name=Edge_Hub,nodes[0].hubName=hub1,nodes[0].functionsUrl=app.example.net,nodes[0].functionKeySecret.name=k",
+      "--set=statusIntervalMs=fast",
+    ]);
+    expect(message).toContain("at '/taint': additional properties 'valeu' not allowed");
+    expect(message).toContain("at '/nodes/0/name'");
+    expect(message).toContain("at '/nodes/0/functionsUrl'");
+    expect(message).toContain("at '/statusIntervalMs'");
+  });
+
+  it("prints, for each node, the nodeSelector and toleration a pod needs", async () => {
+    const notes = await renderNotes([
+      ...twoNodes,
+      "--set=nodes[1].taint.key=azure.com/iotedge,nodes[1].taint.effect=NoSchedule",
+    ]);
+    expect(notes).toContain(
+      [
+        "For edge-hub1 (IoT Hub hub1):",
+        "  nodeSelector:",
+        "    type: virtual-kubelet",
+        "    kubernetes.io/hostname: edge-hub1",
+        "  tolerations:",
+        "    - key: virtual-kubelet.io/provider",
+        "      operator: Equal",
+        "      value: iotedge",
+        "      effect: NoSchedule",
+      ].join("\n"),
+    );
+    expect(notes).toContain(
+      [
+        "    kubernetes.io/hostname: edge-hub2",
+        "  tolerations:",
+        "    - key: azure.com/iotedge",
+        "      operator: Exists",
+        "      effect: NoSchedule",
+      ].join("\n"),
+    );
+  });
+
+  it("renders with the values Terraform's adapter_chart_values output holds", async () => {
+    // The output's shape as infra/tests/new_hub.tftest.hcl asserts it, with a registry.
+    const dir = await mkdtemp(path.join(tmpdir(), "chart-values-"));
+    const valuesFile = path.join(dir, "adapter-values.json");
+    await writeFile(
+      valuesFile,
+      JSON.stringify({
+        image: { repository: "edgeconnacr.azurecr.io/iot-edge-connector/adapter", tag: "0.1.0" },
+        nodes: ["plant-a", "plant-b"].map((hub) => ({
+          name: `iot-edge-${hub}`,
+          hubName: hub,
+          functionsUrl: "https://edgeconn-edge-abc123.azurewebsites.net/api",
+          functionKeySecret: { name: "iot-edge-connector-function-key", key: "functionKey" },
+        })),
+      }),
+    );
+    try {
+      const deployments = (await render([`--values=${valuesFile}`])).filter(
+        (o) => o.kind === "Deployment",
+      ) as {
+        spec: { template: { spec: { containers: { image: string }[] } } };
+      }[];
+      expect(deployments.map((d) => d.spec.template.spec.containers[0]?.image)).toEqual([
+        "edgeconnacr.azurecr.io/iot-edge-connector/adapter:0.1.0",
+        "edgeconnacr.azurecr.io/iot-edge-connector/adapter:0.1.0",
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -107,7 +107,49 @@ describe("readAdapterConfig", () => {
     ]);
   });
 
+  it("reads the node's fleet policy (the chart's nodes[].policy), and names a bad field in it", () => {
+    const config = readAdapterConfig({
+      ...complete,
+      FLEET_POLICY: '{"namespaces": {"line-1": {"grants": ["hostNetwork"]}}}',
+    });
+    expect(config.fleetPolicy).toEqual({ namespaces: { "line-1": { grants: ["hostNetwork"] } } });
+    expect(readAdapterConfig(complete).fleetPolicy).toBeUndefined();
+    expect(
+      problemsOf(() =>
+        readAdapterConfig({ ...complete, FLEET_POLICY: "namespaces: { line-1: { grants: [root] } }" }),
+      ),
+    ).toEqual([
+      {
+        field: "fleetPolicy (--fleet-policy / FLEET_POLICY)",
+        reason: expect.stringMatching(/^namespaces.line-1.grants\[0\]: Invalid option/),
+      },
+    ]);
+  });
+
   it("refuses an unknown flag", () => {
     expect(() => readAdapterConfig(complete, ["--node-nmae=x"])).toThrow(/node-nmae/);
+  });
+
+  it("taints the node as the original connector did unless told otherwise", () => {
+    expect(readAdapterConfig(complete).taint).toEqual({
+      key: "virtual-kubelet.io/provider",
+      value: "iotedge",
+      effect: "NoSchedule",
+    });
+    expect(readAdapterConfig({ ...complete, NODE_TAINT: "azure.com/iotedge:NoExecute" }).taint).toEqual({
+      key: "azure.com/iotedge",
+      effect: "NoExecute",
+    });
+  });
+
+  it("refuses a taint that is not key[=value]:Effect, naming the setting", () => {
+    for (const taint of ["iotedge", "k=v:Sometimes", "bad key=v:NoSchedule", "k=v=w:NoSchedule"]) {
+      expect(problemsOf(() => readAdapterConfig({ ...complete, NODE_TAINT: taint }))).toEqual([
+        {
+          field: "taint (--taint / NODE_TAINT)",
+          reason: "must be key[=value]:Effect (Effect NoSchedule, PreferNoSchedule or NoExecute)",
+        },
+      ]);
+    }
   });
 });

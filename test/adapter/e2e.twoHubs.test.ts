@@ -40,7 +40,7 @@ spec:
     spec:
       nodeSelector: { kubernetes.io/hostname: ${node} }
       tolerations:
-        - { key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }
+        - { key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }
       containers:
         - name: monitor
           image: mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5

@@ -22,7 +22,6 @@ import { PodController } from "../../lib/adapter/podController.js";
 import { EventRecorder } from "../../lib/adapter/podEvents.js";
 import { PodStatusWriter } from "../../lib/adapter/podStatusWriter.js";
 import { ProviderClient } from "../../lib/adapter/providerClient.js";
-import { virtualNodeTaint } from "../../lib/adapter/virtualNode.js";
 import type { PutPodRequest } from "../../lib/provider/providerContract.js";
 import { ContractProvider, type ProviderCall } from "./support/contractProvider.js";
 import { eventually } from "./support/eventually.js";
@@ -398,7 +397,9 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       return node;
     }, soon);
     expect(after.metadata?.labels).toMatchObject({ type: "virtual-kubelet", "iotedge.connector/hub": HUB });
-    expect(after.spec?.taints).toEqual([virtualNodeTaint]);
+    expect(after.spec?.taints).toEqual([
+      { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" },
+    ]);
     expect(after.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);
   });
 });

@@ -84,6 +84,21 @@ describe("Events on fleet transitions", () => {
     ]);
   });
 
+  it("warns once, with the app's reason and message, when the app refuses the pod", () => {
+    const refused: ProviderPodStatus = {
+      ...provided({ targeted: 0 }, 2),
+      status: {
+        phase: "Failed",
+        reason: "PolicyViolation",
+        message: "refused by the fleet policy of node n: ...",
+      },
+    };
+    expect(fleetTransitionEvents(provided({ targeted: 0 }), refused)).toEqual([
+      { type: "Warning", reason: "PolicyViolation", message: "refused by the fleet policy of node n: ..." },
+    ]);
+    expect(fleetTransitionEvents(refused, { ...refused, version: 3 })).toEqual([]);
+  });
+
   it("stays quiet when failures recover", () => {
     expect(
       fleetTransitionEvents(provided({ applied: 3, failed: 2 }), provided({ applied: 3, failed: 0 }, 2)),
@@ -99,6 +114,7 @@ describe("virtual node", () => {
     kubeletPort: 10250,
     kubeletVersion: "v1.36.3-iot-edge-connector",
     capacity: { pods: "110", cpu: "20", memory: "100Gi" },
+    taint: { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" as const },
   };
   const answer: NodeConditionsResponse = {
     hub: "hub1",
@@ -120,7 +136,7 @@ describe("virtual node", () => {
       "kubernetes.io/os": "linux",
     });
     expect(node.spec?.taints).toEqual([
-      { key: "virtual-kubelet.io/provider", value: "azure-iotedge", effect: "NoSchedule" },
+      { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" },
     ]);
   });
 

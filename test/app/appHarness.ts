@@ -31,7 +31,8 @@ export interface AppHarness {
   stop(): Promise<void>;
 }
 
-export async function startAppHarness(): Promise<AppHarness> {
+/** `env`: more app settings (FLEET_POLICY, ...) on top of the harness's own. */
+export async function startAppHarness(options: { env?: Record<string, string> } = {}): Promise<AppHarness> {
   const azurite: LocalAzurite = await startLocalAzurite();
   const simulator = await startTestSimulator({
     hubName: hub,
@@ -55,6 +56,7 @@ export async function startAppHarness(): Promise<AppHarness> {
         [names.eventsConnection]: simulator.eventHubConnectionString,
         [names.eventsName]: hub,
         [names.baseDeployment]: "true",
+        ...options.env,
       },
     });
   let host = await start();

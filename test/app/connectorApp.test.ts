@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ConnectorApp } from "../../lib/app/connectorApp.js";
 import { readAppSettings } from "../../lib/app/settings.js";
+import { LocalTokenIssuer } from "../../dev/simulator/localTokenIssuer.js";
+import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 
 const storage = "UseDevelopmentStorage=true";
 const settings = readAppSettings({
@@ -37,5 +39,61 @@ describe("the app's process-wide objects", () => {
         HUB_HUB_A_EVENTS_NAME: "hub-a",
       }),
     ).toThrow(/AzureWebJobsStorage is required/);
+  });
+
+  it("gives a hub the runtime base deployment unless HUB_<NAME>_BASE_DEPLOYMENT is false", () => {
+    expect(settings.hubs[0]?.baseDeployment).toBe(true);
+    const withoutBase = readAppSettings({
+      CONNECTOR_HUBS: "hub-a",
+      HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_NAME: "hub-a",
+      HUB_HUB_A_BASE_DEPLOYMENT: "false",
+    });
+    expect(withoutBase.hubs[0]?.baseDeployment).toBe(false);
+  });
+
+  it("reaches a hub configured by host name with the hub credential it is given, and names the setting without one", () => {
+    const byHostName = readAppSettings({
+      CONNECTOR_HUBS: "hub-a",
+      HUB_HUB_A_HOSTNAME: "hub-a.azure-devices.net",
+      HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_NAME: "hub-a",
+    });
+    const credential = new LocalTokenIssuer().credential();
+    expect(new ConnectorApp(byHostName, storage, credential).hubClient("hub-a").hostName).toBe(
+      "hub-a.azure-devices.net",
+    );
+    expect(() => new ConnectorApp(byHostName, storage).hubClient("hub-a")).toThrow(
+      /HUB_HUB_A_HOSTNAME \(managed identity\) needs a credential/,
+    );
+  });
+});
+
+describe("the fleet policy setting", () => {
+  const hub = {
+    CONNECTOR_HUBS: "hub-a",
+    HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+    HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+    HUB_HUB_A_EVENTS_NAME: "hub-a",
+  };
+
+  it("gives each node its policy, the default without FLEET_POLICY, and nothing to a node it leaves out", () => {
+    const written = new ConnectorApp(
+      readAppSettings({ ...hub, FLEET_POLICY: "nodes: { plant-a: { namespaces: { line-1: {} } } }" }),
+      storage,
+    );
+    expect(written.nodePolicy("plant-a")).toEqual({ namespaces: { "line-1": { grants: [] } } });
+    expect(written.nodePolicy("plant-b")).toEqual({ namespaces: {} });
+    expect(new ConnectorApp(readAppSettings(hub), storage).nodePolicy("plant-a")).toBe(defaultNodePolicy);
+  });
+
+  it("refuses to start on a bad policy, naming the setting and the field", () => {
+    expect(() =>
+      readAppSettings({
+        ...hub,
+        FLEET_POLICY: "nodes: { plant-a: { namespaces: { line-1: { priority: { max: -1 } } } } }",
+      }),
+    ).toThrow(/^invalid app settings: FLEET_POLICY: nodes.plant-a.namespaces.line-1.priority.max: /);
   });
 });

@@ -122,10 +122,22 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
   });
 
   it("an update with a new image puts the new configuration on the hub and removes the old one", async () => {
-    await putPod(podFixture({ name: "updated", uid: "uid-updated", image: "example.azurecr.io/app:1" }));
+    await putPod(
+      podFixture({
+        name: "updated",
+        uid: "uid-updated",
+        image: "example.azurecr.io/app:1",
+        container: "updated",
+      }),
+    );
     const before = await waitUntilOnHub("updated");
     const changed = await putPod(
-      podFixture({ name: "updated", uid: "uid-updated", image: "example.azurecr.io/app:2" }),
+      podFixture({
+        name: "updated",
+        uid: "uid-updated",
+        image: "example.azurecr.io/app:2",
+        container: "updated",
+      }),
     );
     expect(changed.status).toBe(200);
     const after = await eventually(
@@ -185,7 +197,12 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
   });
 
   it("a delete removes the pod from the node's list and its configuration from the hub", async () => {
-    const pod = podFixture({ name: "leaving", uid: "uid-leaving", image: "example.azurecr.io/leaving:1" });
+    const pod = podFixture({
+      name: "leaving",
+      uid: "uid-leaving",
+      image: "example.azurecr.io/leaving:1",
+      container: "leaving",
+    });
     expect((await putPod(pod)).status).toBe(201);
     const { configurationId } = await waitUntilOnHub("leaving");
     const deleted = await call(`${hub}/namespaces/default/pods/leaving?uid=uid-leaving`, {

@@ -193,4 +193,55 @@ spec: { containers: [{ name: app, image: busybox }] }`,
     expect(code).toBe(1);
     expect(stderr).toContain("missing.yaml");
   });
+
+  describe("with --policy", () => {
+    const privileged = () =>
+      file(
+        "privileged.yaml",
+        `
+apiVersion: v1
+kind: Pod
+metadata: { name: can-bus, namespace: line-1, annotations: { iotedge.connector/target-condition: "tags.line = '1'" } }
+spec: { containers: [{ name: can, image: contoso.azurecr.io/can:1, securityContext: { privileged: true } }] }
+`,
+      );
+
+    it("prints the refusal a pod's status would carry, with its reason", async () => {
+      const { code, stderr } = await run(["translate", privileged(), "--policy", "default"]);
+      expect(code).toBe(1);
+      expect(stderr).toContain(
+        "error: Pod line-1/can-bus (document 1): PolicyViolation: refused by the fleet policy of node virtual-node: spec.containers[0].securityContext.privileged: a privileged container has the whole device",
+      );
+    });
+
+    it("decides under the named node's policy of a fleet policy file, narrowing the target", async () => {
+      const policy = file(
+        "fleet.yaml",
+        `nodes:
+  plant-a: { scope: "tags.site = 'a'", namespaces: { line-1: { grants: [privileged] } } }
+  plant-b: { namespaces: {} }
+`,
+      );
+      const allowed = await run(["translate", privileged(), "--policy", policy, "--node", "plant-a"]);
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(JSON.parse(allowed.stdout).targetCondition).toBe("tags.site = 'a' AND tags.line = '1'");
+      const refused = await run(["translate", privileged(), "--policy", policy, "--node", "plant-b"]);
+      expect(refused.stderr).toContain("NamespaceNotAllowed: refused by the fleet policy of node plant-b");
+      const unnamed = await run(["translate", privileged(), "--policy", policy]);
+      expect(unnamed.code).toBe(1);
+      expect(unnamed.stderr).toContain("lists 2 nodes (plant-a, plant-b); name one with --node");
+    });
+
+    it("names the field of a bad policy file, and wants --policy for --node", async () => {
+      const bad = await run([
+        "translate",
+        privileged(),
+        "--policy",
+        file("bad.yaml", "namespaces: { line-1: { grant: [] } }\n"),
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/bad\.yaml: namespaces\.line-1: Unrecognized key: "grant"/);
+      expect((await run(["translate", privileged(), "--node", "plant-a"])).code).toBe(2);
+    });
+  });
 });

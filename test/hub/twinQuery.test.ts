@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   evaluateTwinCondition,
+  formatTwinCondition,
+  parseTargetCondition,
   parseTwinCondition,
   parseTwinQuery,
   projectTwin,
@@ -118,5 +120,44 @@ describe("queries", () => {
       "Expected 'devices' or 'devices.modules' but found 'jobs'",
     );
     expect(() => parseTwinQuery("SELECT * FROM devices.jobs")).toThrow("Expected 'modules'");
+  });
+});
+
+describe("target conditions as the fleet policy builds them", () => {
+  it("reads * as every device", () => {
+    expect(parseTargetCondition(" * ")).toEqual({ kind: "constant", value: true });
+    expect(evaluateTwinCondition(parseTargetCondition("*"), devBox)).toBe(true);
+  });
+
+  it("refuses parentheses or NOT nested more than 32 levels, before the parser recurses far", () => {
+    const deep = `${"(".repeat(33)}tags.a = 1${")".repeat(33)}`;
+    expect(() => parseTwinCondition(deep)).toThrow("Nested more than 32 levels deep");
+    expect(() => parseTwinCondition(`${"NOT ".repeat(2000)}tags.a = 1`)).toThrow(TwinQueryError);
+    expect(parseTwinCondition(`${"(".repeat(32)}tags.a = 1${")".repeat(32)}`)).toMatchObject({
+      kind: "compare",
+    });
+  });
+
+  it("prints a condition with every nested AND or OR in parentheses and strings without escapes", () => {
+    const parsed = parseTwinCondition(
+      "tags.a = 1 and (tags.b = 'x' or not tags.[[site-code]] in ['y', \"it's\"]) and IS_DEFINED(tags.c)",
+    );
+    expect(formatTwinCondition(parsed)).toBe(
+      `tags.a = 1 AND (tags.b = 'x' OR NOT (tags.[[site-code]] IN ['y', "it's"])) AND IS_DEFINED(tags.c)`,
+    );
+    expect(
+      formatTwinCondition({
+        kind: "and",
+        left: parseTwinCondition("tags.a = 1"),
+        right: parseTwinCondition("tags.b = 2 AND tags.c = 3"),
+      }),
+    ).toBe("tags.a = 1 AND (tags.b = 2 AND tags.c = 3)");
+  });
+
+  it.each([
+    ["tags.a = 'both \\' and \"'", "both ' and \""],
+    ["tags.a = 'back\\\\slash'", "a backslash"],
+  ])("refuses to print %j, whose string a dialect could read differently", (text, message) => {
+    expect(() => formatTwinCondition(parseTwinCondition(text))).toThrow(message);
   });
 });

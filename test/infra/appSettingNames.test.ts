@@ -17,6 +17,7 @@ const common = {
   base_edge_hub_image: "mcr.microsoft.com/azureiotedge-hub:1.5",
   base_registry_credentials: '{"acr":{"address":"example.azurecr.io","username":"pull","password":"p"}}',
   log_level: "debug",
+  fleet_policy: "nodes:\n  iot-edge-plant-a:\n    scope: \"tags.site = 'plant-a'\"\n    namespaces: { line-1: {} }\n",
 };
 
 function hubInputs(reach: (hub: string) => { host_name: string } | { connection: string }) {
@@ -99,6 +100,7 @@ describe("infra app settings, connection_mode keys (connection strings from Key 
     expect(app.base.targetCondition).toBe("tags.fleet='edge'");
     expect(app.base.registryCredentials).toEqual({ acr: { address: "example.azurecr.io", username: "pull", password: "p" } });
     expect(app.logLevel).toBe("debug");
+    expect(app.fleetPolicy?.nodes["iot-edge-plant-a"]?.scope).toBe("tags.site = 'plant-a'");
   });
 
   it("sets no setting that the app does not read", () => {

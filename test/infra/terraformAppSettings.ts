@@ -34,6 +34,8 @@ export interface AppSettingsModuleInputs {
   base_edge_hub_image: string;
   base_registry_credentials: string;
   log_level: string;
+  /** FLEET_POLICY text; the module's default is "" */
+  fleet_policy?: string;
 }
 
 export async function terraformAppSettings(inputs: AppSettingsModuleInputs): Promise<Record<string, string>> {

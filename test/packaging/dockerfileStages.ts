@@ -81,6 +81,8 @@ function copy(source: string, dest: string, destIsFolder: boolean): void {
 async function runStep(command: string, cwd: string): Promise<void> {
   const [tool = "", ...args] = command.split(/\s+/);
   if (tool !== "npm" && tool !== "npx") throw new Error(`no emulation for RUN ${command}`);
+  // The image's own npm cache; here it would be the machine's, shared with everything else.
+  if (tool === "npm" && args[0] === "cache") return;
   if (tool === "npm" && args[0] === "ci" && !args.includes("--omit=dev")) {
     // The full install of the same lockfile: the repository's own node_modules.
     symlinkSync(path.join(root, "node_modules"), path.join(cwd, "node_modules"), "dir");

@@ -85,13 +85,15 @@ describe("pod orchestration", () => {
     const state = await replay(started());
     const [first] = flat(state.actions);
     expect(first).toMatchObject({ functionName: podActivityNames.translate, actionType: 1 });
-    expect(first?.input).toMatchObject({ hub: "hub1" });
+    expect(first?.input).toMatchObject({ hub: "hub1", node: "edge-node" });
   });
 
-  it("records a refused pod with its problems and asks the scheduler for nothing", async () => {
+  it("records a refused pod with its reason, node and problems and asks the scheduler for nothing", async () => {
     const refused: TranslatePodResult = {
       accepted: false,
-      problems: [{ field: "spec.initContainers", reason: "IoT Edge has no init containers" }],
+      reason: "NamespaceNotAllowed",
+      node: "edge-node",
+      problems: [{ field: "metadata.namespace", reason: "namespace default may not use node edge-node" }],
     };
     const state = await replay([
       ...started(),
@@ -102,7 +104,14 @@ describe("pod orchestration", () => {
     const actions = flat(state.actions);
     expect(actions.at(-1)).toMatchObject({
       functionName: podActivityNames.record,
-      input: { lifecycle: { stage: "Refused", problems: refused.problems } },
+      input: {
+        lifecycle: {
+          stage: "Refused",
+          reason: "NamespaceNotAllowed",
+          node: "edge-node",
+          problems: [{ field: "metadata.namespace", reason: "namespace default may not use node edge-node" }],
+        },
+      },
     });
     expect(actions.filter((action) => action.operation !== undefined)).toEqual([]);
   });

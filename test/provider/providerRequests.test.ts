@@ -26,6 +26,19 @@ describe("provider requests", () => {
     expect(request.pod.spec?.initContainers).toHaveLength(1);
   });
 
+  it("refuses a body nested deeper than any pod before anything walks it", () => {
+    const pod = podFixture();
+    let deep: Record<string, unknown> = {};
+    const root = deep;
+    for (let level = 0; level < 10_000; level += 1) deep = deep.a = {};
+    (pod.spec as unknown as Record<string, unknown>).extra = root;
+    expect(refusal(() => parsePutPod({ node: "edge-node", pod }, route)).body).toMatchObject({
+      code: "InvalidRequest",
+      field: "(body)",
+      message: "(body): nests more than 66 levels deep; a pod request nests about 12",
+    });
+  });
+
   it("refuses a missing node with the field and the reason", () => {
     const error = refusal(() => parsePutPod({ pod: podFixture() }, route));
     expect(error.status).toBe(400);

@@ -315,4 +315,26 @@ describe("hub scheduler planner", () => {
     expect(s.ran.map((r) => r.action.kind)).toEqual(["inventory", "create", "inventory", "create"]);
     expect(s.state.configurations[w!.configuration.id]?.state).toEqual({ phase: "OnHub" });
   });
+
+  it("refuses a configuration whose module another workload holds on the same devices, and records nothing", () => {
+    const s = scheduler();
+    const [sensor] = replicaWants({ name: "sensor-a", image: "img:1", container: "sensor" }, 1);
+    const [rival] = replicaWants({ name: "sensor-b", image: "img:2", container: "sensor" }, 1);
+    want(s.state, sensor!, s.now);
+    const refused = want(s.state, rival!, s.now);
+    expect(refused.state).toEqual({
+      phase: "Refused",
+      reason: "ModuleNameConflict",
+      message: expect.stringMatching(
+        new RegExp(
+          `workload default/sensor-a-\\w+ \\(deployment ${sensor!.configuration.id}\\) already defines module "sensor"`,
+        ),
+      ),
+    });
+    expect(s.state.configurations[rival!.configuration.id]).toBeUndefined();
+    expect(s.state.createQueue).toEqual([sensor!.configuration.id]);
+    // a released configuration no longer holds the name (it leaves within the grace)
+    release(s.state, { pod: sensor!.pod, configurationId: sensor!.configuration.id }, s.now);
+    expect(want(s.state, rival!, s.now).state?.phase).not.toBe("Refused");
+  });
 });

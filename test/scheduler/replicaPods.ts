@@ -10,6 +10,9 @@ export interface Workload {
   /** IoT Hub device query; default every dev device */
   targetCondition?: string;
   namespace?: string;
+  /** its one container (and module); default the workload's name, as two workloads on the same
+   * devices may not both define a module of the same name (ModuleNameConflict) */
+  container?: string;
 }
 
 /** The pod template hash changes with the template, as Kubernetes names ReplicaSets. */
@@ -41,7 +44,7 @@ export function replicaPod(workload: Workload, index: number): V1Pod {
         "iotedge.connector/target-condition": workload.targetCondition ?? "tags.environment='dev'",
       },
     },
-    spec: { containers: [{ name: "sensor", image: workload.image }] },
+    spec: { containers: [{ name: workload.container ?? workload.name, image: workload.image }] },
   };
 }
 
@@ -53,7 +56,7 @@ export function wantOf(pod: V1Pod, hubName: string, notifyInstanceId?: string): 
     node: `iot-edge-${hubName}`,
     configuration: translation.configuration,
     kind: translation.kind,
-    modules: { sensor: "sensor" },
+    modules: Object.fromEntries((pod.spec?.containers ?? []).map(({ name }) => [name, name])),
     ...(notifyInstanceId !== undefined && { notifyInstanceId }),
   };
 }

@@ -201,6 +201,14 @@ describe("fleet counts", () => {
     expect(fleet.status("c1")!.modules["tempSensor"]!.running).toBe(1);
   });
 
+  it("a target condition of * targets every device", () => {
+    const { fleet } = tracker(
+      [device("dev-1"), device("dev-2", { tags: { site: "south" } })],
+      [configuration("c1", { targetCondition: "*" })],
+    );
+    expect(fleet.status("c1")!.counts.targeted).toBe(2);
+  });
+
   it("a target condition the evaluator cannot parse targets no device", () => {
     const { fleet } = tracker([device("dev-1")], [configuration("c1", { targetCondition: "tags.site = " })]);
     expect(fleet.status("c1")!.counts.targeted).toBe(0);

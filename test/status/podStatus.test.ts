@@ -63,6 +63,31 @@ describe("pod phase, reason and message", () => {
       "refused: spec.initContainers: IoT Edge has no init containers",
     ],
     [
+      "refused by the node's fleet policy",
+      {
+        stage: "Refused",
+        reason: "NamespaceNotAllowed",
+        node: "plant-a",
+        problems: [{ field: "metadata.namespace", reason: "namespace x may not use node plant-a" }],
+      },
+      undefined,
+      "Failed",
+      "NamespaceNotAllowed",
+      "refused by the fleet policy of node plant-a: metadata.namespace: namespace x may not use node plant-a",
+    ],
+    [
+      "refused by the hub's scheduler: another workload's module",
+      {
+        stage: "Scheduled",
+        configurationId: "c1",
+        configuration: { phase: "Refused", reason: "ModuleNameConflict", message: 'module "sensor" ...' },
+      },
+      undefined,
+      "Failed",
+      "ModuleNameConflict",
+      'refused: module "sensor" ...',
+    ],
+    [
       "waiting for the hub's budget",
       {
         stage: "Scheduled",

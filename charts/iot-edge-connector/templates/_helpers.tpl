@@ -35,3 +35,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - {{ .name | quote }}
 {{- end -}}
 {{- end -}}
+
+{{/* A node's taint in kubectl's notation (key[=value]:Effect): its own, else the chart's. Call with (list $ $node). */}}
+{{- define "iot-edge-connector.taint" -}}
+{{- $root := index . 0 -}}
+{{- $taint := (index . 1).taint | default $root.Values.taint -}}
+{{- $taint.key -}}{{- with $taint.value -}}={{ . }}{{- end -}}:{{- $taint.effect -}}
+{{- end -}}

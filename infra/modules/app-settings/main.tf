@@ -68,6 +68,12 @@ variable "log_level" {
   type = string
 }
 
+variable "fleet_policy" {
+  description = "FLEET_POLICY: the fleet policy document (YAML or JSON, docs/fleet-policy.md); empty: every node gets the default policy."
+  type        = string
+  default     = ""
+}
+
 locals {
   # lib/app/settings.ts hubSettingPrefix: HUB_ + the name upper-cased, other characters as _.
   hub_prefix = { for name, hub in var.hubs : name => "HUB_${replace(upper(name), "/[^A-Z0-9]/", "_")}" }
@@ -100,6 +106,7 @@ locals {
     "BASE_EDGE_AGENT_IMAGE"               = var.base_edge_agent_image
     "BASE_EDGE_HUB_IMAGE"                 = var.base_edge_hub_image
     "BASE_REGISTRY_CREDENTIALS"           = var.base_registry_credentials
+    "FLEET_POLICY"                        = var.fleet_policy
     "LOG_LEVEL"                           = var.log_level
   })
 }

@@ -106,3 +106,10 @@ mock_resource "azurerm_role_definition" {
     role_definition_resource_id = "/subscriptions/00000000-0000-0000-0000-00000000aaaa/providers/Microsoft.Authorization/roleDefinitions/00000000-0000-0000-0000-000000000002"
   }
 }
+
+mock_resource "azurerm_container_registry" {
+  defaults = {
+    id           = "/subscriptions/00000000-0000-0000-0000-00000000aaaa/resourceGroups/edgeconn-rg/providers/Microsoft.ContainerRegistry/registries/edgeconnacr"
+    login_server = "edgeconnacr.azurecr.io"
+  }
+}

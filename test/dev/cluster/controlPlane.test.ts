@@ -21,7 +21,7 @@ const deploymentYaml = new URL("../../fixtures/temperature-sensor-deployment.yam
 function virtualNode(name: string): V1Node {
   return {
     metadata: { name, labels: { type: "virtual-kubelet", "kubernetes.io/role": "agent" } },
-    spec: { taints: [{ key: "virtual-kubelet.io/provider", value: "azure-iotedge", effect: "NoSchedule" }] },
+    spec: { taints: [{ key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" }] },
     status: {
       capacity: { cpu: "4", memory: "16Gi", pods: "110" },
       allocatable: { cpu: "4", memory: "16Gi", pods: "110" },
