@@ -2,18 +2,23 @@
 // devices they both target: IoT Edge merges every layered deployment (and the base) of a device
 // by name, so the higher priority would silently replace the other's module or route. Module and
 // route names stay as the pod wrote them (routes and `kubectl logs` name modules); the later
-// workload is refused instead, naming the earlier one. The hub's scheduler checks this when a
-// configuration is first wanted, as it alone sees every configuration of the hub, one at a time.
+// workload is refused instead, naming the earlier one. A workload is what lives across rollouts
+// (the Deployment, not its ReplicaSet of the revision), so a rolling update never conflicts. The
+// hub's scheduler checks this when a configuration is first wanted, as it alone sees every
+// configuration of the hub, one at a time.
 // Devices are "both targeted" unless the conditions provably exclude each other: one requires a
 // property to equal a value the other's excludes (tags.owner = 'a' against tags.owner = 'b').
 import { parseTargetCondition, type Condition, type Literal } from "../hub/twinQuery.js";
 import type { DeploymentKind, EdgeConfiguration } from "../translate/deploymentTypes.js";
-import { connectorLabels } from "../translate/podToDeployment.js";
+import type { V1Pod } from "@kubernetes/client-node";
+import { connectorLabels, podWorkload } from "../translate/podToDeployment.js";
 import { deploymentParts } from "./deploymentParts.js";
 
 export interface PlacedConfiguration {
   configuration: EdgeConfiguration;
   kind: DeploymentKind;
+  /** `namespace/name` of the workload across its rollouts (workloadOf); else the labels say */
+  workload?: string;
 }
 
 export interface NameConflict {
@@ -46,32 +51,90 @@ function mayEqual(a: Literal, b: Literal): boolean {
   return a === b;
 }
 
-/** True only when no device twin can satisfy both target conditions. */
-export function provablyDisjoint(first: string, second: string): boolean {
-  let a: Condition;
-  let b: Condition;
+type Pin = { path: string; values: Literal[] };
+
+/** The properties a target condition pins to values (none when it cannot be parsed). */
+function pinsOf(targetCondition: string): Pin[] {
   try {
-    a = parseTargetCondition(first);
-    b = parseTargetCondition(second);
+    return conjuncts(parseTargetCondition(targetCondition)).flatMap((c) => pinned(c) ?? []);
   } catch {
-    return false;
+    return [];
   }
-  const pinsOfB = conjuncts(b).flatMap((c) => pinned(c) ?? []);
-  return conjuncts(a).some((c) => {
-    const pin = pinned(c);
-    return (
-      pin !== undefined &&
-      pinsOfB.some(
-        (other) =>
-          other.path === pin.path && !pin.values.some((v) => other.values.some((w) => mayEqual(v, w))),
-      )
-    );
-  });
 }
 
-function owner(configuration: EdgeConfiguration): string {
-  const labels = configuration.labels;
+function disjointPins(a: readonly Pin[], b: readonly Pin[]): boolean {
+  return a.some((pin) =>
+    b.some(
+      (other) => other.path === pin.path && !pin.values.some((v) => other.values.some((w) => mayEqual(v, w))),
+    ),
+  );
+}
+
+/** True only when no device twin can satisfy both target conditions. */
+export function provablyDisjoint(first: string, second: string): boolean {
+  return disjointPins(pinsOf(first), pinsOf(second));
+}
+
+/** What a configuration pins and names, kept per id: ids are content-addressed, so never stale. */
+interface NameSummary {
+  pins: Pin[];
+  /** lower-cased module name → the module's name (device container names ignore case) */
+  modules: Map<string, string>;
+  routes: Set<string>;
+  /** credential name → the credential as JSON */
+  credentials: Map<string, string>;
+}
+
+const summaries = new Map<string, NameSummary>();
+const maxSummaries = 2000;
+
+function summaryOf(configuration: EdgeConfiguration): NameSummary {
+  const known = summaries.get(configuration.id);
+  if (known !== undefined) return known;
+  const parts = deploymentParts(configuration);
+  const summary: NameSummary = {
+    pins: pinsOf(configuration.targetCondition),
+    modules: new Map(Object.keys(parts.modules).map((name) => [name.toLowerCase(), name])),
+    routes: new Set(Object.keys(parts.routes)),
+    credentials: new Map(
+      Object.entries(parts.registryCredentials).map(([name, value]) => [name, JSON.stringify(value)]),
+    ),
+  };
+  if (summaries.size >= maxSummaries) summaries.delete(summaries.keys().next().value!);
+  summaries.set(configuration.id, summary);
+  return summary;
+}
+
+/**
+ * `namespace/name` of the pod's workload as it lives across rollouts: a Deployment's pods belong to
+ * one ReplicaSet per revision (`<deployment>-<pod-template-hash>`), and the old and the new one run
+ * side by side during a rollout; both are the Deployment's.
+ */
+export function workloadOf(pod: V1Pod): string {
+  const { namespace = "default", labels = {} } = pod.metadata ?? {};
+  const controller = pod.metadata?.ownerReferences?.find((owner) => owner.controller === true);
+  const hash = labels["pod-template-hash"];
+  let name = podWorkload(pod);
+  if (controller?.kind === "ReplicaSet" && hash !== undefined && name.endsWith(`-${hash}`))
+    name = name.slice(0, -hash.length - 1);
+  return `${namespace}/${name}`;
+}
+
+/** The configuration's namespace and workload labels: the pod's controller, e.g. the ReplicaSet. */
+function labelledOwner(placed: PlacedConfiguration): string {
+  const labels = placed.configuration.labels;
   return `${labels[connectorLabels.namespace] ?? "?"}/${labels[connectorLabels.workload] ?? "?"}`;
+}
+
+const owner = (placed: PlacedConfiguration): string => placed.workload ?? labelledOwner(placed);
+
+/** One workload? A configuration wanted before workloads were recorded is known by its ReplicaSet. */
+function sameWorkload(a: PlacedConfiguration, b: PlacedConfiguration): boolean {
+  if (a.workload !== undefined && b.workload !== undefined) return a.workload === b.workload;
+  if (labelledOwner(a) === labelledOwner(b)) return true;
+  const known = a.workload ?? b.workload;
+  const unknown = a.workload === undefined ? a : b;
+  return known !== undefined && labelledOwner(unknown).startsWith(`${known}-`);
 }
 
 /** The first name the candidate shares with a configuration of another workload on common devices. */
@@ -79,37 +142,29 @@ export function nameConflict(
   candidate: PlacedConfiguration,
   others: Iterable<PlacedConfiguration>,
 ): NameConflict | undefined {
-  const mine = deploymentParts(candidate.configuration);
-  const myModules = new Map(Object.keys(mine.modules).map((name) => [name.toLowerCase(), name]));
+  const mine = summaryOf(candidate.configuration);
   for (const other of others) {
-    const theirs = other.configuration;
     // Base deployments do not merge: a device applies one of them, whole.
-    if (
-      owner(theirs) === owner(candidate.configuration) ||
-      (candidate.kind === "base" && other.kind === "base")
-    )
-      continue;
-    if (provablyDisjoint(candidate.configuration.targetCondition, theirs.targetCondition)) continue;
-    const parts = deploymentParts(theirs);
-    const where = `workload ${owner(theirs)} (deployment ${theirs.id}) already defines`;
+    if (sameWorkload(other, candidate) || (candidate.kind === "base" && other.kind === "base")) continue;
+    const theirs = summaryOf(other.configuration);
+    if (disjointPins(mine.pins, theirs.pins)) continue;
+    const where = `workload ${owner(other)} (deployment ${other.configuration.id}) already defines`;
     const devices = "on devices this pod's target condition may also select";
-    const module = Object.keys(parts.modules).find((name) => myModules.has(name.toLowerCase()));
+    const module = [...theirs.modules.keys()].find((name) => mine.modules.has(name));
     if (module !== undefined)
       return {
         reason: "ModuleNameConflict",
-        message: `spec.containers[name=${myModules.get(module.toLowerCase())}]: ${where} module "${module}" ${devices}; rename the container or narrow the target condition`,
+        message: `spec.containers[name=${mine.modules.get(module)}]: ${where} module "${theirs.modules.get(module)}" ${devices}; rename the container or narrow the target condition`,
       };
-    const route = Object.keys(parts.routes).find((name) => Object.hasOwn(mine.routes, name));
+    const route = [...theirs.routes].find((name) => mine.routes.has(name));
     if (route !== undefined)
       return {
         reason: "RouteNameConflict",
         message: `routes: ${where} route "${route}" ${devices}; rename the route or narrow the target condition`,
       };
-    const credential = Object.keys(parts.registryCredentials).find(
-      (name) =>
-        Object.hasOwn(mine.registryCredentials, name) &&
-        JSON.stringify(mine.registryCredentials[name]) !== JSON.stringify(parts.registryCredentials[name]),
-    );
+    const credential = [...theirs.credentials].find(
+      ([name, value]) => mine.credentials.has(name) && mine.credentials.get(name) !== value,
+    )?.[0];
     if (credential !== undefined)
       return {
         reason: "RegistryCredentialConflict",

@@ -1,6 +1,7 @@
 // The pod orchestration's activities: the work with I/O or a clock, kept out of the orchestrator.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { NodePolicy } from "../policy/fleetPolicy.js";
+import { workloadOf } from "../policy/nameConflicts.js";
 import { decidePod } from "../policy/podPolicy.js";
 import type { PodRefusal } from "../policy/podRefusal.js";
 import type { PodProblem } from "../translate/index.js";
@@ -33,7 +34,7 @@ export interface TranslatePodInput {
 export type TranslatePodResult =
   | {
       accepted: true;
-      want: Pick<WantConfiguration, "configuration" | "kind" | "modules">;
+      want: Pick<WantConfiguration, "configuration" | "kind" | "modules" | "workload">;
       warnings: PodProblem[];
     }
   | ({ accepted: false } & PodRefusal);
@@ -61,7 +62,12 @@ export function translatePod(
   const modules = Object.fromEntries((pod.spec?.containers ?? []).map((c) => [c.name, c.name]));
   return {
     accepted: true,
-    want: { configuration: translation.configuration, kind: translation.kind, modules },
+    want: {
+      configuration: translation.configuration,
+      kind: translation.kind,
+      modules,
+      workload: workloadOf(pod),
+    },
     warnings: [...translation.warnings],
   };
 }

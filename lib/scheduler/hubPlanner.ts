@@ -145,7 +145,14 @@ function heldConfigurations(state: SchedulerState): PlacedConfiguration[] {
   return Object.entries(state.records).flatMap(([id, record]) => {
     const managed = state.configurations[id];
     if (record.refused !== undefined || managed === undefined || managed.pods.length === 0) return [];
-    return [{ configuration: record.configuration, kind: managed.kind }];
+    const workload = managed.workload;
+    return [
+      {
+        configuration: record.configuration,
+        kind: managed.kind,
+        ...(workload !== undefined && { workload }),
+      },
+    ];
   });
 }
 
@@ -156,7 +163,12 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
   let record = state.records[id];
   let managed = state.configurations[id];
   if (!record || !managed) {
-    const conflict = nameConflict({ configuration, kind: request.kind }, heldConfigurations(state));
+    const candidate = {
+      configuration,
+      kind: request.kind,
+      ...(request.workload !== undefined && { workload: request.workload }),
+    };
+    const conflict = nameConflict(candidate, heldConfigurations(state));
     if (conflict !== undefined) {
       // Never recorded: the pod fails with the reason, nothing reaches the hub.
       const refused = { phase: "Refused" as const, message: conflict.message, reason: conflict.reason };
@@ -171,6 +183,7 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
       priority: configuration.priority,
       modules: request.modules,
       images: imagesOf(request),
+      ...(request.workload !== undefined && { workload: request.workload }),
       pods: [],
       state: { phase: "WaitingForHubBudget", position: 0 },
     };

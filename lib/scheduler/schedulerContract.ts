@@ -17,6 +17,9 @@ export interface WantConfiguration {
   kind: "base" | "layered";
   /** module name → container name, for status */
   modules: Record<string, string>;
+  /** `namespace/name` of the pod's workload across rollouts (the Deployment, not the ReplicaSet):
+   * two workloads may not define the same module or route on the same devices */
+  workload?: string;
   /** orchestration instance to notify (raiseEvent "configurationReady") when the configuration is on the hub */
   notifyInstanceId?: string;
 }
@@ -51,6 +54,8 @@ export interface ManagedConfiguration {
   modules: Record<string, string>;
   /** module name → image, for container statuses */
   images: Record<string, string>;
+  /** the workload that wanted it first (WantConfiguration.workload) */
+  workload?: string;
   pods: PodKey[];
   state: ConfigurationPhase;
 }

@@ -16,6 +16,7 @@ const wantSchema = z.object({
   }),
   kind: z.enum(["base", "layered"]),
   modules: z.record(z.string(), z.string()),
+  workload: text.optional(),
   notifyInstanceId: text.optional(),
 });
 

@@ -1,7 +1,13 @@
 // Module, route and registry credential names across workloads on the hub: which pairs of
 // deployments conflict, and when their devices provably differ.
 import { describe, expect, it } from "vitest";
-import { nameConflict, provablyDisjoint, type PlacedConfiguration } from "../../lib/policy/nameConflicts.js";
+import type { V1Pod } from "@kubernetes/client-node";
+import {
+  nameConflict,
+  provablyDisjoint,
+  workloadOf,
+  type PlacedConfiguration,
+} from "../../lib/policy/nameConflicts.js";
 import { podToDeployment } from "../../lib/translate/podToDeployment.js";
 
 function placed(options: {
@@ -80,8 +86,8 @@ describe("name conflicts", () => {
       ] = { username: "pull", password, address: "contoso.azurecr.io" };
       return deployment;
     };
-    expect(nameConflict(withCredential("a", "same"), [withCredential("b", "same")])).toBeUndefined();
-    const credential = nameConflict(withCredential("a", "mine"), [withCredential("b", "theirs")]);
+    expect(nameConflict(withCredential("a1", "same"), [withCredential("b1", "same")])).toBeUndefined();
+    const credential = nameConflict(withCredential("a2", "mine"), [withCredential("b2", "theirs")]);
     expect(credential?.reason).toBe("RegistryCredentialConflict");
     expect(credential?.message).not.toMatch(/mine|theirs/);
   });
@@ -96,5 +102,38 @@ describe("name conflicts", () => {
     expect(nameConflict(placed({ name: "probe", container: "runtime" }), [base("b")])?.reason).toBe(
       "ModuleNameConflict",
     );
+  });
+
+  it("sees a Deployment's ReplicaSets as one workload, so a rolling update never conflicts with itself", () => {
+    const replica = (hash: string, image: string): V1Pod => ({
+      metadata: {
+        name: `sensor-${hash}-x`,
+        namespace: "line-1",
+        labels: { app: "sensor", "pod-template-hash": hash },
+        ownerReferences: [
+          { apiVersion: "apps/v1", kind: "ReplicaSet", name: `sensor-${hash}`, uid: hash, controller: true },
+        ],
+        annotations: { "iotedge.connector/target-condition": "tags.line = '1'" },
+      },
+      spec: { containers: [{ name: "sensor", image }] },
+    });
+    const place = (pod: V1Pod, recorded = true): PlacedConfiguration => {
+      const translation = podToDeployment(pod);
+      return {
+        configuration: translation.configuration,
+        kind: translation.kind,
+        ...(recorded && { workload: workloadOf(pod) }),
+      };
+    };
+    const old = replica("6d8f7c9b5", "contoso.azurecr.io/sensor:1");
+    const next = replica("7f9c4b8d6", "contoso.azurecr.io/sensor:2");
+    expect(workloadOf(old)).toBe("line-1/sensor");
+    expect(workloadOf(next)).toBe("line-1/sensor");
+    expect(place(old).configuration.labels["k8s-workload"]).toBe("sensor-6d8f7c9b5");
+    expect(nameConflict(place(next), [place(old)])).toBeUndefined();
+    // a configuration wanted before workloads were recorded: known by its ReplicaSet
+    expect(nameConflict(place(next), [place(old, false)])).toBeUndefined();
+    const other = { ...next, metadata: { ...next.metadata, namespace: "line-2" } };
+    expect(nameConflict(place(other), [place(old)])?.reason).toBe("ModuleNameConflict");
   });
 });
