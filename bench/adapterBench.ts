@@ -59,7 +59,7 @@ try {
     node: NODE,
     hub: "hub1",
     providerUrl: provider.baseUrl,
-    functionKey: "bench-key",
+    key: "bench-key",
   });
   const config = readAdapterConfig({}, [...adapterArgs, "--status-interval-ms=1000", "--capacity-pods=1000"]);
   const adapter = await startAdapter(config, pino({ level: "silent" }));

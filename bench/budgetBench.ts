@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { HubAction } from "../lib/scheduler/applierProtocol.js";
 import { hubBudget } from "../lib/scheduler/hubBudget.js";
-import { connectorFor, runHubAction } from "../lib/scheduler/hubOperations.js";
+import { connectorFor, operationFor, runHubAction } from "../lib/scheduler/hubOperations.js";
 import { nextWork, recordResults, want } from "../lib/scheduler/hubPlanner.js";
 import type { WantConfiguration } from "../lib/scheduler/schedulerContract.js";
 import { newSchedulerState, schedulerView } from "../lib/scheduler/schedulerState.js";
@@ -189,10 +189,14 @@ async function runArm(strategy: Strategy, scale: number): Promise<ArmResult> {
       const work = nextWork(state, hubNow());
       if (work.actions.length > 0) {
         const results = await Promise.all(
-          work.actions.map((action: HubAction) => runHubAction(action, connect)),
+          work.actions.map((action: HubAction) => {
+            const operation = operationFor(action, (id) => state.records[id]?.configuration);
+            return "outcome" in operation ? Promise.resolve(operation) : runHubAction(operation, connect);
+          }),
         );
         for (const n of recordResults(state, results, hubNow()))
-          if (n.event.state.phase === "OnHub") tracks.get(n.instanceId)!.onHubAt = hubNow();
+          if ("state" in n.event && n.event.state.phase === "OnHub")
+            tracks.get(n.instanceId)!.onHubAt = hubNow();
         // The app hands the scheduler's view to the status pipeline with each batch.
         fleet.setConfigurations(Object.values(schedulerView(state).configurations));
         fleet.update();

@@ -22,12 +22,12 @@ import { startControlPlane } from "../dev/cluster/controlPlane.js";
 import { startLocalAzurite } from "../dev/localAzurite.js";
 import { startHostProcess } from "../dev/host/hostProcess.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
+import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/localNodes.js";
 import { freeLoopbackHost } from "../test/support/loopbackHost.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
-const FUNCTION_KEY = "e2e-bench-function-key";
 const POLL_MS = 500;
 const MAX_POLLS = 1_200; // ten minutes per run, then the run fails with what it saw
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
@@ -162,13 +162,14 @@ async function run(): Promise<RunResult> {
       fulfilled(simulatorPart),
     ];
     const names = hubSettingNames(HUB);
+    const [node] = localNodes([{ node: NODE, hub: HUB }]) as [LocalNode];
     // the built app (package.json main), as `npm start` runs it
     const host = await startHostProcess({
       appDir: root,
       env: {
         LOG_LEVEL: "info", // its "local host started" line carries the URL
         NODE_EXTRA_CA_CERTS: simulator.caCertPath,
-        LOCAL_HOST_FUNCTION_KEYS: FUNCTION_KEY,
+        ...localNodeSettings([node]),
         LOCAL_HOST_MASTER_KEY: "e2e-bench-master-key",
         AzureWebJobsStorage: azurite.connectionString,
         CONNECTOR_HUBS: HUB,
@@ -187,7 +188,7 @@ async function run(): Promise<RunResult> {
       node: NODE,
       hub: HUB,
       providerUrl,
-      functionKey: FUNCTION_KEY,
+      key: node.key,
     });
     const adapter = startAdapterProcess([
       ...adapterArgs,
@@ -216,7 +217,7 @@ async function run(): Promise<RunResult> {
     const runningAtAppAt = new Map<string, number>();
     const nodePods = () =>
       fetch(`${providerUrl}/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
-        headers: { "x-functions-key": FUNCTION_KEY },
+        headers: { "x-functions-key": node.key },
       });
     for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
       if (poll === MAX_POLLS || !adapter.running())

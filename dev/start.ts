@@ -1,7 +1,9 @@
 // `npm start`: the whole connector backend on this machine. Azurite (durable state, pod records,
 // status), an IoT Hub simulator with a seeded fleet (S1 x 1, 5 devices tagged environment=dev) unless
 // a real hub is configured, and the local Functions host running the built app (dist/functions).
-// Prints what a client needs (connection string, CA file, app URL, a function key); Ctrl-C stops all.
+// Registers one virtual node for the (first) hub with a key of its own, unless CONNECTOR_NODES is
+// configured, and prints what a client needs (connection string, CA file, app URL, the node's name
+// and key); Ctrl-C stops all.
 //
 //   npm start [-- --settings local.settings.json] [--port 7071] [--devices 5]
 // A real hub: CONNECTOR_HUBS and HUB_<NAME>_CONNECTION (and _EVENTS_CONNECTION, _EVENTS_NAME) in the
@@ -16,6 +18,7 @@ import { startedLinePrefix } from "./host/startedLine.js";
 import { startSimulator, type RunningSimulator } from "./simulator/simulator.js";
 import { startLocalAzurite, type LocalAzurite } from "./localAzurite.js";
 import { appSettingNames, hubSettingNames } from "../lib/app/settings.js";
+import { localNodes, localNodeSettings, type LocalNode } from "./connector/localNodes.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const simulatedHub = "sim-hub";
@@ -67,7 +70,11 @@ async function main(): Promise<void> {
         [names.baseDeployment]: "true",
       });
     }
-    const functionKey = randomBytes(24).toString("base64url");
+    const hubs = (configured[appSettingNames.hubs] ?? env[appSettingNames.hubs] ?? "").split(",");
+    const firstHub = hubs[0]?.trim() ?? simulatedHub;
+    const [node]: (LocalNode | undefined)[] = configured[appSettingNames.nodes]
+      ? []
+      : localNodes([{ node: `iot-edge-${firstHub.toLowerCase()}`, hub: firstHub }]);
     const hostArgs = ["--import", "tsx", path.join(root, "dev/host/main.ts"), "--app", root, "--port", port];
     if (values.settings) hostArgs.push("--settings", values.settings);
     const host = spawn(process.execPath, hostArgs, {
@@ -76,7 +83,7 @@ async function main(): Promise<void> {
         ...process.env,
         ...env,
         ...(simulator ? { NODE_EXTRA_CA_CERTS: simulator.caCertPath } : {}),
-        LOCAL_HOST_FUNCTION_KEYS: functionKey,
+        ...(node ? localNodeSettings([node]) : {}),
         LOCAL_HOST_MASTER_KEY: randomBytes(24).toString("base64url"),
       },
       stdio: ["ignore", "pipe", "inherit"],
@@ -102,7 +109,9 @@ async function main(): Promise<void> {
           ]
         : [`IoT Hub(s): ${configured[appSettingNames.hubs]} (from your settings)`]),
       `APP_URL=${url}/api`,
-      `FUNCTION_KEY=${functionKey}`,
+      ...(node
+        ? [`NODE_NAME=${node.node}`, `HUB_NAME=${node.hub}`, `FUNCTION_KEY=${node.key}`]
+        : [`Virtual nodes: ${appSettingNames.nodes} from your settings (each with its own key)`]),
       "Ctrl-C stops everything.",
     ];
     // The one place secrets are printed: on purpose, to the user who started it, on stdout.

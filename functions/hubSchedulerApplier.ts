@@ -3,6 +3,7 @@
 import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
+import { readSchedulerState } from "../lib/app/durableWorkflows.js";
 import type { HubAction, PendingNotification } from "../lib/scheduler/applierProtocol.js";
 import {
   applierActivityNames,
@@ -15,8 +16,13 @@ import { applierOrchestrationName, wakeHubApplier } from "../lib/scheduler/appli
 df.app.orchestration(applierOrchestrationName, hubApplierOrchestrator);
 
 df.app.activity(applierActivityNames.runAction, {
-  handler: (input: { hub: string; action: HubAction }) =>
-    runActionActivity(input, (hub) => connectorApp().hubConnector(hub)),
+  extraInputs: [df.input.durableClient()],
+  handler: (input: { hub: string; action: HubAction }, context) =>
+    runActionActivity(
+      input,
+      (hub) => connectorApp().hubConnector(hub),
+      (hub) => readSchedulerState(df.getClient(context), hub),
+    ),
 });
 
 df.app.activity(applierActivityNames.notify, {

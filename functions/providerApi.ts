@@ -1,6 +1,7 @@
 // The provider API the in-cluster adapter calls (routes in lib/provider/providerContract.ts).
-// Each handler parses its request, calls ProviderService and writes the answer; errors become
-// the contract's ProviderError body, redacted.
+// The host admits a request with a valid key; the app then finds the virtual node the key belongs to
+// (403 for any other key), and each handler parses its request, calls ProviderService as that node
+// and writes the answer; errors become the contract's ProviderError body, redacted.
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
@@ -8,6 +9,8 @@ import { durableWorkflows } from "../lib/app/durableWorkflows.js";
 import { providerRoutes } from "../lib/provider/providerContract.js";
 import { errorAnswer } from "../lib/provider/providerErrorAnswer.js";
 import { ProviderHttpError } from "../lib/provider/providerErrors.js";
+import { callerOf } from "../lib/provider/providerCaller.js";
+import type { NodeIdentity } from "../lib/provider/nodeCredentials.js";
 import {
   parseLogsQuery,
   parseNodeName,
@@ -20,6 +23,7 @@ import type { PodWorkflows, ProviderService } from "../lib/provider/providerServ
 type Handler = (
   service: ProviderService,
   request: HttpRequest,
+  caller: NodeIdentity,
   workflows: PodWorkflows,
 ) => Promise<HttpResponseInit>;
 
@@ -42,7 +46,9 @@ async function jsonBody(request: HttpRequest): Promise<unknown> {
 function handle(handler: Handler) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
-      return await handler(connectorApp().provider, request, durableWorkflows(df.getClient(context)));
+      const app = connectorApp();
+      const caller = callerOf(app.nodeCredentials, request.headers, request.query);
+      return await handler(app.provider, request, caller, durableWorkflows(df.getClient(context)));
     } catch (error) {
       const answer = errorAnswer(error, context.invocationId);
       if (answer.logMessage !== undefined)
@@ -69,20 +75,21 @@ function register(
   });
 }
 
-register("providerPutPod", providerRoutes.pod, ["PUT"], async (service, request, workflows) => {
+register("providerPutPod", providerRoutes.pod, ["PUT"], async (service, request, caller, workflows) => {
   const hub = param(request, "hub");
   const body = parsePutPod(await jsonBody(request), {
     namespace: param(request, "namespace"),
     name: param(request, "name"),
   });
-  const result = await service.putPod(workflows, hub, body);
+  const result = await service.putPod(workflows, caller, hub, body);
   return { status: result.created ? 201 : 200, jsonBody: result.status };
 });
 
-register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, request, workflows) => {
+register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, request, caller, workflows) => {
   const uid = parseUid(request.query.get("uid"));
   await service.deletePod(
     workflows,
+    caller,
     param(request, "hub"),
     param(request, "namespace"),
     param(request, "name"),
@@ -91,17 +98,23 @@ register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, re
   return { status: 202 };
 });
 
-register("providerPodStatus", providerRoutes.podStatus, ["GET"], async (service, request) => ({
+register("providerPodStatus", providerRoutes.podStatus, ["GET"], async (service, request, caller) => ({
   jsonBody: await service.podStatus(
+    caller,
     param(request, "hub"),
     param(request, "namespace"),
     param(request, "name"),
   ),
 }));
 
-register("providerNodePods", providerRoutes.nodePods, ["GET"], async (service, request) => {
+register("providerNodePods", providerRoutes.nodePods, ["GET"], async (service, request, caller) => {
   const node = parseNodeName(param(request, "node"));
-  const list = await service.nodePods(param(request, "hub"), node, request.headers.get("if-none-match"));
+  const list = await service.nodePods(
+    caller,
+    param(request, "hub"),
+    node,
+    request.headers.get("if-none-match"),
+  );
   if (list === undefined) return { status: 304 };
   return { jsonBody: list, headers: { etag: `"${list.version}"` } };
 });
@@ -110,15 +123,16 @@ register(
   "providerNodeReconcile",
   providerRoutes.nodeReconcile,
   ["POST"],
-  async (service, request, workflows) => {
+  async (service, request, caller, workflows) => {
     const node = parseNodeName(param(request, "node"));
     const body = parseNodeReconcile(await jsonBody(request));
-    return { jsonBody: await service.reconcileNode(workflows, param(request, "hub"), node, body) };
+    return { jsonBody: await service.reconcileNode(workflows, caller, param(request, "hub"), node, body) };
   },
 );
 
-register("providerContainerLogs", providerRoutes.containerLogs, ["GET"], async (service, request) => {
+register("providerContainerLogs", providerRoutes.containerLogs, ["GET"], async (service, request, caller) => {
   const logs = await service.containerLogs(
+    caller,
     param(request, "hub"),
     param(request, "namespace"),
     param(request, "name"),
@@ -135,8 +149,8 @@ register(
   "providerNodeConditions",
   providerRoutes.nodeConditions,
   ["GET"],
-  async (service, request, workflows) => {
+  async (service, request, caller, workflows) => {
     const node = parseNodeName(param(request, "node"));
-    return { jsonBody: await service.nodeConditions(workflows, param(request, "hub"), node) };
+    return { jsonBody: await service.nodeConditions(workflows, caller, param(request, "hub"), node) };
   },
 );

@@ -47,7 +47,7 @@ resource "azurerm_function_app_flex_consumption" "connector" {
   identity {
     type = "SystemAssigned"
   }
-  app_settings = module.app_settings.settings
+  app_settings = merge(module.app_settings.settings, local.host_key_settings)
   site_config {
     application_insights_connection_string = azurerm_application_insights.connector.connection_string
   }
@@ -74,7 +74,7 @@ resource "azurerm_linux_function_app" "connector" {
   identity {
     type = "SystemAssigned"
   }
-  app_settings = module.app_settings.settings
+  app_settings = merge(module.app_settings.settings, local.host_key_settings)
   site_config {
     always_on                              = false
     elastic_instance_minimum               = 1

@@ -60,4 +60,11 @@ module "app_settings" {
   base_registry_credentials = "@Microsoft.KeyVault(SecretUri=${azurerm_key_vault_secret.base_registry_credentials.versionless_id})"
   log_level                 = var.log_level
   fleet_policy              = var.fleet_policy
+  purge_schedule            = var.purge_schedule
+  nodes = [for id, node in local.virtual_nodes : {
+    cluster    = node.cluster
+    hub        = node.hub
+    node       = node.name
+    key_sha256 = local.node_key_sha256[id]
+  }]
 }

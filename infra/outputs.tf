@@ -14,16 +14,23 @@ output "function_app_url" {
 }
 
 output "adapter_chart_values" {
-  description = "Values for `helm install -f` of charts/iot-edge-connector: one virtual node per hub. The function key Secret is created beside the release (docs/deploy-to-azure.md)."
-  value = merge(local.adapter_image == null ? {} : { image = local.adapter_image }, {
-    nodes = [for name in sort(keys(var.hubs)) : {
-      name    = "iot-edge-${lower(name)}"
-      hubName = name
+  description = "Values for `helm install -f` of charts/iot-edge-connector, per cluster id: that cluster's virtual nodes, each with its own key Secret (created beside the release from node_keys, docs/deploy-to-azure.md)."
+  value = { for cluster in distinct([for node in var.virtual_nodes : node.cluster]) : cluster => merge(local.adapter_image == null ? {} : { image = local.adapter_image }, {
+    nodes = [for id, node in local.virtual_nodes : {
+      name    = node.name
+      hubName = node.hub
       # host.json keeps the default route prefix.
       functionsUrl      = "https://${local.app.default_hostname}/api"
-      functionKeySecret = { name = var.function_key_secret_name, key = "functionKey" }
-    }]
-  })
+      functionKeySecret = { name = local.node_key_secret_names[id], key = "functionKey" }
+      namespaces        = node.namespaces
+    } if node.cluster == cluster]
+  }) }
+}
+
+output "node_keys" {
+  description = "Each virtual node's key (\"<cluster>/<node>\" → key), for the Secret its adapter mounts; also in the host keys vault. Sensitive."
+  value       = { for id, key in local.node_keys : id => key }
+  sensitive   = true
 }
 
 output "container_registry_name" {

@@ -123,6 +123,12 @@ variable "release_grace_seconds" {
   default     = 60
 }
 
+variable "purge_schedule" {
+  description = "PURGE_SCHEDULE: NCRONTAB of the timer that purges the durable history of finished orchestrations."
+  type        = string
+  default     = "0 * * * * *"
+}
+
 variable "reconcile_schedule" {
   description = "RECONCILE_SCHEDULE: NCRONTAB of the timer that cross-checks the hubs' configuration metrics."
   type        = string
@@ -172,10 +178,40 @@ variable "tags" {
   default     = {}
 }
 
-variable "function_key_secret_name" {
-  description = "Name of the Kubernetes Secret (key functionKey) holding the Functions app key, written into the chart values."
-  type        = string
-  default     = "iot-edge-connector-function-key"
+variable "virtual_nodes" {
+  description = <<-EOT
+    The virtual nodes (one adapter each, installed by the chart) that may call the provider API. Each
+    gets its own key, bound by the app to its name, its hub and its cluster: a cluster id (a DNS label
+    you choose per Kubernetes cluster) keeps two clusters' nodes of the same name apart. namespaces:
+    the namespaces whose pods the node serves (the chart lets the adapter read ConfigMaps and Secrets
+    there only).
+  EOT
+  type = list(object({
+    cluster    = string
+    name       = string
+    hub        = string
+    namespaces = optional(list(string), ["default"])
+  }))
+  validation {
+    condition     = length(var.virtual_nodes) > 0
+    error_message = "virtual_nodes must name at least one node."
+  }
+  validation {
+    condition     = alltrue([for node in var.virtual_nodes : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", node.cluster))])
+    error_message = "virtual_nodes[*].cluster must be a DNS label (lower-case letters, digits, '-', at most 63)."
+  }
+  validation {
+    condition     = alltrue([for node in var.virtual_nodes : can(regex("^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", node.name))])
+    error_message = "virtual_nodes[*].name must be a Kubernetes node name (a DNS subdomain)."
+  }
+  validation {
+    condition     = alltrue([for node in var.virtual_nodes : contains(keys(var.hubs), node.hub)])
+    error_message = "virtual_nodes[*].hub must be one of the hubs."
+  }
+  validation {
+    condition     = length(distinct([for node in var.virtual_nodes : "${node.cluster}/${node.name}"])) == length(var.virtual_nodes)
+    error_message = "virtual_nodes: a node name may appear once per cluster."
+  }
 }
 
 variable "adapter_registry" {

@@ -1,6 +1,6 @@
 terraform {
-  # 1.7+: mock_provider in `terraform test`.
-  required_version = ">= 1.7"
+  # 1.7+: mock_provider in `terraform test`; 1.9+: a variable's validation may name another (virtual_nodes → hubs).
+  required_version = ">= 1.9"
   required_providers {
     azurerm = {
       source = "hashicorp/azurerm"

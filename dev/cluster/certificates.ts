@@ -1,6 +1,7 @@
 // Key material for a test control plane: a CA that clients trust, the apiserver's serving
-// certificate signed by it (so kubeconfigs verify TLS instead of skipping it), and the RSA key
-// pair that signs service-account tokens. openssl does the X.509 work: node:crypto cannot
+// certificate signed by it (so kubeconfigs verify TLS instead of skipping it), the client
+// certificate the apiserver presents to kubelets (signed by the same CA, as kubeadm does), and the
+// RSA key pair that signs service-account tokens. openssl does the X.509 work: node:crypto cannot
 // issue certificates.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
@@ -12,11 +13,16 @@ export interface ClusterCertificates {
   caKeyPath: string;
   apiserverCertPath: string;
   apiserverKeyPath: string;
+  /** the apiserver's client certificate towards kubelets (kubectl logs, exec): CN=kube-apiserver-kubelet-client */
+  kubeletClientCertPath: string;
+  kubeletClientKeyPath: string;
   serviceAccountPublicKeyPath: string;
   serviceAccountPrivateKeyPath: string;
 }
 
 const VALID_DAYS = "7";
+/** The user the apiserver is to kubelets (kubeadm's name), bound to system:kubelet-api-admin. */
+export const KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client";
 
 /** Names and addresses the apiserver is reached at, from the host and from in-cluster clients. */
 function apiserverSubjectAltNames(serviceIp: string): string {
@@ -49,6 +55,8 @@ export async function createClusterCertificates(
     caKeyPath: file("ca.key"),
     apiserverCertPath: file("apiserver.crt"),
     apiserverKeyPath: file("apiserver.key"),
+    kubeletClientCertPath: file("apiserver-kubelet-client.crt"),
+    kubeletClientKeyPath: file("apiserver-kubelet-client.key"),
     serviceAccountPublicKeyPath: file("service-account.pub"),
     serviceAccountPrivateKeyPath: file("service-account.key"),
   };
@@ -73,46 +81,55 @@ export async function createClusterCertificates(
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
 
-  const csrPath = file("apiserver.csr");
-  const extensionsPath = file("apiserver.ext");
-  await openssl([
-    "req",
-    "-new",
-    ...ecKey,
-    "-keyout",
-    certs.apiserverKeyPath,
-    "-out",
-    csrPath,
-    "-subj",
+  /** A key and a certificate for `subject` with `extensions`, signed by the CA. */
+  const issue = async (
+    name: string,
+    subject: string,
+    extensions: string[],
+    keyPath: string,
+    certPath: string,
+  ) => {
+    const csrPath = file(`${name}.csr`);
+    const extensionsPath = file(`${name}.ext`);
+    await openssl(["req", "-new", ...ecKey, "-keyout", keyPath, "-out", csrPath, "-subj", subject]);
+    await writeFile(extensionsPath, [...extensions, ""].join("\n"));
+    await openssl([
+      "x509",
+      "-req",
+      "-in",
+      csrPath,
+      "-CA",
+      certs.caCertPath,
+      "-CAkey",
+      certs.caKeyPath,
+      "-set_serial",
+      randomSerial(),
+      "-days",
+      VALID_DAYS,
+      "-extfile",
+      extensionsPath,
+      "-out",
+      certPath,
+    ]);
+  };
+  await issue(
+    "apiserver",
     "/CN=kube-apiserver",
-  ]);
-  await writeFile(
-    extensionsPath,
     [
       `subjectAltName=${apiserverSubjectAltNames(serviceIp)}`,
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth",
-      "",
-    ].join("\n"),
-  );
-  await openssl([
-    "x509",
-    "-req",
-    "-in",
-    csrPath,
-    "-CA",
-    certs.caCertPath,
-    "-CAkey",
-    certs.caKeyPath,
-    "-set_serial",
-    randomSerial(),
-    "-days",
-    VALID_DAYS,
-    "-extfile",
-    extensionsPath,
-    "-out",
+    ],
+    certs.apiserverKeyPath,
     certs.apiserverCertPath,
-  ]);
+  );
+  await issue(
+    "apiserver-kubelet-client",
+    `/CN=${KUBELET_CLIENT_USER}`,
+    ["keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth"],
+    certs.kubeletClientKeyPath,
+    certs.kubeletClientCertPath,
+  );
 
   const serviceAccountKeys = generateKeyPairSync("rsa", {
     modulusLength: 2048,

@@ -1,5 +1,6 @@
 // A real Kubernetes control plane for tests: etcd, kube-apiserver (Node and RBAC authorization,
-// NodeRestriction admission, TLS verified against a CA made per run), kube-controller-manager
+// NodeRestriction admission and the built-in ValidatingAdmissionPolicy, TLS verified against a CA
+// made per run, a client certificate of its own towards kubelets), kube-controller-manager
 // and kube-scheduler, each in its own process group on free loopback ports, plus kubectl and
 // helm of matching versions. Build the binaries first with `npm run dev:build-cluster`.
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -8,7 +9,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BackgroundProcess } from "./backgroundProcess.js";
 import { binaries, missingBinaries } from "./binaries.js";
-import { createClusterCertificates } from "./certificates.js";
+import { createClusterCertificates, KUBELET_CLIENT_USER } from "./certificates.js";
 import { runCommand, type CommandOutput } from "./commands.js";
 import {
   CONTROL_PLANE_IDENTITIES,
@@ -17,7 +18,7 @@ import {
   type Credential,
   type Identity,
 } from "./credentials.js";
-import { freePort, httpsGet, LOOPBACK } from "./network.js";
+import { freePort, httpsGet, httpsPostJson, LOOPBACK } from "./network.js";
 
 export interface ControlPlaneOptions {
   /** Run directory (certificates, kubeconfigs, etcd data, logs); a fresh temp dir by default, removed on stop. */
@@ -138,6 +139,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--tls-cert-file=${certs.apiserverCertPath}`,
       `--tls-private-key-file=${certs.apiserverKeyPath}`,
       `--client-ca-file=${certs.caCertPath}`,
+      // what it presents to kubelets when it proxies kubectl logs and exec (their client CA is ours)
+      `--kubelet-client-certificate=${certs.kubeletClientCertPath}`,
+      `--kubelet-client-key=${certs.kubeletClientKeyPath}`,
       `--token-auth-file=${tokenFilePath}`,
       "--authorization-mode=Node,RBAC",
       "--enable-admission-plugins=NodeRestriction",
@@ -155,6 +159,29 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       const probe = await httpsGet(`${server}/readyz`, caCert, admin.token);
       return probe.status === 200;
     });
+
+    // As kubeadm does: the apiserver's kubelet client may use every kubelet API (a kubelet asks the
+    // apiserver, by SubjectAccessReview, whether it may).
+    const binding = await httpsPostJson(
+      `${server}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings`,
+      caCert,
+      admin.token,
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: KUBELET_CLIENT_USER },
+        roleRef: {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: "system:kubelet-api-admin",
+        },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: KUBELET_CLIENT_USER }],
+      },
+    );
+    if (binding.status !== 201)
+      throw new Error(
+        `binding ${KUBELET_CLIENT_USER} to system:kubelet-api-admin: ${binding.status} ${binding.body}`,
+      );
 
     // secure-port=0: the tests need neither component's own HTTPS endpoint.
     const controllerManager = startProcess("kube-controller-manager", binaries.kube, [

@@ -26,15 +26,31 @@ export interface ProbeResult {
 
 /** GET over HTTPS, verifying the server against `ca`; network errors resolve to status 0. */
 export function httpsGet(url: string, ca: string, token: string): Promise<ProbeResult> {
+  return httpsRequest(url, ca, token);
+}
+
+/** POST of a JSON body over HTTPS, verifying the server against `ca`; network errors resolve to status 0. */
+export function httpsPostJson(url: string, ca: string, token: string, body: unknown): Promise<ProbeResult> {
+  return httpsRequest(url, ca, token, JSON.stringify(body));
+}
+
+function httpsRequest(url: string, ca: string, token: string, json?: string): Promise<ProbeResult> {
+  const headers: Record<string, string | number> = { authorization: `Bearer ${token}` };
+  if (json !== undefined)
+    Object.assign(headers, { "content-type": "application/json", "content-length": Buffer.byteLength(json) });
   return new Promise((resolve) => {
-    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: 5_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on("error", (error) => resolve({ status: 0, body: error.message }));
-    });
+    const req = request(
+      url,
+      { method: json === undefined ? "GET" : "POST", ca, headers, timeout: 5_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on("error", (error) => resolve({ status: 0, body: error.message }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timed out")));
     req.on("error", (error) => resolve({ status: 0, body: error.message }));
-    req.end();
+    req.end(json);
   });
 }

@@ -1,7 +1,7 @@
 // Installs the chart into a test control plane for one or more virtual nodes and prepares what the adapter
-// needs to run with the chart's ServiceAccount (so the chart's RBAC is what is tested): a token
-// minted with the TokenRequest API, a kubeconfig, a kubelet serving certificate, free ports, and
-// the adapter's command-line flags.
+// needs to run with the chart's ServiceAccount (so the chart's RBAC and admission policy are what is
+// tested): each node's key Secret, a token minted with the TokenRequest API, a kubeconfig, a kubelet
+// serving certificate, the cluster's CA as the kubelet client CA, free ports, and the adapter's flags.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -9,18 +9,27 @@ import type { ControlPlane } from "../cluster/controlPlane.js";
 import { freePort } from "../cluster/network.js";
 import { selfSignedCertificate } from "./servingCertificate.js";
 
-const RELEASE_NAMESPACE = "iot-edge";
+export const RELEASE_NAMESPACE = "iot-edge";
+/** The ServiceAccount the chart makes for release `connector`. */
+export const ADAPTER_SERVICE_ACCOUNT = "connector-iot-edge-connector";
 
-export async function installChartForAdapter(options: {
-  cluster: ControlPlane;
-  dir: string;
+export interface NodeToInstall {
   node: string;
   hub: string;
-  providerUrl: string;
-  functionKey: string;
-}): Promise<{ adapterArgs: string[]; kubeletPort: number }> {
-  const { node, hub, ...rest } = options;
-  const [installed] = await installChartForAdapters({ ...rest, nodes: [{ node, hub }] });
+  /** this node's own provider API key */
+  key: string;
+  /** namespaces whose pods it serves (default: default) */
+  namespaces?: string[];
+}
+
+export async function installChartForAdapter(
+  options: { cluster: ControlPlane; dir: string; providerUrl: string } & NodeToInstall,
+): Promise<{ adapterArgs: string[]; kubeletPort: number }> {
+  const { node, hub, key, namespaces, ...rest } = options;
+  const [installed] = await installChartForAdapters({
+    ...rest,
+    nodes: [{ node, hub, key, ...(namespaces ? { namespaces } : {}) }],
+  });
   if (!installed) throw new Error("the chart was installed for no node");
   return installed;
 }
@@ -29,37 +38,43 @@ export async function installChartForAdapter(options: {
 export async function installChartForAdapters(options: {
   cluster: ControlPlane;
   dir: string;
-  nodes: { node: string; hub: string }[];
+  nodes: NodeToInstall[];
   providerUrl: string;
-  functionKey: string;
 }): Promise<{ node: string; adapterArgs: string[]; kubeletPort: number }[]> {
-  const { cluster, dir, nodes, providerUrl, functionKey } = options;
+  const { cluster, dir, nodes, providerUrl } = options;
   await cluster.kubectl(["create", "namespace", RELEASE_NAMESPACE]);
-  const keyPath = path.join(dir, "function-key");
-  await writeFile(keyPath, `${functionKey}\n`, { mode: 0o600 });
   const inNamespace = `--namespace=${RELEASE_NAMESPACE}`;
-  await cluster.kubectl([
-    inNamespace,
-    "create",
-    "secret",
-    "generic",
-    "connector-key",
-    `--from-file=functionKey=${keyPath}`,
-  ]);
+  const keyPaths: Record<string, string> = {};
+  for (const { node, key } of nodes) {
+    const keyPath = path.join(dir, `${node}.key`);
+    await writeFile(keyPath, `${key}\n`, { mode: 0o600 });
+    keyPaths[node] = keyPath;
+    await cluster.kubectl([
+      inNamespace,
+      "create",
+      "secret",
+      "generic",
+      `${node}-key`,
+      `--from-file=functionKey=${keyPath}`,
+    ]);
+  }
   await cluster.helm([
     "install",
     "connector",
     "charts/iot-edge-connector",
     inNamespace,
-    ...nodes.flatMap(({ node, hub }, index) => [
+    // the Functions host of these tests is plain http on loopback
+    "--set=localDevelopment.allowHttpProvider=true",
+    ...nodes.flatMap(({ node, hub, namespaces = ["default"] }, index) => [
       `--set=nodes[${index}].name=${node}`,
       `--set=nodes[${index}].hubName=${hub}`,
       `--set=nodes[${index}].functionsUrl=${providerUrl}`,
-      `--set=nodes[${index}].functionKeySecret.name=connector-key`,
+      `--set=nodes[${index}].functionKeySecret.name=${node}-key`,
+      `--set=nodes[${index}].namespaces={${namespaces.join(",")}}`,
     ]),
   ]);
   const token = (
-    await cluster.kubectl([inNamespace, "create", "token", "connector-iot-edge-connector", "--duration=1h"])
+    await cluster.kubectl([inNamespace, "create", "token", ADAPTER_SERVICE_ACCOUNT, "--duration=1h"])
   ).stdout.trim();
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
@@ -84,13 +99,16 @@ export async function installChartForAdapters(options: {
       `--node-name=${node}`,
       `--hub-name=${hub}`,
       `--provider-url=${providerUrl}`,
-      `--function-key-file=${keyPath}`,
+      "--allow-http-provider-for-local-development",
+      `--function-key-file=${keyPaths[node]}`,
       `--kubeconfig=${kubeconfigPath}`,
       "--node-address=127.0.0.1",
       `--kubelet-port=${kubeletPort}`,
       "--kubelet-listen-host=127.0.0.1",
       `--tls-cert-file=${tls.certPath}`,
       `--tls-key-file=${tls.keyPath}`,
+      // the apiserver's kubelet client certificate is signed by the cluster's CA
+      `--client-ca-file=${cluster.caCertPath}`,
       `--metrics-port=${metricsPort}`,
       "--metrics-listen-host=127.0.0.1",
       "--status-interval-ms=250",

@@ -1,5 +1,5 @@
 // The deployment from nothing, as the ordered commands it runs: Terraform, the Functions app's
-// package, the adapter image, the function key, the chart. A runner executes them (or, for
+// package, the adapter image, each virtual node's key, the chart (for one cluster). A runner executes them (or, for
 // --dry-run, prints them); the steps never see how.
 
 export interface DeployStep {
@@ -27,6 +27,8 @@ export interface DeployOptions {
   release: string;
   /** terraform apply -auto-approve */
   autoApprove: boolean;
+  /** the cluster id (virtual_nodes[].cluster) to install; may be left out when there is one */
+  cluster?: string;
 }
 
 /** What the deployment reads from `terraform output -json`. */
@@ -34,10 +36,28 @@ export interface TerraformOutputs {
   resource_group_name: string;
   function_app_name: string;
   container_registry_name: string | null;
-  adapter_chart_values: {
-    image?: { repository: string; tag: string };
-    nodes: { name: string; functionKeySecret: { name: string; key: string } }[];
-  };
+  /** per cluster id */
+  adapter_chart_values: Record<string, ChartValues>;
+  /** "<cluster>/<node>" → the node's key (sensitive) */
+  node_keys: Record<string, string>;
+}
+
+interface ChartValues {
+  image?: { repository: string; tag: string };
+  nodes: { name: string; functionKeySecret: { name: string; key: string } }[];
+}
+
+/** The cluster to install: the one asked for, or the only one Terraform knows. */
+function chosenCluster(clusters: readonly string[], asked: string | undefined): string {
+  const known = clusters.length > 0 ? clusters.join(", ") : "none";
+  if (asked !== undefined) {
+    if (!clusters.includes(asked))
+      throw new Error(`--cluster ${asked}: not a cluster of virtual_nodes (Terraform knows ${known})`);
+    return asked;
+  }
+  if (clusters.length !== 1)
+    throw new Error(`--cluster: name the cluster to install (Terraform knows ${known})`);
+  return clusters[0] as string;
 }
 
 export const functionsPackage = ".cache/package/functions.zip";
@@ -75,7 +95,9 @@ export async function deployToAzure(options: DeployOptions, runner: DeployRunner
     args: ["functionapp", "deployment", "source", "config-zip", ...app, "--src", functionsPackage],
   });
 
-  const chartValues = output("adapter_chart_values");
+  const cluster = chosenCluster(Object.keys(output("adapter_chart_values")).sort(), options.cluster);
+  const chartValues = output("adapter_chart_values")[cluster] as ChartValues;
+  const nodeKeys = output("node_keys");
   const registry = output("container_registry_name");
   if (registry !== null && chartValues.image) {
     // az acr build names the image relative to the registry's login server.
@@ -101,37 +123,34 @@ export async function deployToAzure(options: DeployOptions, runner: DeployRunner
     );
   }
 
-  const functionKey = (
-    await runner.capture({
-      title: "The Functions app's default function key",
-      command: "az",
-      args: ["functionapp", "keys", "list", ...app, "--query", "functionKeys.default", "--output", "tsv"],
-    })
-  ).trim();
-  const secrets = [...new Map(chartValues.nodes.map((node) => [node.functionKeySecret.name, node])).values()];
   await runner.run({
-    title: "The release namespace and the function key Secret the adapters mount",
+    title:
+      "The release namespace and each virtual node's key Secret (the key its adapter calls the app with)",
     command: "kubectl",
     args: ["apply", "--filename", "-"],
     input: {
-      describe: `Namespace ${options.namespace}; Secret ${secrets.map((node) => `${node.functionKeySecret.name} (key ${node.functionKeySecret.key})`).join(", ")} with the function key`,
+      describe: `Namespace ${options.namespace}; Secret ${chartValues.nodes.map((node) => `${node.functionKeySecret.name} (key ${node.functionKeySecret.key})`).join(", ")} with the node's key`,
       content: JSON.stringify({
         apiVersion: "v1",
         kind: "List",
         items: [
           { apiVersion: "v1", kind: "Namespace", metadata: { name: options.namespace } },
-          ...secrets.map((node) => ({
-            apiVersion: "v1",
-            kind: "Secret",
-            metadata: { name: node.functionKeySecret.name, namespace: options.namespace },
-            stringData: { [node.functionKeySecret.key]: functionKey },
-          })),
+          ...chartValues.nodes.map((node) => {
+            const key = nodeKeys[`${cluster}/${node.name}`];
+            if (key === undefined) throw new Error(`node_keys has no key for ${cluster}/${node.name}`);
+            return {
+              apiVersion: "v1",
+              kind: "Secret",
+              metadata: { name: node.functionKeySecret.name, namespace: options.namespace },
+              stringData: { [node.functionKeySecret.key]: key },
+            };
+          }),
         ],
       }),
     },
   });
   await runner.run({
-    title: "The adapter, one virtual node per hub",
+    title: `The adapter: cluster ${cluster}'s virtual nodes`,
     command: "helm",
     args: [
       "upgrade",
@@ -146,7 +165,10 @@ export async function deployToAzure(options: DeployOptions, runner: DeployRunner
       "--timeout",
       "5m",
     ],
-    input: { describe: "terraform output adapter_chart_values", content: JSON.stringify(chartValues) },
+    input: {
+      describe: `terraform output adapter_chart_values["${cluster}"]`,
+      content: JSON.stringify(chartValues),
+    },
   });
   await runner.run({
     title: "The virtual nodes",

@@ -1,6 +1,6 @@
-// `npm run deploy -- --var-file connector.tfvars [--dry-run] [--yes] [--namespace NS] [--release NAME]`:
+// `npm run deploy -- --var-file connector.tfvars [--cluster ID] [--dry-run] [--yes] [--namespace NS] [--release NAME]`:
 // from an empty subscription to the adapter installed (docs/deploy-to-azure.md). --dry-run prints
-// every command in order and runs none (Terraform outputs and the function key are placeholders).
+// every command in order and runs none (Terraform outputs and the nodes' keys are placeholders).
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -12,6 +12,7 @@ const root = path.resolve(import.meta.dirname, "../..");
 const { values } = parseArgs({
   options: {
     "var-file": { type: "string" },
+    cluster: { type: "string" },
     "dry-run": { type: "boolean", default: false },
     yes: { type: "boolean", default: false },
     namespace: { type: "string", default: "iot-edge-connector" },
@@ -20,7 +21,9 @@ const { values } = parseArgs({
   strict: true,
 });
 if (!values["var-file"]) {
-  process.stderr.write("usage: npm run deploy -- --var-file <connector.tfvars> [--dry-run] [--yes]\n");
+  process.stderr.write(
+    "usage: npm run deploy -- --var-file <connector.tfvars> [--cluster <id>] [--dry-run] [--yes]\n",
+  );
   process.exit(2);
 }
 
@@ -42,8 +45,7 @@ const dryRun: DeployRunner = {
   },
   async capture(step) {
     await this.run(step);
-    if (step.command === "terraform") return JSON.stringify(placeholderOutputs);
-    return "<function key>";
+    return JSON.stringify(placeholderOutputs);
   },
   say: (line) => say(`# ${line}`),
 };
@@ -55,14 +57,15 @@ const placeholderOutputs = Object.fromEntries(
     function_app_name: "<function_app_name>",
     container_registry_name: "<container_registry_name>",
     adapter_chart_values: {
-      image: { repository: "<container_registry_name>.azurecr.io/iot-edge-connector/adapter", tag: "<tag>" },
-      nodes: [
-        {
-          name: "iot-edge-<hub>",
-          functionKeySecret: { name: "iot-edge-connector-function-key", key: "functionKey" },
+      "<cluster>": {
+        image: {
+          repository: "<container_registry_name>.azurecr.io/iot-edge-connector/adapter",
+          tag: "<tag>",
         },
-      ],
+        nodes: [{ name: "<node>", functionKeySecret: { name: "<node>-key", key: "functionKey" } }],
+      },
     },
+    node_keys: { "<cluster>/<node>": "<the node's key>" },
   }).map(([name, value]) => [name, { value }]),
 );
 
@@ -97,6 +100,7 @@ try {
       namespace: values.namespace,
       release: values.release,
       autoApprove: values.yes,
+      ...(values.cluster !== undefined && { cluster: values.cluster }),
     },
     values["dry-run"] ? dryRun : live,
   );

@@ -19,6 +19,10 @@ variables {
     }
     "lab" = { sku = "F1" }
   }
+  virtual_nodes = [
+    { cluster = "plant", name = "iot-edge-factory-7", hub = "factory-7" },
+    { cluster = "lab", name = "iot-edge-lab", hub = "lab", namespaces = ["lab-team"] },
+  ]
 }
 
 run "leaves_an_existing_hub_in_place_and_creates_only_the_new_one" {
@@ -131,6 +135,7 @@ run "refuses_an_existing_hub_id_that_names_another_hub" {
         events_path          = "factory-7"
       }
     }
+    virtual_nodes = [{ cluster = "plant", name = "iot-edge-factory-8", hub = "factory-8" }]
   }
   expect_failures = [var.hubs]
 }
@@ -150,7 +155,20 @@ run "refuses_an_existing_hub_without_its_built_in_endpoint" {
 run "refuses_a_hub_sku_without_edge_deployments" {
   command = plan
   variables {
-    hubs = { "basic-hub" = { sku = "B1" } }
+    hubs          = { "basic-hub" = { sku = "B1" } }
+    virtual_nodes = [{ cluster = "plant", name = "iot-edge-basic-hub", hub = "basic-hub" }]
   }
   expect_failures = [var.hubs]
+}
+
+run "refuses_a_virtual_node_of_a_hub_it_does_not_serve_or_twice_in_one_cluster" {
+  command = plan
+  variables {
+    virtual_nodes = [
+      { cluster = "plant", name = "iot-edge-a", hub = "elsewhere" },
+      { cluster = "plant", name = "iot-edge-b", hub = "lab" },
+      { cluster = "plant", name = "iot-edge-b", hub = "lab" },
+    ]
+  }
+  expect_failures = [var.virtual_nodes]
 }

@@ -13,6 +13,12 @@ variables {
     "plant-a" = { sku = "S1", units = 2 }
     "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = false }
   }
+  # two clusters, one with a node of the same name as the other's
+  virtual_nodes = [
+    { cluster = "east", name = "iot-edge-plant-a", hub = "plant-a" },
+    { cluster = "east", name = "iot-edge-plant-b", hub = "plant-b", namespaces = ["line-1", "line-2"] },
+    { cluster = "west", name = "iot-edge-plant-a", hub = "plant-a" },
+  ]
 }
 
 run "routes_twin_change_and_connection_state_events_to_the_built_in_endpoint" {
@@ -99,6 +105,7 @@ run "sets_every_app_setting_with_identity_or_key_vault_references_only" {
     condition = toset(keys(azurerm_function_app_flex_consumption.connector[0].app_settings)) == toset([
       "AzureWebJobsStorage__accountName", "CONNECTOR_HUBS", "CONFIGURATION_RELEASE_GRACE_SECONDS", "RECONCILE_SCHEDULE",
       "BASE_DEPLOYMENT_TARGET_CONDITION", "BASE_EDGE_AGENT_IMAGE", "BASE_EDGE_HUB_IMAGE", "BASE_REGISTRY_CREDENTIALS", "LOG_LEVEL", "FLEET_POLICY",
+      "PURGE_SCHEDULE", "CONNECTOR_NODES", "AzureWebJobsSecretStorageType", "AzureWebJobsSecretStorageKeyVaultUri",
       "HUB_PLANT_A_HOSTNAME", "HUB_PLANT_A_EVENTS_CONNECTION", "HUB_PLANT_A_EVENTS_NAME", "HUB_PLANT_A_CONSUMER_GROUP",
       "HUB_PLANT_A_SKU", "HUB_PLANT_A_UNITS", "HUB_PLANT_A_BASE_DEPLOYMENT",
       "HUB_PLANT_B_HOSTNAME", "HUB_PLANT_B_EVENTS_CONNECTION", "HUB_PLANT_B_EVENTS_NAME", "HUB_PLANT_B_CONSUMER_GROUP",
@@ -194,15 +201,82 @@ run "outputs_what_publish_and_helm_install_need" {
     error_message = "function_app_url must be the app's https URL"
   }
   assert {
-    condition = output.adapter_chart_values.nodes == [
-      for hub in ["plant-a", "plant-b"] : {
-        name              = "iot-edge-${hub}"
-        hubName           = hub
+    # (compared as JSON: the output's lists and the literal's tuples are of different types)
+    condition = jsonencode(output.adapter_chart_values) == jsonencode({
+      east = { nodes = [
+        {
+          name              = "iot-edge-plant-a"
+          hubName           = "plant-a"
+          functionsUrl      = "${output.function_app_url}/api"
+          functionKeySecret = { name = "iot-edge-plant-a-key", key = "functionKey" }
+          namespaces        = ["default"]
+        },
+        {
+          name              = "iot-edge-plant-b"
+          hubName           = "plant-b"
+          functionsUrl      = "${output.function_app_url}/api"
+          functionKeySecret = { name = "iot-edge-plant-b-key", key = "functionKey" }
+          namespaces        = ["line-1", "line-2"]
+        },
+      ] }
+      west = { nodes = [{
+        name              = "iot-edge-plant-a"
+        hubName           = "plant-a"
         functionsUrl      = "${output.function_app_url}/api"
-        functionKeySecret = { name = "iot-edge-connector-function-key", key = "functionKey" }
+        functionKeySecret = { name = "iot-edge-plant-a-key", key = "functionKey" }
+        namespaces        = ["default"]
+      }] }
+    })
+    error_message = "the chart values must give each cluster its own nodes, each with the app's API URL, its own key Secret and its namespaces"
+  }
+}
+
+run "gives_each_virtual_node_a_key_of_its_own_that_the_host_accepts_and_the_app_binds_to_node_hub_and_cluster" {
+  assert {
+    condition = (
+      length(distinct(values(output.node_keys))) == 3 &&
+      alltrue([for key in values(output.node_keys) : can(regex("^[0-9a-f]{64}$", key))])
+    )
+    error_message = "each node needs its own key: 64 hex digits (two uuid() draws, 244 random bits)"
+  }
+  assert {
+    condition = alltrue([for id, secret in azurerm_key_vault_secret.node_key : (
+      startswith(secret.name, "host--functionKey--node-") &&
+      secret.key_vault_id == azurerm_key_vault.host_keys.id &&
+      secret.value == output.node_keys[id]
+    )])
+    error_message = "each node's key must be a host function key in the host keys vault"
+  }
+  assert {
+    condition = (
+      azurerm_function_app_flex_consumption.connector[0].app_settings["AzureWebJobsSecretStorageType"] == "keyvault" &&
+      azurerm_function_app_flex_consumption.connector[0].app_settings["AzureWebJobsSecretStorageKeyVaultUri"] == azurerm_key_vault.host_keys.vault_uri
+    )
+    error_message = "the host must keep its keys in the host keys vault"
+  }
+  assert {
+    condition = jsondecode(azurerm_function_app_flex_consumption.connector[0].app_settings["CONNECTOR_NODES"]) == [
+      for id in ["east/iot-edge-plant-a", "east/iot-edge-plant-b", "west/iot-edge-plant-a"] : {
+        cluster   = split("/", id)[0]
+        hub       = id == "east/iot-edge-plant-b" ? "plant-b" : "plant-a"
+        node      = split("/", id)[1]
+        keySha256 = sha256(output.node_keys[id])
       }
     ]
-    error_message = "the chart values must have one virtual node per hub with the app's API URL and the key Secret"
+    error_message = "CONNECTOR_NODES must bind each key's SHA-256 to its cluster, hub and node"
+  }
+  assert {
+    condition = alltrue([for value in values(azurerm_function_app_flex_consumption.connector[0].app_settings) :
+    !anytrue([for key in values(output.node_keys) : strcontains(value, key)])])
+    error_message = "no node key may appear in an app setting, only its hash"
+  }
+  assert {
+    condition = (
+      azurerm_role_assignment.app_keeps_host_keys.scope == azurerm_key_vault.host_keys.id &&
+      azurerm_role_assignment.app_keeps_host_keys.role_definition_name == "Key Vault Secrets Officer" &&
+      azurerm_role_assignment.app_reads_secrets.role_definition_name == "Key Vault Secrets User"
+    )
+    error_message = "the app may write secrets in the host keys vault only, and read those of its configuration vault"
   }
 }
 

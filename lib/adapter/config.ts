@@ -1,6 +1,8 @@
 // The adapter's configuration, read once at start from flags and the environment and checked with
-// zod: every missing or malformed field is named with the reason, all at once. The function key is
-// kept in the returned object only; error messages never include setting values.
+// zod: every missing or malformed field is named with the reason, all at once. The node's key is
+// kept in the returned object only; error messages never include setting values. The provider URL
+// must be https (the key travels with every call) unless a flag named for local development allows
+// plain http.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -11,6 +13,9 @@ export interface AdapterConfig {
   hubName: string;
   /** base URL of the Functions app's HTTP API, e.g. https://app.azurewebsites.net/api */
   providerUrl: string;
+  /** plain http to the provider: only for a Functions host on the developer's machine */
+  allowHttpProviderForLocalDevelopment: boolean;
+  /** this node's own key for the provider API (sent as the Functions host key) */
   functionKey: string;
   /** kubeconfig file; absent = in-cluster service account */
   kubeconfig?: string;
@@ -20,6 +25,8 @@ export interface AdapterConfig {
   kubeletListenHost: string;
   tlsCertFile: string;
   tlsKeyFile: string;
+  /** CA bundle that client certificates of kubelet API callers must chain to (the apiserver's kubelet client CA) */
+  kubeletClientCaFile: string;
   metricsPort: number;
   metricsListenHost: string;
   statusIntervalMs: number;
@@ -64,6 +71,10 @@ export const adapterSettingNames = {
   nodeName: ["node-name", "NODE_NAME"],
   hubName: ["hub-name", "HUB_NAME"],
   providerUrl: ["provider-url", "PROVIDER_URL"],
+  allowHttpProviderForLocalDevelopment: [
+    "allow-http-provider-for-local-development",
+    "ALLOW_HTTP_PROVIDER_FOR_LOCAL_DEVELOPMENT",
+  ],
   functionKey: ["function-key", "FUNCTION_KEY"],
   functionKeyFile: ["function-key-file", "FUNCTION_KEY_FILE"],
   kubeconfig: ["kubeconfig", "KUBECONFIG"],
@@ -72,6 +83,7 @@ export const adapterSettingNames = {
   kubeletListenHost: ["kubelet-listen-host", "KUBELET_LISTEN_HOST"],
   tlsCertFile: ["tls-cert-file", "TLS_CERT_FILE"],
   tlsKeyFile: ["tls-key-file", "TLS_KEY_FILE"],
+  kubeletClientCaFile: ["client-ca-file", "KUBELET_CLIENT_CA_FILE"],
   metricsPort: ["metrics-port", "METRICS_PORT"],
   metricsListenHost: ["metrics-listen-host", "METRICS_LISTEN_HOST"],
   statusIntervalMs: ["status-interval-ms", "STATUS_INTERVAL_MS"],
@@ -87,6 +99,8 @@ export const adapterSettingNames = {
 } as const;
 
 type SettingName = keyof typeof adapterSettingNames;
+/** Settings given as a bare flag (`--name`) or as "true"/"false" in the environment. */
+const switches: ReadonlySet<SettingName> = new Set(["allowHttpProviderForLocalDevelopment"]);
 
 /** `--help`: every setting's flag and environment variable (defaults and details: docs/adapter.md). */
 export function adapterUsage(): string {
@@ -119,6 +133,10 @@ const schema = z.object({
     .regex(nodeNamePattern, "must be a DNS subdomain (lower case, digits, '-', '.')"),
   hubName: z.string().regex(/^[A-Za-z0-9-]{3,50}$/, "must be an IoT Hub name (3-50 letters, digits, '-')"),
   providerUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+  allowHttpProviderForLocalDevelopment: z
+    .enum(["true", "false"], "must be true or false")
+    .default("false")
+    .transform((value) => value === "true"),
   functionKey: z.string().min(1, "is required (or functionKeyFile)"),
   kubeconfig: z.string().min(1).optional(),
   nodeAddress: z.string().min(1),
@@ -126,6 +144,7 @@ const schema = z.object({
   kubeletListenHost: z.string().min(1).default("0.0.0.0"),
   tlsCertFile: z.string().min(1),
   tlsKeyFile: z.string().min(1),
+  kubeletClientCaFile: z.string().min(1),
   metricsPort: port.default(8080),
   metricsListenHost: z.string().min(1).default("0.0.0.0"),
   statusIntervalMs: interval.default(5_000),
@@ -145,7 +164,9 @@ const schema = z.object({
 /** Flags win over environment variables; the function key may come from a file (a mounted Secret). */
 export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): AdapterConfig {
   const options = Object.fromEntries(
-    Object.values(adapterSettingNames).map(([flag]) => [flag, { type: "string" as const }]),
+    (Object.entries(adapterSettingNames) as [SettingName, readonly [string, string]][]).map(
+      ([field, [flag]]) => [flag, { type: switches.has(field) ? ("boolean" as const) : ("string" as const) }],
+    ),
   );
   const { values: flags } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   const raw: Partial<Record<SettingName, string>> = {};
@@ -154,7 +175,7 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
     readonly [string, string],
   ][]) {
     const flagValue = flags[flag];
-    const value = typeof flagValue === "string" ? flagValue : env[variable];
+    const value = typeof flagValue === "string" ? flagValue : flagValue === true ? "true" : env[variable];
     if (value !== undefined && value !== "") raw[field] = value;
   }
   const problems: { field: string; reason: string }[] = [];
@@ -191,6 +212,17 @@ export function readAdapterConfig(env: NodeJS.ProcessEnv, argv: string[] = []): 
         problems.push({ field: describeField(field), reason });
       }
     }
+  }
+  if (
+    parsed.success &&
+    new URL(parsed.data.providerUrl).protocol === "http:" &&
+    !parsed.data.allowHttpProviderForLocalDevelopment
+  ) {
+    problems.push({
+      field: describeField("providerUrl"),
+      reason:
+        "must be an https URL: the node's key travels with every call (plain http only for a Functions host on this machine, with --allow-http-provider-for-local-development)",
+    });
   }
   if (problems.length > 0 || !parsed.success) throw new AdapterConfigError(problems);
   const { capacityPods, capacityCpu, capacityMemory, taint, ...rest } = parsed.data;

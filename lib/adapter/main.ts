@@ -1,14 +1,10 @@
 // The adapter process: `npm run adapter -- --node-name ... ` (flags or env, see docs/adapter.md).
 // Logs are JSON lines (pino) without secrets; SIGTERM drains in-flight pod work with a bound.
-import { pino } from "pino";
 import { AdapterConfigError, adapterUsage, readAdapterConfig } from "./config.js";
+import { createAdapterLogger } from "./logger.js";
 import { startAdapter } from "./startAdapter.js";
 
-const logger = pino({
-  level: process.env.LOG_LEVEL ?? "info",
-  // Belt and braces: no field of these names is logged even if one slipped into a log object.
-  redact: { paths: ["functionKey", "*.functionKey", "headers", "*.headers", "token"], censor: "[redacted]" },
-});
+const logger = createAdapterLogger(process.env.LOG_LEVEL ?? "info");
 
 async function main(): Promise<void> {
   if (process.argv.slice(2).some((arg) => arg === "--help" || arg === "-h")) {

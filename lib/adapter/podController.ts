@@ -15,6 +15,7 @@ import {
 import type { Logger } from "pino";
 import stableStringify from "safe-stable-stringify";
 import type { AdapterMetrics } from "./metrics.js";
+import { redact } from "../hub/redact.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
@@ -276,7 +277,7 @@ export class PodController {
     const { namespace = "", name = "" } = pod.metadata ?? {};
     try {
       await this.options.core.patchNamespacedPodStatus(
-        { name, namespace, body: { status: { phase: "Failed", reason, message } } },
+        { name, namespace, body: { status: { phase: "Failed", reason, message: redact(message) } } },
         mergePatchOptions,
       );
     } catch (error) {

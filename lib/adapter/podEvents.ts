@@ -4,6 +4,7 @@
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ProviderPodStatus } from "../provider/providerContract.js";
+import { redact } from "../hub/redact.js";
 import { describeError } from "./kubeErrors.js";
 
 export interface PodEvent {
@@ -71,7 +72,7 @@ export class EventRecorder {
           involvedObject: { apiVersion: "v1", kind: "Pod", namespace, name, uid: pod.metadata?.uid },
           type: event.type,
           reason: event.reason,
-          message: event.message.slice(0, 1024),
+          message: redact(event.message).slice(0, 1024),
           source: { component: "iot-edge-connector", host: this.component.nodeName },
           reportingComponent: "iot-edge-connector",
           reportingInstance: this.component.nodeName,

@@ -9,11 +9,19 @@ import type {
 
 export interface ContainerLogsQuery {
   container: string;
-  /** device to read from; the provider picks one when absent */
+  /** device to read from (one the pod's deployment targets); the provider picks one where it runs when absent */
   device?: string;
   tailLines?: number;
-  sinceSeconds?: number;
+  /** only lines since: a duration ("30s"), unix seconds or an RFC 3339 time */
+  since?: string;
+  /** each line prefixed with its RFC 3339 time */
   timestamps?: boolean;
+}
+
+/** Log lines (one per line, newline-terminated) and the device they came from. */
+export interface ContainerLogs {
+  deviceId: string;
+  text: string;
 }
 
 export interface PodProvider {
@@ -28,7 +36,7 @@ export interface PodProvider {
   /** the cluster's live pods (`namespace/name/uid`) after a restart; the provider drops the rest */
   reconcile(livePods: string[]): Promise<void>;
   nodeConditions(): Promise<NodeConditionsResponse>;
-  containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<string>;
+  containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<ContainerLogs>;
 }
 
 /** A provider call that failed: the route, the HTTP status (0 = unreachable) and the app's reason. */

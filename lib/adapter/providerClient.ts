@@ -12,7 +12,12 @@ import {
   type ResolvedObjects,
 } from "../provider/providerContract.js";
 import type { AdapterMetrics } from "./metrics.js";
-import { ProviderCallError, type ContainerLogsQuery, type PodProvider } from "./podProvider.js";
+import {
+  ProviderCallError,
+  type ContainerLogs,
+  type ContainerLogsQuery,
+  type PodProvider,
+} from "./podProvider.js";
 
 export interface ProviderClientOptions {
   baseUrl: string;
@@ -65,18 +70,18 @@ export class ProviderClient implements PodProvider {
     return (await response.json()) as NodeConditionsResponse;
   }
 
-  async containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<string> {
+  async containerLogs(namespace: string, name: string, query: ContainerLogsQuery): Promise<ContainerLogs> {
     const search: Record<string, string> = {};
     if (query.device) search.device = query.device;
     if (query.tailLines !== undefined) search.tail = String(query.tailLines);
-    if (query.sinceSeconds !== undefined) search.since = String(query.sinceSeconds);
+    if (query.since !== undefined) search.since = query.since;
     if (query.timestamps) search.timestamps = "true";
     const response = await this.call(
       "containerLogs",
       { namespace, name, container: query.container },
       { query: search },
     );
-    return response.text();
+    return { deviceId: response.headers.get("x-device-id") ?? "", text: await response.text() };
   }
 
   private url(route: RouteName, parameters: Record<string, string>, query: Record<string, string>): string {

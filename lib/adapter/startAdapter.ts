@@ -2,9 +2,16 @@
 // API and ops endpoint. Returns a stop that shuts down in reverse order with a bound on draining.
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
-import { CoordinationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import {
+  AuthenticationV1Api,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { AdapterConfig } from "./config.js";
+import { KubeletAccess } from "./kubeletAccess.js";
 import { startKubeletServer } from "./kubeletServer.js";
 import { createAdapterMetrics, type AdapterMetrics } from "./metrics.js";
 import { NodeController } from "./nodeController.js";
@@ -96,15 +103,25 @@ export async function startAdapter(
         port: config.metricsPort,
       }),
     );
-    const [cert, key] = await Promise.all([readFile(config.tlsCertFile), readFile(config.tlsKeyFile)]);
+    const [cert, key, clientCa] = await Promise.all([
+      readFile(config.tlsCertFile),
+      readFile(config.tlsKeyFile),
+      readFile(config.kubeletClientCaFile),
+    ]);
     servers.push(
       await startKubeletServer({
         provider,
         getPod: (namespace, name) => pods.getPod(namespace, name),
         listPods: () => pods.listPods(),
         logger,
+        access: new KubeletAccess({
+          node: config.nodeName,
+          authentication: kubeConfig.makeApiClient(AuthenticationV1Api),
+          authorization: kubeConfig.makeApiClient(AuthorizationV1Api),
+        }),
         cert,
         key,
+        clientCa,
         host: config.kubeletListenHost,
         port: config.kubeletPort,
       }),

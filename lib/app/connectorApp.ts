@@ -7,6 +7,7 @@ import type { HubIdentitySettings } from "../hub/sdkConnection.js";
 import type { HubClient } from "../hub/hubClient.js";
 import { nodePolicyOf, type NodePolicy } from "../policy/fleetPolicy.js";
 import { baseDeployment } from "../provider/baseDeployment.js";
+import { NodeCredentials } from "../provider/nodeCredentials.js";
 import { PodRecords } from "../provider/podRecords.js";
 import { ProviderService } from "../provider/providerService.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
@@ -29,6 +30,8 @@ export class ConnectorApp {
   readonly statusStore: StatusStore;
   readonly hubStatuses: HubStatusRegistry;
   readonly provider: ProviderService;
+  /** the virtual nodes that may call the provider API (CONNECTOR_NODES) */
+  readonly nodeCredentials: NodeCredentials;
   private readonly clients = new Map<string, HubClient>();
   private readonly connectors = new Map<string, HubConnector>();
 
@@ -39,6 +42,7 @@ export class ConnectorApp {
     private readonly hubCredential?: TokenCredential,
   ) {
     this.records = PodRecords.fromConnectionString(storageConnection);
+    this.nodeCredentials = new NodeCredentials(settings.nodes);
     this.statusStore = StatusStore.fromConnectionString(storageConnection);
     this.hubStatuses = new HubStatusRegistry((hub) => ({
       hub,

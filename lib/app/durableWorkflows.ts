@@ -6,6 +6,7 @@ import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "../pr
 import { podOrchestrationName } from "../provider/podOrchestration.js";
 import type { PodWorkflows } from "../provider/providerService.js";
 import { hubSchedulerEntityName, type HubSchedulerView } from "../scheduler/schedulerContract.js";
+import type { SchedulerState } from "../scheduler/schedulerState.js";
 
 const activeStatuses = new Set<string>([
   df.OrchestrationRuntimeStatus.Running,
@@ -27,15 +28,21 @@ async function startOnce(client: DurableClient, name: string, instanceId: string
   }
 }
 
-/** The hub scheduler's view of its configurations (its entity state), undefined before its first operation. */
+/** The hub scheduler's whole state (its entity state), undefined before its first operation. */
+export async function readSchedulerState(
+  client: DurableClient,
+  hub: string,
+): Promise<SchedulerState | undefined> {
+  const response = await client.readEntityState<SchedulerState>(new df.EntityId(hubSchedulerEntityName, hub));
+  return response.entityExists ? response.entityState : undefined;
+}
+
+/** The hub scheduler's view of its configurations (part of its entity state), undefined before its first operation. */
 export async function readSchedulerView(
   client: DurableClient,
   hub: string,
 ): Promise<HubSchedulerView | undefined> {
-  const response = await client.readEntityState<HubSchedulerView>(
-    new df.EntityId(hubSchedulerEntityName, hub),
-  );
-  return response.entityExists ? response.entityState : undefined;
+  return readSchedulerState(client, hub);
 }
 
 export function durableWorkflows(client: DurableClient): PodWorkflows {

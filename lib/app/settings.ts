@@ -6,6 +6,7 @@ import { z } from "zod";
 import { hubSkus, type HubSku } from "../scheduler/hubBudget.js";
 import type { BaseDeploymentSettings } from "../provider/baseDeployment.js";
 import { parseFleetPolicy, PolicyError, type FleetPolicy } from "../policy/fleetPolicy.js";
+import type { NodeRegistration } from "../provider/nodeCredentials.js";
 
 /** Prefix of a hub's own settings: `HUB_` + the hub name upper-cased, other characters as `_`. */
 export function hubSettingPrefix(hubName: string): string {
@@ -40,6 +41,10 @@ export function hubSettingNames(hubName: string) {
 export const appSettingNames = {
   storage: "AzureWebJobsStorage",
   hubs: "CONNECTOR_HUBS",
+  /** JSON: the virtual nodes that may call the provider API, [{cluster, hub, node, keySha256}] */
+  nodes: "CONNECTOR_NODES",
+  /** NCRONTAB of the timer that purges the history of finished orchestrations */
+  purgeSchedule: "PURGE_SCHEDULE",
   releaseGraceSeconds: "CONFIGURATION_RELEASE_GRACE_SECONDS",
   reconcileSchedule: "RECONCILE_SCHEDULE",
   baseTargetCondition: "BASE_DEPLOYMENT_TARGET_CONDITION",
@@ -67,8 +72,11 @@ export interface HubSettings {
 
 export interface AppSettings {
   hubs: HubSettings[];
+  /** the virtual nodes allowed to call the provider API, each bound to its hub and cluster */
+  nodes: NodeRegistration[];
   releaseGraceSeconds: number;
   reconcileSchedule: string;
+  purgeSchedule: string;
   base: BaseDeploymentSettings;
   /** undefined: no policy written, every node gets defaultNodePolicy */
   fleetPolicy?: FleetPolicy;
@@ -83,6 +91,18 @@ export class SettingsError extends Error {
 }
 
 const hubNamePattern = /^[a-zA-Z0-9][a-zA-Z0-9-]{1,48}[a-zA-Z0-9]$/;
+/** A cluster id as the chart and Terraform write it: a DNS label. */
+export const clusterIdPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const nodeNamePattern = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const nodesSchema = z.array(
+  z.object({
+    cluster: z.string().regex(clusterIdPattern, "must be a DNS label"),
+    hub: z.string().min(1),
+    node: z.string().regex(nodeNamePattern, "must be a DNS subdomain"),
+    keySha256: z.string().regex(/^[0-9a-f]{64}$/, "must be the key's SHA-256 in lower-case hex"),
+  }),
+);
+
 const registryCredentialsSchema = z.record(
   z.string(),
   z.object({ address: z.string().min(1), username: z.string().min(1), password: z.string().min(1) }),
@@ -180,11 +200,14 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
         });
     }
   }
+  const nodes = readNodes(env, hubNames, problems);
 
   const settings: AppSettings = {
     hubs,
+    nodes,
     releaseGraceSeconds: positiveInteger(env, appSettingNames.releaseGraceSeconds, 60, problems),
     reconcileSchedule: env[appSettingNames.reconcileSchedule] || "0 */5 * * * *",
+    purgeSchedule: env[appSettingNames.purgeSchedule] || "0 * * * * *",
     base: {
       targetCondition: env[appSettingNames.baseTargetCondition] || "*",
       edgeAgentImage: env[appSettingNames.baseEdgeAgentImage] || "mcr.microsoft.com/azureiotedge-agent:1.5",
@@ -196,4 +219,40 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/** CONNECTOR_NODES: each node's hub must be served, and no key may open two nodes. */
+function readNodes(
+  env: Environment,
+  hubNames: readonly string[],
+  problems: SettingsError["problems"],
+): NodeRegistration[] {
+  const setting = appSettingNames.nodes;
+  const raw = env[setting];
+  if (!raw) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    problems.push({ setting, reason: "is not valid JSON" });
+    return [];
+  }
+  const parsed = nodesSchema.safeParse(json);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues)
+      problems.push({ setting: `${setting}[${issue.path.join(".")}]`, reason: issue.message });
+    return [];
+  }
+  const seen = new Set<string>();
+  parsed.data.forEach((registration, index) => {
+    if (!hubNames.includes(registration.hub))
+      problems.push({
+        setting: `${setting}[${index}].hub`,
+        reason: `"${registration.hub}" is not one of ${appSettingNames.hubs}`,
+      });
+    if (seen.has(registration.keySha256))
+      problems.push({ setting: `${setting}[${index}].keySha256`, reason: "is registered twice" });
+    seen.add(registration.keySha256);
+  });
+  return parsed.data;
 }

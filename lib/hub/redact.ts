@@ -1,7 +1,9 @@
-// Secrets (shared access keys, SAS tokens, signatures) must never reach a log line, an error or a
-// status. Every message the hub client produces passes through redact(); the patterns catch the
-// shapes secrets take in the SDK's errors, and callers add the exact secret values they hold so that
-// a key echoed in an unexpected shape is still caught.
+// Secrets (shared access keys, SAS tokens, signatures, function keys, bearer tokens, passwords) must
+// never reach a log line, an error or a status. Every message the hub client produces passes through
+// redact(), as do the adapter's log lines and the app's logs and errors; the patterns catch the
+// shapes secrets take in SDK errors, URLs, headers and JSON (also JSON inside a JSON string, as a
+// log line holds it), and callers add the exact secret values they hold so that a key echoed in an
+// unexpected shape is still caught.
 
 export const REDACTED = "[REDACTED]";
 
@@ -12,13 +14,22 @@ const SECRET_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/SharedAccessSignature\s+[^\s"',;}]+/gi, REDACTED],
   // Connection-string style key/value pairs.
   [/\b(SharedAccessKey|AccountKey|SharedAccessSignature|Password)(\s*=\s*)[^;"'\s]+/gi, `$1$2${REDACTED}`],
-  // A signature parameter in a URL or token, plain or URL-encoded ("sig=" / "sig%3D").
+  // A signature or a function key in a URL or token, plain or URL-encoded ("sig=", "code%3D")
   // (inside an encoded URL it may follow "%3F"/"%26" and runs until "&" or "%26").
-  [/(?<=^|[^a-z0-9]|%3f|%26)(sig)(=|%3d)(?:(?!%26)[^&\s"';])+/gi, `$1$2${REDACTED}`],
-  // Authorization headers, as text or as JSON.
-  [/\b(authorization"?\s*[:=]\s*"?)[^"\r\n]+/gi, `$1${REDACTED}`],
-  // Device identity keys as the registry returns them.
-  [/("(?:primaryKey|secondaryKey)"\s*:\s*)"[^"]*"/gi, `$1"${REDACTED}"`],
+  [/(?<=^|[^a-z0-9]|%3f|%26)(sig|code)(=|%3d)(?:(?!%26)[^&\s"';\\])+/gi, `$1$2${REDACTED}`],
+  // Authorization headers, as text or as JSON (also escaped inside a JSON string).
+  [/\b(authorization(?:\\?")?\s*[:=]\s*(?:\\?")?)(?:[^"\\\r\n]|\\[^"])+/gi, `$1${REDACTED}`],
+  // The Functions host's key header, as text or as JSON.
+  [/\b(x-functions-key(?:\\?")?\s*[:=]\s*(?:\\?")?)[^"\\\s,;}]+/gi, `$1${REDACTED}`],
+  // A bearer token wherever it appears.
+  [/\b(Bearer\s+)[A-Za-z0-9\-._~+/]+=*/gi, `$1${REDACTED}`],
+  // Device identity keys as the registry returns them, and passwords in JSON ("password",
+  // "registryPassword", ...), also as escaped JSON inside a JSON string.
+  [/("(?:primaryKey|secondaryKey|[A-Za-z0-9_-]*password)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, `$1"${REDACTED}"`],
+  [
+    /(\\"(?:primaryKey|secondaryKey|[A-Za-z0-9_-]*password)\\"\s*:\s*)\\"(?:[^"\\]|\\[^"])*\\"/gi,
+    `$1\\"${REDACTED}\\"`,
+  ],
 ];
 
 /** Exact values that must not appear, with the encodings they travel in. */

@@ -5,17 +5,49 @@
 // workload is refused instead, naming the earlier one. A workload is what lives across rollouts
 // (the Deployment, not its ReplicaSet of the revision), so a rolling update never conflicts. The
 // hub's scheduler checks this when a configuration is first wanted, as it alone sees every
-// configuration of the hub, one at a time.
+// configuration of the hub, one at a time. It keeps only each configuration's names
+// (ConfigurationNames): the content may hold a pod's Secret values and is dropped once on the hub.
 // Devices are "both targeted" unless the conditions provably exclude each other: one requires a
 // property to equal a value the other's excludes (tags.owner = 'a' against tags.owner = 'b').
+import { createHash } from "node:crypto";
 import { parseTargetCondition, type Condition, type Literal } from "../hub/twinQuery.js";
 import type { DeploymentKind, EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { V1Pod } from "@kubernetes/client-node";
 import { connectorLabels, podWorkload } from "../translate/podToDeployment.js";
 import { deploymentParts } from "./deploymentParts.js";
 
+/** What name conflicts need of a configuration, without any value that could be a secret. */
+export interface ConfigurationNames {
+  id: string;
+  targetCondition: string;
+  /** `namespace/workload` from the configuration's labels: the pod's controller, e.g. the ReplicaSet */
+  labelledOwner: string;
+  modules: string[];
+  routes: string[];
+  /** registry credential name → SHA-256 of the credential: equal credentials compare equal */
+  credentials: Record<string, string>;
+}
+
+export function configurationNames(configuration: EdgeConfiguration): ConfigurationNames {
+  const parts = deploymentParts(configuration);
+  const { labels } = configuration;
+  return {
+    id: configuration.id,
+    targetCondition: configuration.targetCondition,
+    labelledOwner: `${labels[connectorLabels.namespace] ?? "?"}/${labels[connectorLabels.workload] ?? "?"}`,
+    modules: Object.keys(parts.modules),
+    routes: Object.keys(parts.routes),
+    credentials: Object.fromEntries(
+      Object.entries(parts.registryCredentials).map(([name, value]) => [
+        name,
+        createHash("sha256").update(JSON.stringify(value)).digest("hex"),
+      ]),
+    ),
+  };
+}
+
 export interface PlacedConfiguration {
-  configuration: EdgeConfiguration;
+  names: ConfigurationNames;
   kind: DeploymentKind;
   /** `namespace/name` of the workload across its rollouts (workloadOf); else the labels say */
   workload?: string;
@@ -81,27 +113,24 @@ interface NameSummary {
   /** lower-cased module name → the module's name (device container names ignore case) */
   modules: Map<string, string>;
   routes: Set<string>;
-  /** credential name → the credential as JSON */
+  /** credential name → the credential's hash */
   credentials: Map<string, string>;
 }
 
 const summaries = new Map<string, NameSummary>();
 const maxSummaries = 2000;
 
-function summaryOf(configuration: EdgeConfiguration): NameSummary {
-  const known = summaries.get(configuration.id);
+function summaryOf(names: ConfigurationNames): NameSummary {
+  const known = summaries.get(names.id);
   if (known !== undefined) return known;
-  const parts = deploymentParts(configuration);
   const summary: NameSummary = {
-    pins: pinsOf(configuration.targetCondition),
-    modules: new Map(Object.keys(parts.modules).map((name) => [name.toLowerCase(), name])),
-    routes: new Set(Object.keys(parts.routes)),
-    credentials: new Map(
-      Object.entries(parts.registryCredentials).map(([name, value]) => [name, JSON.stringify(value)]),
-    ),
+    pins: pinsOf(names.targetCondition),
+    modules: new Map(names.modules.map((name) => [name.toLowerCase(), name])),
+    routes: new Set(names.routes),
+    credentials: new Map(Object.entries(names.credentials)),
   };
   if (summaries.size >= maxSummaries) summaries.delete(summaries.keys().next().value!);
-  summaries.set(configuration.id, summary);
+  summaries.set(names.id, summary);
   return summary;
 }
 
@@ -120,11 +149,7 @@ export function workloadOf(pod: V1Pod): string {
   return `${namespace}/${name}`;
 }
 
-/** The configuration's namespace and workload labels: the pod's controller, e.g. the ReplicaSet. */
-function labelledOwner(placed: PlacedConfiguration): string {
-  const labels = placed.configuration.labels;
-  return `${labels[connectorLabels.namespace] ?? "?"}/${labels[connectorLabels.workload] ?? "?"}`;
-}
+const labelledOwner = (placed: PlacedConfiguration): string => placed.names.labelledOwner;
 
 const owner = (placed: PlacedConfiguration): string => placed.workload ?? labelledOwner(placed);
 
@@ -142,13 +167,13 @@ export function nameConflict(
   candidate: PlacedConfiguration,
   others: Iterable<PlacedConfiguration>,
 ): NameConflict | undefined {
-  const mine = summaryOf(candidate.configuration);
+  const mine = summaryOf(candidate.names);
   for (const other of others) {
     // Base deployments do not merge: a device applies one of them, whole.
     if (sameWorkload(other, candidate) || (candidate.kind === "base" && other.kind === "base")) continue;
-    const theirs = summaryOf(other.configuration);
+    const theirs = summaryOf(other.names);
     if (disjointPins(mine.pins, theirs.pins)) continue;
-    const where = `workload ${owner(other)} (deployment ${other.configuration.id}) already defines`;
+    const where = `workload ${owner(other)} (deployment ${other.names.id}) already defines`;
     const devices = "on devices this pod's target condition may also select";
     const module = [...theirs.modules.keys()].find((name) => mine.modules.has(name));
     if (module !== undefined)

@@ -127,6 +127,8 @@ export function createBaseDeploymentOrchestrator(scheduler: SchedulerCalls): Orc
       kind: "base",
       modules: {},
       notifyInstanceId: context.df.instanceId,
+      // the app's own, from its settings: the scheduler keeps it to create it again if it vanishes
+      retainContent: true,
     };
     const demand = yield* scheduler.want(context, hub, want);
     let phase = demand.state?.phase;

@@ -18,6 +18,8 @@ import type { PodRecord, PodRecords } from "./podRecords.js";
 /** A pod as the HTTP API accepted it. */
 export interface PodSpecInput {
   node: string;
+  /** the cluster of the node that sent it (absent in orchestrations started before clusters were told apart) */
+  cluster?: string;
   pod: V1Pod;
   resolved: ResolvedObjects;
   specHash: string;
@@ -75,6 +77,7 @@ export function translatePod(
 export interface RecordPodInput {
   pod: PodIdentity;
   node: string;
+  cluster?: string;
   specHash: string;
   containers: PodRecord["containers"];
   lifecycle: PodLifecycle;
@@ -86,6 +89,7 @@ export async function recordPod(records: PodRecords, input: RecordPodInput, now:
   const { configurationId } = input;
   const fields = {
     node: input.node,
+    ...(input.cluster !== undefined ? { cluster: input.cluster } : {}),
     specHash: input.specHash,
     containers: input.containers,
     lifecycle: input.lifecycle,

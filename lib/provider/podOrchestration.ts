@@ -7,7 +7,7 @@
 // Deterministic: no clock, randomness or I/O here; all of that is in the activities.
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler, Task, TimerTask } from "durable-functions";
-import type { DemandResult } from "../scheduler/applierProtocol.js";
+import { configurationContentNeededEventName, type DemandResult } from "../scheduler/applierProtocol.js";
 import {
   type ConfigurationPhase,
   type ReleaseConfiguration,
@@ -34,6 +34,8 @@ export const podEvents = {
   deleted: "podDeleted",
   /** raised by the scheduler: `{ configurationId }` */
   configurationReady: "configurationReady",
+  /** raised by the scheduler when its configuration vanished from the hub after its content was dropped */
+  contentNeeded: configurationContentNeededEventName,
 } as const;
 
 export interface PodOrchestrationInput {
@@ -73,7 +75,7 @@ export interface SchedulerCalls {
   ): Generator<Task, DemandResult, unknown>;
 }
 
-type Waited = { kind: "ready" | "changed" | "deleted" | "poll"; value: unknown };
+type Waited = { kind: "ready" | "changed" | "deleted" | "contentNeeded" | "poll"; value: unknown };
 
 function readyFor(value: unknown, configurationId: string): boolean {
   const id =
@@ -101,6 +103,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       const recordInput: RecordPodInput = {
         pod,
         node: spec.node,
+        ...(spec.cluster !== undefined ? { cluster: spec.cluster } : {}),
         specHash: spec.specHash,
         containers: podContainers(spec.pod),
         lifecycle,
@@ -211,8 +214,10 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       deployed = onHub ? wanted : deployed;
     }
 
-    const waited = yield* waitFor(["changed", "deleted"]);
+    const waited = yield* waitFor(["changed", "deleted", "contentNeeded"]);
     if (waited.kind === "changed") return changeTo(waited.value, deployed);
+    // the hub lost the configuration and the scheduler keeps no content: translate and want it again
+    if (waited.kind === "contentNeeded") return changeTo(spec, deployed);
     return yield* leave();
   };
 }

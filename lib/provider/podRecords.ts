@@ -9,6 +9,8 @@ import type { PodIdentity } from "./podIdentity.js";
 
 export interface PodRecord extends PodIdentity {
   node: string;
+  /** the cluster of the node (absent in records written before clusters were told apart) */
+  cluster?: string;
   lifecycle: PodLifecycle;
   /** the configuration the pod is deployed by (the one on the hub; during an update, the old one) */
   configurationId?: string;
@@ -23,6 +25,7 @@ export interface PodRecord extends PodIdentity {
 
 type StoredRow = TableEntity<{
   node: string;
+  cluster?: string;
   namespace: string;
   name: string;
   uid: string;
@@ -50,6 +53,7 @@ function fromRow(row: StoredRow): PodRecord {
   return {
     hub: row.partitionKey,
     node: row.node,
+    ...(row.cluster ? { cluster: row.cluster } : {}),
     namespace: row.namespace,
     name: row.name,
     uid: row.uid,
@@ -67,6 +71,7 @@ function toRow(record: PodRecord): StoredRow {
     partitionKey: record.hub,
     rowKey: rowKey(record),
     node: record.node,
+    cluster: record.cluster ?? "",
     namespace: record.namespace,
     name: record.name,
     uid: record.uid,
@@ -125,8 +130,10 @@ export class PodRecords {
     ).then((records) => records.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)));
   }
 
-  async listNode(hub: string, node: string): Promise<PodRecord[]> {
-    return this.query(`PartitionKey eq ${literal(hub)} and node eq ${literal(node)}`);
+  /** The pods of one virtual node: its name on the hub, in its cluster (legacy records have none). */
+  async listNode(hub: string, node: string, cluster: string): Promise<PodRecord[]> {
+    const records = await this.query(`PartitionKey eq ${literal(hub)} and node eq ${literal(node)}`);
+    return records.filter((record) => record.cluster === undefined || record.cluster === cluster);
   }
 
   private async query(filter: string): Promise<PodRecord[]> {

@@ -43,3 +43,8 @@ export function badRequest(field: string, reason: string): ProviderHttpError {
 export function notFound(code: string, message: string): ProviderHttpError {
   return new ProviderHttpError(404, { code, message });
 }
+
+/** 403: the caller is known, but this is not its to ask (another node's hub, node or pod). */
+export function forbidden(code: string, message: string): ProviderHttpError {
+  return new ProviderHttpError(403, { code, message });
+}

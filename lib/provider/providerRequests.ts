@@ -89,6 +89,8 @@ export interface LogsQuery {
   device?: string;
   tail?: number;
   since?: string;
+  /** prefix each line with its time in RFC 3339 */
+  timestamps?: boolean;
 }
 
 const logsQuerySchema = z.object({
@@ -101,16 +103,18 @@ const logsQuerySchema = z.object({
       "must be a duration (15m), unix seconds or an RFC 3339 time",
     )
     .optional(),
+  timestamps: z.enum(["true", "false"], "must be true or false").optional(),
 });
 
 export function parseLogsQuery(query: URLSearchParams): LogsQuery {
   const raw = Object.fromEntries(
-    ["device", "tail", "since"].flatMap((key) => {
+    ["device", "tail", "since", "timestamps"].flatMap((key) => {
       const value = query.get(key);
       return value === null || value === "" ? [] : [[key, value]];
     }),
   );
   const parsed = logsQuerySchema.safeParse(raw);
   if (!parsed.success) throw invalidRequest(parsed.error);
-  return parsed.data;
+  const { timestamps, ...rest } = parsed.data;
+  return { ...rest, ...(timestamps === "true" ? { timestamps: true } : {}) };
 }

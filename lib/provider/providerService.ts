@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import stringify from "safe-stable-stringify";
 import { getModuleLogs } from "../hub/edgeAgentMethods.js";
 import type { HubClient } from "../hub/hubClient.js";
+import { HubNotFoundError } from "../hub/hubErrors.js";
 import { redact } from "../hub/redact.js";
 import { moduleNameProblem } from "../translate/containerToModule.js";
 import type {
@@ -21,9 +22,11 @@ import { podContainers, podStatusView } from "./podStatusView.js";
 import type { FleetStatus } from "../status/statusContract.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import { baseDeploymentInstanceId, heldBaseDeployments, type BaseDeploymentInput } from "./baseDeployment.js";
-import { badRequest, notFound, ProviderHttpError } from "./providerErrors.js";
+import { badRequest, forbidden, notFound, ProviderHttpError } from "./providerErrors.js";
 import { KeyedSerial } from "./keyedSerial.js";
 import type { LogsQuery } from "./providerRequests.js";
+import { describeNode, type NodeIdentity } from "./nodeCredentials.js";
+import { withTimestamps } from "./moduleLogLines.js";
 
 /** The pod orchestrations, as the durable client reaches them. */
 export interface PodWorkflows {
@@ -52,10 +55,11 @@ export interface ProviderDependencies {
 export type PutPodResult = { created: boolean; status: ProviderPodStatus };
 
 /** What identifies a spec change: the node, the pod's metadata that translation reads, its spec, what it refers to. */
-export function specHash(request: PutPodRequest): string {
+export function specHash(request: PutPodRequest, cluster?: string): string {
   const { metadata = {}, spec } = request.pod;
   const relevant = {
     node: request.node,
+    cluster,
     labels: metadata.labels,
     annotations: metadata.annotations,
     spec,
@@ -85,9 +89,54 @@ export class ProviderService {
       throw notFound("HubNotFound", `hub "${hub}" is not one of the connector's hubs (CONNECTOR_HUBS)`);
   }
 
-  /** PUT pod: a new uid starts its orchestration; a changed spec is sent to it; the same spec is a no-op. */
-  async putPod(workflows: PodWorkflows, hub: string, request: PutPodRequest): Promise<PutPodResult> {
+  /** A node acts on its own hub and its own node only. */
+  private authorize(caller: NodeIdentity, hub: string, node?: string): void {
+    if (hub !== caller.hub)
+      throw forbidden("OtherHub", `the credential of ${describeNode(caller)} is not valid for hub "${hub}"`);
+    if (node !== undefined && node !== caller.node)
+      throw forbidden(
+        "OtherNode",
+        `the credential of ${describeNode(caller)} is not valid for node "${node}"`,
+      );
     this.checkHub(hub);
+  }
+
+  /** Whether a pod record is the caller's: its node, in its cluster (records from before clusters: by name). */
+  private static owns(caller: NodeIdentity, record: PodRecord): boolean {
+    return record.node === caller.node && (record.cluster === undefined || record.cluster === caller.cluster);
+  }
+
+  private static refuseOthers(caller: NodeIdentity, record: PodRecord): void {
+    if (!ProviderService.owns(caller, record))
+      throw forbidden(
+        "PodOfAnotherNode",
+        `pod ${podKey(record)} belongs to another node than ${describeNode(caller)}`,
+      );
+  }
+
+  /** The caller's newest pod of this name; 403 when only other nodes have one, 404 when nobody has. */
+  private async ownRecord(
+    caller: NodeIdentity,
+    hub: string,
+    namespace: string,
+    name: string,
+  ): Promise<PodRecord> {
+    const records = await this.deps.records.findByName(hub, namespace, name);
+    const own = records.find((record) => ProviderService.owns(caller, record));
+    if (own !== undefined) return own;
+    const [other] = records;
+    if (other !== undefined) ProviderService.refuseOthers(caller, other);
+    throw notFound("PodNotFound", `pod ${namespace}/${name} is not known on hub "${hub}"`);
+  }
+
+  /** PUT pod: a new uid starts its orchestration; a changed spec is sent to it; the same spec is a no-op. */
+  async putPod(
+    workflows: PodWorkflows,
+    caller: NodeIdentity,
+    hub: string,
+    request: PutPodRequest,
+  ): Promise<PutPodResult> {
+    this.authorize(caller, hub, request.node);
     const metadata = request.pod.metadata!;
     const pod: PodIdentity = {
       hub,
@@ -97,22 +146,25 @@ export class ProviderService {
     };
     await this.submitBaseDeployment(workflows, hub);
     const instanceId = podInstanceId(pod);
-    return this.serial.run(instanceId, () => this.putPodAlone(workflows, pod, instanceId, request));
+    return this.serial.run(instanceId, () => this.putPodAlone(workflows, caller, pod, instanceId, request));
   }
 
   private async putPodAlone(
     workflows: PodWorkflows,
+    caller: NodeIdentity,
     pod: PodIdentity,
     instanceId: string,
     request: PutPodRequest,
   ): Promise<PutPodResult> {
     const spec: PodSpecInput = {
       node: request.node,
+      cluster: caller.cluster,
       pod: request.pod,
       resolved: request.resolved,
-      specHash: specHash(request),
+      specHash: specHash(request, caller.cluster),
     };
     const existing = await this.deps.records.get(pod);
+    if (existing !== undefined) ProviderService.refuseOthers(caller, existing);
     if (existing?.lifecycle.stage === "Deleting")
       throw new ProviderHttpError(409, {
         code: "PodDeleting",
@@ -127,12 +179,14 @@ export class ProviderService {
       {
         ...pod,
         node: request.node,
+        cluster: caller.cluster,
         lifecycle: { stage: "Accepted" },
         containers: podContainers(request.pod),
         specHash: spec.specHash,
       },
       this.deps.now(),
     );
+    ProviderService.refuseOthers(caller, record);
     if (!running) await workflows.start(instanceId, { pod, spec });
     return { created: existing === undefined, status: podStatusView(record) };
   }
@@ -165,29 +219,40 @@ export class ProviderService {
   /** DELETE pod: the orchestration releases the configuration and forgets the pod. */
   async deletePod(
     workflows: PodWorkflows,
+    caller: NodeIdentity,
     hub: string,
     namespace: string,
     name: string,
     uid: string,
   ): Promise<void> {
-    this.checkHub(hub);
+    this.authorize(caller, hub);
     const pod: PodIdentity = { hub, namespace, name, uid };
     const instanceId = podInstanceId(pod);
-    await this.serial.run(instanceId, () => this.deletePodAlone(workflows, pod, instanceId));
+    await this.serial.run(instanceId, () => this.deletePodAlone(workflows, caller, pod, instanceId));
   }
 
-  private async deletePodAlone(workflows: PodWorkflows, pod: PodIdentity, instanceId: string): Promise<void> {
+  private async deletePodAlone(
+    workflows: PodWorkflows,
+    caller: NodeIdentity,
+    pod: PodIdentity,
+    instanceId: string,
+  ): Promise<void> {
     const { hub, namespace, name, uid } = pod;
+    const record = await this.deps.records.get(pod);
+    if (record !== undefined) ProviderService.refuseOthers(caller, record);
     if (await workflows.isRunning(instanceId)) {
+      // a running orchestration always has its record (written before it starts): it is the caller's
+      if (record === undefined)
+        throw notFound("PodNotFound", `pod ${podKey(pod)} is not known on hub "${hub}"`);
       await workflows.raise(instanceId, podEvents.deleted, {});
       return;
     }
     // its orchestration ended (failed): a new one releases what the pod may hold and forgets it
-    const record = await this.deps.records.get(pod);
     if (record === undefined)
       throw notFound("PodNotFound", `pod ${podKey(pod)} is not known on hub "${hub}"`);
     const spec: PodSpecInput = {
       node: record.node,
+      cluster: caller.cluster,
       pod: { metadata: { namespace, name, uid }, spec: { containers: record.containers } },
       resolved: { configMaps: {}, secrets: {} },
       specHash: record.specHash,
@@ -200,11 +265,14 @@ export class ProviderService {
     });
   }
 
-  async podStatus(hub: string, namespace: string, name: string): Promise<ProviderPodStatus> {
-    this.checkHub(hub);
-    const [record] = await this.deps.records.findByName(hub, namespace, name);
-    if (record === undefined)
-      throw notFound("PodNotFound", `pod ${namespace}/${name} is not known on hub "${hub}"`);
+  async podStatus(
+    caller: NodeIdentity,
+    hub: string,
+    namespace: string,
+    name: string,
+  ): Promise<ProviderPodStatus> {
+    this.authorize(caller, hub);
+    const record = await this.ownRecord(caller, hub, namespace, name);
     const fleets = await this.fleetsOf(hub, [record]);
     return podStatusView(record, fleets.get(record.configurationId ?? ""));
   }
@@ -221,12 +289,13 @@ export class ProviderService {
 
   /** The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). */
   async nodePods(
+    caller: NodeIdentity,
     hub: string,
     node: string,
     ifNoneMatch: string | null,
   ): Promise<NodePodsResponse | undefined> {
-    this.checkHub(hub);
-    const records = await this.deps.records.listNode(hub, node);
+    this.authorize(caller, hub, node);
+    const records = await this.deps.records.listNode(hub, node, caller.cluster);
     const fleets = await this.fleetsOf(hub, records);
     const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
     const version = nodeListVersion(records, fleetVersions);
@@ -243,62 +312,94 @@ export class ProviderService {
   /** After an adapter restart: every pod the app has on the node that the cluster no longer has is deleted. */
   async reconcileNode(
     workflows: PodWorkflows,
+    caller: NodeIdentity,
     hub: string,
     node: string,
     request: NodeReconcileRequest,
   ): Promise<{ deleted: string[] }> {
-    this.checkHub(hub);
+    this.authorize(caller, hub, node);
     const live = new Set(request.pods);
-    const records = await this.deps.records.listNode(hub, node);
+    // only the caller's own pods: another node's (or another cluster's node of the same name) are not its to drop
+    const records = await this.deps.records.listNode(hub, node, caller.cluster);
     const gone = records.filter((record) => !live.has(podKey(record)));
     for (const record of gone)
-      await this.deletePod(workflows, hub, record.namespace, record.name, record.uid);
+      await this.deletePod(workflows, caller, hub, record.namespace, record.name, record.uid);
     return { deleted: gone.map((record) => podKey(record)) };
   }
 
-  /** Log lines of a container: from `?device=`, else from the first device where its module runs. */
+  /**
+   * Log lines of a container, only from a device its pod's deployment targets: the one asked for
+   * (it must be targeted: the hub marks the configuration on that device's $edgeAgent twin), else
+   * the first device where the pod's own status says its module runs.
+   */
   async containerLogs(
+    caller: NodeIdentity,
     hub: string,
     namespace: string,
     name: string,
     container: string,
     query: LogsQuery,
   ): Promise<{ deviceId: string; lines: string[] }> {
-    this.checkHub(hub);
+    this.authorize(caller, hub);
     const problem = moduleNameProblem(container);
     if (problem !== undefined) throw badRequest("container", problem);
-    const [record] = await this.deps.records.findByName(hub, namespace, name);
-    if (record === undefined)
-      throw notFound("PodNotFound", `pod ${namespace}/${name} is not known on hub "${hub}"`);
+    const record = await this.ownRecord(caller, hub, namespace, name);
+    if (!record.containers.some((known) => known.name === container))
+      throw notFound("ContainerNotFound", `container "${container}" is not in pod ${namespace}/${name}`);
+    const configurationId = record.configurationId;
+    if (configurationId === undefined)
+      throw notFound("NotDeployed", `pod ${namespace}/${name} has no deployment on the hub yet`);
     const client = this.deps.hubClient(hub);
-    const deviceId = query.device ?? (await this.firstDeviceRunning(client, container));
+    let deviceId: string | undefined;
+    if (query.device !== undefined) {
+      await this.checkTargeted(client, query.device, configurationId, `${namespace}/${name}`);
+      deviceId = query.device;
+    } else {
+      const fleet = (await this.deps.fleetStatuses(hub, [configurationId])).get(configurationId);
+      deviceId = fleet?.modules[container]?.runningOn?.[0];
+    }
     if (deviceId === undefined)
       throw notFound(
         "NoDeviceRunsContainer",
-        `no device reports module "${container}" running; name one with ?device=`,
+        `no device of pod ${namespace}/${name}'s deployment reports "${container}" running yet; name one with ?device=`,
       );
     const lines = await getModuleLogs(client, deviceId, {
       moduleName: container,
       ...(query.tail !== undefined ? { tail: query.tail } : {}),
       ...(query.since !== undefined ? { since: query.since } : {}),
     });
-    return { deviceId, lines };
+    return { deviceId, lines: query.timestamps ? withTimestamps(lines) : lines };
   }
 
-  private async firstDeviceRunning(client: HubClient, moduleName: string): Promise<string | undefined> {
-    const query =
-      "SELECT deviceId FROM devices.modules WHERE moduleId = '$edgeAgent' AND " +
-      `properties.reported.modules.${moduleName}.runtimeStatus = 'running'`;
-    for await (const page of client.queryTwins(query, { pageSize: 1 })) {
-      const first = page[0];
-      if (first !== undefined) return first.deviceId;
+  /** The device's $edgeAgent twin lists the configurations the hub targets it with. */
+  private async checkTargeted(
+    client: HubClient,
+    deviceId: string,
+    configurationId: string,
+    pod: string,
+  ): Promise<void> {
+    let configurations: unknown;
+    try {
+      configurations = (await client.getModuleTwin(deviceId, "$edgeAgent")).configurations;
+    } catch (error) {
+      if (!(error instanceof HubNotFoundError)) throw error;
     }
-    return undefined;
+    const targeted =
+      typeof configurations === "object" &&
+      configurations !== null &&
+      Object.hasOwn(configurations, configurationId);
+    if (!targeted)
+      throw forbidden("DeviceNotTargeted", `device "${deviceId}" is not targeted by pod ${pod}'s deployment`);
   }
 
   /** Hub reachable, devices total/connected (one paged twin query, cached a minute), deployments used/limit. */
-  async nodeConditions(workflows: PodWorkflows, hub: string, node: string): Promise<NodeConditionsResponse> {
-    this.checkHub(hub);
+  async nodeConditions(
+    workflows: PodWorkflows,
+    caller: NodeIdentity,
+    hub: string,
+    node: string,
+  ): Promise<NodeConditionsResponse> {
+    this.authorize(caller, hub, node);
     const schedulerState = await workflows.schedulerState(hub);
     const view = (schedulerState ?? {}) as { deploymentsOnHub?: number; deploymentLimit?: number };
     const deployments = {

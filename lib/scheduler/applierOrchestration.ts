@@ -12,7 +12,8 @@ import {
   type HubAction,
   type PendingNotification,
 } from "./applierProtocol.js";
-import { runHubAction, type HubConnector } from "./hubOperations.js";
+import { operationFor, runHubAction, type HubConnector } from "./hubOperations.js";
+import type { SchedulerState } from "./schedulerState.js";
 import { hubSchedulerEntityName } from "./schedulerContract.js";
 
 export const applierActivityNames = {
@@ -59,32 +60,39 @@ export function* hubApplierOrchestrator(context: OrchestrationContext): Generato
   return undefined;
 }
 
-/** The runAction activity: a setup problem (unknown hub, no credentials) is an outcome the scheduler backs off on. */
+/**
+ * The runAction activity: a create's content is read from the scheduler entity's state (`stateOf`),
+ * so it never travels through the applier's history. A setup problem (unknown hub, no credentials)
+ * is an outcome the scheduler backs off on.
+ */
 export async function runActionActivity(
   input: { hub: string; action: HubAction },
   connectorOf: (hub: string) => HubConnector,
+  stateOf: (hub: string) => Promise<Pick<SchedulerState, "records"> | undefined>,
 ): Promise<ActionResult> {
+  const { action } = input;
   try {
-    return await runHubAction(input.action, connectorOf(input.hub));
+    const state = action.kind === "create" ? await stateOf(input.hub) : undefined;
+    const operation = operationFor(action, (id) => state?.records[id]?.configuration);
+    if ("outcome" in operation) return operation;
+    return await runHubAction(operation, connectorOf(input.hub));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const { action } = input;
     if (action.kind === "inventory") return { kind: "inventory", outcome: "failed", message };
-    const configurationId = action.kind === "create" ? action.configuration.id : action.configurationId;
-    return { kind: action.kind, configurationId, outcome: "failed", message };
+    return { kind: action.kind, configurationId: action.configurationId, outcome: "failed", message };
   }
 }
 
-/** The notify activity: raises configurationReady to each waiting orchestration. */
+/** The notify activity: raises each event (configurationReady by default) to its orchestration. */
 export async function notifyActivity(
   notifications: readonly PendingNotification[],
   client: { raiseEvent(instanceId: string, eventName: string, eventData: unknown): Promise<void> },
   warn: (message: string) => void,
 ): Promise<void> {
-  for (const { instanceId, event } of notifications) {
+  for (const { instanceId, event, eventName = configurationReadyEventName } of notifications) {
     // A pod orchestration that ended meanwhile has nobody left to tell.
     await client
-      .raiseEvent(instanceId, configurationReadyEventName, event)
-      .catch((error: unknown) => warn(`configurationReady to ${instanceId}: ${String(error)}`));
+      .raiseEvent(instanceId, eventName, event)
+      .catch((error: unknown) => warn(`${eventName} to ${instanceId}: ${String(error)}`));
   }
 }

@@ -1,10 +1,11 @@
 // What passes between the scheduler entity and its per-hub applier orchestration: the entity hands
 // out hub operations within the budget, the applier runs them (activities) and reports outcomes.
-import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
+// A create names its configuration only: the content (which may hold a pod's Secret values) stays
+// in the entity's state until the hub has it, and never enters the applier's history.
 import type { ConfigurationPhase } from "./schedulerContract.js";
 
 export type HubAction =
-  | { kind: "create"; configuration: EdgeConfiguration }
+  | { kind: "create"; configurationId: string }
   | { kind: "delete"; configurationId: string }
   /** read the hub's list of configurations, to count the ones the connector does not own */
   | { kind: "inventory" };
@@ -48,11 +49,24 @@ export interface DemandResult {
   wakeApplier: boolean;
 }
 
-/** Raise-event requests the applier carries out for the entity (entities cannot raise events). */
-export interface PendingNotification {
-  instanceId: string;
-  event: ConfigurationReadyEvent;
+/**
+ * Payload of the `configurationContentNeeded` event raised to the pods holding a configuration that
+ * vanished from the hub after the scheduler dropped its content: each pod sends its spec again.
+ */
+export interface ConfigurationContentNeededEvent {
+  configurationId: string;
 }
+
+export const configurationContentNeededEventName = "configurationContentNeeded";
+
+/** Raise-event requests the applier carries out for the entity (entities cannot raise events). */
+export type PendingNotification =
+  | { instanceId: string; event: ConfigurationReadyEvent; eventName?: typeof configurationReadyEventName }
+  | {
+      instanceId: string;
+      event: ConfigurationContentNeededEvent;
+      eventName: typeof configurationContentNeededEventName;
+    };
 
 /** The singleton applier orchestration of one hub. */
 export function applierInstanceId(hub: string): string {

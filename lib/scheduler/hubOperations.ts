@@ -12,7 +12,31 @@ import {
   HubThrottledError,
 } from "../hub/hubErrors.js";
 import { createHubClient } from "../hub/createHubClient.js";
+import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { ActionOutcome, ActionResult, HubAction } from "./applierProtocol.js";
+
+/** A hub action with what it needs to run: a create carries its content. */
+export type HubOperation =
+  Exclude<HubAction, { kind: "create" }> | { kind: "create"; configuration: EdgeConfiguration };
+
+/**
+ * The operation for an action the scheduler handed out: a create's content comes from where the
+ * scheduler keeps it until the hub has it; content no longer held is a failed create (retried later).
+ */
+export function operationFor(
+  action: HubAction,
+  contentOf: (configurationId: string) => EdgeConfiguration | undefined,
+): HubOperation | ActionResult {
+  if (action.kind !== "create") return action;
+  const configuration = contentOf(action.configurationId);
+  if (configuration !== undefined) return { kind: "create", configuration };
+  return {
+    kind: "create",
+    configurationId: action.configurationId,
+    outcome: "failed",
+    message: `the scheduler no longer holds the content of configuration ${action.configurationId}`,
+  };
+}
 
 /** Opens a hub client that reports every attempt (the 429's Retry-After is in the attempt event). */
 export type HubConnector = (onAttempt: (event: HubAttemptEvent) => void) => HubClient;
@@ -36,7 +60,7 @@ function outcomeOf(error: unknown, retryAfterMs: number | undefined): ActionOutc
   return { outcome: "failed", message };
 }
 
-export async function runHubAction(action: HubAction, connect: HubConnector): Promise<ActionResult> {
+export async function runHubAction(action: HubOperation, connect: HubConnector): Promise<ActionResult> {
   let retryAfterMs: number | undefined;
   const client = connect((event) => {
     if (event.outcome === "throttled") retryAfterMs = event.retryAfterMs;

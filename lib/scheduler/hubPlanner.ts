@@ -3,16 +3,18 @@
 // Order of hub work: the hub's list first when its count is unknown, then creates in the order they
 // were wanted, then deletes whose grace has passed (sooner when a create waits for a free slot).
 import { nextTokenAtMs, refill } from "./hubBudget.js";
-import type {
-  ActionResult,
-  ApplierWork,
-  DemandResult,
-  HubAction,
-  PendingNotification,
+import {
+  configurationContentNeededEventName,
+  type ConfigurationReadyEvent,
+  type ActionResult,
+  type ApplierWork,
+  type DemandResult,
+  type HubAction,
+  type PendingNotification,
 } from "./applierProtocol.js";
 import type { ConfigurationPhase, ReleaseConfiguration, WantConfiguration } from "./schedulerContract.js";
 import type { ConfigurationRecord, SchedulerState } from "./schedulerState.js";
-import { nameConflict, type PlacedConfiguration } from "../policy/nameConflicts.js";
+import { configurationNames, nameConflict, type PlacedConfiguration } from "../policy/nameConflicts.js";
 
 /** Hub operations handed out at once (run in parallel by the applier). */
 export const maxActionsPerBatch = 5;
@@ -37,8 +39,12 @@ function deploymentsUsed(state: SchedulerState): number {
   return state.foreignDeployments + owned;
 }
 
+/** Creates that wait only for the budget and a slot: not in flight, their content at hand. */
 function queuedCreates(state: SchedulerState): string[] {
-  return state.createQueue.filter((id) => state.records[id]?.inFlight === undefined);
+  return state.createQueue.filter((id) => {
+    const record = state.records[id];
+    return record?.inFlight === undefined && record?.configuration !== undefined;
+  });
 }
 
 /** A pod that released this configuration still waits for the one replacing it. */
@@ -104,6 +110,8 @@ function phaseOf(
   if (record.refused !== undefined) return { phase: "Refused", message: record.refused };
   if (record.inFlight === "create") return { phase: "Creating" };
   if (record.inFlight === "delete") return { phase: "Deleting" };
+  // vanished from the hub after its content was dropped: it is created again once a pod sends it
+  if (!record.onHub && record.configuration === undefined) return { phase: "Creating" };
   if (record.onHub) {
     if (podsOf(state, id).length > 0) return { phase: "OnHub" };
     if (lines.deleting.has(id)) return { phase: "Deleting" };
@@ -145,10 +153,12 @@ function heldConfigurations(state: SchedulerState): PlacedConfiguration[] {
   return Object.entries(state.records).flatMap(([id, record]) => {
     const managed = state.configurations[id];
     if (record.refused !== undefined || managed === undefined || managed.pods.length === 0) return [];
+    const names = record.names ?? (record.configuration && configurationNames(record.configuration));
+    if (names === undefined) return [];
     const workload = managed.workload;
     return [
       {
-        configuration: record.configuration,
+        names,
         kind: managed.kind,
         ...(workload !== undefined && { workload }),
       },
@@ -163,8 +173,9 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
   let record = state.records[id];
   let managed = state.configurations[id];
   if (!record || !managed) {
+    const names = configurationNames(configuration);
     const candidate = {
-      configuration,
+      names,
       kind: request.kind,
       ...(request.workload !== undefined && { workload: request.workload }),
     };
@@ -174,7 +185,7 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
       const refused = { phase: "Refused" as const, message: conflict.message, reason: conflict.reason };
       return { configurationId: id, state: refused, wakeApplier: false };
     }
-    record = { configuration, onHub: false, notify: [], releasedBy: [] };
+    record = { configuration, names, onHub: false, notify: [], releasedBy: [] };
     state.records[id] = record;
     managed = {
       id,
@@ -197,6 +208,11 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
   delete record.releasedAtMs;
   record.releasedBy = [];
   const landed = record.onHub && record.inFlight === undefined;
+  // A pod's content is kept only until the hub has it (it may hold Secret values).
+  if (request.retainContent === true) record.retainContent = true;
+  if (!landed || record.retainContent === true) record.configuration ??= configuration;
+  else delete record.configuration;
+  if (request.notifyInstanceId !== undefined) (record.holders ??= {})[pod] = request.notifyInstanceId;
   if (
     request.notifyInstanceId !== undefined &&
     !landed &&
@@ -242,6 +258,7 @@ export function release(state: SchedulerState, request: ReleaseConfiguration, no
   if (record && managed && managed.pods.includes(request.pod)) {
     managed.pods = managed.pods.filter((pod) => pod !== request.pod);
     record.notify = record.notify.filter((n) => n.pod !== request.pod);
+    if (record.holders !== undefined) delete record.holders[request.pod];
     if (!record.releasedBy.includes(request.pod)) record.releasedBy.push(request.pod);
     if (managed.pods.length === 0) {
       if (!record.onHub && record.inFlight === undefined) {
@@ -290,7 +307,7 @@ export function nextWork(state: SchedulerState, nowMs: number): ApplierWork {
         const record = state.records[id];
         if (!record || !take()) break;
         record.inFlight = "create";
-        actions.push({ kind: "create", configuration: record.configuration });
+        actions.push({ kind: "create", configurationId: id });
       }
       for (const id of deletable) {
         const record = state.records[id];
@@ -317,7 +334,7 @@ function holdHub(state: SchedulerState, nowMs: number, retryAfterMs: number | un
   state.bucket.tokens = Math.min(state.bucket.tokens, 0);
 }
 
-function landed(record: ConfigurationRecord, id: string, event: PendingNotification["event"]["state"]) {
+function landed(record: ConfigurationRecord, id: string, event: ConfigurationReadyEvent["state"]) {
   const notifications = record.notify.map((n) => ({
     instanceId: n.instanceId,
     event: { configurationId: id, state: event },
@@ -348,12 +365,14 @@ export function recordResults(
           state.createQueue = state.createQueue.filter((id) => id !== result.configurationId);
           if (record) {
             record.onHub = true;
+            // the hub has it: nothing of a pod's content is kept here
+            if (record.retainContent !== true) delete record.configuration;
             if (podsOf(state, result.configurationId).length === 0) record.releasedAtMs ??= nowMs;
             notifications.push(...landed(record, result.configurationId, { phase: "OnHub" }));
           }
         } else {
           state.counters.deletes++;
-          if (record) deleted(state, result.configurationId, record);
+          if (record) notifications.push(...deleted(state, result.configurationId, record));
         }
         break;
       case "refused":
@@ -387,12 +406,22 @@ export function recordResults(
   return notifications;
 }
 
-function deleted(state: SchedulerState, id: string, record: ConfigurationRecord): void {
+/** Gone from the hub; if pods still want it, it goes back in line (asking them for its content if needed). */
+function deleted(state: SchedulerState, id: string, record: ConfigurationRecord): PendingNotification[] {
   record.onHub = false;
   delete record.releasedAtMs;
-  // Wanted again while the delete ran: it goes back in line.
-  if (podsOf(state, id).length > 0) state.createQueue.push(id);
-  else forget(state, id);
+  if (podsOf(state, id).length === 0) {
+    forget(state, id);
+    return [];
+  }
+  if (!state.createQueue.includes(id)) state.createQueue.push(id);
+  if (record.configuration !== undefined) return [];
+  // Its content went when the hub took it: the pods holding it send their spec again.
+  return Object.values(record.holders ?? {}).map((instanceId) => ({
+    instanceId,
+    eventName: configurationContentNeededEventName,
+    event: { configurationId: id },
+  }));
 }
 
 /** The hub's list: count what others own, and correct what the scheduler believed of its own. */
@@ -407,7 +436,7 @@ function takeInventory(state: SchedulerState, idsOnHub: string[]): PendingNotifi
       state.createQueue = state.createQueue.filter((queued) => queued !== id);
       notifications.push(...landed(record, id, { phase: "OnHub" }));
     } else if (!onHub.has(id) && record.onHub) {
-      deleted(state, id, record);
+      notifications.push(...deleted(state, id, record));
     }
   }
   state.inventory = "known";

@@ -22,6 +22,12 @@ export interface WantConfiguration {
   workload?: string;
   /** orchestration instance to notify (raiseEvent "configurationReady") when the configuration is on the hub */
   notifyInstanceId?: string;
+  /**
+   * Keep the content after the hub has it, to create it again by itself if it vanishes: only for
+   * the app's own base deployment, built from app settings (no pod's data). A pod's content is
+   * dropped once created.
+   */
+  retainContent?: boolean;
 }
 
 /** Operation `release`: this pod no longer needs this configuration (idempotent). */

@@ -18,6 +18,7 @@ const wantSchema = z.object({
   modules: z.record(z.string(), z.string()),
   workload: text.optional(),
   notifyInstanceId: text.optional(),
+  retainContent: z.boolean().optional(),
 });
 
 const releaseSchema = z.object({ pod: text, configurationId: text });

@@ -1,13 +1,23 @@
 // The per-hub scheduler's whole state, as the `hubScheduler` entity stores it. It extends the
 // contract's view (what pods, the status model and operators read) with the planner's bookkeeping.
 // Plain JSON: it travels through the entity's storage on every operation.
+import type { ConfigurationNames } from "../policy/nameConflicts.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { HubBudget, TokenBucket } from "./hubBudget.js";
 import type { HubSchedulerView, PodKey } from "./schedulerContract.js";
 
 export interface ConfigurationRecord {
-  /** Kept until the configuration is deleted, to create it again if it vanishes from the hub. */
-  configuration: EdgeConfiguration;
+  /**
+   * The content, kept only until the hub has it: it may hold a pod's Secret values. A configuration
+   * that vanishes from the hub later is created again from the content its pods send once more.
+   */
+  configuration?: EdgeConfiguration;
+  /** Its names, kept for as long as the record: what name conflicts compare (no secret values). */
+  names?: ConfigurationNames;
+  /** The orchestration of each pod that holds it, to ask for the content again. */
+  holders?: Record<PodKey, string>;
+  /** The app's own configuration (its base deployment): its content is kept (WantConfiguration.retainContent). */
+  retainContent?: boolean;
   onHub: boolean;
   inFlight?: "create" | "delete";
   /** Pod orchestrations waiting for it to land on the hub. */

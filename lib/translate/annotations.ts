@@ -39,6 +39,8 @@ export const annotations = {
   edgeAgentImage: `${annotationPrefix}edge-agent-image`,
   edgeHubImage: `${annotationPrefix}edge-hub-image`,
   loggingOptions: `${annotationPrefix}logging-options`,
+  /** the device `kubectl logs` reads the pod's containers from when the request names none */
+  logsDevice: `${annotationPrefix}logs-device`,
   twin: `${annotationPrefix}twin.`,
   twinConfigMap: `${annotationPrefix}twin-configmap.`,
   status: `${annotationPrefix}status.`,
@@ -182,6 +184,9 @@ export function readConnectorAnnotations(
       case annotations.loggingOptions:
         settings.loggingOptions = sourced(value, field);
         break;
+      case annotations.logsDevice:
+        break; // where `kubectl logs` reads from: the kubelet API's, not the deployment's
+
       default:
         if (!readModuleAnnotation(name, value, containerNames, settings.modules, resolved, findings)) {
           findings.refuse(field, `not an annotation of the connector; it knows ${knownNames}`);

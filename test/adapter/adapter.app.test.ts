@@ -19,12 +19,13 @@ import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.j
 import { startTestSimulator } from "../support/testSimulator.js";
 import { eventually } from "./support/eventually.js";
 import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
+import { localNodes, localNodeSettings, type LocalNode } from "../../dev/connector/localNodes.js";
 import { sensorDeployment } from "./support/sensorDeployment.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const HUB = "hub1";
 const NODE = "vk-app";
-const FUNCTION_KEY = "adapter-app-test-function-key";
+const [registered] = localNodes([{ node: NODE, hub: HUB }]) as [LocalNode];
 
 const deployment = sensorDeployment("mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5", 2);
 
@@ -45,7 +46,7 @@ describe("adapter with the real Functions app, local host and simulator", { time
 
   const nodePods = async () => {
     const response = await fetch(`${host.url}/api/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
-      headers: { "x-functions-key": FUNCTION_KEY },
+      headers: { "x-functions-key": registered.key },
     });
     return (await response.json()) as NodePodsResponse;
   };
@@ -66,7 +67,7 @@ describe("adapter with the real Functions app, local host and simulator", { time
       appDir: root,
       entry: "functions/*.ts",
       env: {
-        LOCAL_HOST_FUNCTION_KEYS: FUNCTION_KEY,
+        ...localNodeSettings([registered]),
         LOCAL_HOST_MASTER_KEY: "adapter-app-test-master-key",
         AzureWebJobsStorage: azurite.connectionString,
         CONNECTOR_HUBS: HUB,
@@ -84,7 +85,7 @@ describe("adapter with the real Functions app, local host and simulator", { time
       node: NODE,
       hub: HUB,
       providerUrl: `${host.url}/api`,
-      functionKey: FUNCTION_KEY,
+      key: registered.key,
     });
     adapter = await startAdapter(
       readAdapterConfig({}, adapterArgs),

@@ -13,6 +13,7 @@ import { CommandFailedError } from "../../dev/cluster/commands.js";
 import { freePort } from "../../dev/cluster/network.js";
 import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
 import { ContractProvider } from "./support/contractProvider.js";
+import type { PutPodRequest } from "../../lib/provider/providerContract.js";
 import { eventually } from "./support/eventually.js";
 import { startAdapterProcess } from "./support/adapterProcess.js";
 import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
@@ -64,7 +65,7 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
       node: NODE,
       hub: "hub1",
       providerUrl: provider.baseUrl,
-      functionKey: FUNCTION_KEY,
+      key: FUNCTION_KEY,
     }));
     config = readAdapterConfig({}, processArgs);
     adapter = await startAdapter(config, logger);
@@ -225,7 +226,7 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     expect(deletes.map((call) => call.query.get("uid"))).toContain(uid);
   });
 
-  it("waits for a ConfigMap and Secret the pod requires, then sends their contents with the pod", async () => {
+  it("waits for a ConfigMap and Secret the pod requires, then sends only the keys it refers to with the pod", async () => {
     const env = [
       "env:",
       "  - { name: INTERVAL, valueFrom: { configMapKeyRef: { name: sensor-settings, key: interval } } }",
@@ -241,8 +242,21 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
       expect(stdout).toContain("MissingReference");
     });
     expect(provider.pods.has("default/with-config")).toBe(false);
-    await cluster.kubectl(["create", "configmap", "sensor-settings", "--from-literal=interval=5"]);
-    await cluster.kubectl(["create", "secret", "generic", "sensor-secret", "--from-literal=password=pa55"]);
+    await cluster.kubectl([
+      "create",
+      "configmap",
+      "sensor-settings",
+      "--from-literal=interval=5",
+      "--from-literal=unrelated=not-referenced",
+    ]);
+    await cluster.kubectl([
+      "create",
+      "secret",
+      "generic",
+      "sensor-secret",
+      "--from-literal=password=pa55",
+      "--from-literal=admin-password=never-sent",
+    ]);
     const put = await eventually(
       () => {
         const call = provider
@@ -253,12 +267,11 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
       },
       { attempts: 200 },
     );
-    expect(put.body).toMatchObject({
-      resolved: {
-        configMaps: { "sensor-settings": { data: { interval: "5" } } },
-        secrets: {
-          "sensor-secret": { type: "Opaque", data: { password: Buffer.from("pa55").toString("base64") } },
-        },
+    // only the keys the pod refers to leave the cluster
+    expect((put.body as PutPodRequest).resolved).toEqual({
+      configMaps: { "sensor-settings": { data: { interval: "5" } } },
+      secrets: {
+        "sensor-secret": { type: "Opaque", data: { password: Buffer.from("pa55").toString("base64") } },
       },
     });
   });

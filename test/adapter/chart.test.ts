@@ -1,5 +1,7 @@
 // The Helm chart, checked with the project's helm (npm run dev:build-cluster): lint and template clean,
-// least-privilege RBAC, one Deployment per virtual node, and clear refusals of bad values.
+// least-privilege RBAC (references readable only in served namespaces), the admission policy and
+// network policy, one Deployment and one key per virtual node, and clear refusals of bad values.
+// test/adapter/e2e.security.test.ts checks on a real control plane that the rules hold.
 import { cp, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -10,9 +12,11 @@ import { CommandFailedError, runCommand } from "../../dev/cluster/commands.js";
 import { parseNodePolicy } from "../../lib/policy/fleetPolicy.js";
 
 const CHART = "charts/iot-edge-connector";
+const node = (index: number, name: string, hub: string, key: string, namespaces = "{default}") =>
+  `--set=nodes[${index}].name=${name},nodes[${index}].hubName=${hub},nodes[${index}].functionsUrl=https://app.example.net/api,nodes[${index}].functionKeySecret.name=${key},nodes[${index}].namespaces=${namespaces}`;
 const twoNodes = [
-  "--set=nodes[0].name=edge-hub1,nodes[0].hubName=hub1,nodes[0].functionsUrl=https://app.example.net/api,nodes[0].functionKeySecret.name=key1",
-  "--set=nodes[1].name=edge-hub2,nodes[1].hubName=hub2,nodes[1].functionsUrl=https://app.example.net/api,nodes[1].functionKeySecret.name=key2",
+  node(0, "edge-hub1", "hub1", "key1"),
+  node(1, "edge-hub2", "hub2", "key2", "{team-a,default}"),
 ];
 
 const helm = (args: string[]) => runCommand(binaries.helm, args, { displayName: `helm ${args[0] ?? ""}` });
@@ -76,7 +80,7 @@ interface Rule {
 
 describe("Helm chart iot-edge-connector", () => {
   it("passes helm lint --strict", async () => {
-    const { stdout } = await helm(["lint", "--strict", CHART]);
+    const { stdout } = await helm(["lint", "--strict", "--namespace=iot-edge", CHART]);
     expect(stdout).toContain("0 chart(s) failed");
     expect(stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
   });
@@ -102,6 +106,25 @@ describe("Helm chart iot-edge-connector", () => {
       NODE_NAME: "edge-hub2",
       HUB_NAME: "hub2",
       FUNCTION_KEY_FILE: expect.any(String),
+      KUBELET_CLIENT_CA_FILE: expect.any(String),
+    });
+    expect(envOf(1)).not.toHaveProperty("ALLOW_HTTP_PROVIDER_FOR_LOCAL_DEVELOPMENT");
+    const volumes = (index: number) =>
+      (
+        deployments[index] as unknown as {
+          spec: { template: { spec: { volumes: Record<string, unknown>[] } } };
+        }
+      ).spec.template.spec.volumes;
+    // each node mounts its own key, and the cluster's CA as the kubelet client CA
+    expect(volumes(0)).toContainEqual(
+      expect.objectContaining({ secret: expect.objectContaining({ secretName: "key1" }) }),
+    );
+    expect(volumes(1)).toContainEqual(
+      expect.objectContaining({ secret: expect.objectContaining({ secretName: "key2" }) }),
+    );
+    expect(volumes(1)).toContainEqual({
+      name: "kubelet-client-ca",
+      configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] },
     });
     expect(deployments.every((d) => d.spec.replicas === 1)).toBe(true);
     expect(
@@ -123,10 +146,12 @@ describe("Helm chart iot-edge-connector", () => {
     expect(policyOf(1)).toBeUndefined();
   });
 
-  it("grants only what a virtual kubelet needs, limited to its own nodes and leases", async () => {
+  it("grants only what a virtual kubelet needs, limited to its own nodes and leases, and no Secret cluster-wide", async () => {
     const objects = await render(twoNodes);
     const clusterRole = objects.find((o) => o.kind === "ClusterRole") as { rules: Rule[] };
-    const leaseRole = objects.find((o) => o.kind === "Role") as {
+    const leaseRole = objects.find(
+      (o) => o.kind === "Role" && (o.metadata as { namespace: string }).namespace === "kube-node-lease",
+    ) as {
       metadata: { namespace: string };
       rules: Rule[];
     };
@@ -154,8 +179,8 @@ describe("Helm chart iot-edge-connector", () => {
         "pods/status:patch",
         "events:create",
         "events:patch",
-        "configmaps:get",
-        "secrets:get",
+        "tokenreviews:create",
+        "subjectaccessreviews:create",
       ].sort(),
     );
     expect(leaseRole.metadata.namespace).toBe("kube-node-lease");
@@ -164,6 +189,111 @@ describe("Helm chart iot-edge-connector", () => {
       "leases:get@edge-hub1+edge-hub2",
       "leases:update@edge-hub1+edge-hub2",
     ]);
+  });
+
+  it("lets the adapters read ConfigMaps and Secrets only in the namespaces their nodes serve, by a Role in each", async () => {
+    const objects = await render(twoNodes);
+    const references = objects.filter(
+      (o) => o.kind === "Role" && (o.metadata as { name: string }).name.endsWith("-references"),
+    ) as {
+      metadata: { namespace: string };
+      rules: Rule[];
+    }[];
+    expect(references.map((role) => role.metadata.namespace)).toEqual(["default", "team-a"]);
+    for (const role of references)
+      expect(role.rules).toEqual([{ apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get"] }]);
+    const bindings = objects.filter(
+      (o) => o.kind === "RoleBinding" && (o.metadata as { name: string }).name.endsWith("-references"),
+    ) as { metadata: { namespace: string }; subjects: { name: string; namespace: string }[] }[];
+    expect(bindings.map((binding) => binding.metadata.namespace)).toEqual(["default", "team-a"]);
+    expect(bindings[0]?.subjects).toEqual([
+      { kind: "ServiceAccount", name: "connector-iot-edge-connector", namespace: "iot-edge" },
+    ]);
+  });
+
+  it("installs an admission policy that holds the adapters' ServiceAccount to its own nodes' pods, Nodes and Leases", async () => {
+    const objects = await render(twoNodes);
+    const policy = objects.find((o) => o.kind === "ValidatingAdmissionPolicy") as {
+      metadata: { name: string };
+      spec: {
+        failurePolicy: string;
+        matchConditions: { expression: string }[];
+        variables: { name: string; expression: string }[];
+        validations: { expression: string }[];
+      };
+    };
+    expect(policy.spec.failurePolicy).toBe("Fail");
+    expect(policy.spec.matchConditions[0]?.expression).toBe(
+      "request.userInfo.username == 'system:serviceaccount:iot-edge:connector-iot-edge-connector'",
+    );
+    expect(policy.spec.variables).toContainEqual({ name: "nodes", expression: "['edge-hub1', 'edge-hub2']" });
+    expect(policy.spec.validations).toHaveLength(3);
+    const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding") as {
+      spec: { policyName: string; validationActions: string[] };
+    };
+    expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ["Deny"] });
+  });
+
+  it("renders a NetworkPolicy only when asked: the kubelet port from the control plane, metrics from the scraper", async () => {
+    expect((await render(twoNodes)).some((o) => o.kind === "NetworkPolicy")).toBe(false);
+    const objects = await render([
+      ...twoNodes,
+      "--set=networkPolicy.enabled=true",
+      "--set=networkPolicy.kubeletFrom[0].ipBlock.cidr=10.224.0.0/16",
+      "--set=networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring",
+    ]);
+    const policy = objects.find((o) => o.kind === "NetworkPolicy") as {
+      spec: { policyTypes: string[]; ingress: { from: unknown[]; ports: { port: number }[] }[] };
+    };
+    expect(policy.spec.policyTypes).toEqual(["Ingress"]);
+    expect(policy.spec.ingress).toEqual([
+      { from: [{ ipBlock: { cidr: "10.224.0.0/16" } }], ports: [{ protocol: "TCP", port: 10250 }] },
+      {
+        from: [{ namespaceSelector: { matchLabels: { team: "monitoring" } } }],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
+  });
+
+  it.each([
+    [
+      "a NetworkPolicy that would let everyone reach the kubelet API",
+      [...twoNodes, "--set=networkPolicy.enabled=true"],
+      "networkPolicy.kubeletFrom: name where the apiserver reaches the kubelet API from",
+    ],
+    [
+      "a plain http Functions URL",
+      [node(0, "edge-hub1", "hub1", "key1").replace("https://", "http://")],
+      "nodes[0].functionsUrl must be an https URL",
+    ],
+    [
+      "two nodes sharing one key",
+      [node(0, "edge-hub1", "hub1", "key1"), node(1, "edge-hub2", "hub2", "key1")],
+      "nodes[1].functionKeySecret: node edge-hub2 uses the key of node edge-hub1; each node needs its own key",
+    ],
+    [
+      "a node serving the release namespace, where the keys are",
+      [node(0, "edge-hub1", "hub1", "key1", "{iot-edge}")],
+      "nodes[0].namespaces: the release namespace iot-edge holds the nodes' keys and cannot be served",
+    ],
+  ])("refuses %s, naming the value", async (_what, args, message) => {
+    const failure = await render(args).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CommandFailedError);
+    expect((failure as CommandFailedError).message).toContain(message);
+  });
+
+  it("takes a plain http Functions URL for local development only, and tells the adapter so", async () => {
+    const objects = await render([
+      node(0, "edge-hub1", "hub1", "key1").replace("https://", "http://"),
+      "--set=localDevelopment.allowHttpProvider=true",
+    ]);
+    const deployment = objects.find((o) => o.kind === "Deployment") as {
+      spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } };
+    };
+    expect(deployment.spec.template.spec.containers[0]?.env).toContainEqual({
+      name: "ALLOW_HTTP_PROVIDER_FOR_LOCAL_DEVELOPMENT",
+      value: "true",
+    });
   });
 
   it("refuses a node without a Functions URL, naming the value", async () => {

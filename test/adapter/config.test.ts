@@ -12,6 +12,7 @@ const complete = {
   POD_IP: "10.0.0.7",
   TLS_CERT_FILE: "/tls/tls.crt",
   TLS_KEY_FILE: "/tls/tls.key",
+  KUBELET_CLIENT_CA_FILE: "/kubelet-client-ca/ca.crt",
 };
 
 function problemsOf(action: () => unknown): { field: string; reason: string }[] {
@@ -57,6 +58,7 @@ describe("readAdapterConfig", () => {
       "nodeAddress (--node-address / POD_IP)",
       "tlsCertFile (--tls-cert-file / TLS_CERT_FILE)",
       "tlsKeyFile (--tls-key-file / TLS_KEY_FILE)",
+      "kubeletClientCaFile (--client-ca-file / KUBELET_CLIENT_CA_FILE)",
     ]);
     expect(problems.every((p) => p.reason === "is required")).toBe(true);
   });
@@ -124,6 +126,31 @@ describe("readAdapterConfig", () => {
         reason: expect.stringMatching(/^namespaces.line-1.grants\[0\]: Invalid option/),
       },
     ]);
+  });
+
+  it("refuses a plain http provider URL: the node's key would travel in clear", () => {
+    const problems = problemsOf(() =>
+      readAdapterConfig({ ...complete, PROVIDER_URL: "http://connector.example.net/api" }),
+    );
+    expect(problems).toEqual([
+      {
+        field: "providerUrl (--provider-url / PROVIDER_URL)",
+        reason: expect.stringContaining("must be an https URL"),
+      },
+    ]);
+    expect(problems[0]?.reason).toContain("--allow-http-provider-for-local-development");
+  });
+
+  it("takes a plain http provider URL with the flag named for local development, as a flag or a variable", () => {
+    const local = { ...complete, PROVIDER_URL: "http://127.0.0.1:7071/api" };
+    expect(readAdapterConfig(local, ["--allow-http-provider-for-local-development"])).toMatchObject({
+      providerUrl: "http://127.0.0.1:7071/api",
+      allowHttpProviderForLocalDevelopment: true,
+    });
+    expect(
+      readAdapterConfig({ ...local, ALLOW_HTTP_PROVIDER_FOR_LOCAL_DEVELOPMENT: "true" }).providerUrl,
+    ).toBe("http://127.0.0.1:7071/api");
+    expect(readAdapterConfig(complete).allowHttpProviderForLocalDevelopment).toBe(false);
   });
 
   it("refuses an unknown flag", () => {

@@ -19,7 +19,6 @@ import { sensorDeployment } from "./support/sensorDeployment.js";
 
 const HUB = "hub1";
 const NODE = "vk-e2e";
-const FUNCTION_KEY = "e2e-lifecycle-function-key";
 const SELECTOR = "app=temperature-sensor";
 const POLL = { attempts: 300, intervalMs: 300 };
 
@@ -74,7 +73,7 @@ describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000
     ]);
     app = await startLocalApp({
       hubs: [{ name: HUB, simulator }],
-      functionKey: FUNCTION_KEY,
+      nodes: [{ node: NODE, hub: HUB }],
       releaseGraceSeconds: 2,
     });
     hub = createHubClient(simulator.iotHubConnectionString);
@@ -84,7 +83,7 @@ describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000
       node: NODE,
       hub: HUB,
       providerUrl: `${app.url}/api`,
-      functionKey: FUNCTION_KEY,
+      key: app.node(NODE).key,
     }));
     adapter = startAdapterProcess(adapterArgs);
     await eventually(async () => {

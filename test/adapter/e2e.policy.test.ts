@@ -20,7 +20,6 @@ import { eventually } from "./support/eventually.js";
 
 const HUB = "hub1";
 const NODE = "vk-policy";
-const FUNCTION_KEY = "e2e-policy-function-key";
 const POLL = { attempts: 300, intervalMs: 300 };
 const IMAGE = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5";
 
@@ -97,21 +96,22 @@ describe("the fleet policy on a real control plane", { timeout: 180_000 }, () =>
     ]);
     app = await startLocalApp({
       hubs: [{ name: HUB, simulator }],
-      functionKey: FUNCTION_KEY,
+      nodes: [{ node: NODE, hub: HUB }],
       releaseGraceSeconds: 2,
       env: { FLEET_POLICY },
     });
     hub = createHubClient(simulator.iotHubConnectionString);
+    const namespaces = ["line-a", "plant-ops", "outsider"];
+    for (const namespace of namespaces) await cluster.kubectl(["create", "namespace", namespace]);
     ({ adapterArgs } = await installChartForAdapter({
       cluster,
       dir,
       node: NODE,
       hub: HUB,
       providerUrl: `${app.url}/api`,
-      functionKey: FUNCTION_KEY,
+      key: app.node(NODE).key,
+      namespaces,
     }));
-    for (const namespace of ["line-a", "plant-ops", "outsider"])
-      await cluster.kubectl(["create", "namespace", namespace]);
     adapter = startAdapterProcess(adapterArgs);
   });
 

@@ -15,7 +15,6 @@ import { podsSelected, startLocalApp, type LocalApp } from "../../dev/connector/
 import { eventually } from "./support/eventually.js";
 import { installChartForAdapters } from "../../dev/connector/installedAdapter.js";
 
-const FUNCTION_KEY = "e2e-two-hubs-function-key";
 const POLL = { attempts: 300, intervalMs: 300 };
 const SITES = [
   { hub: "factory-hub", node: "vk-factory", workload: "press-monitor" },
@@ -88,15 +87,14 @@ describe("two virtual nodes on two simulated hubs", { timeout: 240_000 }, () => 
       simulators.set(hub, started[index + 1] as RunningSimulator);
     app = await startLocalApp({
       hubs: SITES.map(({ hub }) => ({ name: hub, simulator: simulatorOf(hub) })),
-      functionKey: FUNCTION_KEY,
+      nodes: SITES.map(({ hub, node }) => ({ hub, node })),
       releaseGraceSeconds: 0,
     });
     const installed = await installChartForAdapters({
       cluster,
       dir,
-      nodes: SITES.map(({ hub, node }) => ({ hub, node })),
+      nodes: SITES.map(({ hub, node }) => ({ hub, node, key: app.node(node).key })),
       providerUrl: `${app.url}/api`,
-      functionKey: FUNCTION_KEY,
     });
     for (const { adapterArgs } of installed) adapters.push(startAdapterProcess(adapterArgs));
   });

@@ -1,6 +1,7 @@
 // The app's backend for a test: Azurite, the IoT Hub simulator (3 devices tagged environment=dev)
-// and the local host running the app's own registrations (TypeScript entry files through tsx).
-// The host can be stopped and started again on the same storage and hub.
+// and the local host running the app's own registrations (TypeScript entry files through tsx), with
+// a few virtual nodes registered, each with its own key (two of them of the same name, in two
+// clusters). The host can be stopped and started again on the same storage and hub.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
@@ -12,12 +13,32 @@ import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js"
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
+import { localNodes, localNodeSettings, type LocalNode } from "../../dev/connector/localNodes.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 export const hub = "hub1";
 export const node = "edge-node";
-export const functionKey = "provider-test-function-key";
+export const cluster = "cluster-a";
 export const masterKey = "provider-test-master-key";
+
+/** The nodes registered with the app: `edge-node` (the default caller) and others to tell apart. */
+const registered = localNodes(
+  [
+    { node, hub },
+    { node: "quiet-node", hub },
+    { node: "reconcile-node", hub },
+    { node: "other-node", hub },
+    { node, hub, cluster: "cluster-b" },
+  ],
+  cluster,
+);
+
+/** The key of a registered node (in cluster-a unless told). */
+export function keyOf(name: string, inCluster = cluster): string {
+  const found = registered.find((entry: LocalNode) => entry.node === name && entry.cluster === inCluster);
+  if (!found) throw new Error(`no node ${name} in ${inCluster}`);
+  return found.key;
+}
 
 export interface AppHarness {
   simulator: RunningSimulator;
@@ -26,8 +47,12 @@ export interface AppHarness {
   /** stops the running host (SIGTERM unless told) and starts another on the same storage */
   restartHost(signal?: NodeJS.Signals): Promise<void>;
   call(route: string, init?: RequestInit, key?: string): Promise<Response>;
-  putPod(pod?: ReturnType<typeof podFixture>, target?: string): Promise<Response>;
-  podStatus(name: string): Promise<ProviderPodStatus>;
+  putPod(
+    pod?: ReturnType<typeof podFixture>,
+    target?: string,
+    as?: { node: string; key: string },
+  ): Promise<Response>;
+  podStatus(name: string, key?: string): Promise<ProviderPodStatus>;
   stop(): Promise<void>;
 }
 
@@ -47,7 +72,7 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
       env: {
         // trust the simulator's CA even when this process was not started with it (benchmarks)
         NODE_EXTRA_CA_CERTS: simulator.caCertPath,
-        LOCAL_HOST_FUNCTION_KEYS: functionKey,
+        ...localNodeSettings(registered),
         LOCAL_HOST_MASTER_KEY: masterKey,
         AzureWebJobsStorage: azurite.connectionString,
         CONNECTOR_HUBS: hub,
@@ -63,7 +88,7 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
   const hubClient = createHubClient(simulator.iotHubConnectionString, {
     trustedCa: readFileSync(simulator.caCertPath, "utf8"),
   });
-  const call = (route: string, init: RequestInit = {}, key: string | undefined = functionKey) =>
+  const call = (route: string, init: RequestInit = {}, key: string | undefined = keyOf(node)) =>
     fetch(`${host.url}/api/v1/hubs/${route}`, {
       ...init,
       headers: {
@@ -81,13 +106,23 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
       host = await start();
     },
     call,
-    putPod: (pod = podFixture(), target = `${hub}/namespaces/default/pods/${pod.metadata!.name}`) =>
-      call(target, {
-        method: "PUT",
-        body: JSON.stringify({ node, pod, resolved: { configMaps: {}, secrets: {} } }),
-      }),
-    podStatus: async (name) =>
-      (await (await call(`${hub}/namespaces/default/pods/${name}/status`)).json()) as ProviderPodStatus,
+    putPod: (
+      pod = podFixture(),
+      target = `${hub}/namespaces/default/pods/${pod.metadata!.name}`,
+      as = { node, key: keyOf(node) },
+    ) =>
+      call(
+        target,
+        {
+          method: "PUT",
+          body: JSON.stringify({ node: as.node, pod, resolved: { configMaps: {}, secrets: {} } }),
+        },
+        as.key,
+      ),
+    podStatus: async (name, key) =>
+      (await (
+        await call(`${hub}/namespaces/default/pods/${name}/status`, {}, key)
+      ).json()) as ProviderPodStatus,
     async stop() {
       hubClient.close();
       await host.stop();

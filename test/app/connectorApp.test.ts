@@ -68,6 +68,31 @@ describe("the app's process-wide objects", () => {
       /HUB_HUB_A_HOSTNAME \(managed identity\) needs a credential/,
     );
   });
+
+  it("checks CONNECTOR_NODES: each node's hub must be served and no key may open two nodes", () => {
+    const hash = "a".repeat(64);
+    const nodes = [
+      { cluster: "c1", hub: "hub-a", node: "n1", keySha256: hash },
+      { cluster: "c1", hub: "hub-z", node: "n2", keySha256: hash },
+      { cluster: "Not A Label", hub: "hub-a", node: "n3", keySha256: "b".repeat(64) },
+    ];
+    const read = (value: string) =>
+      readAppSettings({
+        CONNECTOR_HUBS: "hub-a",
+        HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+        HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+        HUB_HUB_A_EVENTS_NAME: "hub-a",
+        CONNECTOR_NODES: value,
+      });
+    expect(() => read(JSON.stringify(nodes.slice(0, 2)))).toThrow(
+      'CONNECTOR_NODES[1].hub: "hub-z" is not one of CONNECTOR_HUBS; CONNECTOR_NODES[1].keySha256: is registered twice',
+    );
+    expect(() => read(JSON.stringify(nodes.slice(2)))).toThrow(
+      "CONNECTOR_NODES[0.cluster]: must be a DNS label",
+    );
+    expect(() => read("not json")).toThrow("CONNECTOR_NODES: is not valid JSON");
+    expect(read(JSON.stringify(nodes.slice(0, 1))).nodes).toEqual(nodes.slice(0, 1));
+  });
 });
 
 describe("the fleet policy setting", () => {

@@ -6,7 +6,8 @@ import type { NodePodsResponse, ProviderError } from "../../lib/provider/provide
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { eventually } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
-import { hub, node, startAppHarness, type AppHarness } from "./appHarness.js";
+import { hub, keyOf, masterKey, node, startAppHarness, type AppHarness } from "./appHarness.js";
+import { annotations } from "../../lib/translate/annotations.js";
 
 describe("provider API through the local host", { timeout: 120_000 }, () => {
   let harness: AppHarness;
@@ -45,10 +46,32 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
     expect(((await response.json()) as ProviderError).error.field).toBe("pod.metadata.name");
   });
 
-  it("answers 404 for a hub the app does not serve", async () => {
+  it("refuses a request for another hub with 403: a node's key is good for its own hub only", async () => {
     const response = await call(`other-hub/nodes/${node}/pods`);
-    expect(response.status).toBe(404);
-    expect(((await response.json()) as ProviderError).error.code).toBe("HubNotFound");
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as ProviderError).error.code).toBe("OtherHub");
+  });
+
+  it("refuses the host's master key with 403: the host admits it, but it is no node's credential", async () => {
+    const response = await call(`${hub}/nodes/${node}/pods`, {}, masterKey);
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as ProviderError).error.code).toBe("NotANodeCredential");
+  });
+
+  it("refuses a node's key for another node's PUT, pod list, reconcile and conditions with 403", async () => {
+    const asOther = await putPod(podFixture({ name: "not-mine", uid: "uid-not-mine" }), undefined, {
+      node: "other-node",
+      key: keyOf(node),
+    });
+    expect(asOther.status).toBe(403);
+    expect(((await asOther.json()) as ProviderError).error.code).toBe("OtherNode");
+    const list = await call(`${hub}/nodes/other-node/pods`);
+    const reconcile = await call(`${hub}/nodes/other-node/reconcile`, {
+      method: "POST",
+      body: JSON.stringify({ pods: [] }),
+    });
+    const conditions = await call(`${hub}/nodes/other-node/conditions`);
+    expect([list.status, reconcile.status, conditions.status]).toEqual([403, 403, 403]);
   });
 
   it("accepts a pod the translator refuses and reports it Failed with reason UnsupportedPod and the problems", async () => {
@@ -92,31 +115,32 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
 
   it("the node's pod list answers 304 to its ETag until a pod changes", async () => {
     const quietNode = "quiet-node";
+    const quiet = (route: string, init: RequestInit = {}) => call(route, init, keyOf(quietNode));
     const refusedPod = (name: string) => {
       const pod = podFixture({ name, uid: `uid-${name}` });
       pod.spec!.initContainers = [{ name: "setup", image: "busybox" }];
       return { node: quietNode, pod, resolved: { configMaps: {}, secrets: {} } };
     };
     const put = (name: string) =>
-      call(`${hub}/namespaces/default/pods/${name}`, {
+      quiet(`${hub}/namespaces/default/pods/${name}`, {
         method: "PUT",
         body: JSON.stringify(refusedPod(name)),
       });
-    const list = () => call(`${hub}/nodes/${quietNode}/pods`);
+    const list = () => quiet(`${hub}/nodes/${quietNode}/pods`);
     expect((await put("quiet-1")).status).toBe(201);
     await eventually(
-      () => podStatus("quiet-1"),
+      () => harness.podStatus("quiet-1", keyOf(quietNode)),
       (s) => s.status.phase === "Failed",
       { attempts: 300, intervalMs: 100 },
     );
     const first = await list();
     const etag = first.headers.get("etag")!;
     expect(etag).toBe(`"${((await first.json()) as NodePodsResponse).version}"`);
-    const unchanged = await call(`${hub}/nodes/${quietNode}/pods`, { headers: { "if-none-match": etag } });
+    const unchanged = await quiet(`${hub}/nodes/${quietNode}/pods`, { headers: { "if-none-match": etag } });
     expect(unchanged.status).toBe(304);
 
     expect((await put("quiet-2")).status).toBe(201);
-    const changed = await call(`${hub}/nodes/${quietNode}/pods`, { headers: { "if-none-match": etag } });
+    const changed = await quiet(`${hub}/nodes/${quietNode}/pods`, { headers: { "if-none-match": etag } });
     expect(changed.status).toBe(200);
     expect(changed.headers.get("etag")).not.toBe(etag);
   });
@@ -183,6 +207,58 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
     expect(lines.length).toBeLessThanOrEqual(5);
   });
 
+  it("refuses another node's key for a pod's status, logs and delete with 403", async () => {
+    const other = keyOf("other-node");
+    const status = await call(`${hub}/namespaces/default/pods/reporter/status`, {}, other);
+    const logs = await call(`${hub}/namespaces/default/pods/reporter/containers/reporter/logs`, {}, other);
+    const removal = await call(
+      `${hub}/namespaces/default/pods/reporter?uid=uid-reporter`,
+      { method: "DELETE" },
+      other,
+    );
+    expect([status.status, logs.status, removal.status]).toEqual([403, 403, 403]);
+    expect(((await status.json()) as ProviderError).error.code).toBe("PodOfAnotherNode");
+    expect((await podStatus("reporter")).name).toBe("reporter"); // still there, still its own node's
+  });
+
+  it("reads logs only from a device the pod's deployment targets: another device is refused with 403", async () => {
+    const pod = podFixture({
+      name: "narrow",
+      uid: "uid-narrow",
+      container: "narrow",
+      image: "example.azurecr.io/narrow:1",
+    });
+    pod.metadata!.annotations = { [annotations.targetCondition]: "deviceId='dev-1'" };
+    expect((await putPod(pod)).status).toBe(201);
+    await waitUntilOnHub("narrow");
+    await simulator.fleet.evaluateNow();
+    const logs = (query: string) =>
+      call(`${hub}/namespaces/default/pods/narrow/containers/narrow/logs?${query}`);
+    const targeted = await eventually(
+      () => logs("device=dev-1&tail=2&timestamps=true"),
+      (response) => response.status === 200,
+      { attempts: 300, intervalMs: 100 },
+    );
+    expect(targeted.headers.get("x-device-id")).toBe("dev-1");
+    for (const line of (await targeted.text()).trimEnd().split("\n"))
+      expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z <\d> /);
+    for (const device of ["dev-2", "dev-99"]) {
+      const refused = await logs(`device=${device}`);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as ProviderError).error).toMatchObject({
+        code: "DeviceNotTargeted",
+        message: `device "${device}" is not targeted by pod default/narrow's deployment`,
+      });
+    }
+    // without a device: the first one where its own deployment's module runs, never another pod's
+    const chosen = await eventually(
+      () => logs("tail=1"),
+      (response) => response.status === 200,
+      { attempts: 300, intervalMs: 100 },
+    );
+    expect(chosen.headers.get("x-device-id")).toBe("dev-1");
+  });
+
   it("refuses a logs request whose tail is not a number, naming the field", async () => {
     const response = await call(`${hub}/namespaces/default/pods/reporter/containers/reporter/logs?tail=many`);
     expect(response.status).toBe(400);
@@ -222,29 +298,67 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
 
   it("node reconcile deletes the pods the cluster no longer has and keeps the others", async () => {
     const reconcileNode = "reconcile-node";
+    const key = keyOf(reconcileNode);
     const put = (name: string) =>
-      call(`${hub}/namespaces/default/pods/${name}`, {
-        method: "PUT",
-        body: JSON.stringify({
-          node: reconcileNode,
-          pod: podFixture({ name, uid: `uid-${name}`, container: name }),
-        }),
-      });
+      call(
+        `${hub}/namespaces/default/pods/${name}`,
+        {
+          method: "PUT",
+          body: JSON.stringify({
+            node: reconcileNode,
+            pod: podFixture({ name, uid: `uid-${name}`, container: name }),
+          }),
+        },
+        key,
+      );
     expect((await put("kept")).status).toBe(201);
     expect((await put("orphan")).status).toBe(201);
-    const response = await call(`${hub}/nodes/${reconcileNode}/reconcile`, {
-      method: "POST",
-      body: JSON.stringify({ pods: ["default/kept/uid-kept"] }),
-    });
+    const response = await call(
+      `${hub}/nodes/${reconcileNode}/reconcile`,
+      { method: "POST", body: JSON.stringify({ pods: ["default/kept/uid-kept"] }) },
+      key,
+    );
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ deleted: ["default/orphan/uid-orphan"] });
     const pods = await eventually(
       async () =>
-        ((await (await call(`${hub}/nodes/${reconcileNode}/pods`)).json()) as NodePodsResponse).pods,
+        ((await (await call(`${hub}/nodes/${reconcileNode}/pods`, {}, key)).json()) as NodePodsResponse).pods,
       (list) => list.length === 1,
       { attempts: 300, intervalMs: 100 },
     );
     expect(pods.map((pod) => pod.name)).toEqual(["kept"]);
+  });
+
+  it("keeps two clusters' nodes of the same name apart: one's reconcile with no pods leaves the other's", async () => {
+    const otherCluster = keyOf(node, "cluster-b");
+    const listOf = async (key: string) =>
+      ((await (await call(`${hub}/nodes/${node}/pods`, {}, key)).json()) as NodePodsResponse).pods
+        .map((pod) => pod.name)
+        .sort();
+    const ours = await listOf(keyOf(node));
+    expect(ours).toContain("reporter");
+    const theirs = await putPod(podFixture({ name: "cluster-b-pod", uid: "uid-cluster-b" }), undefined, {
+      node,
+      key: otherCluster,
+    });
+    expect(theirs.status).toBe(201);
+    expect(await listOf(otherCluster)).toEqual(["cluster-b-pod"]);
+    // the same node name, the same hub: cluster b cannot see, take over or drop cluster a's pods
+    expect(
+      (
+        await putPod(podFixture({ name: "reporter", uid: "uid-reporter" }), undefined, {
+          node,
+          key: otherCluster,
+        })
+      ).status,
+    ).toBe(403);
+    const reconciled = await call(
+      `${hub}/nodes/${node}/reconcile`,
+      { method: "POST", body: JSON.stringify({ pods: [] }) },
+      otherCluster,
+    );
+    expect(await reconciled.json()).toEqual({ deleted: ["default/cluster-b-pod/uid-cluster-b"] });
+    expect(await listOf(keyOf(node))).toEqual(ours);
   });
 
   it("reports node conditions: hub reachable, devices total and connected", async () => {

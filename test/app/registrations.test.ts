@@ -86,6 +86,20 @@ describe("the built app's registrations", { timeout: 180_000 }, () => {
     expect(eventHubs[0]).toMatchObject({ cardinality: "many", connection: names.eventsConnection });
   });
 
+  it("registers the purge of finished orchestrations as a timer with a durable client, every minute by default", () => {
+    expect(trigger("purgeFinishedOrchestrations")).toMatchObject({
+      type: "timerTrigger",
+      schedule: "0 * * * * *",
+    });
+    expect(find("purgeFinishedOrchestrations").some((binding) => binding.type === "durableClient")).toBe(
+      true,
+    );
+  });
+
+  it("registers the hub applier's runAction activity with a durable client (it reads a create's content from the scheduler)", () => {
+    expect(find("hubSchedulerRunAction").some((binding) => binding.type === "durableClient")).toBe(true);
+  });
+
   it("registers the reconcile timer", () => {
     const timers = functions
       .flatMap((f) => Object.values(f.bindings))

@@ -18,6 +18,11 @@ const common = {
   base_registry_credentials: '{"acr":{"address":"example.azurecr.io","username":"pull","password":"p"}}',
   log_level: "debug",
   fleet_policy: "nodes:\n  iot-edge-plant-a:\n    scope: \"tags.site = 'plant-a'\"\n    namespaces: { line-1: {} }\n",
+  purge_schedule: "0 */2 * * * *",
+  nodes: [
+    { cluster: "east", hub: "plant-a", node: "iot-edge-plant-a", key_sha256: "a".repeat(64) },
+    { cluster: "west", hub: "plant-a", node: "iot-edge-plant-a", key_sha256: "b".repeat(64) },
+  ],
 };
 
 function hubInputs(reach: (hub: string) => { host_name: string } | { connection: string }) {
@@ -101,6 +106,11 @@ describe("infra app settings, connection_mode keys (connection strings from Key 
     expect(app.base.registryCredentials).toEqual({ acr: { address: "example.azurecr.io", username: "pull", password: "p" } });
     expect(app.logLevel).toBe("debug");
     expect(app.fleetPolicy?.nodes["iot-edge-plant-a"]?.scope).toBe("tags.site = 'plant-a'");
+    expect(app.purgeSchedule).toBe("0 */2 * * * *");
+    expect(app.nodes).toEqual([
+      { cluster: "east", hub: "plant-a", node: "iot-edge-plant-a", keySha256: "a".repeat(64) },
+      { cluster: "west", hub: "plant-a", node: "iot-edge-plant-a", keySha256: "b".repeat(64) },
+    ]);
   });
 
   it("sets no setting that the app does not read", () => {

@@ -36,6 +36,8 @@ export interface AppSettingsModuleInputs {
   log_level: string;
   /** FLEET_POLICY text; the module's default is "" */
   fleet_policy?: string;
+  purge_schedule: string;
+  nodes: { cluster: string; hub: string; node: string; key_sha256: string }[];
 }
 
 export async function terraformAppSettings(inputs: AppSettingsModuleInputs): Promise<Record<string, string>> {

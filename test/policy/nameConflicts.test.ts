@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { V1Pod } from "@kubernetes/client-node";
 import {
+  configurationNames,
   nameConflict,
   provablyDisjoint,
   workloadOf,
@@ -30,7 +31,7 @@ function placed(options: {
     },
     spec: { containers: [{ name: options.container ?? options.name, image: "contoso.azurecr.io/x:1" }] },
   });
-  return { configuration: translation.configuration, kind: translation.kind };
+  return { names: configurationNames(translation.configuration), kind: translation.kind };
 }
 
 describe("devices two target conditions may share", () => {
@@ -79,12 +80,22 @@ describe("name conflicts", () => {
     );
     expect(route?.reason).toBe("RouteNameConflict");
 
-    const withCredential = (name: string, password: string) => {
-      const deployment = placed({ name });
-      deployment.configuration.content.modulesContent.$edgeAgent![
+    const withCredential = (name: string, password: string): PlacedConfiguration => {
+      const translation = podToDeployment({
+        metadata: {
+          name,
+          namespace: "default",
+          annotations: { "iotedge.connector/target-condition": "tags.line = '1'" },
+        },
+        spec: { containers: [{ name, image: "contoso.azurecr.io/x:1" }] },
+      });
+      translation.configuration.content.modulesContent.$edgeAgent![
         "properties.desired.runtime.settings.registryCredentials.contoso-azurecr-io"
       ] = { username: "pull", password, address: "contoso.azurecr.io" };
-      return deployment;
+      const names = configurationNames(translation.configuration);
+      // only a hash of the credential is kept
+      expect(JSON.stringify(names)).not.toContain(password);
+      return { names, kind: translation.kind };
     };
     expect(nameConflict(withCredential("a1", "same"), [withCredential("b1", "same")])).toBeUndefined();
     const credential = nameConflict(withCredential("a2", "mine"), [withCredential("b2", "theirs")]);
@@ -120,7 +131,7 @@ describe("name conflicts", () => {
     const place = (pod: V1Pod, recorded = true): PlacedConfiguration => {
       const translation = podToDeployment(pod);
       return {
-        configuration: translation.configuration,
+        names: configurationNames(translation.configuration),
         kind: translation.kind,
         ...(recorded && { workload: workloadOf(pod) }),
       };
@@ -129,7 +140,7 @@ describe("name conflicts", () => {
     const next = replica("7f9c4b8d6", "contoso.azurecr.io/sensor:2");
     expect(workloadOf(old)).toBe("line-1/sensor");
     expect(workloadOf(next)).toBe("line-1/sensor");
-    expect(place(old).configuration.labels["k8s-workload"]).toBe("sensor-6d8f7c9b5");
+    expect(place(old).names.labelledOwner).toBe("line-1/sensor-6d8f7c9b5");
     expect(nameConflict(place(next), [place(old)])).toBeUndefined();
     // a configuration wanted before workloads were recorded: known by its ReplicaSet
     expect(nameConflict(place(next), [place(old, false)])).toBeUndefined();

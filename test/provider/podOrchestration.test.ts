@@ -188,6 +188,21 @@ describe("pod orchestration", () => {
     expect(release.map((action) => action.input)).toEqual([{ pod: podKey(pod), configurationId: "cfg-old" }]);
   });
 
+  it("when its configuration vanished and the scheduler asks for the content, starts over with its spec to want it again", async () => {
+    const onHub: DemandResult = { configurationId: "cfg-new", state: { phase: "OnHub" }, wakeApplier: false };
+    const state = await replay([
+      ...started(),
+      ...translated(),
+      ...entityCalled(1, "want", onHub),
+      historyEvents.taskScheduled(2, podActivityNames.record, null),
+      ...episode(),
+      historyEvents.taskCompleted(2, json(2)),
+      historyEvents.eventRaised(podEvents.contentNeeded, json({ configurationId: "cfg-new" })),
+    ]);
+    const again: PodOrchestrationInput = { pod, spec: input.spec, deployedConfigurationId: "cfg-new" };
+    expect(flat(state.actions).at(-1)).toMatchObject({ actionType: 4, input: again }); // ContinueAsNew
+  });
+
   it("a delete while waiting first releases the configuration it wanted", async () => {
     const deletedState = await replay([
       ...submitted(),

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { podInstanceId } from "../../lib/provider/podIdentity.js";
 import { ProviderHttpError } from "../../lib/provider/providerErrors.js";
 import { parseLogsQuery, parseNodeReconcile, parsePutPod } from "../../lib/provider/providerRequests.js";
+import { withTimestamps } from "../../lib/provider/moduleLogLines.js";
 import { podFixture } from "./providerFixtures.js";
 
 const route = { namespace: "default", name: "sensor" };
@@ -69,6 +70,32 @@ describe("provider requests", () => {
     const error = refusal(() => parseLogsQuery(new URLSearchParams("since=yesterday")));
     expect(error.body.field).toBe("since");
     expect(parseLogsQuery(new URLSearchParams("since=15m&tail=20"))).toEqual({ since: "15m", tail: 20 });
+  });
+
+  it("reads timestamps=true from a logs query, and refuses any other word naming the field", () => {
+    expect(parseLogsQuery(new URLSearchParams("timestamps=true&device=dev-1"))).toEqual({
+      device: "dev-1",
+      timestamps: true,
+    });
+    expect(parseLogsQuery(new URLSearchParams("timestamps=false"))).toEqual({});
+    expect(refusal(() => parseLogsQuery(new URLSearchParams("timestamps=yes"))).body.field).toBe(
+      "timestamps",
+    );
+  });
+
+  it("prefixes IoT Edge log lines with their RFC 3339 time; a continuation line takes the time before it", () => {
+    expect(
+      withTimestamps([
+        "<6> 2026-11-25 14:03:07.123 +00:00 [INF] - started",
+        "    at a continuation line",
+        "<4> 2026-11-25 16:03:08.5 +02:00 [WRN] - later, in another zone",
+      ]),
+    ).toEqual([
+      "2026-11-25T14:03:07.123Z <6> 2026-11-25 14:03:07.123 +00:00 [INF] - started",
+      "2026-11-25T14:03:07.123Z     at a continuation line",
+      "2026-11-25T14:03:08.500Z <4> 2026-11-25 16:03:08.5 +02:00 [WRN] - later, in another zone",
+    ]);
+    expect(withTimestamps(["no time at all"])).toEqual(["no time at all"]);
   });
 
   it("derives a stable orchestration instance id that differs per uid and has no reserved characters", () => {

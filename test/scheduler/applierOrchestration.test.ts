@@ -11,6 +11,7 @@ import {
 } from "../../lib/scheduler/applierOrchestration.js";
 import {
   applierWakeEventName,
+  configurationContentNeededEventName,
   configurationReadyEventName,
   type ActionResult,
   type ApplierWork,
@@ -28,18 +29,7 @@ const begin = () => started(applierOrchestrationName, instanceId, hub);
 const entityCalled = (id: number, op: string, result: unknown) =>
   entityCalledWith(id, "@hubscheduler@hub1", op, result);
 
-const create: HubAction = {
-  kind: "create",
-  configuration: {
-    id: "cfg-a",
-    schemaVersion: "1.0",
-    labels: {},
-    content: { modulesContent: {} },
-    targetCondition: "*",
-    priority: 10,
-    metrics: { queries: {} },
-  },
-};
+const create: HubAction = { kind: "create", configurationId: "cfg-a" };
 const remove: HubAction = { kind: "delete", configurationId: "cfg-old" };
 const results: ActionResult[] = [
   { kind: "create", configurationId: "cfg-a", outcome: "done" },
@@ -121,15 +111,66 @@ describe("hub applier orchestration", () => {
 
 describe("applier activities", () => {
   it("turns a setup problem (a hub without credentials) into a failed outcome for the scheduler", async () => {
-    const result = await runActionActivity({ hub, action: remove }, () => {
-      throw new Error(`hub "${hub}": no connection string`);
-    });
+    const result = await runActionActivity(
+      { hub, action: remove },
+      () => {
+        throw new Error(`hub "${hub}": no connection string`);
+      },
+      () => Promise.resolve(undefined),
+    );
     expect(result).toEqual({
       kind: "delete",
       configurationId: "cfg-old",
       outcome: "failed",
       message: `hub "${hub}": no connection string`,
     });
+  });
+
+  it("reads a create's content from the scheduler's state; content no longer held fails without calling the hub", async () => {
+    const stateRead: string[] = [];
+    const result = await runActionActivity(
+      { hub, action: create },
+      () => {
+        throw new Error("the hub must not be called");
+      },
+      (readHub) => {
+        stateRead.push(readHub);
+        return Promise.resolve({ records: {} });
+      },
+    );
+    expect(stateRead).toEqual([hub]);
+    expect(result).toEqual({
+      kind: "create",
+      configurationId: "cfg-a",
+      outcome: "failed",
+      message: "the scheduler no longer holds the content of configuration cfg-a",
+    });
+  });
+
+  it("raises each notification under its own event name", async () => {
+    const raised: string[] = [];
+    const client = {
+      raiseEvent: (target: string, event: string) => {
+        raised.push(`${target}:${event}`);
+        return Promise.resolve();
+      },
+    };
+    await notifyActivity(
+      [
+        ...notifications,
+        {
+          instanceId: "pod-2",
+          eventName: configurationContentNeededEventName,
+          event: { configurationId: "cfg-a" },
+        },
+      ],
+      client,
+      () => undefined,
+    );
+    expect(raised).toEqual([
+      `pod-1:${configurationReadyEventName}`,
+      `pod-2:${configurationContentNeededEventName}`,
+    ]);
   });
 
   it("tells every waiting orchestration, and a gone one does not stop the others", async () => {

@@ -33,7 +33,7 @@ function scheduler(options: { sku?: HubSku; units?: number; graceSeconds?: numbe
         }
       : {
           kind: action.kind,
-          configurationId: action.kind === "create" ? action.configuration.id : action.configurationId,
+          configurationId: action.configurationId,
           ...outcome,
         };
   const onHub = () =>
@@ -59,7 +59,9 @@ function scheduler(options: { sku?: HubSku; units?: number; graceSeconds?: numbe
       const results = work.actions.map((action) => resultOf(action, answer(action)));
       if (results.length > 0)
         notified.push(
-          ...recordResults(state, results, now).map((n) => `${n.instanceId}:${n.event.state.phase}`),
+          ...recordResults(state, results, now).map((n) =>
+            "state" in n.event ? `${n.instanceId}:${n.event.state.phase}` : `${n.instanceId}:ContentNeeded`,
+          ),
         );
       return work;
     },
@@ -304,16 +306,56 @@ describe("hub scheduler planner", () => {
     expect(want(s.state, other, s.now).wakeApplier).toBe(true);
   });
 
-  it("creates again a configuration of its own that vanished from the hub, when it counts the hub again", () => {
+  it("keeps a pod's configuration content only until the hub has it, and hands out creates by id", () => {
     const s = scheduler();
     const [w] = replicaWants(web, 1);
-    want(s.state, w!, s.now);
+    const id = w!.configuration.id;
+    want(s.state, { ...w!, notifyInstanceId: "pod-0" }, s.now);
+    expect(s.state.records[id]?.configuration).toEqual(w!.configuration);
     s.settle();
-    s.vanished.add(w!.configuration.id);
+    expect(s.ran.map((r) => r.action)).toEqual([
+      { kind: "inventory" },
+      { kind: "create", configurationId: id },
+    ]);
+    expect(s.state.records[id]?.configuration).toBeUndefined();
+    expect(JSON.stringify(s.state)).not.toContain(JSON.stringify(w!.configuration.content));
+    // another replica wanting it changes nothing: the content is not taken again
+    want(s.state, { ...replicaWants(web, 2)[1]!, notifyInstanceId: "pod-1" }, s.now);
+    expect(s.state.records[id]?.configuration).toBeUndefined();
+  });
+
+  it("asks the pods of a configuration that vanished from the hub for its content, and creates it again from it", () => {
+    const s = scheduler();
+    const [w] = replicaWants(web, 1);
+    const id = w!.configuration.id;
+    want(s.state, { ...w!, notifyInstanceId: "pod-0" }, s.now);
+    s.settle();
+    s.vanished.add(id);
     expect(requestInventory(s.state, s.now)).toBe(true);
     s.settle();
+    expect(s.notified).toEqual(["pod-0:OnHub", "pod-0:ContentNeeded"]);
+    expect(s.state.configurations[id]?.state).toEqual({ phase: "Creating" });
+    // the pod's orchestration translates its spec again and wants it
+    s.vanished.delete(id);
+    want(s.state, { ...w!, notifyInstanceId: "pod-0" }, s.now);
+    s.settle();
     expect(s.ran.map((r) => r.action.kind)).toEqual(["inventory", "create", "inventory", "create"]);
-    expect(s.state.configurations[w!.configuration.id]?.state).toEqual({ phase: "OnHub" });
+    expect(s.state.configurations[id]?.state).toEqual({ phase: "OnHub" });
+    expect(s.state.records[id]?.configuration).toBeUndefined();
+  });
+
+  it("keeps the content of the app's own base deployment, and creates it again by itself if it vanishes", () => {
+    const s = scheduler();
+    const [w] = replicaWants(web, 1);
+    const id = w!.configuration.id;
+    want(s.state, { ...w!, retainContent: true }, s.now);
+    s.settle();
+    expect(s.state.records[id]?.configuration).toEqual(w!.configuration);
+    s.vanished.add(id);
+    requestInventory(s.state, s.now);
+    s.settle();
+    expect(s.ran.map((r) => r.action.kind)).toEqual(["inventory", "create", "inventory", "create"]);
+    expect(s.state.configurations[id]?.state).toEqual({ phase: "OnHub" });
   });
 
   it("refuses a configuration whose module another workload holds on the same devices, and records nothing", () => {

@@ -46,8 +46,7 @@ describe("hub planner properties", () => {
                 ? { kind: "inventory", outcome: "throttled", retryAfterMs }
                 : {
                     kind: action.kind,
-                    configurationId:
-                      action.kind === "create" ? action.configuration.id : action.configurationId,
+                    configurationId: action.configurationId,
                     outcome: "throttled",
                     ...(retryAfterMs !== undefined && { retryAfterMs }),
                   };
@@ -56,8 +55,8 @@ describe("hub planner properties", () => {
               return { kind: "inventory", outcome: "done", configurationIds: [...onHub] };
             if (action.kind === "create") {
               expect(onHub.size).toBeLessThan(budget.deploymentLimit);
-              onHub.add(action.configuration.id);
-              return { kind: "create", configurationId: action.configuration.id, outcome: "done" };
+              onHub.add(action.configurationId);
+              return { kind: "create", configurationId: action.configurationId, outcome: "done" };
             }
             expect(wanted.get(action.configurationId)?.size ?? 0).toBe(0);
             onHub.delete(action.configurationId);

@@ -41,7 +41,7 @@ describe("hub scheduler entity", () => {
     ]);
     expect(parse<ApplierWork>(results[1]!).actions).toEqual([{ kind: "inventory" }]);
     expect(parse<ApplierWork>(results[3]!).actions).toEqual([
-      { kind: "create", configuration: want!.configuration },
+      { kind: "create", configurationId: want!.configuration.id },
     ]);
   });
 

@@ -259,7 +259,7 @@ spec: { containers: [{ name: app, image: busybox }] }
 });
 
 describe("pod references", () => {
-  it("lists the ConfigMaps and Secrets the translator will look up, and which may be absent", () => {
+  it("lists the ConfigMaps and Secrets the translator will look up, which of their keys, and which may be absent", () => {
     const pod = podFromYaml(`
 metadata:
   name: p
@@ -275,18 +275,20 @@ spec:
       env:
         - { name: A, valueFrom: { configMapKeyRef: { name: settings, key: a } } }
         - { name: B, valueFrom: { secretKeyRef: { name: creds, key: b, optional: true } } }
+        - { name: C, valueFrom: { secretKeyRef: { name: creds, key: c } } }
       envFrom: [{ secretRef: { name: more } }]
 `);
     expect(podReferences(pod)).toEqual([
-      { kind: "ConfigMap", name: "routes", optional: false },
-      { kind: "ConfigMap", name: "app-twin", optional: false },
-      { kind: "ConfigMap", name: "edgehub", optional: true },
-      { kind: "ConfigMap", name: "edgeagent", optional: true },
-      { kind: "ConfigMap", name: "app", optional: true },
-      { kind: "ConfigMap", name: "settings", optional: false },
-      { kind: "Secret", name: "creds", optional: true },
-      { kind: "Secret", name: "more", optional: false },
-      { kind: "Secret", name: "pull", optional: false },
+      { kind: "ConfigMap", name: "routes", optional: false, keys: "all" },
+      { kind: "ConfigMap", name: "app-twin", optional: false, keys: "all" },
+      { kind: "ConfigMap", name: "edgehub", optional: true, keys: "all" },
+      { kind: "ConfigMap", name: "edgeagent", optional: true, keys: "all" },
+      { kind: "ConfigMap", name: "app", optional: true, keys: "all" },
+      { kind: "ConfigMap", name: "settings", optional: false, keys: ["a"] },
+      // one required key makes the Secret required
+      { kind: "Secret", name: "creds", optional: false, keys: ["b", "c"] },
+      { kind: "Secret", name: "more", optional: false, keys: "all" },
+      { kind: "Secret", name: "pull", optional: false, keys: [".dockerconfigjson", ".dockercfg"] },
     ]);
   });
 });

@@ -22,14 +22,23 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* Every configured node name, checked: a node needs a name, a hub, a Functions URL and a key Secret. */}}
+{{/* Every configured node name, checked: a node needs a name, a hub, an https Functions URL, a key
+Secret of its own, and namespaces to serve (never the release namespace, which holds the keys). */}}
 {{- define "iot-edge-connector.nodeNames" -}}
 {{- if not .Values.nodes -}}{{- fail "nodes: configure at least one virtual node" -}}{{- end -}}
+{{- $keys := dict -}}
 {{- range $i, $node := .Values.nodes -}}
 {{- $_ := required (printf "nodes[%d].name is required" $i) $node.name -}}
 {{- $_ := required (printf "nodes[%d].hubName is required" $i) $node.hubName -}}
-{{- $_ := required (printf "nodes[%d].functionsUrl is required" $i) $node.functionsUrl -}}
-{{- $_ := required (printf "nodes[%d].functionKeySecret.name is required" $i) ($node.functionKeySecret | default dict).name -}}
+{{- $url := required (printf "nodes[%d].functionsUrl is required" $i) $node.functionsUrl -}}
+{{- if not (or (hasPrefix "https://" $url) $.Values.localDevelopment.allowHttpProvider) -}}{{- fail (printf "nodes[%d].functionsUrl must be an https URL: the node's key travels with every call" $i) -}}{{- end -}}
+{{- $secret := ($node.functionKeySecret | default dict) -}}
+{{- $_ := required (printf "nodes[%d].functionKeySecret.name is required" $i) $secret.name -}}
+{{- $keyRef := printf "%s/%s" $secret.name ($secret.key | default "functionKey") -}}
+{{- if hasKey $keys $keyRef -}}{{- fail (printf "nodes[%d].functionKeySecret: node %s uses the key of node %s; each node needs its own key" $i $node.name (get $keys $keyRef)) -}}{{- end -}}
+{{- $_ := set $keys $keyRef $node.name -}}
+{{- if not $node.namespaces -}}{{- fail (printf "nodes[%d].namespaces: name the namespaces whose pods the node serves" $i) -}}{{- end -}}
+{{- if has $.Release.Namespace $node.namespaces -}}{{- fail (printf "nodes[%d].namespaces: the release namespace %s holds the nodes' keys and cannot be served" $i $.Release.Namespace) -}}{{- end -}}
 {{- end -}}
 {{- range .Values.nodes }}
 - {{ .name | quote }}
@@ -41,4 +50,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- $root := index . 0 -}}
 {{- $taint := (index . 1).taint | default $root.Values.taint -}}
 {{- $taint.key -}}{{- with $taint.value -}}={{ . }}{{- end -}}:{{- $taint.effect -}}
+{{- end -}}
+
+{{/* The namespaces any node serves, each once, sorted. */}}
+{{- define "iot-edge-connector.servedNamespaces" -}}
+{{- $all := list -}}
+{{- range .Values.nodes -}}{{- $all = concat $all (.namespaces | default list) -}}{{- end -}}
+{{- range ($all | uniq | sortAlpha) }}
+- {{ . | quote }}
+{{- end -}}
 {{- end -}}

@@ -74,6 +74,20 @@ variable "fleet_policy" {
   default     = ""
 }
 
+variable "purge_schedule" {
+  type = string
+}
+
+variable "nodes" {
+  description = "The virtual nodes that may call the provider API: cluster, hub, node and the SHA-256 (hex) of the node's key."
+  type = list(object({
+    cluster    = string
+    hub        = string
+    node       = string
+    key_sha256 = string
+  }))
+}
+
 locals {
   # lib/app/settings.ts hubSettingPrefix: HUB_ + the name upper-cased, other characters as _.
   hub_prefix = { for name, hub in var.hubs : name => "HUB_${replace(upper(name), "/[^A-Z0-9]/", "_")}" }
@@ -108,6 +122,14 @@ locals {
     "BASE_REGISTRY_CREDENTIALS"           = var.base_registry_credentials
     "FLEET_POLICY"                        = var.fleet_policy
     "LOG_LEVEL"                           = var.log_level
+    "PURGE_SCHEDULE"                      = var.purge_schedule
+    # lib/app/settings.ts CONNECTOR_NODES: [{cluster, hub, node, keySha256}]
+    "CONNECTOR_NODES" = jsonencode([for node in var.nodes : {
+      cluster   = node.cluster
+      hub       = node.hub
+      node      = node.node
+      keySha256 = node.key_sha256
+    }])
   })
 }
 

@@ -199,7 +199,7 @@ export class ContractProvider {
         const lines = Array.from({ length: 5 }, (_, i) => `${device} ${params.container} line ${i + 1}`);
         const tail = Number(url.searchParams.get("tail") ?? lines.length);
         call.status = 200;
-        response.writeHead(200, { "content-type": "text/plain" });
+        response.writeHead(200, { "content-type": "text/plain", "x-device-id": device });
         return void response.end(lines.slice(-tail).join("\n") + "\n");
       }
       default:

@@ -29,9 +29,8 @@ describe("npm run deploy", () => {
       "npm run package:functions",
       "az functionapp deployment source config-zip --resource-group '<resource_group_name>' --name '<function_app_name>' --src .cache/package/functions.zip",
       "az acr build --registry '<container_registry_name>' --image 'iot-edge-connector/adapter:<tag>' --file Dockerfile .",
-      "az functionapp keys list --resource-group '<resource_group_name>' --name '<function_app_name>' --query functionKeys.default --output tsv",
-      "kubectl apply --filename - < (Namespace iot-edge-connector; Secret iot-edge-connector-function-key (key functionKey) with the function key)",
-      "helm upgrade --install iot-edge-connector charts/iot-edge-connector --namespace iot-edge-connector --values - --wait --timeout 5m < (terraform output adapter_chart_values)",
+      "kubectl apply --filename - < (Namespace iot-edge-connector; Secret <node>-key (key functionKey) with the node's key)",
+      'helm upgrade --install iot-edge-connector charts/iot-edge-connector --namespace iot-edge-connector --values - --wait --timeout 5m < (terraform output adapter_chart_values["<cluster>"])',
       "kubectl get nodes --selector type=virtual-kubelet --output wide",
     ]);
   });
@@ -44,56 +43,74 @@ describe("npm run deploy", () => {
     );
   });
 
-  it("uses the chart's default image without a registry, and passes the function key on stdin only", async () => {
-    const steps: DeployStep[] = [];
+  it("installs the cluster asked for, each node with its own key on stdin only, and the chart's default image without a registry", async () => {
+    const node = (cluster: string, hub: string) => ({
+      name: `iot-edge-${hub}`,
+      hubName: hub,
+      functionsUrl: "https://edgeconn-edge-abc123.azurewebsites.net/api",
+      functionKeySecret: { name: `iot-edge-${hub}-key`, key: "functionKey" },
+      namespaces: [`${cluster}-line`],
+    });
     const outputs = {
       resource_group_name: "edgeconn-rg",
       function_app_name: "edgeconn-edge-abc123",
       container_registry_name: null,
       adapter_chart_values: {
-        nodes: ["plant-a", "plant-b"].map((hub) => ({
-          name: `iot-edge-${hub}`,
-          hubName: hub,
-          functionsUrl: "https://edgeconn-edge-abc123.azurewebsites.net/api",
-          functionKeySecret: { name: "iot-edge-connector-function-key", key: "functionKey" },
-        })),
+        east: { nodes: [node("east", "plant-a"), node("east", "plant-b")] },
+        west: { nodes: [node("west", "plant-a")] },
+      },
+      node_keys: {
+        "east/iot-edge-plant-a": "key-east-a",
+        "east/iot-edge-plant-b": "key-east-b",
+        "west/iot-edge-plant-a": "key-west-a",
       },
     };
-    const notes: string[] = [];
-    await deployToAzure(
-      {
-        varFile: "/tmp/connector.tfvars",
-        namespace: "iot-edge-connector",
-        release: "iot-edge-connector",
-        autoApprove: false,
-      },
-      {
-        run: (step) => Promise.resolve(void steps.push(step)),
-        capture: (step) => {
-          steps.push(step);
-          return Promise.resolve(
-            step.command === "terraform"
-              ? JSON.stringify(
-                  Object.fromEntries(Object.entries(outputs).map(([k, value]) => [k, { value }])),
-                )
-              : "s3cr3t-key\n",
-          );
+    const deploy = async (cluster?: string) => {
+      const steps: DeployStep[] = [];
+      const notes: string[] = [];
+      await deployToAzure(
+        {
+          varFile: "/tmp/connector.tfvars",
+          namespace: "iot-edge-connector",
+          release: "iot-edge-connector",
+          autoApprove: false,
+          ...(cluster !== undefined && { cluster }),
         },
-        say: (line) => void notes.push(line),
-      },
+        {
+          run: (step) => Promise.resolve(void steps.push(step)),
+          capture: (step) => {
+            steps.push(step);
+            return Promise.resolve(
+              JSON.stringify(Object.fromEntries(Object.entries(outputs).map(([k, value]) => [k, { value }]))),
+            );
+          },
+          say: (line) => void notes.push(line),
+        },
+      );
+      return { steps, notes };
+    };
+
+    await expect(deploy()).rejects.toThrow(
+      "--cluster: name the cluster to install (Terraform knows east, west)",
     );
+    await expect(deploy("north")).rejects.toThrow("--cluster north: not a cluster of virtual_nodes");
+
+    const { steps, notes } = await deploy("east");
     expect(steps.some((step) => step.args.includes("acr"))).toBe(false);
     expect(notes[0]).toMatch(/chart's default image/);
-    expect(
-      JSON.stringify(steps.map((step) => [step.command, step.args, step.input?.describe])),
-    ).not.toContain("s3cr3t-key");
+    expect(JSON.stringify(steps.map((step) => [step.command, step.args, step.input?.describe]))).not.toMatch(
+      /key-(east|west)/,
+    );
     const secretStep = steps.find((step) => step.command === "kubectl" && step.args[0] === "apply");
     const manifest = JSON.parse(secretStep?.input?.content ?? "{}") as {
-      items: { kind: string; stringData?: object }[];
+      items: { kind: string; metadata: { name: string }; stringData?: object }[];
     };
-    expect(manifest.items.map((item) => item.kind)).toEqual(["Namespace", "Secret"]);
-    expect(manifest.items[1]?.stringData).toEqual({ functionKey: "s3cr3t-key" });
+    expect(manifest.items.map((item) => [item.kind, item.metadata.name, item.stringData])).toEqual([
+      ["Namespace", "iot-edge-connector", undefined],
+      ["Secret", "iot-edge-plant-a-key", { functionKey: "key-east-a" }],
+      ["Secret", "iot-edge-plant-b-key", { functionKey: "key-east-b" }],
+    ]);
     const helmStep = steps.find((step) => step.command === "helm");
-    expect(JSON.parse(helmStep?.input?.content ?? "{}")).toEqual(outputs.adapter_chart_values);
+    expect(JSON.parse(helmStep?.input?.content ?? "{}")).toEqual(outputs.adapter_chart_values.east);
   });
 });

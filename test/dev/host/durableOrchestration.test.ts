@@ -211,6 +211,25 @@ describe("local host durable extension", { timeout: 90_000 }, () => {
     expect((await fetch(links.purgeHistoryDeleteUri!, { method: "DELETE" })).status).toBe(200);
     expect((await fetch(links.statusQueryGetUri!)).status).toBe(404);
   });
+  it("purges the history of finished instances by filter through the durable client, leaving running ones and entities", async () => {
+    const host = hosts[0]!;
+    await startOrder(host, "waitForever", "still-running", null);
+    await waitForStatus(host, "still-running", (s) => s.runtimeStatus === "Running");
+    const instance = (id: string) =>
+      fetch(`${host.url}/runtime/webhooks/durabletask/instances/${id}?code=${masterKey}`);
+    expect((await instance("order-1")).status).toBe(200);
+    const purge = () => fetch(`${host.url}/api/orders/finished`, { method: "DELETE" });
+    const purged = (await (await purge()).json()) as { instancesDeleted: number };
+    // order-1, order-webhook and order-refused (Failed), countdown-1 and its sub-orchestration, large-1, ...
+    expect(purged.instancesDeleted).toBeGreaterThanOrEqual(5);
+    for (const id of ["order-1", "order-refused", "countdown-1", "large-1"])
+      expect((await instance(id)).status).toBe(404);
+    expect((await instance("still-running")).status).toBe(202);
+    // nothing left to purge: the extension answers 404, which the client reports as none deleted
+    expect(await (await purge()).json()).toEqual({ instancesDeleted: 0 });
+    expect(await (await fetch(`${host.url}/api/counters/orders`)).json()).toBe(5);
+  });
+
   it("deletes an unreadable queue message with an error log instead of letting it block the queue", async () => {
     const host = hosts[0]!;
     const control = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(
