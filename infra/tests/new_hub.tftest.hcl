@@ -300,18 +300,18 @@ run "builds_the_adapter_image_in_its_own_registry_that_the_cluster_pulls_from" {
   assert {
     condition = (
       output.container_registry_name == azurerm_container_registry.adapter[0].name &&
-      output.adapter_chart_values.image == {
+      alltrue([for cluster in ["east", "west"] : output.adapter_chart_values[cluster].image == {
         repository = "${azurerm_container_registry.adapter[0].login_server}/iot-edge-connector/adapter"
         tag        = "0.1.0"
-      }
+      }])
     )
-    error_message = "the chart values must name the image built in the registry"
+    error_message = "every cluster's chart values must name the image built in the registry"
   }
 }
 
 run "leaves_the_chart_default_image_without_a_registry" {
   assert {
-    condition     = output.container_registry_name == null && !contains(keys(output.adapter_chart_values), "image")
+    condition     = output.container_registry_name == null && !contains(keys(output.adapter_chart_values["east"]), "image")
     error_message = "without a registry the chart values must not override the image"
   }
 }

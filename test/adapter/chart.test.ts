@@ -298,7 +298,7 @@ describe("Helm chart iot-edge-connector", () => {
 
   it("refuses a node without a Functions URL, naming the value", async () => {
     const failure = await render([
-      "--set=nodes[0].name=edge-hub1,nodes[0].hubName=hub1,nodes[0].functionKeySecret.name=k",
+      "--set=nodes[0].name=edge-hub1,nodes[0].hubName=hub1,nodes[0].functionKeySecret.name=k,nodes[0].namespaces={default}",
     ]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(CommandFailedError);
     expect((failure as CommandFailedError).message).toContain(
@@ -375,7 +375,8 @@ describe("Helm chart iot-edge-connector", () => {
           name: `iot-edge-${hub}`,
           hubName: hub,
           functionsUrl: "https://edgeconn-edge-abc123.azurewebsites.net/api",
-          functionKeySecret: { name: "iot-edge-connector-function-key", key: "functionKey" },
+          functionKeySecret: { name: `iot-edge-${hub}-key`, key: "functionKey" },
+          namespaces: ["default"],
         })),
       }),
     );
