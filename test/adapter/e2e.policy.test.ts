@@ -49,7 +49,7 @@ spec:
     spec:
       nodeSelector: { type: virtual-kubelet }
       tolerations:
-        - { key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }
+        - { key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }
       containers:
         - name: ${options.name}
           image: ${IMAGE}

@@ -51,7 +51,7 @@ function podYaml(name: string, node: string, extra: { container?: string[]; targ
     "spec:",
     `  nodeName: ${node}`,
     "  tolerations:",
-    "    - { key: virtual-kubelet.io/provider, operator: Equal, value: azure-iotedge, effect: NoSchedule }",
+    "    - { key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }",
     "  containers:",
     "    - name: sensor",
     `      image: ${IMAGE}`,

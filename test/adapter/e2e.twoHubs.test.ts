@@ -1,8 +1,9 @@
 // Issue 5 end to end with two virtual nodes on two hubs: one chart release with two nodes, an adapter
 // process per node, one Functions app with both hubs in CONNECTOR_HUBS, and two IoT Hub simulators
 // on different loopback addresses. A Deployment that selects a node by hostname lands on that
-// node's hub and on no other.
-import { mkdtemp, rm } from "node:fs/promises";
+// node's hub and on no other; one Deployment spread over both nodes lands once on each hub, and
+// scaling it touches no hub; the original connector's sample manifest runs unchanged.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,6 +47,37 @@ spec:
 `;
 }
 
+/** One workload for the devices of every hub: its replicas spread evenly over the virtual nodes. */
+function spreadDeployment(replicas: number): string {
+  return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: line-monitor
+  namespace: default
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: { app: line-monitor }
+  template:
+    metadata:
+      labels: { app: line-monitor }
+      annotations:
+        iotedge.connector/target-condition: "tags.environment='dev'"
+    spec:
+      nodeSelector: { type: virtual-kubelet }
+      tolerations:
+        - { key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }
+      topologySpreadConstraints:
+        - maxSkew: 1
+          topologyKey: kubernetes.io/hostname
+          whenUnsatisfiable: DoNotSchedule
+          labelSelector: { matchLabels: { app: line-monitor } }
+      containers:
+        - name: line-monitor
+          image: mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5
+`;
+}
+
 describe("two virtual nodes on two simulated hubs", { timeout: 240_000 }, () => {
   let cluster: ControlPlane;
   const simulators = new Map<string, RunningSimulator>();
@@ -78,7 +110,11 @@ describe("two virtual nodes on two simulated hubs", { timeout: 240_000 }, () => 
         startTestSimulator({
           hubName: hub,
           evaluationIntervalMs: 200,
-          devices: [1, 2].map((n) => ({ deviceId: `${hub}-dev-${n}`, tags: { environment: "dev" } })),
+          devices: [1, 2].map((n) => ({
+            deviceId: `${hub}-dev-${n}`,
+            // the original connector's sample targets tags.building='b43'
+            tags: { environment: "dev", ...(n === 1 && { building: "b43" }) },
+          })),
         }),
       ),
     ]);
@@ -162,5 +198,92 @@ describe("two virtual nodes on two simulated hubs", { timeout: 240_000 }, () => 
     expect(await workloadsOnHub(kept.hub)).toHaveLength(1);
     const pods = await podsSelected(cluster, `app=${kept.workload}`);
     expect(pods.map((pod) => pod.status?.phase)).toEqual(["Running", "Running"]);
+  });
+
+  /** The ids of a workload's configurations on each hub, and each hub's create and delete counts. */
+  const hubsOf = async (workload: string) =>
+    Object.fromEntries(
+      await Promise.all(
+        SITES.map(async ({ hub }) => {
+          const client = createHubClient(simulatorOf(hub).iotHubConnectionString);
+          try {
+            const ids = (await client.listConfigurations())
+              .filter((configuration) => configuration.labels?.["k8s-workload"]?.startsWith(`${workload}-`))
+              .map((configuration) => configuration.id);
+            const { operations } = simulatorOf(hub).stats;
+            return [
+              hub,
+              {
+                ids,
+                creates: operations.addOrUpdateConfiguration ?? 0,
+                deletes: operations.removeConfiguration ?? 0,
+              },
+            ];
+          } finally {
+            client.close();
+          }
+        }),
+      ),
+    ) as Record<string, { ids: string[]; creates: number; deletes: number }>;
+  const runningSpread = (replicas: number, perNode: readonly number[]) =>
+    eventually(async () => {
+      for (const { hub } of SITES) await simulatorOf(hub).fleet.evaluateNow();
+      const pods = await podsSelected(cluster, "app=line-monitor");
+      expect(pods).toHaveLength(replicas);
+      for (const pod of pods) expect(pod.status?.phase, pod.status?.message).toBe("Running");
+      const counts = SITES.map(({ node }) => pods.filter((pod) => pod.spec?.nodeName === node).length);
+      expect(counts.sort()).toEqual([...perNode].sort());
+    }, POLL);
+
+  it("one Deployment spread over both nodes lands one configuration on each hub; scaling touches no hub that keeps a replica", async () => {
+    await cluster.kubectl(["apply", "--filename=-"], spreadDeployment(2));
+    await runningSpread(2, [1, 1]);
+    const spread = await hubsOf("line-monitor");
+    for (const { hub } of SITES) expect(spread[hub]?.ids, hub).toHaveLength(1);
+
+    await cluster.kubectl(["scale", "deployment", "line-monitor", "--replicas=4"]);
+    await runningSpread(4, [2, 2]);
+    expect(await hubsOf("line-monitor")).toEqual(spread);
+
+    await cluster.kubectl(["scale", "deployment", "line-monitor", "--replicas=1"]);
+    await runningSpread(1, [0, 1]);
+    const [pod] = await podsSelected(cluster, "app=line-monitor");
+    const keeps = SITES.find(({ node }) => node === pod?.spec?.nodeName);
+    const empties = SITES.find(({ node }) => node !== pod?.spec?.nodeName);
+    if (!keeps || !empties) throw new Error("the remaining replica is on neither node");
+    await eventually(async () => expect((await hubsOf("line-monitor"))[empties.hub]?.ids).toEqual([]), POLL);
+    // the hub that kept a replica saw no operation at all
+    expect((await hubsOf("line-monitor"))[keeps.hub]).toEqual(spread[keeps.hub]);
+    await cluster.kubectl(["delete", "deployment", "line-monitor"]);
+  });
+
+  it("the original connector's sample manifest runs unchanged on the devices it targets", async () => {
+    const sample = await readFile(
+      path.resolve(import.meta.dirname, "../translate/corpus/legacy-original-sample.yaml"),
+      "utf8",
+    );
+    await cluster.kubectl(["apply", "--filename=-"], sample);
+    await eventually(async () => {
+      for (const { hub } of SITES) await simulatorOf(hub).fleet.evaluateNow();
+      const pods = await podsSelected(cluster, "app=tempSensor");
+      expect(pods).toHaveLength(1);
+      expect(pods[0]?.status?.phase, pods[0]?.status?.message).toBe("Running");
+      // tags.building='b43': one device of the node's hub
+      expect(pods[0]?.status?.message).toMatch(/running on 1\/1 devices/);
+    }, POLL);
+    const [pod] = await podsSelected(cluster, "app=tempSensor");
+    const site = SITES.find(({ node }) => node === pod?.spec?.nodeName);
+    if (!site) throw new Error("the sample's pod is on neither virtual node");
+    const client = createHubClient(simulatorOf(site.hub).iotHubConnectionString);
+    try {
+      const sampleConfigurations = (await client.listConfigurations()).filter((configuration) =>
+        configuration.labels?.["k8s-workload"]?.startsWith("tempsensor-"),
+      );
+      expect(sampleConfigurations).toHaveLength(1);
+      expect(sampleConfigurations[0]?.targetCondition).toBe("tags.building='b43'");
+      expect(sampleConfigurations[0]?.priority).toBe(15);
+    } finally {
+      client.close();
+    }
   });
 });
