@@ -17,10 +17,13 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # npm's download cache does not stay in the layer.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-# The adapter and what it imports from lib/: the pod annotations it reads (translate) and the
-# provider API contract it shares with the Functions app.
+# The adapter and what it imports from lib/: the pod annotations it reads (translate), the fleet
+# policy it checks pods against (policy, which parses target conditions: hub/twinQuery), the
+# redaction of its logs (hub/redact) and the provider API contract it shares with the Functions app.
 COPY --from=build /src/dist/lib/adapter ./dist/lib/adapter
 COPY --from=build /src/dist/lib/translate ./dist/lib/translate
+COPY --from=build /src/dist/lib/policy ./dist/lib/policy
+COPY --from=build /src/dist/lib/hub/redact.js /src/dist/lib/hub/twinQuery.js ./dist/lib/hub/
 COPY --from=build /src/dist/lib/provider/providerContract.js ./dist/lib/provider/
 # The licence of the SchemaStore schemas dist/lib/translate carries.
 COPY lib/translate/schemas/SCHEMASTORE-LICENSE.txt lib/translate/schemas/SCHEMASTORE-NOTICE.txt ./dist/lib/translate/schemas/

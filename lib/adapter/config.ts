@@ -104,9 +104,9 @@ const switches: ReadonlySet<SettingName> = new Set(["allowHttpProviderForLocalDe
 
 /** `--help`: every setting's flag and environment variable (defaults and details: docs/adapter.md). */
 export function adapterUsage(): string {
-  const settings = Object.values(adapterSettingNames).map(
-    ([flag, variable]) => `  --${flag.padEnd(26)}${variable}`,
-  );
+  const names = Object.values(adapterSettingNames);
+  const width = Math.max(...names.map(([flag]) => flag.length)) + 2;
+  const settings = names.map(([flag, variable]) => `  --${flag.padEnd(width)}${variable}`);
   return [
     "usage: node dist/lib/adapter/main.js [--flag=value ...]",
     "",

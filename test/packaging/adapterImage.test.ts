@@ -48,8 +48,15 @@ describe("the adapter image", () => {
   it("holds the manifests, the production node_modules and the adapter's part of dist/lib only", () => {
     expect(readdirSync(appDir).sort()).toEqual(["dist", "node_modules", "package-lock.json", "package.json"]);
     expect(readdirSync(path.join(appDir, "dist"))).toEqual(["lib"]);
-    expect(readdirSync(path.join(appDir, "dist/lib")).sort()).toEqual(["adapter", "provider", "translate"]);
+    expect(readdirSync(path.join(appDir, "dist/lib")).sort()).toEqual([
+      "adapter",
+      "hub",
+      "policy",
+      "provider",
+      "translate",
+    ]);
     expect(readdirSync(path.join(appDir, "dist/lib/provider"))).toEqual(["providerContract.js"]);
+    expect(readdirSync(path.join(appDir, "dist/lib/hub")).sort()).toEqual(["redact.js", "twinQuery.js"]);
   });
 
   it("ships every production package of the lockfile and none only devDependencies need", () => {
