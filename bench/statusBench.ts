@@ -18,11 +18,9 @@
 import { EventHubConsumerClient } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { HostProcess } from "../dev/host/hostProcess.js";
+import { startLocalAzurite } from "../dev/localAzurite.js";
 import type { HubEvent } from "../dev/simulator/eventLog.js";
 import { partitionIndexForKey } from "../dev/simulator/memoryEventLog.js";
 import { twinChangeEvent } from "../dev/simulator/routedEvents.js";
@@ -280,7 +278,7 @@ function reportTimes(simulator: RunningSimulator, runtimeStatus: string, after =
 }
 
 async function withInstances(instances: number): Promise<InstancesResult> {
-  const azurite = await startMemoryAzurite();
+  const azurite = await startLocalAzurite({ inMemory: true });
   const simulator = await startSimulator({
     host: await freeLoopbackHost(),
     hubName: HUB,
@@ -465,51 +463,6 @@ async function waitForCheckpoints(connectionString: string, simulator: RunningSi
   throw new Error("the instances did not reach the end of every partition");
 }
 
-/**
- * Azurite for the bench, in memory. Its disk persistence (what the tests' helper uses) slows every
- * write as the table grows to tens of thousands of rows, which would measure the emulator's storage
- * rather than the pipeline.
- */
-async function startMemoryAzurite(): Promise<{ connectionString: string; stop(): Promise<void> }> {
-  const args = [
-    "node_modules/azurite/dist/src/azurite.js",
-    "--inMemoryPersistence",
-    "--silent",
-    "--disableTelemetry",
-  ];
-  for (const service of ["blob", "queue", "table"])
-    args.push(`--${service}Host`, "127.0.0.1", `--${service}Port`, "0");
-  const child = spawn("node_modules/.bin/node", args, { stdio: ["ignore", "pipe", "inherit"] });
-  const exited = once(child, "exit");
-  const endpoints = await new Promise<Record<string, string>>((resolve, reject) => {
-    const found: Record<string, string> = {};
-    const timer = setTimeout(() => {
-      child.kill("SIGTERM"); // never leave it behind
-      reject(new Error("Azurite did not start"));
-    }, 30_000);
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      const match = /(Blob|Queue|Table) service is successfully listening at (\S+)/.exec(line);
-      if (match) found[match[1]!] = match[2]!;
-      if (Object.keys(found).length === 3) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    });
-  });
-  // The emulator's well-known development account (public, documented by Microsoft).
-  const key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-  const account = "devstoreaccount1";
-  return {
-    connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};` +
-      `BlobEndpoint=${endpoints["Blob"]}/${account};QueueEndpoint=${endpoints["Queue"]}/${account};TableEndpoint=${endpoints["Table"]}/${account}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
 function printInstances(results: InstancesResult[]): void {
   console.log(
     `\n2. End to end: ${fmt(DEVICES)} devices, ${CONFIGURATIONS} deployments, ${PARTITIONS} partitions, app instances as local hosts on one Azurite (in memory)`,
@@ -543,7 +496,7 @@ function printInstances(results: InstancesResult[]): void {
 async function main(): Promise<void> {
   if (!(await trustsLocalCa())) return;
   console.log(`status bench: ${fmt(DEVICES)} devices, ${CONFIGURATIONS} configurations, ${PODS} pods`);
-  const azurite = await startMemoryAzurite();
+  const azurite = await startLocalAzurite({ inMemory: true });
   try {
     await inProcess(azurite.connectionString);
   } finally {
