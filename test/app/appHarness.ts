@@ -27,6 +27,7 @@ const registered = localNodes(
     { node: "quiet-node", hub },
     { node: "reconcile-node", hub },
     { node: "other-node", hub },
+    { node: "plant-a", hub }, // the node of the fleet policy attack corpus (test/policy)
     { node, hub, cluster: "cluster-b" },
   ],
   cluster,
