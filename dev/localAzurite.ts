@@ -1,5 +1,6 @@
 // Azurite (the Azure Storage emulator, an npm dependency) as a child process for `npm start`:
-// loopback only, free ports, data in a temp directory removed at stop.
+// loopback only, free ports, data in a temp directory removed at stop (or in memory when asked:
+// benchmarks, whose tables grow until disk persistence measures the emulator rather than the code).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -17,13 +18,19 @@ export interface LocalAzurite {
   stop(): Promise<void>;
 }
 
-export async function startLocalAzurite(): Promise<LocalAzurite> {
-  const location = mkdtempSync(path.join(tmpdir(), "connector-azurite-"));
+export async function startLocalAzurite(options: { inMemory?: boolean } = {}): Promise<LocalAzurite> {
+  const location = options.inMemory ? undefined : mkdtempSync(path.join(tmpdir(), "connector-azurite-"));
   const entry = path.join(
     path.dirname(createRequire(import.meta.url).resolve("azurite/package.json")),
     "dist/src/azurite.js",
   );
-  const args = [entry, "--location", location, "--silent", "--disableTelemetry", "--skipApiVersionCheck"];
+  const args = [
+    entry,
+    ...(location ? ["--location", location] : ["--inMemoryPersistence"]),
+    "--silent",
+    "--disableTelemetry",
+    "--skipApiVersionCheck",
+  ];
   for (const service of ["blob", "queue", "table"])
     args.push(`--${service}Host`, "127.0.0.1", `--${service}Port`, "0");
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -59,7 +66,7 @@ export async function startLocalAzurite(): Promise<LocalAzurite> {
     async stop() {
       child.kill("SIGTERM");
       await exited;
-      rmSync(location, { recursive: true, force: true });
+      if (location) rmSync(location, { recursive: true, force: true });
     },
   };
 }

@@ -1,25 +1,31 @@
 // The eventHub trigger on each hub's built-in endpoint (one function per hub in CONNECTOR_HUBS):
-// twin change and connection state events move the device cache forward and the fleet status of
-// every configuration they touch (lib/status/hubStatus.ts).
+// twin change and connection state events move the states of the partition's devices forward and
+// the partition's parts of every fleet status they touch (lib/status/partitionStatus.ts). The host
+// spreads the partitions over the app's instances. A batch that fails is retried (the host would
+// otherwise move the checkpoint past it) after the hub's in-memory status was dropped, so the retry
+// starts again from what the table holds.
 import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
-import { readSchedulerView } from "../lib/app/durableWorkflows.js";
 import { redact } from "../lib/hub/redact.js";
-import { eventsFromTrigger } from "../lib/status/readHubEvents.js";
+import { eventsFromTrigger, partitionIdFromTrigger } from "../lib/status/readHubEvents.js";
 
 async function handleBatch(hub: string, bodies: unknown[], context: InvocationContext): Promise<void> {
+  const connector = connectorApp();
+  const partitionId = partitionIdFromTrigger(context.triggerMetadata);
   try {
-    const status = await connectorApp().hubStatuses.get(hub);
-    await status.setConfigurations(await readSchedulerView(df.getClient(context), hub));
-    const result = await status.processEvents(eventsFromTrigger(bodies, context.triggerMetadata));
+    const view = await connector.schedulerView(df.getClient(context), hub);
+    const result = await connector.hubStatuses.use(hub, async (status) => {
+      await status.setConfigurations(view);
+      return status.processEvents(partitionId, eventsFromTrigger(bodies, context.triggerMetadata));
+    });
     context.debug(
-      `twin events on ${hub}: ${bodies.length} events, ${result.notifications} notifications, ${result.malformed} malformed, ${result.changedDevices} devices and ${result.changedStatuses.length} fleet statuses changed`,
+      `twin events on ${hub} partition ${partitionId}: ${bodies.length} events, ${result.notifications} notifications, ${result.malformed} malformed, ${result.changedDevices} devices and ${result.changedStatuses.length} fleet status parts changed`,
     );
   } catch (error) {
-    // Rethrown so the batch is retried (checkpoint not moved); the message never carries secrets.
+    // Rethrown so that the retry policy runs the batch again; the message never carries secrets.
     context.error(
-      `twin events on ${hub} failed: ${redact(error instanceof Error ? error.message : String(error))}`,
+      `twin events on ${hub} partition ${partitionId} failed (${context.retryContext ? `retry ${context.retryContext.retryCount}` : "first attempt"}): ${redact(error instanceof Error ? error.message : String(error))}`,
     );
     throw error;
   }
@@ -42,6 +48,14 @@ function register(): void {
       eventHubName: hub.eventsName,
       consumerGroup: hub.consumerGroup,
       cardinality: "many",
+      // Without a retry policy the host drops a batch whose function throws. Status must not lose
+      // events: retry until it works (a partition waits meanwhile), backing off to a minute.
+      retry: {
+        strategy: "exponentialBackoff",
+        maxRetryCount: -1,
+        minimumInterval: { seconds: 1 },
+        maximumInterval: { minutes: 1 },
+      },
       extraInputs: [df.input.durableClient()],
       handler: (bodies, context) => handleBatch(hub.name, bodies as unknown[], context),
     });

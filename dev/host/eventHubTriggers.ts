@@ -1,6 +1,8 @@
 // eventHub triggers fed by @azure/event-hubs' EventHubConsumerClient: the binding's `connection`
-// names the app setting with the connection string, checkpoints live in blob storage (container
-// azure-webjobs-eventhub, as the real extension), and the function gets what the real extension
+// names the app setting with the connection string, checkpoints and partition ownership live in
+// blob storage (container azure-webjobs-eventhub, as the real extension), so several hosts on one
+// storage account share a hub's partitions the way instances of a Functions app do (load balancing
+// and ownership expiry as dev/host/eventHubOptions.ts says), and the function gets what the real extension
 // passes: with cardinality "many" an array of bodies and per-event metadata arrays
 // (enqueuedTimeUtcArray, sequenceNumberArray, offsetArray, partitionKeyArray, propertiesArray,
 // systemPropertiesArray), with "one" a body and the single-event metadata.
@@ -18,17 +20,10 @@ import type { Registration } from "./functionsCore.js";
 import type { RpcBindingInfo, RpcTypedData } from "./functionsCoreTypes.js";
 import type { HostInvoker } from "./hostInvoker.js";
 import { resolveSettingReferences } from "./timerTriggers.js";
+import { defaultEventHubOptions, type EventHubOptions } from "./eventHubOptions.js";
 
 const checkpointContainer = "azure-webjobs-eventhub";
-const maxBatchSize = 100;
 const maxWaitTimeInSeconds = 1;
-// A local host is usually the only consumer: claim every partition at once, and take over the
-// partitions of a host that stopped without releasing them after 10 s rather than a minute.
-const loadBalancingOptions = {
-  strategy: "greedy" as const,
-  updateIntervalInMs: 2_000,
-  partitionOwnershipExpirationIntervalInMs: 10_000,
-};
 
 interface EventHubFunction {
   registration: Registration;
@@ -150,10 +145,17 @@ export class EventHubTriggers {
   readonly #functions: EventHubFunction[];
   readonly #invoker: HostInvoker;
   readonly #logger: Logger;
+  readonly #options: EventHubOptions;
   readonly #running: { client: EventHubConsumerClient; subscription: Subscription }[] = [];
 
-  constructor(invoker: HostInvoker, logger: Logger, env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    invoker: HostInvoker,
+    logger: Logger,
+    options: EventHubOptions = defaultEventHubOptions,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.#invoker = invoker;
+    this.#options = options;
     this.#logger = logger.child({ component: "eventHub" });
     this.#functions = invoker
       .withTrigger("eventHubTrigger")
@@ -174,7 +176,7 @@ export class EventHubTriggers {
     for (const fn of this.#functions) {
       const checkpoints = new BlobCheckpointStore(container);
       // As the real extension: an EntityPath in the connection string wins over eventHubName.
-      const clientOptions = { loadBalancingOptions };
+      const clientOptions = { loadBalancingOptions: this.#options.loadBalancing };
       const client =
         fn.eventHubName && !/;\s*EntityPath=/i.test(fn.connectionString)
           ? new EventHubConsumerClient(
@@ -196,7 +198,11 @@ export class EventHubTriggers {
             return Promise.resolve();
           },
         },
-        { maxBatchSize, maxWaitTimeInSeconds, startPosition: earliestEventPosition },
+        {
+          maxBatchSize: this.#options.maxEventBatchSize,
+          maxWaitTimeInSeconds,
+          startPosition: earliestEventPosition,
+        },
       );
       this.#running.push({ client, subscription });
     }

@@ -10,6 +10,8 @@ export const fixtureApp = path.join(root, "test/dev/host/fixtures/app");
 
 export interface HostProcess {
   url: string;
+  /** the host's process id (for memory readings), undefined once it exited */
+  readonly pid: number | undefined;
   /** Every line the host wrote (pino JSON lines and anything else). */
   output: string[];
   /** The first output line containing `text`, waiting (bounded) for the host to write it. */
@@ -53,6 +55,9 @@ export async function startHostProcess(options: {
   });
   return {
     url,
+    get pid() {
+      return child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     output,
     async waitForLine(text) {
       for (let attempt = 0; attempt < 200; attempt++) {

@@ -15,6 +15,8 @@ export interface LoadedApp {
   taskHubName: string;
   /** host.json `extensions.http.routePrefix`, default "api". */
   routePrefix: string;
+  /** host.json `extensions.eventHubs`, as written (dev/host/eventHubOptions.ts reads it). */
+  eventHubs: Record<string, unknown>;
 }
 
 export interface AppLocation {
@@ -44,7 +46,7 @@ function entryPattern(location: AppLocation): string {
   return main;
 }
 
-function hostSettings(appDir: string): { taskHubName: string; routePrefix: string } {
+function hostSettings(appDir: string): Pick<LoadedApp, "taskHubName" | "routePrefix" | "eventHubs"> {
   const file = path.join(appDir, "host.json");
   const hostJson = existsSync(file) ? readJson(file, "host.json") : {};
   const extensions = (hostJson.extensions ?? {}) as Record<string, Record<string, unknown> | undefined>;
@@ -53,6 +55,7 @@ function hostSettings(appDir: string): { taskHubName: string; routePrefix: strin
   return {
     taskHubName: typeof hubName === "string" && hubName.length > 0 ? hubName : "TestHubName",
     routePrefix: typeof routePrefix === "string" ? routePrefix.replace(/^\/+|\/+$/g, "") : "api",
+    eventHubs: extensions.eventHubs ?? {},
   };
 }
 

@@ -12,6 +12,7 @@ import { startDurableHost, type DurableHost } from "./durable/durableHost.js";
 import type { Registration } from "./functionsCore.js";
 import { TimerTriggers } from "./timerTriggers.js";
 import { EventHubTriggers } from "./eventHubTriggers.js";
+import { readEventHubOptions } from "./eventHubOptions.js";
 import { retryPolicyOf } from "./retryPolicy.js";
 
 export interface LocalHostOptions {
@@ -99,7 +100,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     logger.warn(unserved, "the local host does not fire this trigger type; the function will not run");
   }
   const timers = new TimerTriggers(invoker, logger);
-  const eventHubs = new EventHubTriggers(invoker, logger);
+  const eventHubs = new EventHubTriggers(invoker, logger, readEventHubOptions(app.eventHubs));
   const onError = (functionName: string, error: unknown) =>
     logger.error({ function: functionName, err: error }, "function invocation failed");
 

@@ -2,7 +2,8 @@
 // unmodified @azure/event-hubs client reads with "...;UseDevelopmentEmulator=true" (plain AMQP, no TLS).
 // It serves what that client uses: CBS put-token with SAS signature checks, the $management READ
 // requests for hub and partition properties, and partition receivers
-// <hub>/ConsumerGroups/<group>/Partitions/<id> with start filters, link credit and owner levels (epochs).
+// <hub>/ConsumerGroups/<group>/Partitions/<id> with start filters, link credit and owner levels (epochs:
+// a new receiver with an owner level at least as high as the current ones disconnects them).
 import { once } from "node:events";
 import type { Socket } from "node:net";
 import rhea from "rhea";
@@ -248,10 +249,12 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
       return;
     }
     if (ownerLevel !== undefined) {
-      for (const rival of rivals.filter((reader) => (reader.ownerLevel ?? -1) < ownerLevel)) {
+      // As Event Hubs: a receiver with an owner level at least as high takes the partition over, so
+      // load balancing consumers (all at owner level 0) hand a partition from one to the next.
+      for (const rival of rivals) {
         rival.close({
           condition: "amqp:link:stolen",
-          description: `a receiver with the higher owner level ${ownerLevel} took over partition ${partitionId}`,
+          description: `New receiver with owner level ${ownerLevel} took over partition ${partitionId} from the receiver with owner level ${rival.ownerLevel ?? "none"}`,
         });
       }
     }

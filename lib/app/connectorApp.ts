@@ -2,6 +2,7 @@
 // one HubClient per hub, the tables, the status pipeline of each hub and one long-lived provider.
 // Registrations in functions/ reach them through `connectorApp()` and hold nothing of their own.
 import type { TokenCredential } from "@azure/core-auth";
+import type { DurableClient } from "durable-functions";
 import { createHubClient } from "../hub/createHubClient.js";
 import type { HubIdentitySettings } from "../hub/sdkConnection.js";
 import type { HubClient } from "../hub/hubClient.js";
@@ -13,8 +14,10 @@ import { ProviderService } from "../provider/providerService.js";
 import { hubBudget } from "../scheduler/hubBudget.js";
 import { connectorFor, type HubConnector } from "../scheduler/hubOperations.js";
 import type { SchedulerSettings } from "../scheduler/schedulerState.js";
+import type { HubSchedulerView } from "../scheduler/schedulerContract.js";
 import { HubStatusRegistry } from "../status/hubStatusRegistry.js";
 import { StatusStore } from "../status/statusStore.js";
+import { readSchedulerView } from "./durableWorkflows.js";
 import {
   appSettingNames,
   hubSettingNames,
@@ -25,6 +28,12 @@ import {
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
+/**
+ * How long a hub scheduler's view serves the twin-events batches: each batch needs the managed
+ * configurations, and a configuration the view lacks for a moment is counted once the view has it.
+ */
+const schedulerViewTtlMs = 1_000;
+
 export class ConnectorApp {
   readonly records: PodRecords;
   readonly statusStore: StatusStore;
@@ -34,6 +43,10 @@ export class ConnectorApp {
   readonly nodeCredentials: NodeCredentials;
   private readonly clients = new Map<string, HubClient>();
   private readonly connectors = new Map<string, HubConnector>();
+  private readonly schedulerViews = new Map<
+    string,
+    { at: number; view: Promise<HubSchedulerView | undefined> }
+  >();
 
   constructor(
     readonly settings: AppSettings,
@@ -57,6 +70,7 @@ export class ConnectorApp {
       baseDeployment: (hub) =>
         this.hubSettings(hub).baseDeployment ? baseDeployment(settings.base, hub) : undefined,
       fleetStatuses: (hub, ids) => this.statusStore.fleetStatuses(hub, ids),
+      deviceCounts: (hub) => this.statusStore.deviceCounts(hub),
       now: () => new Date(),
     });
   }
@@ -85,6 +99,17 @@ export class ConnectorApp {
   /** The fleet policy of a virtual node (FLEET_POLICY; the default policy when none is written). */
   nodePolicy(node: string): NodePolicy {
     return nodePolicyOf(this.settings.fleetPolicy, node);
+  }
+
+  /** The hub scheduler's view (its managed configurations), read at most once a second per hub. */
+  schedulerView(client: DurableClient, hub: string): Promise<HubSchedulerView | undefined> {
+    const now = Date.now();
+    const cached = this.schedulerViews.get(hub);
+    if (cached && now - cached.at < schedulerViewTtlMs) return cached.view;
+    const view = readSchedulerView(client, hub);
+    view.catch(() => this.schedulerViews.delete(hub));
+    this.schedulerViews.set(hub, { at: now, view });
+    return view;
   }
 
   /** The hub client (with retries) the provider and the status pipeline share. */

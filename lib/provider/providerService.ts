@@ -49,6 +49,11 @@ export interface ProviderDependencies {
   baseDeployment(hub: string): EdgeConfiguration | undefined;
   /** the latest fleet status of each of these configurations that devices have reported on */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
+  /**
+   * the hub's devices and how many are connected, as the status pipeline keeps them (no hub query);
+   * undefined until the pipeline has filled the hub's device states
+   */
+  deviceCounts(hub: string): Promise<{ total: number; connected: number } | undefined>;
   now(): Date;
 }
 
@@ -70,13 +75,11 @@ export function specHash(request: PutPodRequest, cluster?: string): string {
     .digest("base64url");
 }
 
-const conditionsCacheMs = 60_000;
 /** Pods share configurations, so the hub's deployment limit does not bound pods; this only keeps the scheduler sane. */
 const podsPerNode = 1000;
 
 /** One per process: its caches and its one-request-at-a-time-per-pod rule hold across requests. */
 export class ProviderService {
-  private readonly deviceCounts = new Map<string, { at: number; total: number; connected: number }>();
   /** hubs whose base deployment this process has submitted */
   private readonly baseDeploymentsSubmitted = new Set<string>();
   /** one request at a time per pod, and per hub for its base deployment */
@@ -392,7 +395,7 @@ export class ProviderService {
       throw forbidden("DeviceNotTargeted", `device "${deviceId}" is not targeted by pod ${pod}'s deployment`);
   }
 
-  /** Hub reachable, devices total/connected (one paged twin query, cached a minute), deployments used/limit. */
+  /** Hub reachable, devices total/connected (from the status pipeline: no hub query), deployments used/limit. */
   async nodeConditions(
     workflows: PodWorkflows,
     caller: NodeIdentity,
@@ -444,17 +447,6 @@ export class ProviderService {
   }
 
   private async countDevices(hub: string): Promise<{ total: number; connected: number }> {
-    const cached = this.deviceCounts.get(hub);
-    const now = this.deps.now().getTime();
-    if (cached !== undefined && now - cached.at < conditionsCacheMs) return cached;
-    let total = 0;
-    let connected = 0;
-    for await (const page of this.deps.hubClient(hub).queryTwins("SELECT * FROM devices")) {
-      total += page.length;
-      connected += page.filter((twin) => twin.connectionState === "Connected").length;
-    }
-    const counts = { at: now, total, connected };
-    this.deviceCounts.set(hub, counts);
-    return counts;
+    return (await this.deps.deviceCounts(hub)) ?? { total: 0, connected: 0 };
   }
 }

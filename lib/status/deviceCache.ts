@@ -75,6 +75,17 @@ export class DeviceCache {
     this.devices.set(state.deviceId, state);
   }
 
+  remove(deviceId: string): void {
+    this.devices.delete(deviceId);
+  }
+
+  /** Devices in the cache and how many of them are connected. */
+  counts(): { total: number; connected: number } {
+    let connected = 0;
+    for (const state of this.devices.values()) if (state.connected === true) connected += 1;
+    return { total: this.devices.size, connected };
+  }
+
   /** Device ids whose state missed a change and should be read again. */
   staleDevices(): string[] {
     return [...this.devices.values()].filter((state) => state.stale).map((state) => state.deviceId);

@@ -235,3 +235,22 @@ export function applyNotification(state: DeviceState, notification: HubNotificat
       return false;
   }
 }
+
+/**
+ * A device's state from what a partition knew and what the hub's twins said when they were read
+ * again (the reconcile's repair): per twin, the newer version wins; the connection is the twins'
+ * (a twin carries no sequence number to compare, so the events' one is kept for the next event).
+ */
+export function joinStates(known: DeviceState, reread: DeviceState): DeviceState {
+  const joined = structuredClone(known);
+  if (reread.twinVersion > known.twinVersion) {
+    joined.twinVersion = reread.twinVersion;
+    joined.tags = structuredClone(reread.tags);
+  }
+  if (reread.agent.twinVersion > known.agent.twinVersion) joined.agent = structuredClone(reread.agent);
+  if (reread.connected !== undefined) joined.connected = reread.connected;
+  joined.stale =
+    known.stale &&
+    (known.twinVersion > reread.twinVersion || known.agent.twinVersion > reread.agent.twinVersion);
+  return joined;
+}

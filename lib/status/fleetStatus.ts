@@ -22,7 +22,7 @@ export const MAX_LISTED_FAILURES = 5;
 export const MAX_LISTED_RUNNING = 10;
 
 /** Worst first: the state a container status shows when devices disagree. */
-const SEVERITY: Record<DeviceModuleState["runtimeStatus"], number> = {
+export const SEVERITY: Record<DeviceModuleState["runtimeStatus"], number> = {
   failed: 5,
   backoff: 4,
   unhealthy: 3,
@@ -209,27 +209,6 @@ export class FleetTracker {
     return [...(this.configurations.get(configurationId)?.targets ?? [])];
   }
 
-  /**
-   * Replaces the targeted and applied counts with the hub's metrics when the cache cannot explain
-   * them; the status says so (`source: "hubMetrics"`) until devices' events change it again.
-   */
-  useHubMetrics(
-    configurationId: string,
-    counts: { targeted: number; applied: number },
-  ): FleetStatus | undefined {
-    const tracked = this.configurations.get(configurationId);
-    if (!tracked?.status) return undefined;
-    this.versionCounter += 1;
-    tracked.status = {
-      ...tracked.status,
-      counts: { ...tracked.status.counts, ...counts },
-      computedAt: this.now().toISOString(),
-      source: "hubMetrics",
-      version: this.versionCounter,
-    };
-    return tracked.status;
-  }
-
   /** Targeted devices on which this module of the configuration runs, sorted (for logs: the first one). */
   devicesRunningModule(configurationId: string, module: string): string[] {
     const tracked = this.configurations.get(configurationId);
@@ -246,6 +225,7 @@ export class FleetTracker {
     const { id } = tracked.spec;
     const moduleNames = Object.keys(tracked.spec.modules).sort();
     const counts = { targeted: 0, applied: 0, running: 0, failed: 0, offline: 0 };
+    const reported = { successful: 0, failed: 0 };
     const modules: FleetStatus["modules"] = {};
     for (const name of moduleNames) modules[name] = { running: 0, restartCount: 0 };
     const failures: FleetStatus["failures"] = [];
@@ -258,6 +238,9 @@ export class FleetTracker {
       counts.applied += 1;
       const synced = inSync(device);
       const rejected = desiredFailure(device);
+      // As the hub's metrics: edgeAgent processed the current desired properties and said how it went.
+      const code = device.agent.lastDesiredStatus?.code;
+      if (synced && code !== undefined) reported[code === 200 ? "successful" : "failed"] += 1;
       const deviceFailures: FleetStatus["failures"] = rejected ? [{ deviceId, reason: rejected }] : [];
       let runsAll = synced && !rejected;
       for (const name of moduleNames) {
@@ -300,6 +283,7 @@ export class FleetTracker {
       configurationId: id,
       counts,
       modules,
+      reported,
       failures,
       computedAt: this.now().toISOString(),
       source: "events",

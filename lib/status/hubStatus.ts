@@ -1,39 +1,61 @@
-// One hub's status pipeline, as the eventHub trigger and the reconcile timer use it: the device
-// cache (loaded from the status table, or filled from the hub once), the fleet tracker over the
-// scheduler's managed configurations, and persistence of what changed after each batch.
+// One hub's status pipeline in one app instance: the hub's fill (read from the hub once, by one
+// instance), the scheduler's managed configurations, and the partitions this instance reads,
+// each loaded from the table when its first batch arrives (partitionStatus.ts). Other instances
+// hold the other partitions; the table holds every partition's parts, and readers sum them.
 import type { HubClient } from "../hub/hubClient.js";
 import type { ReceivedEventLike } from "../hub/hubNotifications.js";
-import type { HubSchedulerView } from "../scheduler/schedulerContract.js";
-import { DeviceCache } from "./deviceCache.js";
-import { FleetTracker } from "./fleetStatus.js";
-import { readHubEvents } from "./readHubEvents.js";
+import type { HubSchedulerView, ManagedConfiguration } from "../scheduler/schedulerContract.js";
+import { configurationsKey, FillParts, openFill, refillFromHub, type HubFill } from "./hubFill.js";
+import { PartitionStatus, type BatchResult } from "./partitionStatus.js";
 import type { FleetStatus } from "./statusContract.js";
-import type { HubBookkeeping, StatusStore } from "./statusStore.js";
+import { StatusConflict, type StatusStore } from "./statusStore.js";
+
+export type { BatchResult } from "./partitionStatus.js";
 
 export interface HubStatusOptions {
   hub: string;
   store: StatusStore;
-  /** the hub, for the one-time fill and for refreshing devices that missed a change */
+  /** the hub, for the fill and for reading devices that missed a change */
   hubClient: () => HubClient;
   now?: () => Date;
   warn?: (message: string) => void;
-}
-
-export interface BatchResult {
-  notifications: number;
-  malformed: number;
-  changedDevices: number;
-  changedStatuses: FleetStatus[];
+  /** a fill this process already loaded (reused when the table still names it) */
+  knownFill?: HubFill;
 }
 
 export class HubStatus {
-  private configurationIds: Iterable<string> | undefined;
-  /**
-   * The trigger runs a batch per partition concurrently (and the reconcile timer beside them): each
-   * change and the write of what it computed run one at a time, so an older fleet status can never
-   * be stored over a newer one.
-   */
+  private managed: readonly ManagedConfiguration[] = [];
+  private key: string | undefined;
+  private readonly partitions = new Map<string, Promise<PartitionStatus>>();
+  private fillParts: FillParts;
+  /** configuration changes and refills, one at a time */
   private last: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly options: Required<Omit<HubStatusOptions, "knownFill">>,
+    private fill: HubFill,
+  ) {
+    this.fillParts = new FillParts(fill, options.store, options.hub);
+  }
+
+  /** Loads the hub's fill from the table; the first time ever, one instance reads it from the hub. */
+  static async open(options: HubStatusOptions): Promise<HubStatus> {
+    const full = { now: () => new Date(), warn: () => {}, ...options };
+    const fill = await openFill({ ...full, ...(options.knownFill && { known: options.knownFill }) });
+    return new HubStatus(full, fill);
+  }
+
+  get hub(): string {
+    return this.options.hub;
+  }
+
+  get store(): StatusStore {
+    return this.options.store;
+  }
+
+  get currentFill(): HubFill {
+    return this.fill;
+  }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
     const next = this.last.then(work, work);
@@ -41,121 +63,84 @@ export class HubStatus {
     return next;
   }
 
-  private constructor(
-    private readonly options: Required<HubStatusOptions>,
-    readonly cache: DeviceCache,
-    readonly fleet: FleetTracker,
-    private readonly bookkeeping: HubBookkeeping,
-  ) {}
-
-  /** Loads the hub's cache from the table; the first time ever, fills it from the hub with paged queries. */
-  static async open(options: HubStatusOptions): Promise<HubStatus> {
-    const full: Required<HubStatusOptions> = { now: () => new Date(), warn: () => {}, ...options };
-    const { hub, store } = full;
-    const bookkeeping = await store.bookkeeping(hub);
-    let cache: DeviceCache;
-    if (bookkeeping.filledAt !== undefined) {
-      cache = new DeviceCache(await store.loadDevices(hub));
-    } else {
-      cache = await DeviceCache.fromHub(full.hubClient());
-      await store.saveDevices(hub, [...cache.all()]);
-      bookkeeping.filledAt = full.now().toISOString();
-      await store.saveBookkeeping(hub, bookkeeping);
+  private partition(partitionId: string): Promise<PartitionStatus> {
+    let partition = this.partitions.get(partitionId);
+    if (!partition) {
+      partition = PartitionStatus.load(
+        {
+          hub: this.options.hub,
+          partitionId,
+          store: this.options.store,
+          fill: this.fill,
+          hubClient: this.options.hubClient,
+          warn: this.options.warn,
+        },
+        this.managed,
+      );
+      partition.catch(() => this.partitions.delete(partitionId));
+      this.partitions.set(partitionId, partition);
     }
-    const storedVersions = (await store.allFleetStatuses(hub)).map((status) => status.version);
-    const fleet = new FleetTracker(
-      hub,
-      cache,
-      full.now,
-      Math.max(bookkeeping.fleetVersion, ...storedVersions),
-    );
-    return new HubStatus(full, cache, fleet, bookkeeping);
+    return partition;
   }
 
-  /** Takes the scheduler's managed configurations; statuses of configurations it no longer has are deleted. */
-  setConfigurations(view: HubSchedulerView | undefined): Promise<FleetStatus[]> {
-    return this.serially(() => this.takeConfigurations(view));
-  }
-
-  private async takeConfigurations(view: HubSchedulerView | undefined): Promise<FleetStatus[]> {
-    const { hub, store } = this.options;
+  /** Takes the scheduler's managed configurations (cheap when they did not change). */
+  setConfigurations(view: HubSchedulerView | undefined): Promise<void> {
     const managed = Object.values(view?.configurations ?? {});
-    const current = new Set(managed.map((configuration) => configuration.id));
-    // The first time, what the table holds; then what this process last had.
-    const previous =
-      this.configurationIds ?? (await store.allFleetStatuses(hub)).map((status) => status.configurationId);
-    const gone = [...previous].filter((id) => !current.has(id));
-    this.configurationIds = current;
-    this.fleet.setConfigurations(managed);
-    if (gone.length > 0) {
-      await store.deleteFleetStatuses(hub, gone);
-      // the deleted statuses' versions stay a floor for the versions handed out next
-      await store.saveBookkeeping(hub, this.bookkeeping);
-    }
-    return this.persist([]);
-  }
-
-  /** Applies a batch of events from the hub's endpoint and stores what changed. */
-  processEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
-    return this.serially(() => this.applyEvents(events));
-  }
-
-  private async applyEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
-    const read = readHubEvents(events, this.options.warn);
-    const changed = this.cache.apply(read.notifications);
-    this.fleet.devicesChanged(changed);
-    const changedStatuses = await this.persist([...changed]);
-    return {
-      notifications: read.notifications.length,
-      malformed: read.malformed,
-      changedDevices: changed.size,
-      changedStatuses,
-    };
-  }
-
-  /** Reads again (two twin reads each) at most `limit` devices that missed a change; returns how many. */
-  refreshDevices(deviceIds: readonly string[], limit: number): Promise<number> {
+    const key = configurationsKey(managed);
+    if (key === this.key) return Promise.resolve();
     return this.serially(async () => {
-      const chosen = deviceIds.slice(0, limit);
-      for (const deviceId of chosen) await this.cache.refresh(this.options.hubClient(), deviceId);
-      this.fleet.devicesChanged(chosen);
-      await this.persist(chosen);
-      return chosen.length;
+      if (key === this.key) return;
+      this.managed = managed;
+      await this.fillParts.publish(managed);
+      for (const partition of this.partitions.values()) await (await partition).setConfigurations(managed);
+      this.key = key;
     });
   }
 
-  /** Stores the changed devices (deleted ones are removed) and the recomputed fleet statuses. */
-  private async persist(deviceIds: readonly string[]): Promise<FleetStatus[]> {
-    const { hub, store } = this.options;
-    const present = deviceIds.flatMap((id) => this.cache.get(id) ?? []);
-    const deleted = deviceIds.filter((id) => this.cache.get(id) === undefined);
-    const statuses = this.fleet.update();
-    // Different partitions: no order between them. The versions need no bookkeeping write here: a
-    // reopened pipeline continues from the highest stored status version.
-    await Promise.all([
-      present.length > 0 ? store.saveDevices(hub, present) : undefined,
-      deleted.length > 0 ? store.deleteDevices(hub, deleted) : undefined,
-      statuses.length > 0 ? store.saveFleetStatuses(hub, statuses) : undefined,
-    ]);
-    this.bookkeeping.fleetVersion = this.fleet.version;
-    return statuses;
+  /** Applies a batch of one partition's events and stores what changed. */
+  async processEvents(partitionId: string, events: readonly ReceivedEventLike[]): Promise<BatchResult> {
+    await this.last; // a configuration change in progress first
+    return (await this.partition(partitionId)).processEvents(events);
   }
 
-  /** Shows the hub's targeted/applied counts in a configuration's status and stores it. */
-  useHubMetrics(configurationId: string, counts: { targeted: number; applied: number }): Promise<void> {
+  /** The stored statuses of every configuration, summed over all instances' partitions. */
+  storedStatuses(): Promise<FleetStatus[]> {
+    return this.options.store.allFleetStatuses(this.options.hub);
+  }
+
+  /**
+   * Reads the hub's twins again into a new fill, and moves every stored partition onto it: each
+   * device state the partition holds is joined with the twins' (the newer version wins), so nothing
+   * the events brought since is lost. The instances reading those partitions find their rows changed
+   * at their next write and load them again.
+   */
+  refill(): Promise<void> {
     return this.serially(async () => {
-      const status = this.fleet.useHubMetrics(configurationId, counts);
-      if (!status) return;
-      await this.options.store.saveFleetStatuses(this.options.hub, [status]);
-      this.bookkeeping.fleetVersion = this.fleet.version;
+      const { hub, store } = this.options;
+      const { fill, replaced } = await refillFromHub({ ...this.options, known: this.fill });
+      this.fill = fill;
+      this.fillParts = new FillParts(fill, store, hub);
+      await this.fillParts.publish(this.managed);
+      this.partitions.clear();
+      for (const row of (await store.fleetRows(hub)).partitions) {
+        for (let attempt = 0; attempt < 3; attempt += 1) {
+          try {
+            await this.partition(row.partitionId);
+            break;
+          } catch (error) {
+            if (!(error instanceof StatusConflict)) throw error;
+            this.partitions.delete(row.partitionId);
+          }
+        }
+      }
+      // This instance reads partitions of its own only through the trigger: load them again then.
+      this.partitions.clear();
+      if (replaced?.states)
+        await store.deleteRecords(hub, undefined, [replaced.states]).catch((error: unknown) => {
+          this.options.warn(
+            `old fill of ${hub} stays: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        });
     });
-  }
-
-  get drift(): HubBookkeeping["driftSince"] {
-    return this.bookkeeping.driftSince;
-  }
-
-  async saveBookkeeping(): Promise<void> {
-    await this.options.store.saveBookkeeping(this.options.hub, this.bookkeeping);
   }
 }

@@ -1,40 +1,57 @@
-// The slow cross-check of event-driven status against the hub's own configuration metrics (one
-// list call returns every configuration with `targetedCount` and `appliedCount`). The hub computes
-// metrics on its own cadence, so a disagreement only counts once it has lasted `graceMs`. Then the
-// devices involved are read again, within a budget: those the cache marked stale, and the devices a
-// twin query of the configuration's target condition finds that the cache does not count. If the
-// counts still disagree, the status takes the hub's numbers and says so (`source: "hubMetrics"`).
+// The slow cross-check of event-driven status against the hub's own configuration metrics: one list
+// call returns every configuration with `targetedCount`, `appliedCount`, and for IoT Edge deployments
+// `reportedSuccessfulCount` and `reportedFailedCount`. They are compared with the stored statuses,
+// summed over every instance's partitions (never with one instance's memory: the instance running
+// the timer may read no partition at all), the last two with the statuses' `reported` counts, which
+// count as the hub does. The hub computes metrics on its own cadence, so a disagreement only counts
+// once it has lasted `graceMs`; then the repair is to read the hub's twins again (HubStatus.refill:
+// two paged twin queries) and move every partition onto them, at most once per `minRefillIntervalMs`.
+// Statuses that agree are never written.
 import type { HubClient } from "../hub/hubClient.js";
-import { TWIN_QUERY_PAGE_SIZE } from "./deviceCache.js";
 import type { HubStatus } from "./hubStatus.js";
+import type { FleetStatus } from "./statusContract.js";
+import { StatusConflict, type ReconcileBookkeeping } from "./statusStore.js";
 
 export interface ReconcileBudget {
   /** how long counts may disagree before anything is read (the hub's metrics lag) */
   graceMs: number;
-  /** twin queries per run (S1 allows 20 a minute for everything) */
-  maxQueries: number;
-  /** devices read again per run (two twin reads each) */
-  maxRefreshes: number;
+  /** a refill reads every twin (10,000 devices: 20 of S1's 20 queries a minute): at most one in this time */
+  minRefillIntervalMs: number;
 }
 
 export const DEFAULT_RECONCILE_BUDGET: ReconcileBudget = {
   graceMs: 10 * 60_000,
-  maxQueries: 2,
-  maxRefreshes: 50,
+  minRefillIntervalMs: 60 * 60_000,
 };
 
 export interface ReconcileResult {
   compared: number;
-  disagreeing: number;
-  refreshed: number;
-  queries: number;
-  /** configurations whose status now carries the hub's counts */
-  fromHubMetrics: string[];
+  /** configurations whose stored counts differ from the hub's metrics now */
+  disagreeing: string[];
+  /** whether the hub's twins were read again */
+  refilled: boolean;
 }
 
 function metric(results: Record<string, number> | undefined, name: string): number | undefined {
   const value = results?.[name];
   return typeof value === "number" ? value : undefined;
+}
+
+/** The counts that differ from the hub's metrics, named as the hub names them. */
+export function metricDisagreements(
+  fleet: FleetStatus,
+  results: Record<string, number> | undefined,
+): string[] {
+  const pairs: [string, number | undefined][] = [
+    ["targetedCount", fleet.counts.targeted],
+    ["appliedCount", fleet.counts.applied],
+    ["reportedSuccessfulCount", fleet.reported?.successful],
+    ["reportedFailedCount", fleet.reported?.failed],
+  ];
+  return pairs.flatMap(([name, ours]) => {
+    const theirs = metric(results, name);
+    return theirs === undefined || ours === undefined || theirs === ours ? [] : [name];
+  });
 }
 
 export async function reconcileWithHubMetrics(
@@ -43,56 +60,36 @@ export async function reconcileWithHubMetrics(
   now: Date,
   budget: ReconcileBudget = DEFAULT_RECONCILE_BUDGET,
 ): Promise<ReconcileResult> {
-  const result: ReconcileResult = {
-    compared: 0,
-    disagreeing: 0,
-    refreshed: 0,
-    queries: 0,
-    fromHubMetrics: [],
-  };
-  const stale = status.cache.staleDevices();
-  result.refreshed += await status.refreshDevices(stale, budget.maxRefreshes);
-
-  const drift = status.drift;
+  const result: ReconcileResult = { compared: 0, disagreeing: [], refilled: false };
+  const stored = new Map((await status.storedStatuses()).map((fleet) => [fleet.configurationId, fleet]));
+  const bookkeeping = await status.store.reconcileBookkeeping(status.hub);
+  const before: ReconcileBookkeeping = bookkeeping?.value ?? { driftSince: {} };
+  const driftSince: Record<string, string> = {};
+  let repair = false;
   for (const configuration of await hub.listConfigurations()) {
-    const fleet = status.fleet.status(configuration.id);
+    const fleet = stored.get(configuration.id);
     if (!fleet) continue; // not one of ours
-    const targeted = metric(configuration.systemMetrics?.results, "targetedCount");
-    const applied = metric(configuration.systemMetrics?.results, "appliedCount");
-    if (targeted === undefined || applied === undefined) continue;
     result.compared += 1;
-    if (targeted === fleet.counts.targeted && applied === fleet.counts.applied) {
-      delete drift[configuration.id];
-      continue;
-    }
-    result.disagreeing += 1;
-    const since = drift[configuration.id];
-    if (since === undefined) {
-      drift[configuration.id] = now.toISOString();
-      continue;
-    }
-    if (now.getTime() - Date.parse(since) < budget.graceMs) continue;
-
-    if (result.queries < budget.maxQueries && result.refreshed < budget.maxRefreshes) {
-      result.queries += 1;
-      const counted = status.fleet.targetedDevices(configuration.id);
-      const countedSet = new Set(counted);
-      // First devices the hub targets that the cache does not, then targeted ones the cache sees unapplied.
-      const suspects: string[] = [];
-      const query = `SELECT deviceId FROM devices WHERE capabilities.iotEdge = true AND (${configuration.targetCondition})`;
-      for await (const page of hub.queryTwins(query, { pageSize: TWIN_QUERY_PAGE_SIZE }))
-        for (const twin of page) if (!countedSet.has(twin.deviceId)) suspects.push(twin.deviceId);
-      for (const deviceId of counted)
-        if (status.cache.get(deviceId)?.agent.configurations[configuration.id] !== "Applied")
-          suspects.push(deviceId);
-      result.refreshed += await status.refreshDevices(suspects, budget.maxRefreshes - result.refreshed);
-    }
-    const after = status.fleet.status(configuration.id);
-    if (after && (after.counts.targeted !== targeted || after.counts.applied !== applied)) {
-      await status.useHubMetrics(configuration.id, { targeted, applied });
-      result.fromHubMetrics.push(configuration.id);
-    } else delete drift[configuration.id];
+    if (metricDisagreements(fleet, configuration.systemMetrics?.results).length === 0) continue;
+    result.disagreeing.push(configuration.id);
+    const since = before.driftSince[configuration.id] ?? now.toISOString();
+    driftSince[configuration.id] = since;
+    if (now.getTime() - Date.parse(since) >= budget.graceMs) repair = true;
   }
-  await status.saveBookkeeping();
+  const lastRefill = before.refilledAt === undefined ? undefined : Date.parse(before.refilledAt);
+  let after: ReconcileBookkeeping = { ...before, driftSince };
+  if (repair && (lastRefill === undefined || now.getTime() - lastRefill >= budget.minRefillIntervalMs)) {
+    await status.refill();
+    result.refilled = true;
+    after = { driftSince: {}, refilledAt: now.toISOString() };
+  }
+  if (JSON.stringify(after) !== JSON.stringify(before)) {
+    try {
+      await status.store.saveReconcileBookkeeping(status.hub, after, bookkeeping?.etag);
+    } catch (error) {
+      // another timer run wrote first: its view stands, this one's is compared again next run
+      if (!(error instanceof StatusConflict)) throw error;
+    }
+  }
   return result;
 }

@@ -60,3 +60,18 @@ export function eventsFromTrigger(bodies: readonly unknown[], triggerMetadata: u
     return { body, ...(properties && { properties }), ...(systemProperties && { systemProperties }) };
   });
 }
+
+/** The Event Hubs partition a trigger batch came from (the host passes `partitionContext`). */
+export function partitionIdFromTrigger(triggerMetadata: unknown): string {
+  const context =
+    typeof triggerMetadata === "object" && triggerMetadata !== null
+      ? (triggerMetadata as { partitionContext?: unknown }).partitionContext
+      : undefined;
+  const partitionId =
+    typeof context === "object" && context !== null
+      ? (context as { partitionId?: unknown }).partitionId
+      : undefined;
+  if (typeof partitionId !== "string" && typeof partitionId !== "number")
+    throw new Error("the eventHub trigger's metadata names no partition (partitionContext.partitionId)");
+  return String(partitionId);
+}

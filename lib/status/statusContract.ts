@@ -54,11 +54,20 @@ export interface FleetStatus {
       lastTermination?: { deviceId: string; exitCode: number; finishedAt?: string; reason?: string };
     }
   >;
+  /**
+   * applied devices whose edgeAgent processed the deployment and reports success (200) or failure,
+   * as the hub's reportedSuccessfulCount and reportedFailedCount count them: what the reconcile
+   * timer compares with the hub's metrics (running and failed also look at the modules)
+   */
+  reported?: { successful: number; failed: number };
   /** a few failing devices with the reason, for the message (`tempSensor backoff on dev-3`) */
   failures: { deviceId: string; module?: string; reason: string }[];
   /** when this was computed (ISO), and from which source: device events or the hub's metrics */
   computedAt: string;
   source: "events" | "hubMetrics";
-  /** increases with every change of this status on its hub (never for a recomputation that changed nothing) */
+  /**
+   * increases with every change of this status on its hub, whichever app instance made it (never for
+   * a recomputation that changed nothing): the sum of the versions of its per-partition parts
+   */
   version: number;
 }

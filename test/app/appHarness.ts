@@ -3,23 +3,22 @@
 // a few virtual nodes registered, each with its own key (two of them of the same name, in two
 // clusters). The host can be stopped and started again on the same storage and hub.
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import { hubSettingNames } from "../../lib/app/settings.js";
 import type { ProviderPodStatus } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
-import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
+import type { HostProcess } from "../../dev/host/hostProcess.js";
+import { masterKey, providerCall, startAppHost } from "../support/appHost.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
-import { localNodes, localNodeSettings, type LocalNode } from "../../dev/connector/localNodes.js";
+import { localNodes, type LocalNode } from "../../dev/connector/localNodes.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
 export const hub = "hub1";
 export const node = "edge-node";
 export const cluster = "cluster-a";
-export const masterKey = "provider-test-master-key";
+export { masterKey };
 
 /** The nodes registered with the app: `edge-node` (the default caller) and others to tell apart. */
 const registered = localNodes(
@@ -28,6 +27,7 @@ const registered = localNodes(
     { node: "quiet-node", hub },
     { node: "reconcile-node", hub },
     { node: "other-node", hub },
+    { node: "plant-a", hub }, // the node of the fleet policy attack corpus (test/policy)
     { node, hub, cluster: "cluster-b" },
   ],
   cluster,
@@ -64,23 +64,14 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
     evaluationIntervalMs: 200,
     devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
   });
-  const names = hubSettingNames(hub);
   const start = () =>
-    startHostProcess({
-      appDir: root,
-      entry: "functions/*.ts",
+    startAppHost({
+      azurite,
+      simulator,
+      nodes: registered,
       env: {
-        // trust the simulator's CA even when this process was not started with it (benchmarks)
-        NODE_EXTRA_CA_CERTS: simulator.caCertPath,
-        ...localNodeSettings(registered),
-        LOCAL_HOST_MASTER_KEY: masterKey,
-        AzureWebJobsStorage: azurite.connectionString,
-        CONNECTOR_HUBS: hub,
         CONFIGURATION_RELEASE_GRACE_SECONDS: "0",
-        [names.connection]: simulator.iotHubConnectionString,
-        [names.eventsConnection]: simulator.eventHubConnectionString,
-        [names.eventsName]: hub,
-        [names.baseDeployment]: "true",
+        [hubSettingNames(hub).baseDeployment]: "true",
         ...options.env,
       },
     });
@@ -89,14 +80,7 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
     trustedCa: readFileSync(simulator.caCertPath, "utf8"),
   });
   const call = (route: string, init: RequestInit = {}, key: string | undefined = keyOf(node)) =>
-    fetch(`${host.url}/api/v1/hubs/${route}`, {
-      ...init,
-      headers: {
-        "content-type": "application/json",
-        ...(key ? { "x-functions-key": key } : {}),
-        ...init.headers,
-      },
-    });
+    providerCall(host, route, init, key);
   return {
     simulator,
     hubClient,

@@ -15,7 +15,7 @@ import {
   sharedCollectorText,
   type AttackCase,
 } from "../policy/attackCorpus.js";
-import { hub, startAppHarness, type AppHarness } from "./appHarness.js";
+import { hub, keyOf, startAppHarness, type AppHarness } from "./appHarness.js";
 
 const cases = attackCases();
 
@@ -28,17 +28,21 @@ describe("the attack corpus through the provider API", { timeout: 240_000 }, () 
     const pod: V1Pod = structuredClone(documents.pods[0]!.pod);
     const { namespace = "default", name = "" } = pod.metadata ?? {};
     pod.metadata = { ...pod.metadata, uid };
-    const response = await harness.call(`${hub}/namespaces/${namespace}/pods/${name}`, {
-      method: "PUT",
-      body: JSON.stringify({ node: attackNode, pod, resolved: documents.references(namespace) }),
-    });
+    const response = await harness.call(
+      `${hub}/namespaces/${namespace}/pods/${name}`,
+      {
+        method: "PUT",
+        body: JSON.stringify({ node: attackNode, pod, resolved: documents.references(namespace) }),
+      },
+      keyOf(attackNode),
+    );
     expect(response.status, await response.clone().text()).toBe(201);
     return { namespace, name };
   }
 
   const status = async (namespace: string, name: string) =>
     (await (
-      await harness.call(`${hub}/namespaces/${namespace}/pods/${name}/status`)
+      await harness.call(`${hub}/namespaces/${namespace}/pods/${name}/status`, {}, keyOf(attackNode))
     ).json()) as ProviderPodStatus;
   const onHub = (s: ProviderPodStatus) =>
     s.status.conditions?.some((c) => c.type === "PodScheduled" && c.status === "True") === true;

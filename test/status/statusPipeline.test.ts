@@ -1,7 +1,7 @@
 // The status pipeline end to end on real parts: the simulator's hub (REST, through the project's hub
-// client) and its built-in Event Hub endpoint (real AMQP, EventHubConsumerClient), the status table
-// in Azurite. Devices apply a deployment, a module crashes, a device goes offline: the fleet status
-// and the pod status follow.
+// client) and its built-in Event Hub endpoint (real AMQP, EventHubConsumerClient, four partitions),
+// the status table in Azurite. Devices apply a deployment, a module crashes, a device goes offline:
+// the stored fleet status (what the provider API reads) and the pod status follow.
 import { EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
@@ -48,10 +48,10 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
   let status: HubStatus;
   let consumer: EventHubConsumerClient;
   let subscription: { close(): Promise<void> } | undefined;
-  let processing = Promise.resolve();
+  const processing = new Map<string, Promise<unknown>>();
 
-  function fleet(): FleetStatus | undefined {
-    return status.fleet.status(configurationId);
+  async function fleet(): Promise<FleetStatus | undefined> {
+    return (await store.fleetStatuses(simulator.hubName, [configurationId])).get(configurationId);
   }
 
   async function eventuallyFleet(accept: (fleet: FleetStatus) => boolean): Promise<FleetStatus> {
@@ -78,10 +78,13 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
     consumer = new EventHubConsumerClient("$Default", simulator.eventHubConnectionString);
     subscription = consumer.subscribe(
       {
-        // one batch at a time, in arrival order, as the trigger processes a partition
-        processEvents: (events) => {
-          processing = processing.then(() => status.processEvents(events).then(() => undefined));
-          return processing;
+        // one batch at a time per partition, in arrival order, as the trigger processes a partition
+        processEvents: (events, context) => {
+          const done = (processing.get(context.partitionId) ?? Promise.resolve()).then(() =>
+            status.processEvents(context.partitionId, events),
+          );
+          processing.set(context.partitionId, done);
+          return done.then(() => undefined);
         },
         processError: () => Promise.resolve(),
       },
@@ -98,11 +101,13 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
     await azurite?.stop();
   });
 
-  it("fills the cache from the hub's twins with two queries, with tags and connection", () => {
+  it("fills the device states from the hub's twins with two queries, with tags and connection", async () => {
     expect(simulator.stats.operations["queryTwins"]).toBe(2);
-    expect(status.cache.size).toBe(4);
-    expect(status.cache.get("dev-4")).toMatchObject({ tags: { site: "south" }, connected: true });
-    expect(fleet()!.counts).toEqual({ targeted: 3, applied: 0, running: 0, failed: 0, offline: 0 });
+    const states = await store.deviceStates(simulator.hubName);
+    expect(states.size).toBe(4);
+    expect(states.get("dev-4")).toMatchObject({ tags: { site: "south" }, connected: true });
+    expect((await fleet())!.counts).toEqual({ targeted: 3, applied: 0, running: 0, failed: 0, offline: 0 });
+    expect(await store.deviceCounts(simulator.hubName)).toEqual({ total: 4, connected: 4 });
   });
 
   it("counts devices as they apply the deployment and run its module", async () => {
@@ -120,6 +125,7 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
     const running = await eventuallyFleet((f) => f.counts.running === 3);
     expect(running.counts).toEqual({ targeted: 3, applied: 3, running: 3, failed: 0, offline: 0 });
     expect(running.modules["tempSensor"]!.runningOn).toEqual(["dev-1", "dev-2", "dev-3"]);
+    expect(running.reported).toEqual({ successful: 3, failed: 0 });
     const pod = derivePodStatus(
       { stage: "Scheduled", configurationId, configuration: { phase: "OnHub" } },
       running,
@@ -153,10 +159,10 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
     await eventuallyFleet((f) => f.counts.offline === 0);
   });
 
-  it("stores the fleet status for the API and reopens from the table without querying the hub", async () => {
-    await processing;
-    const stored = await store.fleetStatuses(simulator.hubName, [configurationId]);
-    expect(stored.get(configurationId)).toEqual(fleet());
+  it("reopens from the table without querying the hub, and carries on where the stored status was", async () => {
+    await Promise.all(processing.values());
+    const before = (await fleet())!;
+    await subscription?.close();
     const reopened = await HubStatus.open({
       hub: simulator.hubName,
       store,
@@ -164,6 +170,20 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
         throw new Error("a reopened status must not reach the hub");
       },
     });
-    expect(reopened.cache.get("dev-3")).toEqual(status.cache.get("dev-3"));
+    await reopened.setConfigurations(schedulerView(simulator.hubName));
+    status = reopened;
+    subscription = consumer.subscribe(
+      {
+        processEvents: (events, context) =>
+          reopened.processEvents(context.partitionId, events).then(() => undefined),
+        processError: () => Promise.resolve(),
+      },
+      { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 0.2 },
+    );
+    simulator.fleet.setOnline("dev-1", false);
+    const after = await eventuallyFleet((f) => f.counts.offline === 1);
+    expect(after.counts).toEqual({ ...before.counts, offline: 1 });
+    expect(after.version).toBeGreaterThan(before.version);
+    expect(simulator.stats.operations["queryTwins"]).toBe(2);
   });
 });

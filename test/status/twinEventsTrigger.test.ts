@@ -1,6 +1,6 @@
 // The app's own eventHub trigger (functions/twinEvents.ts) in the local host, reading the
-// simulator's built-in endpoint: the first batch fills the device cache from the hub, later twin
-// changes reach the status table.
+// simulator's built-in endpoint: the first batch fills the hub's device states from the hub, later
+// twin changes reach the status table.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -54,26 +54,26 @@ describe("twinEvents trigger in the local host", { timeout: 120_000 }, () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("fills the cache once and keeps the stored devices current with twin changes", async () => {
+  it("fills the device states once and keeps the stored ones current with twin changes", async () => {
     const store = StatusStore.fromConnectionString(azurite.connectionString);
     const hub = createHubClient(simulator.iotHubConnectionString);
+    const stored = () => store.deviceStates(simulator.hubName);
     try {
-      // An event makes the trigger fire (and fill the cache from the hub on its first batch).
+      // An event makes the trigger fire (and fill the device states from the hub on its first batch).
       await hub.updateDeviceTags("dev-2", { site: "south" });
-      const devices = await eventually(
-        () => store.loadDevices(simulator.hubName),
-        (stored) => stored.find((d) => d.deviceId === "dev-2")?.tags["site"] === "south",
-        { attempts: 300, intervalMs: 100 },
-      );
-      expect(devices.map((d) => d.deviceId).sort()).toEqual(["dev-1", "dev-2"]);
+      const devices = await eventually(stored, (states) => states.get("dev-2")?.tags["site"] === "south", {
+        attempts: 300,
+        intervalMs: 100,
+      });
+      expect([...devices.keys()].sort()).toEqual(["dev-1", "dev-2"]);
       expect(simulator.stats.operations["queryTwins"]).toBe(2);
+      expect(await store.deviceCounts(simulator.hubName)).toEqual({ total: 2, connected: 2 });
 
       await hub.updateDeviceTags("dev-1", { site: "east" });
-      await eventually(
-        () => store.loadDevices(simulator.hubName),
-        (stored) => stored.find((d) => d.deviceId === "dev-1")?.tags["site"] === "east",
-        { attempts: 300, intervalMs: 100 },
-      );
+      await eventually(stored, (states) => states.get("dev-1")?.tags["site"] === "east", {
+        attempts: 300,
+        intervalMs: 100,
+      });
       expect(simulator.stats.operations["queryTwins"]).toBe(2);
       expect(host!.output.join("\n")).not.toContain("SharedAccessKey=");
     } finally {

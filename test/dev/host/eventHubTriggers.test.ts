@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEventHubEndpoint, type EventHubEndpoint } from "../../../dev/simulator/eventHubEndpoint.js";
 import type { EventLog } from "../../../dev/simulator/eventLog.js";
-import { createMemoryEventLog } from "../../../dev/simulator/memoryEventLog.js";
+import { createMemoryEventLog, partitionIndexForKey } from "../../../dev/simulator/memoryEventLog.js";
 import { connectionSequenceNumber, connectionStateEvent } from "../../../dev/simulator/routedEvents.js";
 import { startLocalAzurite, type LocalAzurite } from "../../../dev/localAzurite.js";
 import { startHostProcess } from "../../../dev/host/hostProcess.js";
@@ -22,6 +22,7 @@ interface Batch {
   properties: Record<string, unknown>[];
   systemProperties: Record<string, unknown>[];
   partitionContext: Record<string, unknown>;
+  host?: string;
 }
 
 describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
@@ -127,6 +128,91 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
       expect(all.flatMap((b) => b.sequenceNumbers)).toEqual([0, 1, 2, 3, 4]);
     } finally {
       await second.stop();
+    }
+  });
+
+  it("shares the partitions among hosts on one storage account, and hands a killed host's partitions to another once their ownership expires", async () => {
+    // One device on each of the two partitions.
+    const onPartition = (partition: number) =>
+      Array.from({ length: 50 }, (_, i) => `edge-${i}`).find(
+        (deviceId) => partitionIndexForKey(deviceId, 2) === partition,
+      )!;
+    const devices = [onPartition(0), onPartition(1)];
+    const before = new Set(batches().map((b) => JSON.stringify(b.sequenceNumbers)));
+    const fresh = () => batches().filter((b) => !before.has(JSON.stringify(b.sequenceNumbers)));
+    const ownersNow = () => {
+      const owners = new Map<string, string>();
+      for (const batch of fresh()) owners.set(String(batch.partitionContext["partitionId"]), batch.host!);
+      return owners;
+    };
+    const fastBalancing = {
+      AzureFunctionsJobHost__extensions__eventHubs__loadBalancingUpdateInterval: "00:00:01",
+      AzureFunctionsJobHost__extensions__eventHubs__partitionOwnershipExpirationInterval: "00:00:04",
+    };
+    const [a, b] = await Promise.all(
+      ["a", "b"].map((name) =>
+        startHostProcess({
+          settingsFile,
+          entry: "events/hubEvents.js",
+          env: { ...fastBalancing, FIXTURE_HOST_NAME: name },
+        }),
+      ),
+    );
+    try {
+      // Events keep coming until each host reads one partition.
+      for (let attempt = 0; attempt < 100; attempt++) {
+        devices.forEach((deviceId) => connect(deviceId));
+        const owners = ownersNow();
+        if (owners.size === 2 && new Set(owners.values()).size === 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(new Set(ownersNow().values())).toEqual(new Set(["a", "b"]));
+      // Settled, each partition has one reader: new events arrive once, each partition at one host.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const settled = batches().length;
+      devices.forEach((deviceId) => connect(deviceId));
+      devices.forEach((deviceId) => connect(deviceId));
+      for (
+        let attempt = 0;
+        attempt < 100 &&
+        batches()
+          .slice(settled)
+          .flatMap((batch) => batch.bodies).length < 4;
+        attempt++
+      )
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 500)); // a second reader's copies would arrive by now
+      const after = batches().slice(settled);
+      expect(after.flatMap((batch) => batch.bodies)).toHaveLength(4);
+      expect(
+        new Set(after.map((batch) => `${String(batch.partitionContext["partitionId"])}@${batch.host}`)).size,
+      ).toBe(2);
+
+      await a!.stop("SIGKILL");
+      for (let attempt = 0; attempt < 100; attempt++) {
+        devices.forEach((deviceId) => connect(deviceId));
+        if ([...ownersNow().values()].every((host) => host === "b")) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect([...ownersNow().values()]).toEqual(["b", "b"]);
+      // Nothing lost: every event of both partitions reaches a host (at least once).
+      const missing = () =>
+        ["0", "1"].flatMap((partitionId) => {
+          const delivered = new Set(
+            batches()
+              .filter((batch) => String(batch.partitionContext["partitionId"]) === partitionId)
+              .flatMap((batch) => batch.sequenceNumbers),
+          );
+          const last = log.partitionInfo(partitionId).lastEnqueuedSequenceNumber;
+          return Array.from({ length: last + 1 }, (_, n) => n)
+            .filter((n) => !delivered.has(n))
+            .map((n) => `${partitionId}/${n}`);
+        });
+      for (let attempt = 0; attempt < 100 && missing().length > 0; attempt++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(missing()).toEqual([]);
+    } finally {
+      await Promise.all([a?.stop(), b?.stop()]);
     }
   });
 });

@@ -330,4 +330,32 @@ describe("refusals", () => {
     expect(first.errors[0]).toMatchObject({ code: "ReceiverDisconnectedError" });
     expect(second.errors).toEqual([]);
   });
+
+  it("disconnects a receiver when another one takes the partition with the same owner level, as load balancing consumers do", async () => {
+    // Consumers with a checkpoint store all attach at owner level 0; without one the client sends no level
+    // for 0, so 1 stands for it here.
+    const owners = { consumerGroup: "owners" };
+    const first = collect(client(owners), {
+      partitionId: "2",
+      ownerLevel: 1,
+      startPosition: latestEventPosition,
+    });
+    await waitFor("the first receiver", () => endpoint.openReceiverCount("owners") >= 1);
+    const second = collect(client(owners), {
+      partitionId: "2",
+      ownerLevel: 1,
+      startPosition: latestEventPosition,
+    });
+    await waitFor("the first receiver to be disconnected", () => first.errors.length >= 1);
+    const [partitionTwoDevice] = ["edge-0", "edge-1", "edge-2", "edge-3", "edge-4", "edge-5"].filter(
+      (deviceId) =>
+        eventsOn("2").some((event) => event.annotations["iothub-connection-device-id"] === deviceId),
+    );
+    edgeAgentChange(partitionTwoDevice!, 9);
+    await waitFor("the event at the new owner", () => second.events.length >= 1);
+    await Promise.all([first.subscription.close(), second.subscription.close()]);
+    expect(first.errors[0]).toMatchObject({ code: "ReceiverDisconnectedError" });
+    expect(first.events).toEqual([]);
+    expect(endpoint.openReceiverCount("owners")).toBe(0);
+  });
 });

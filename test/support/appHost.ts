@@ -1,0 +1,65 @@
+// The app's own registrations in a local host process, wired to a simulator and an Azurite, with
+// the virtual nodes it serves (each with its own key), and its provider API as an adapter calls it
+// (its node's key). Tests and benchmarks start several on one storage account as the app's instances.
+import path from "node:path";
+import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
+import type { LocalAzurite } from "../../dev/localAzurite.js";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
+import { appSettingNames, hubSettingNames } from "../../lib/app/settings.js";
+import { localNodeSettings, type LocalNode } from "../../dev/connector/localNodes.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+export const masterKey = "provider-test-master-key";
+
+export interface AppHostOptions {
+  azurite: Pick<LocalAzurite, "connectionString">;
+  simulator: RunningSimulator;
+  /** entry glob, default every registration */
+  entry?: string;
+  /** the virtual nodes registered with the app (CONNECTOR_NODES and their keys); none unless told */
+  nodes?: readonly LocalNode[];
+  env?: Record<string, string>;
+}
+
+/** The app settings of an instance serving the simulator's hub. */
+export function appHostEnvironment(options: AppHostOptions): Record<string, string> {
+  const { azurite, simulator } = options;
+  const names = hubSettingNames(simulator.hubName);
+  return {
+    // trust the simulator's CA even when this process was not started with it (benchmarks)
+    NODE_EXTRA_CA_CERTS: simulator.caCertPath,
+    ...(options.nodes ? localNodeSettings(options.nodes) : {}),
+    LOCAL_HOST_MASTER_KEY: masterKey,
+    [appSettingNames.storage]: azurite.connectionString,
+    [appSettingNames.hubs]: simulator.hubName,
+    [names.connection]: simulator.iotHubConnectionString,
+    [names.eventsConnection]: simulator.eventHubConnectionString,
+    [names.eventsName]: simulator.hubName,
+    ...options.env,
+  };
+}
+
+export function startAppHost(options: AppHostOptions): Promise<HostProcess> {
+  return startHostProcess({
+    appDir: root,
+    entry: options.entry ?? "functions/*.ts",
+    env: appHostEnvironment(options),
+  });
+}
+
+/** A provider API call on the host with this key (a node's; none to call without one). */
+export function providerCall(
+  host: HostProcess,
+  route: string,
+  init: RequestInit,
+  key: string | undefined,
+): Promise<Response> {
+  return fetch(`${host.url}/api/v1/hubs/${route}`, {
+    ...init,
+    headers: {
+      "content-type": "application/json",
+      ...(key ? { "x-functions-key": key } : {}),
+      ...init.headers,
+    },
+  });
+}
