@@ -39,7 +39,11 @@ const POLL = { attempts: 300, intervalMs: 300 };
 const IMAGE = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5";
 
 /** A pod bound to `node`, on the devices tagged site=a unless told otherwise. */
-function podYaml(name: string, node: string, extra: { container?: string[]; target?: string } = {}): string {
+function podYaml(
+  name: string,
+  node: string,
+  extra: { container?: string[]; target?: string; containerName?: string } = {},
+): string {
   return [
     "apiVersion: v1",
     "kind: Pod",
@@ -53,7 +57,7 @@ function podYaml(name: string, node: string, extra: { container?: string[]; targ
     "  tolerations:",
     "    - { key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }",
     "  containers:",
-    "    - name: sensor",
+    `    - name: ${extra.containerName ?? "sensor"}`,
     `      image: ${IMAGE}`,
     ...(extra.container ?? []).map((line) => `      ${line}`),
     "",
@@ -188,8 +192,17 @@ describe("the adapter and the provider API trust only whom they must", { timeout
       tokens[account] = await tokenOf(account);
     tokens.adapter = await tokenOf(ADAPTER_SERVICE_ACCOUNT, RELEASE_NAMESPACE);
     await cluster.kubectl(["apply", "--filename=-"], podYaml("sensor-a", "vk-a"));
-    await cluster.kubectl(["apply", "--filename=-"], podYaml("sensor-b", "vk-b"));
+    // on site b: two workloads may not both define module "sensor" on the same devices (fleet policy)
+    await cluster.kubectl(
+      ["apply", "--filename=-"],
+      podYaml("sensor-b", "vk-b", { target: "tags.site='b'" }),
+    );
     await Promise.all([running("sensor-a"), running("sensor-b")]);
+    // a running module writes a line every 5 s: the log tests read those
+    await eventually(async () => {
+      const { stdout } = await cluster.kubectl(["logs", "sensor-a", "--tail=2"]);
+      expect(stdout.match(/sensor: sent message/g)).toHaveLength(2);
+    }, POLL);
   });
 
   afterAll(async () => {
@@ -367,6 +380,7 @@ ${podYaml("elsewhere", "vk-elsewhere")}`,
     await cluster.kubectl(
       ["apply", "--filename=-"],
       podYaml("secret-user", "vk-a", {
+        containerName: "secret-user",
         container: [
           "env:",
           "  - { name: PASSWORD, valueFrom: { secretKeyRef: { name: sensor-credentials, key: password } } }",

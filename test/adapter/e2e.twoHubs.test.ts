@@ -269,7 +269,7 @@ describe("two virtual nodes on two simulated hubs", { timeout: 240_000 }, () => 
       expect(pods).toHaveLength(1);
       expect(pods[0]?.status?.phase, pods[0]?.status?.message).toBe("Running");
       // tags.building='b43': one device of the node's hub
-      expect(pods[0]?.status?.message).toMatch(/running on 1\/1 devices/);
+      expect(pods[0]?.status?.message).toMatch(/running on 1\/1 device\b/);
     }, POLL);
     const [pod] = await podsSelected(cluster, "app=tempSensor");
     const site = SITES.find(({ node }) => node === pod?.spec?.nodeName);
