@@ -25,6 +25,12 @@ export interface ControlPlaneOptions {
   dir?: string;
   /** Node names to issue kubelet identities for (`system:node:<name>` in `system:nodes`). */
   nodes?: string[];
+  /**
+   * The node lifecycle controller's timing, for outage tests: how long a node's heartbeat may be
+   * missing before it is not Ready (40 s by default), checked every second, and how many nodes a
+   * second it may taint for eviction (0.1 by default).
+   */
+  nodeLifecycle?: { monitorGracePeriodSeconds: number; evictionRatePerSecond?: number };
 }
 
 export interface ControlPlane {
@@ -193,6 +199,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--service-account-private-key-file=${certs.serviceAccountPrivateKeyPath}`,
       `--root-ca-file=${certs.caCertPath}`,
       `--controllers=${CONTROLLERS.join(",")}`,
+      ...(options.nodeLifecycle
+        ? [
+            `--node-monitor-grace-period=${options.nodeLifecycle.monitorGracePeriodSeconds}s`,
+            "--node-monitor-period=1s",
+            `--node-eviction-rate=${options.nodeLifecycle.evictionRatePerSecond ?? 0.1}`,
+          ]
+        : []),
     ]);
     const scheduler = startProcess("kube-scheduler", binaries.kube, [
       "kube-scheduler",

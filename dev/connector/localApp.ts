@@ -10,7 +10,7 @@ import type { NodePodsResponse } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../simulator/simulator.js";
 import type { ControlPlane } from "../cluster/controlPlane.js";
 import { startLocalAzurite } from "../localAzurite.js";
-import { startHostProcess } from "../host/hostProcess.js";
+import { startHostProcess, type HostProcess } from "../host/hostProcess.js";
 import { localNodes, localNodeSettings, type LocalNode } from "./localNodes.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -40,36 +40,48 @@ export async function startLocalApp(options: {
     if (!found) throw new Error(`node ${name} is not registered with the local app`);
     return found;
   };
+  const hostOptions = {
+    appDir: root,
+    entry: "functions/*.ts",
+    env: {
+      ...localNodeSettings(nodes),
+      LOCAL_HOST_MASTER_KEY: randomBytes(24).toString("base64url"),
+      AzureWebJobsStorage: azurite.connectionString,
+      CONNECTOR_HUBS: options.hubs.map((hub) => hub.name).join(","),
+      CONFIGURATION_RELEASE_GRACE_SECONDS: String(options.releaseGraceSeconds),
+      ...(options.purgeSchedule ? { [appSettingNames.purgeSchedule]: options.purgeSchedule } : {}),
+      ...hubSettings,
+      ...options.env,
+    },
+  };
   try {
-    const host = await startHostProcess({
-      appDir: root,
-      entry: "functions/*.ts",
-      env: {
-        ...localNodeSettings(nodes),
-        LOCAL_HOST_MASTER_KEY: randomBytes(24).toString("base64url"),
-        AzureWebJobsStorage: azurite.connectionString,
-        CONNECTOR_HUBS: options.hubs.map((hub) => hub.name).join(","),
-        CONFIGURATION_RELEASE_GRACE_SECONDS: String(options.releaseGraceSeconds),
-        ...(options.purgeSchedule ? { [appSettingNames.purgeSchedule]: options.purgeSchedule } : {}),
-        ...hubSettings,
-        ...options.env,
-      },
-    });
+    let host: HostProcess | undefined = await startHostProcess(hostOptions);
+    const url = host.url;
+    const port = Number(new URL(url).port);
     return {
-      url: host.url,
+      url,
       storageConnectionString: azurite.connectionString,
+      /** The app stops (an outage: SIGKILL for a crash); its durable state stays in Azurite. */
+      async stopHost(signal: NodeJS.Signals = "SIGTERM") {
+        await host?.stop(signal);
+        host = undefined;
+      },
+      /** The app comes back at the same address, on the same storage. */
+      async startHost() {
+        host ??= await startHostProcess({ ...hostOptions, port });
+      },
       /** The node's registration and its key. */
       node: nodeOf,
       /** The node's pod list as the adapter reads it (configuration ids included), with its own key. */
       async nodePods(hub: string, node: string): Promise<NodePodsResponse> {
-        const response = await fetch(`${host.url}/api/v1/hubs/${hub}/nodes/${node}/pods`, {
+        const response = await fetch(`${url}/api/v1/hubs/${hub}/nodes/${node}/pods`, {
           headers: { "x-functions-key": nodeOf(node).key },
         });
         if (!response.ok) throw new Error(`node pod list answered ${response.status}`);
         return (await response.json()) as NodePodsResponse;
       },
       async stop() {
-        await host.stop();
+        await host?.stop();
         await azurite.stop();
       },
     };

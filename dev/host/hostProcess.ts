@@ -25,8 +25,16 @@ export async function startHostProcess(options: {
   appDir?: string;
   /** Entry glob instead of the fixture app's package.json main (e.g. only its HTTP functions). */
   entry?: string;
+  /** Port on 127.0.0.1 (a host started again where the last one was); default a free one. */
+  port?: number;
 }): Promise<HostProcess> {
-  const args = [path.join(root, "dev/host/main.ts"), "--app", options.appDir ?? fixtureApp, "--port", "0"];
+  const args = [
+    path.join(root, "dev/host/main.ts"),
+    "--app",
+    options.appDir ?? fixtureApp,
+    "--port",
+    String(options.port ?? 0),
+  ];
   if (options.settingsFile) args.push("--settings", options.settingsFile);
   if (options.entry) args.push("--entry", options.entry);
   // One process (node with tsx's loader), so that a signal reaches the host itself.

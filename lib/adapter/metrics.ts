@@ -6,6 +6,8 @@ export interface AdapterMetrics {
   queueDepth: Gauge;
   providerLatency: Histogram<"route" | "outcome">;
   errors: Counter<"kind">;
+  providerReachable: Gauge;
+  providerUnreachableSince: Gauge;
 }
 
 export function createAdapterMetrics(): AdapterMetrics {
@@ -29,6 +31,16 @@ export function createAdapterMetrics(): AdapterMetrics {
       name: "adapter_errors_total",
       help: "Errors by kind (pod sync, status write, node status, lease, provider)",
       labelNames: ["kind"],
+      registers: [registry],
+    }),
+    providerReachable: new Gauge({
+      name: "adapter_provider_reachable",
+      help: "1 while the connector's Functions app answers the node's status requests, 0 while it does not",
+      registers: [registry],
+    }),
+    providerUnreachableSince: new Gauge({
+      name: "adapter_provider_unreachable_since_seconds",
+      help: "Unix time the Functions app stopped answering (0 while it answers)",
       registers: [registry],
     }),
   };

@@ -1,6 +1,7 @@
 // Keeps the virtual node alive: registers it, renews its Lease in kube-node-lease (the heartbeat the
-// node-lifecycle controller watches) and refreshes its status from the provider's conditions. A
-// provider outage turns Ready to Unknown; it never stops the loops.
+// node-lifecycle controller watches) and refreshes its status from the provider's conditions. The node
+// stays Ready while this runs; a provider outage is the ProviderReachable condition, a Warning Event
+// on the node and the adapter_provider_* metrics, and it never stops the loops.
 import {
   PatchStrategy,
   V1MicroTime,
@@ -9,11 +10,13 @@ import {
   type CoreV1Api,
   type V1Lease,
   type V1NodeCondition,
+  type V1NodeStatus,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { AdapterConfig } from "./config.js";
 import { AdapterError, describeError, isConflict, isNotFound } from "./kubeErrors.js";
 import type { AdapterMetrics } from "./metrics.js";
+import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import { virtualNode, virtualNodeStatus, type ProviderConditions } from "./virtualNode.js";
 
@@ -25,12 +28,14 @@ export interface NodeControllerDeps {
   core: CoreV1Api;
   coordination: CoordinationV1Api;
   provider: PodProvider;
+  events: EventRecorder;
   logger: Logger;
   metrics: AdapterMetrics;
 }
 
 export class NodeController {
-  private conditions: V1NodeCondition[] = [];
+  /** the status last written (conditions and capacity carry over an outage) */
+  private status: V1NodeStatus = {};
   private readonly timers: NodeJS.Timeout[] = [];
   private registered = false;
 
@@ -96,10 +101,9 @@ export class NodeController {
       logger.warn({ err: describeError(error) }, "node conditions: provider did not answer");
       conditions = { ok: false, reason: describeError(error) };
     }
-    const status = virtualNodeStatus(config, conditions, this.conditions, new Date());
+    const status = virtualNodeStatus(config, conditions, this.status, new Date());
     try {
       await core.patchNodeStatus({ name: config.nodeName, body: { status } }, mergePatch);
-      this.conditions = status.conditions ?? [];
     } catch (error) {
       metrics.errors.inc({ kind: "node_status" });
       logger.warn({ err: describeError(error) }, "writing node status failed");
@@ -107,6 +111,33 @@ export class NodeController {
       if (isNotFound(error)) await this.register();
       throw error;
     }
+    const reachable = (s: V1NodeStatus) => s.conditions?.find((c) => c.type === "ProviderReachable");
+    const before = reachable(this.status);
+    const now = reachable(status);
+    this.status = status;
+    if (now && now.status !== before?.status) await this.providerReachabilityChanged(now, !before);
+  }
+
+  /** An Event when the app stops or starts answering (the first write counts only when it does not). */
+  private async providerReachabilityChanged(condition: V1NodeCondition, first: boolean): Promise<void> {
+    const { events, metrics, logger } = this.deps;
+    const answers = condition.status === "True";
+    metrics.providerReachable.set(answers ? 1 : 0);
+    metrics.providerUnreachableSince.set(
+      answers ? 0 : new Date(condition.lastTransitionTime ?? Date.now()).getTime() / 1000,
+    );
+    if (answers && first) return;
+    if (answers) logger.info("the Functions app answers again");
+    else
+      logger.warn(
+        { since: condition.lastTransitionTime },
+        "the Functions app does not answer; the node stays Ready",
+      );
+    await events.recordOnNode({
+      type: answers ? "Normal" : "Warning",
+      reason: condition.reason ?? (answers ? "ProviderAnswers" : "ProviderUnreachable"),
+      message: condition.message ?? "",
+    });
   }
 
   private async renewLease(): Promise<void> {

@@ -1,7 +1,7 @@
-// Kubernetes Events the adapter records on a pod's transitions (kubectl describe shows them), and
-// which transitions of the provider's fleet status deserve one. Recording is best effort: a lost
-// Event must never fail the pod's work.
-import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+// Kubernetes Events the adapter records on a pod's transitions and on its node's (kubectl describe
+// shows them), and which transitions of the provider's fleet status deserve one. Recording is best
+// effort: a lost Event must never fail the pod's or the node's work.
+import type { CoreV1Api, V1ObjectReference, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ProviderPodStatus } from "../provider/providerContract.js";
 import { redact } from "../hub/redact.js";
@@ -63,13 +63,27 @@ export class EventRecorder {
   async record(pod: V1Pod, event: PodEvent): Promise<void> {
     const namespace = pod.metadata?.namespace ?? "default";
     const name = pod.metadata?.name ?? "";
+    await this.create(
+      namespace,
+      { apiVersion: "v1", kind: "Pod", namespace, name, uid: pod.metadata?.uid },
+      event,
+    );
+  }
+
+  /** On the virtual node itself, in `default` as the kubelet records its node's Events. */
+  async recordOnNode(event: PodEvent): Promise<void> {
+    const name = this.component.nodeName;
+    await this.create("default", { apiVersion: "v1", kind: "Node", name, uid: name }, event);
+  }
+
+  private async create(namespace: string, involvedObject: V1ObjectReference, event: PodEvent): Promise<void> {
     const now = new Date();
     try {
       await this.core.createNamespacedEvent({
         namespace,
         body: {
-          metadata: { generateName: `${name}.`, namespace },
-          involvedObject: { apiVersion: "v1", kind: "Pod", namespace, name, uid: pod.metadata?.uid },
+          metadata: { generateName: `${involvedObject.name}.`, namespace },
+          involvedObject,
           type: event.type,
           reason: event.reason,
           message: redact(event.message).slice(0, 1024),
@@ -83,7 +97,11 @@ export class EventRecorder {
       });
     } catch (error) {
       this.logger.warn(
-        { pod: `${namespace}/${name}`, reason: event.reason, err: describeError(error) },
+        {
+          object: `${involvedObject.kind} ${namespace}/${involvedObject.name}`,
+          reason: event.reason,
+          err: describeError(error),
+        },
         "recording event failed",
       );
     }

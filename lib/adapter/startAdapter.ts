@@ -55,7 +55,7 @@ export async function startAdapter(
       metrics,
     });
   const events = new EventRecorder(core, config, logger);
-  const nodes = new NodeController({ config, core, coordination, provider, logger, metrics });
+  const nodes = new NodeController({ config, core, coordination, provider, events, logger, metrics });
   const pods = new PodController({
     nodeName: config.nodeName,
     kubeConfig,

@@ -31,50 +31,78 @@ export function virtualNode(config: NodeIdentity): V1Node {
 export type ProviderConditions =
   { ok: true; response: NodeConditionsResponse } | { ok: false; reason: string };
 
+type Condition = Omit<V1NodeCondition, "lastHeartbeatTime" | "lastTransitionTime">;
+
+/** Conditions the adapter decides: whatever the provider says of them is not taken. */
+const ADAPTER_CONDITIONS = new Set(["Ready", "ProviderReachable"]);
+
+/** The adapter writes status only while it runs and its Lease is renewed beside it: the node is Ready. */
+const READY: Condition = {
+  type: "Ready",
+  status: "True",
+  reason: "KubeletReady",
+  message: "the adapter runs and renews the node's Lease; the workloads run on the edge devices",
+};
+
 /**
- * The node status to write: the provider's conditions and capacity when it answered, otherwise
- * Ready=Unknown with why (the node stays, its pods keep running on the devices). A condition keeps
- * its lastTransitionTime while its status does not change.
+ * The node status to write. Ready is always True: a NotReady node is tainted NoExecute and its pods
+ * evicted, while trouble behind the adapter (the Functions app, the hub) leaves the workloads running
+ * on the devices (docs/adapter.md, "Node conditions"). Such trouble shows as conditions of its own:
+ * ProviderReachable (does the Functions app answer; since when not) and the app's (HubReachable,
+ * DeploymentCapacity), which turn Unknown while it does not answer. Capacity stays the last the app
+ * gave. A condition keeps its lastTransitionTime while its status does not change.
  */
 export function virtualNodeStatus(
   config: NodeIdentity & Pick<AdapterConfig, "capacity">,
   provider: ProviderConditions,
-  previous: V1NodeCondition[],
+  previous: Pick<V1NodeStatus, "conditions" | "capacity">,
   now: Date,
 ): V1NodeStatus {
-  const fresh: Omit<V1NodeCondition, "lastHeartbeatTime" | "lastTransitionTime">[] = provider.ok
-    ? provider.response.conditions.map((c) => ({
-        type: c.type,
-        status: c.status,
-        reason: c.reason,
-        message: c.message,
-      }))
-    : [
-        {
-          type: "Ready",
+  const before = (type: string) => previous.conditions?.find((c) => c.type === type);
+  const fresh: Condition[] = [READY];
+  if (provider.ok) {
+    fresh.push({
+      type: "ProviderReachable",
+      status: "True",
+      reason: "ProviderAnswers",
+      message: "the connector's Functions app answers",
+    });
+    for (const c of provider.response.conditions)
+      if (!ADAPTER_CONDITIONS.has(c.type))
+        fresh.push({ type: c.type, status: c.status, reason: c.reason, message: c.message });
+  } else {
+    const down = before("ProviderReachable");
+    const since = down?.status === "False" && down.lastTransitionTime ? down.lastTransitionTime : now;
+    fresh.push({
+      type: "ProviderReachable",
+      status: "False",
+      reason: "ProviderUnreachable",
+      message:
+        `the connector's Functions app does not answer since ${new Date(since).toISOString()} ` +
+        `(${provider.reason}); the workloads keep running on the devices, changes wait`,
+    });
+    for (const c of previous.conditions ?? [])
+      if (!ADAPTER_CONDITIONS.has(c.type))
+        fresh.push({
+          type: c.type,
           status: "Unknown",
           reason: "ProviderUnreachable",
-          message: `the connector's Functions app did not answer: ${provider.reason}`,
-        },
-      ];
-  if (!fresh.some((c) => c.type === "Ready")) {
-    fresh.push({
-      type: "Ready",
-      status: "True",
-      reason: "ProviderReady",
-      message: "the Functions app answers",
-    });
+          message: "not known while the connector's Functions app does not answer",
+        });
   }
   const conditions = fresh.map((condition) => {
-    const before = previous.find((c) => c.type === condition.type);
-    const unchanged = before !== undefined && before.status === condition.status;
+    const last = before(condition.type);
+    const unchanged = last !== undefined && last.status === condition.status;
     return {
       ...condition,
       lastHeartbeatTime: now,
-      lastTransitionTime: unchanged && before.lastTransitionTime ? before.lastTransitionTime : now,
+      lastTransitionTime: unchanged && last.lastTransitionTime ? last.lastTransitionTime : now,
     };
   });
-  const capacity = { ...config.capacity, ...(provider.ok ? provider.response.capacity : {}) };
+  const capacity = {
+    ...config.capacity,
+    ...(provider.ok ? provider.response.capacity : previous.capacity),
+  };
   return {
     conditions,
     capacity,

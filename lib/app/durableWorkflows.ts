@@ -5,7 +5,12 @@ import type { DurableClient } from "durable-functions";
 import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "../provider/baseDeployment.js";
 import { podOrchestrationName } from "../provider/podOrchestration.js";
 import type { PodWorkflows } from "../provider/providerService.js";
-import { hubSchedulerEntityName, type HubSchedulerView } from "../scheduler/schedulerContract.js";
+import { wakeHubApplier } from "../scheduler/applierWake.js";
+import {
+  hubSchedulerEntityName,
+  type HubSchedulerView,
+  type ReleaseConfiguration,
+} from "../scheduler/schedulerContract.js";
 import type { SchedulerState } from "../scheduler/schedulerState.js";
 
 const activeStatuses = new Set<string>([
@@ -43,6 +48,16 @@ export async function readSchedulerView(
   hub: string,
 ): Promise<HubSchedulerView | undefined> {
   return readSchedulerState(client, hub);
+}
+
+/** A release from outside an orchestration (the sweep): a signal to the scheduler, then its applier woken. */
+export async function releaseThroughScheduler(
+  client: DurableClient,
+  hub: string,
+  request: ReleaseConfiguration,
+): Promise<void> {
+  await client.signalEntity(new df.EntityId(hubSchedulerEntityName, hub), "release", request);
+  await wakeHubApplier(client, hub);
 }
 
 export function durableWorkflows(client: DurableClient): PodWorkflows {

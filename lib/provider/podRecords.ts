@@ -136,6 +136,11 @@ export class PodRecords {
     return records.filter((record) => record.cluster === undefined || record.cluster === cluster);
   }
 
+  /** Every pod of one hub (the configuration sweep's view of what pods want). */
+  async listHub(hub: string): Promise<PodRecord[]> {
+    return this.query(`PartitionKey eq ${literal(hub)}`);
+  }
+
   private async query(filter: string): Promise<PodRecord[]> {
     const table = await this.table.client();
     const records: PodRecord[] = [];

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import stringify from "safe-stable-stringify";
 import { getModuleLogs } from "../hub/edgeAgentMethods.js";
 import type { HubClient } from "../hub/hubClient.js";
-import { HubNotFoundError } from "../hub/hubErrors.js";
+import { HubNotFoundError, HubThrottledError } from "../hub/hubErrors.js";
 import { redact } from "../hub/redact.js";
 import { moduleNameProblem } from "../translate/containerToModule.js";
 import type {
@@ -411,10 +411,12 @@ export class ProviderService {
     };
     let devices: { total: number; connected: number } | undefined;
     let unreachable = "";
+    let throttled = false;
     try {
       devices = await this.countDevices(hub);
     } catch (error) {
       unreachable = redact(error instanceof Error ? error.message : String(error));
+      throttled = error instanceof HubThrottledError;
     }
     const reachable = devices !== undefined;
     const total = devices?.total ?? 0;
@@ -427,13 +429,17 @@ export class ProviderService {
       devicesConnected: connected,
       deployments,
       conditions: [
+        // Never Ready: the adapter owns that, and keeps it True while it runs (docs/adapter.md).
+        // A 429 is a hub that answers: reachable, the counts wait for the next query.
         {
-          type: "Ready",
-          status: reachable ? "True" : "False",
-          reason: reachable ? "HubReachable" : "HubUnreachable",
+          type: "HubReachable",
+          status: reachable || throttled ? "True" : "False",
+          reason: reachable ? "HubReachable" : throttled ? "HubThrottled" : "HubUnreachable",
           message: reachable
             ? `IoT Hub ${hub}: ${connected} of ${total} devices connected (node ${node})`
-            : `IoT Hub ${hub} cannot be reached: ${unreachable}`,
+            : throttled
+              ? `IoT Hub ${hub} throttles the device count (429): ${unreachable}`
+              : `IoT Hub ${hub} cannot be reached: ${unreachable}`,
         },
         {
           type: "DeploymentCapacity",

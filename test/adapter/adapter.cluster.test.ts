@@ -79,7 +79,7 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("registers its node: labels, taint, capacity from the provider, InternalIP and kubelet port", async () => {
+  it("registers its node: labels, taint, capacity and conditions from the provider, Ready, InternalIP and kubelet port", async () => {
     const node = await kubectlJson<V1Node>(["get", "node", NODE]);
     expect(node.metadata?.labels).toMatchObject({ type: "virtual-kubelet", "kubernetes.io/role": "agent" });
     expect(node.spec?.taints).toEqual([
@@ -88,8 +88,10 @@ describe("adapter on a real control plane, with the chart's RBAC", () => {
     expect(node.status?.capacity).toMatchObject({ pods: "100", cpu: "8", memory: "16Gi" });
     expect(node.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);
     expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(config.kubeletPort);
-    const ready = node.status?.conditions?.find((c) => c.type === "Ready");
-    expect(ready).toMatchObject({ status: "True", reason: "HubReachable" });
+    const condition = (type: string) => node.status?.conditions?.find((c) => c.type === type);
+    expect(condition("Ready")).toMatchObject({ status: "True", reason: "KubeletReady" });
+    expect(condition("ProviderReachable")).toMatchObject({ status: "True", reason: "ProviderAnswers" });
+    expect(condition("HubReachable")).toMatchObject({ status: "True", reason: "HubReachable" });
   });
 
   it("renews its Lease in kube-node-lease", async () => {

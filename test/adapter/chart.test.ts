@@ -334,7 +334,7 @@ describe("Helm chart iot-edge-connector", () => {
     expect(message).toContain("at '/statusIntervalMs'");
   });
 
-  it("prints, for each node, the nodeSelector and toleration a pod needs", async () => {
+  it("prints, for each node, the nodeSelector and tolerations a pod needs, eviction ones included", async () => {
     const notes = await renderNotes([
       ...twoNodes,
       "--set=nodes[1].taint.key=azure.com/iotedge,nodes[1].taint.effect=NoSchedule",
@@ -350,6 +350,9 @@ describe("Helm chart iot-edge-connector", () => {
         "      operator: Equal",
         "      value: iotedge",
         "      effect: NoSchedule",
+        "    # not evicted while the adapter is away (the node stays Ready while it runs)",
+        "    - { key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute }",
+        "    - { key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute }",
       ].join("\n"),
     );
     expect(notes).toContain(

@@ -56,10 +56,12 @@ async function startControllers(options: { workers?: number; writeStatuses?: boo
     `--node-name=${NODE}`,
     `--hub-name=${HUB}`,
     `--provider-url=${provider.baseUrl}`,
+    "--allow-http-provider-for-local-development",
     `--function-key=${FUNCTION_KEY}`,
     "--node-address=127.0.0.1",
     "--tls-cert-file=unused-no-kubelet-server",
     "--tls-key-file=unused-no-kubelet-server",
+    "--client-ca-file=unused-no-kubelet-server",
     "--status-interval-ms=100",
     "--node-status-interval-ms=100",
     "--lease-interval-ms=100",
@@ -83,6 +85,7 @@ async function startControllers(options: { workers?: number; writeStatuses?: boo
     core: adapterCore,
     coordination,
     provider: podProvider,
+    events,
     logger,
     metrics,
   });
@@ -115,6 +118,10 @@ async function startControllers(options: { workers?: number; writeStatuses?: boo
   return {
     pods,
     logs,
+    /** one unlabelled metric's value, as the ops endpoint would show it */
+    async metricValue(name: string) {
+      return (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value;
+    },
     async stop() {
       const statusesStopped = statuses.stop();
       nodes.stop();
@@ -141,9 +148,9 @@ async function podExists(name: string): Promise<boolean> {
   return items.length > 0;
 }
 
-async function eventsOf(name: string): Promise<CoreV1Event[]> {
+async function eventsOf(name: string, namespace = NAMESPACE): Promise<CoreV1Event[]> {
   const { items } = await core.listNamespacedEvent({
-    namespace: NAMESPACE,
+    namespace,
     fieldSelector: `involvedObject.name=${name}`,
   });
   return items;
@@ -158,7 +165,8 @@ const putsOf = (name: string): ProviderCall[] =>
 const sentImage = (call: ProviderCall | undefined) =>
   (call?.body as PutPodRequest | undefined)?.pod.spec?.containers[0]?.image;
 
-const readyCondition = (node: V1Node) => node.status?.conditions?.find((c) => c.type === "Ready");
+const condition = (node: V1Node, type: string) => node.status?.conditions?.find((c) => c.type === type);
+const readyCondition = (node: V1Node) => condition(node, "Ready");
 
 beforeEach(async () => {
   [cluster, provider] = await Promise.all([FakeCluster.start(), ContractProvider.start(FUNCTION_KEY)]);
@@ -293,10 +301,13 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     await eventually(async () => expect(await eventReasons("sensor")).toContain("Applied"), soon);
   });
 
-  it("retries with backoff while the provider is down, sends every pod once it is back, and loses none", async () => {
+  it("retries with backoff while the provider is down, keeps the node Ready and the pods' last status, sends every pod once it is back, and loses none", async () => {
     adapter = await startControllers();
     await createPod("before");
     await eventually(() => expect(provider.pods.has(`${NAMESPACE}/before`)).toBe(true), soon);
+
+    await eventually(async () => expect((await readPod("before")).status?.phase).toBe("Running"), soon);
+    const lastKnown = (await readPod("before")).status;
 
     await provider.stop();
     await createPod("during-1");
@@ -310,11 +321,20 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       { attempt: 3, retryInMs: RETRY_DELAY_MS * 4 },
     ]);
     await eventually(async () => {
-      expect(readyCondition(await core.readNode({ name: NODE }))).toMatchObject({
-        status: "Unknown",
+      expect(condition(await core.readNode({ name: NODE }), "ProviderReachable")).toMatchObject({
+        status: "False",
         reason: "ProviderUnreachable",
       });
     }, soon);
+    const down = await core.readNode({ name: NODE });
+    expect(readyCondition(down)).toMatchObject({ status: "True", reason: "KubeletReady" });
+    expect(condition(down, "HubReachable")).toMatchObject({ status: "Unknown" });
+    expect((await readPod("before")).status).toEqual(lastKnown);
+    const nodeEvents = await eventsOf(NODE, "default");
+    expect(nodeEvents.map((event) => [event.type, event.reason, event.involvedObject.kind])).toEqual([
+      ["Warning", "ProviderUnreachable", "Node"],
+    ]);
+    expect(await adapter.metricValue("adapter_provider_reachable")).toBe(0);
 
     await provider.restart();
     await eventually(
@@ -332,8 +352,15 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     }
     expect(putsOf("before")).toHaveLength(1); // what was sent before the outage is not sent again
     await eventually(async () => {
-      expect(readyCondition(await core.readNode({ name: NODE }))).toMatchObject({ status: "True" });
+      expect(condition(await core.readNode({ name: NODE }), "ProviderReachable")).toMatchObject({
+        status: "True",
+      });
     }, soon);
+    await eventually(async () => {
+      const reasons = (await eventsOf(NODE, "default")).map((event) => event.reason);
+      expect(reasons.sort()).toEqual(["ProviderAnswers", "ProviderUnreachable"]);
+    }, soon);
+    expect(await adapter.metricValue("adapter_provider_reachable")).toBe(1);
   });
 
   it("at start tells the provider which pods are live, so it drops the rest, and sends each live pod", async () => {
@@ -387,13 +414,14 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
   it("registers its node again when the node is deleted", async () => {
     adapter = await startControllers();
     const before = await core.readNode({ name: NODE });
-    expect(readyCondition(before)).toMatchObject({ status: "True", reason: "HubReachable" });
+    expect(readyCondition(before)).toMatchObject({ status: "True", reason: "KubeletReady" });
+    expect(condition(before, "HubReachable")).toMatchObject({ status: "True" });
 
     await core.deleteNode({ name: NODE });
     const after = await eventually(async () => {
       const node = await core.readNode({ name: NODE });
       expect(node.metadata?.uid).not.toBe(before.metadata?.uid);
-      expect(readyCondition(node)).toMatchObject({ status: "True", reason: "HubReachable" });
+      expect(readyCondition(node)).toMatchObject({ status: "True", reason: "KubeletReady" });
       return node;
     }, soon);
     expect(after.metadata?.labels).toMatchObject({ type: "virtual-kubelet", "iotedge.connector/hub": HUB });

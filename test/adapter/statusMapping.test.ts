@@ -123,7 +123,7 @@ describe("virtual node", () => {
     devicesConnected: 3,
     deployments: { used: 5, limit: 100 },
     conditions: [
-      { type: "Ready", status: "True", reason: "HubReachable", message: "3 of 4 devices connected" },
+      { type: "HubReachable", status: "True", reason: "HubReachable", message: "3 of 4 devices connected" },
     ],
     capacity: { pods: "95" },
   };
@@ -140,12 +140,28 @@ describe("virtual node", () => {
     ]);
   });
 
-  it("takes conditions and capacity from the provider, the rest from the configuration", () => {
+  it("is Ready while the adapter writes its status, with the provider's conditions beside it and its capacity", () => {
     const now = new Date("2026-11-25T12:00:00Z");
-    const status = virtualNodeStatus(identity, { ok: true, response: answer }, [], now);
+    const status = virtualNodeStatus(identity, { ok: true, response: answer }, {}, now);
     expect(status.conditions).toEqual([
       {
         type: "Ready",
+        status: "True",
+        reason: "KubeletReady",
+        message: "the adapter runs and renews the node's Lease; the workloads run on the edge devices",
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+      {
+        type: "ProviderReachable",
+        status: "True",
+        reason: "ProviderAnswers",
+        message: "the connector's Functions app answers",
+        lastHeartbeatTime: now,
+        lastTransitionTime: now,
+      },
+      {
+        type: "HubReachable",
         status: "True",
         reason: "HubReachable",
         message: "3 of 4 devices connected",
@@ -158,25 +174,59 @@ describe("virtual node", () => {
     expect(status.addresses).toEqual([{ type: "InternalIP", address: "10.0.0.7" }]);
   });
 
-  it("turns Ready Unknown with the reason when the provider does not answer, keeping transition times otherwise", () => {
+  it("stays Ready when the provider does not answer: ProviderReachable=False says why and since when, the app's conditions turn Unknown, capacity stays", () => {
     const earlier = new Date("2026-11-25T11:00:00Z");
-    const now = new Date("2026-11-25T12:00:00Z");
-    const ready = virtualNodeStatus(identity, { ok: true, response: answer }, [], earlier).conditions ?? [];
-    const later = virtualNodeStatus(identity, { ok: true, response: answer }, ready, now).conditions ?? [];
-    expect(later[0]).toMatchObject({ lastTransitionTime: earlier, lastHeartbeatTime: now });
-    const down = virtualNodeStatus(
-      identity,
-      { ok: false, reason: "provider nodeConditions: unreachable: ECONNREFUSED" },
-      later,
-      now,
-    );
-    expect(down.conditions?.[0]).toMatchObject({
-      type: "Ready",
-      status: "Unknown",
+    const down = new Date("2026-11-25T12:00:00Z");
+    const later = new Date("2026-11-25T12:05:00Z");
+    const up = virtualNodeStatus(identity, { ok: true, response: answer }, {}, earlier);
+    const unreachable = { ok: false as const, reason: "provider nodeConditions: unreachable: ECONNREFUSED" };
+    const first = virtualNodeStatus(identity, unreachable, up, down);
+    const still = virtualNodeStatus(identity, unreachable, first, later);
+    const byType = (type: string) => still.conditions?.find((c) => c.type === type);
+    expect(byType("Ready")).toMatchObject({
+      status: "True",
+      lastTransitionTime: earlier,
+      lastHeartbeatTime: later,
+    });
+    expect(byType("ProviderReachable")).toEqual({
+      type: "ProviderReachable",
+      status: "False",
       reason: "ProviderUnreachable",
       message:
-        "the connector's Functions app did not answer: provider nodeConditions: unreachable: ECONNREFUSED",
-      lastTransitionTime: now,
+        "the connector's Functions app does not answer since 2026-11-25T12:00:00.000Z " +
+        "(provider nodeConditions: unreachable: ECONNREFUSED); the workloads keep running on the devices, changes wait",
+      lastHeartbeatTime: later,
+      lastTransitionTime: down,
     });
+    expect(byType("HubReachable")).toMatchObject({
+      status: "Unknown",
+      reason: "ProviderUnreachable",
+      lastTransitionTime: down,
+    });
+    expect(still.capacity).toEqual({ pods: "95", cpu: "20", memory: "100Gi" });
+
+    const back = virtualNodeStatus(identity, { ok: true, response: answer }, still, later);
+    expect(back.conditions?.find((c) => c.type === "ProviderReachable")).toMatchObject({
+      status: "True",
+      lastTransitionTime: later,
+    });
+  });
+
+  it("never lets the provider's conditions make the node not Ready (a hub 429 or outage is HubReachable's)", () => {
+    const now = new Date("2026-11-25T12:00:00Z");
+    const claims: NodeConditionsResponse = {
+      ...answer,
+      conditions: [
+        { type: "Ready", status: "False", reason: "HubUnreachable", message: "429" },
+        { type: "ProviderReachable", status: "False", reason: "X", message: "x" },
+        { type: "HubReachable", status: "False", reason: "HubUnreachable", message: "throttled" },
+      ],
+    };
+    const status = virtualNodeStatus(identity, { ok: true, response: claims }, {}, now);
+    expect(status.conditions?.map((c) => [c.type, c.status])).toEqual([
+      ["Ready", "True"],
+      ["ProviderReachable", "True"],
+      ["HubReachable", "False"],
+    ]);
   });
 });

@@ -42,6 +42,8 @@ export function keyOf(name: string, inCluster = cluster): string {
 
 export interface AppHarness {
   simulator: RunningSimulator;
+  /** Azurite, where the app keeps its pod records and durable state */
+  storageConnectionString: string;
   hubClient: HubClient;
   host(): HostProcess;
   /** stops the running host (SIGTERM unless told) and starts another on the same storage */
@@ -83,6 +85,7 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
     providerCall(host, route, init, key);
   return {
     simulator,
+    storageConnectionString: azurite.connectionString,
     hubClient,
     host: () => host,
     async restartHost(signal) {

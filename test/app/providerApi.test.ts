@@ -2,7 +2,11 @@
 // files through tsx), with Azurite for durable state and pod records, and the IoT Hub simulator.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HubClient } from "../../lib/hub/hubClient.js";
-import type { NodePodsResponse, ProviderError } from "../../lib/provider/providerContract.js";
+import type {
+  NodeConditionsResponse,
+  NodePodsResponse,
+  ProviderError,
+} from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { eventually } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
@@ -361,14 +365,30 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
     expect(await listOf(keyOf(node))).toEqual(ours);
   });
 
-  it("reports node conditions: hub reachable, devices total and connected", async () => {
+  it("reports a hub answering 429 to the device count as reachable and throttled, never as a Ready condition", async () => {
+    simulator.faults.throttleNext(1_000, 1);
+    try {
+      const response = await call(`${hub}/nodes/${node}/conditions`);
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as NodeConditionsResponse;
+      expect(body.conditions.map((c) => c.type)).not.toContain("Ready");
+      expect(body.conditions.find((c) => c.type === "HubReachable")).toMatchObject({
+        status: "True",
+        reason: "HubThrottled",
+      });
+    } finally {
+      simulator.faults.throttleNext(0);
+    }
+  });
+
+  it("reports node conditions: hub reachable, devices total and connected, and no Ready (the adapter's own)", async () => {
     const response = await call(`${hub}/nodes/${node}/conditions`);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as {
-      hubReachable: boolean;
-      devicesTotal: number;
-      devicesConnected: number;
-    };
+    const body = (await response.json()) as NodeConditionsResponse;
     expect(body).toMatchObject({ hubReachable: true, devicesTotal: 3, devicesConnected: 3 });
+    expect(body.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ["HubReachable", "True", "HubReachable"],
+      ["DeploymentCapacity", "True", "DeploymentSlotsFree"],
+    ]);
   });
 });

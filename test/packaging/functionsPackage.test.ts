@@ -16,7 +16,7 @@ const budgetBytes = 60 * 1024 * 1024;
 const expectedFunctions: Record<string, string[]> = {
   hubScheduler: ["in entityTrigger"],
   hubSchedulerApplier: ["in orchestrationTrigger"],
-  hubSchedulerRunAction: ["in activityTrigger"],
+  hubSchedulerRunAction: ["in activityTrigger", "in durableClient"],
   hubSchedulerNotify: ["in activityTrigger", "in durableClient"],
   hubSchedulerWakeApplier: ["in activityTrigger", "in durableClient"],
   hubSchedulerKeepAlive: ["in durableClient", "in timerTrigger"],
@@ -35,6 +35,8 @@ const expectedFunctions: Record<string, string[]> = {
   providerNodeConditions: ["in durableClient", "in httpTrigger", "out http"],
   "twinEvents-hub1": ["in durableClient", "in eventHubTrigger"],
   statusReconcile: ["in durableClient", "in timerTrigger"],
+  configurationSweep: ["in durableClient", "in timerTrigger"],
+  purgeFinishedOrchestrations: ["in durableClient", "in timerTrigger"],
 };
 
 /** A fresh compile, a production install and the zip: minutes on a busy 2-core machine. */

@@ -1,5 +1,5 @@
 // Runs lib/adapter/main.ts as its own process (node with tsx's loader, so signals reach it), and
-// stops it with SIGTERM as Kubernetes does, SIGKILL after a bound.
+// stops it with SIGTERM as Kubernetes does, SIGKILL after a bound; outage tests kill it outright.
 import { spawn } from "node:child_process";
 import path from "node:path";
 
@@ -25,8 +25,12 @@ export function startAdapterProcess(args: string[]) {
     get output() {
       return output;
     },
+    /** Sends a signal as is (SIGKILL: a crash, no shutdown work). */
+    signal(signal: NodeJS.Signals): void {
+      child.kill(signal);
+    },
     async terminate(): Promise<{ code: number | null; output: string }> {
-      if (child.exitCode === null) child.kill("SIGTERM");
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), TERMINATE_BOUND_MS);
       const code = await exited;
       clearTimeout(timer);

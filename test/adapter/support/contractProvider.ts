@@ -183,7 +183,7 @@ export class ContractProvider {
           deployments: { used: this.pods.size, limit: 100 },
           conditions: [
             {
-              type: "Ready",
+              type: "HubReachable",
               status: "True",
               reason: "HubReachable",
               message: `${DEVICES} of ${DEVICES} devices connected`,

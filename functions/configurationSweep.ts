@@ -1,0 +1,50 @@
+// A timer (RECONCILE_SCHEDULE, beside the status reconcile) that releases, on each hub, what pods
+// whose orchestration ended early still hold on a configuration (lib/provider/configurationSweep.ts).
+import { app, type InvocationContext } from "@azure/functions";
+import * as df from "durable-functions";
+import { connectorApp } from "../lib/app/connectorApp.js";
+import { durableWorkflows, readSchedulerView, releaseThroughScheduler } from "../lib/app/durableWorkflows.js";
+import { redact } from "../lib/hub/redact.js";
+import { sweepConfigurations } from "../lib/provider/configurationSweep.js";
+
+async function sweep(context: InvocationContext): Promise<void> {
+  const connector = connectorApp();
+  const client = df.getClient(context);
+  const workflows = durableWorkflows(client);
+  for (const { name: hub } of connector.settings.hubs) {
+    try {
+      const { released } = await sweepConfigurations({
+        hub,
+        readView: () => readSchedulerView(client, hub),
+        listRecords: () => connector.records.listHub(hub),
+        isRunning: (instanceId) => workflows.isRunning(instanceId),
+        release: (request) => releaseThroughScheduler(client, hub, request),
+      });
+      const list = released.map((hold) => `${hold.pod} on ${hold.configurationId}`).join(", ");
+      context.log(
+        `configuration sweep on ${hub}: ${released.length} holds released${list ? `: ${list}` : ""}`,
+      );
+    } catch (error) {
+      // One hub's failure does not stop the others; the next run tries again.
+      context.error(
+        `configuration sweep on ${hub} failed: ${redact(error instanceof Error ? error.message : String(error))}`,
+      );
+    }
+  }
+}
+
+function register(): void {
+  let schedule: string;
+  try {
+    schedule = connectorApp().settings.reconcileSchedule;
+  } catch {
+    return; // twinEvents.ts reports the settings problem
+  }
+  app.timer("configurationSweep", {
+    schedule,
+    extraInputs: [df.input.durableClient()],
+    handler: (_timer, context) => sweep(context),
+  });
+}
+
+register();
