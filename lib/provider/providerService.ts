@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import stringify from "safe-stable-stringify";
 import { getModuleLogs } from "../hub/edgeAgentMethods.js";
 import type { HubClient } from "../hub/hubClient.js";
-import { HubNotFoundError, HubThrottledError } from "../hub/hubErrors.js";
+import { HubNotFoundError } from "../hub/hubErrors.js";
 import { redact } from "../hub/redact.js";
 import { moduleNameProblem } from "../translate/containerToModule.js";
 import type {
@@ -410,13 +410,11 @@ export class ProviderService {
       limit: view.deploymentLimit ?? this.deps.deploymentLimit(hub),
     };
     let devices: { total: number; connected: number } | undefined;
-    let unreachable = "";
-    let throttled = false;
+    let unreadable = "";
     try {
       devices = await this.countDevices(hub);
     } catch (error) {
-      unreachable = redact(error instanceof Error ? error.message : String(error));
-      throttled = error instanceof HubThrottledError;
+      unreadable = redact(error instanceof Error ? error.message : String(error));
     }
     const reachable = devices !== undefined;
     const total = devices?.total ?? 0;
@@ -430,16 +428,14 @@ export class ProviderService {
       deployments,
       conditions: [
         // Never Ready: the adapter owns that, and keeps it True while it runs (docs/adapter.md).
-        // A 429 is a hub that answers: reachable, the counts wait for the next query.
+        // The counts come from the status pipeline, so a hub's 429 never reaches this condition.
         {
           type: "HubReachable",
-          status: reachable || throttled ? "True" : "False",
-          reason: reachable ? "HubReachable" : throttled ? "HubThrottled" : "HubUnreachable",
+          status: reachable ? "True" : "Unknown",
+          reason: reachable ? "HubReachable" : "DeviceCountsUnavailable",
           message: reachable
             ? `IoT Hub ${hub}: ${connected} of ${total} devices connected (node ${node})`
-            : throttled
-              ? `IoT Hub ${hub} throttles the device count (429): ${unreachable}`
-              : `IoT Hub ${hub} cannot be reached: ${unreachable}`,
+            : `the device counts of IoT Hub ${hub} cannot be read from the status store: ${unreadable}`,
         },
         {
           type: "DeploymentCapacity",

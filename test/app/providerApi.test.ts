@@ -365,16 +365,17 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
     expect(await listOf(keyOf(node))).toEqual(ours);
   });
 
-  it("reports a hub answering 429 to the device count as reachable and throttled, never as a Ready condition", async () => {
+  it("answers node conditions from the status pipeline while the hub answers 429 to everything: reachable, counted, no Ready", async () => {
     simulator.faults.throttleNext(1_000, 1);
     try {
       const response = await call(`${hub}/nodes/${node}/conditions`);
       expect(response.status).toBe(200);
       const body = (await response.json()) as NodeConditionsResponse;
       expect(body.conditions.map((c) => c.type)).not.toContain("Ready");
+      expect(body).toMatchObject({ hubReachable: true, devicesTotal: 3 });
       expect(body.conditions.find((c) => c.type === "HubReachable")).toMatchObject({
         status: "True",
-        reason: "HubThrottled",
+        reason: "HubReachable",
       });
     } finally {
       simulator.faults.throttleNext(0);
