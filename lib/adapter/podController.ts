@@ -4,6 +4,7 @@
 // skipped, a pod gone from the cache is deleted at the provider, and a pod being deleted is removed
 // from the provider before it is removed from the cluster. Every error names the step and the pod.
 import {
+  AppsV1Api,
   ListWatch,
   PatchStrategy,
   Watch,
@@ -17,6 +18,13 @@ import stableStringify from "safe-stable-stringify";
 import type { AdapterMetrics } from "./metrics.js";
 import { redact } from "../hub/redact.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
+import {
+  keepsConfiguration,
+  replicaSetOf,
+  wasEvicted,
+  type NotReadySpan,
+  type ReplicaSetNow,
+} from "./evictionHold.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import type { ResolvedObjects } from "../provider/providerContract.js";
@@ -43,6 +51,8 @@ export interface PodControllerOptions {
   deletePollMs?: number;
   /** the node's fleet policy, checked before a pod is sent (the app checks its own copy anyway) */
   policy?: { node: NodePolicy; hubName: string };
+  /** when the node was not Ready before this adapter started (pods deleted then were evicted) */
+  notReadyBeforeStart?: () => NotReadySpan | undefined;
 }
 
 /** What was last sent for a pod: enough to know whether the next sync has anything to do. */
@@ -69,6 +79,9 @@ export class PodController {
   private readonly sent = new Map<string, SentPod>();
   /** uids whose removal the provider has accepted, so polling for the end does not repeat it */
   private readonly removing = new Set<string>();
+  /** uids of evicted pods whose removal waits for their replacements (evictionHold.ts) */
+  private readonly held = new Set<string>();
+  private readonly apps: AppsV1Api;
   private readonly deletePollMs: number;
   private synced = false;
   /** keys of pods that changed before the provider answered the reconcile; queued after it (see start) */
@@ -93,6 +106,7 @@ export class PodController {
       fieldSelector,
     );
     this.deletePollMs = options.deletePollMs ?? 2_000;
+    this.apps = options.kubeConfig.makeApiClient(AppsV1Api);
     this.queue = new WorkQueue({
       handler: (key) => this.sync(key),
       workers: options.workers ?? 4,
@@ -294,6 +308,7 @@ export class PodController {
     if (!last) return;
     await this.deleteAtProvider(namespace, name, last.uid);
     this.sent.delete(key);
+    this.held.delete(last.uid);
   }
 
   /**
@@ -305,6 +320,10 @@ export class PodController {
   private async remove(key: string, pod: V1Pod): Promise<void> {
     const { namespace = "", name = "", uid = "", deletionTimestamp } = pod.metadata ?? {};
     const graceOver = deletionTimestamp !== undefined && new Date(deletionTimestamp).getTime() <= Date.now();
+    if (!this.removing.has(uid) && (await this.keepsConfiguration(key, pod))) {
+      this.queue.addAfter(key, this.deletePollMs);
+      return;
+    }
     let gone = false;
     try {
       if (!this.removing.has(uid)) {
@@ -336,6 +355,7 @@ export class PodController {
     }
     if (gone) this.sent.delete(key);
     this.removing.delete(uid);
+    this.held.delete(uid);
     await this.options.events.record(pod, {
       type: "Normal",
       reason: "Removed",
@@ -344,6 +364,56 @@ export class PodController {
         : "grace period over before the devices confirmed removal",
     });
     this.options.logger.info({ pod: key, uid, confirmed: gone }, "pod removed");
+  }
+
+  /**
+   * Gathers what the eviction rule (evictionHold.ts) decides on: whether the pod was evicted, its
+   * ReplicaSet now, and how many of that ReplicaSet's live pods here were sent. Says so once per pod.
+   */
+  private async keepsConfiguration(key: string, pod: V1Pod): Promise<boolean> {
+    const { namespace = "", uid = "" } = pod.metadata ?? {};
+    // once kept, it stays evicted whatever later writes did to its conditions
+    const evicted = this.held.has(uid) || wasEvicted(pod, this.options.notReadyBeforeStart?.());
+    const owner = replicaSetOf(pod);
+    if (!evicted || owner === undefined) return false; // no read for pods the rule releases anyway
+    const ownerNow = await this.readReplicaSet(namespace, owner.name);
+    const replacementsSent = this.informer.list().filter((other) => {
+      const { name: otherName = "", uid: otherUid, deletionTimestamp } = other.metadata ?? {};
+      const sent = this.sent.get(podKey(other.metadata?.namespace ?? "", otherName));
+      return (
+        other.metadata?.namespace === namespace &&
+        deletionTimestamp === undefined &&
+        replicaSetOf(other)?.uid === owner.uid &&
+        sent !== undefined &&
+        sent.uid === otherUid &&
+        !sent.refused
+      );
+    }).length;
+    const keeps = keepsConfiguration({ evicted, owner, ownerNow, replacementsSent });
+    if (keeps && !this.held.has(uid)) {
+      this.held.add(uid);
+      await this.options.events.record(pod, {
+        type: "Normal",
+        reason: "KeptForReplacement",
+        message: `evicted: the devices keep its deployment until ReplicaSet ${owner.name} has its replacement, or is deleted or scaled down`,
+      });
+      this.options.logger.info({ pod: key, uid, owner: owner.name }, "evicted pod kept for its replacement");
+    }
+    return keeps;
+  }
+
+  private async readReplicaSet(namespace: string, name: string): Promise<ReplicaSetNow | undefined> {
+    try {
+      const found = await this.apps.readNamespacedReplicaSet({ namespace, name });
+      return {
+        uid: found.metadata?.uid ?? "",
+        replicas: found.spec?.replicas ?? 1,
+        deleting: found.metadata?.deletionTimestamp !== undefined,
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw new AdapterError(`reading ReplicaSet ${namespace}/${name}`, error);
+    }
   }
 
   private async deleteAtProvider(namespace: string, name: string, uid: string): Promise<void> {
