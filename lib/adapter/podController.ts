@@ -51,6 +51,8 @@ export interface PodControllerOptions {
   deletePollMs?: number;
   /** the node's fleet policy, checked before a pod is sent (the app checks its own copy anyway) */
   policy?: { node: NodePolicy; hubName: string };
+  /** how often the pod lists are reconciled with the provider after the one at start; 0 = never */
+  reconcileIntervalMs?: number;
   /** when the node was not Ready before this adapter started (pods deleted then were evicted) */
   notReadyBeforeStart?: () => NotReadySpan | undefined;
 }
@@ -61,6 +63,8 @@ interface SentPod {
   fingerprint: string;
   /** the provider refused this content (4xx); wait for a change instead of retrying */
   refused: boolean;
+  /** when the provider accepted it (a pod sent during a reconcile may be missing from its list) */
+  at: number;
 }
 
 /** A pod's desired state as the provider sees it; status and bookkeeping metadata left out. */
@@ -90,6 +94,8 @@ export class PodController {
   private firstListError: unknown;
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling = false;
 
   constructor(private readonly options: PodControllerOptions) {
     const missing = (
@@ -163,14 +169,11 @@ export class PodController {
       throw new AdapterError(`listing the pods of node ${this.options.nodeName}`, this.firstListError);
     }
     this.synced = true;
-    const live = this.informer
-      .list()
-      .map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
     try {
-      await this.options.provider.reconcile(live);
-      this.options.logger.info({ pods: live.length }, "reconciled live pods with the provider");
+      const live = await this.dropPodsTheClusterLost();
+      this.options.logger.info({ pods: live }, "reconciled live pods with the provider");
     } catch (error) {
-      // The pods are re-sent below anyway; stale deployments wait for the next start or the app's timer.
+      // The pods are re-sent below anyway; stale deployments wait for the next reconcile.
       this.options.metrics.errors.inc({ kind: "provider" });
       this.options.logger.warn({ err: describeError(error) }, "reconcile with the provider failed");
     }
@@ -179,11 +182,57 @@ export class PodController {
     this.reconciled = true;
     for (const key of this.beforeReconcile) this.queue.add(key);
     this.beforeReconcile.clear();
+    const intervalMs = this.options.reconcileIntervalMs ?? 300_000;
+    if (intervalMs > 0) this.reconcileTimer = setInterval(() => void this.reconcile(), intervalMs);
+  }
+
+  /** Tells the provider every pod the cluster has on the node (terminating ones too); it drops the rest. */
+  private async dropPodsTheClusterLost(): Promise<number> {
+    const live = this.informer
+      .list()
+      .map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
+    await this.options.provider.reconcile(live);
+    return live.length;
+  }
+
+  /**
+   * The periodic reconcile, both ways: the provider drops pods the cluster no longer has (a delete it
+   * never heard of), and a pod sent before the provider's list was read but missing from it (lost by
+   * the app, or dropped by this very reconcile while it was being sent) is sent again.
+   */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.stopped) return;
+    this.reconciling = true;
+    try {
+      await this.dropPodsTheClusterLost();
+      const listedAt = Date.now();
+      const listed = await this.options.provider.listPodStatuses();
+      if (listed === undefined) return; // no ETag sent: a 304 cannot come
+      const atProvider = new Set(listed.pods.map((p) => `${p.namespace}/${p.name}/${p.uid}`));
+      let resent = 0;
+      for (const pod of this.informer.list()) {
+        const { namespace = "", name = "", uid = "", deletionTimestamp } = pod.metadata ?? {};
+        const key = podKey(namespace, name);
+        const last = this.sent.get(key);
+        if (deletionTimestamp || !last || last.refused || last.uid !== uid || last.at >= listedAt) continue;
+        if (atProvider.has(`${key}/${uid}`)) continue;
+        this.sent.delete(key);
+        this.queue.add(key);
+        resent += 1;
+      }
+      this.options.logger.info({ resent }, "periodic reconcile with the provider");
+    } catch (error) {
+      this.options.metrics.errors.inc({ kind: "provider" });
+      this.options.logger.warn({ err: describeError(error) }, "periodic reconcile with the provider failed");
+    } finally {
+      this.reconciling = false;
+    }
   }
 
   async stop(timeoutMs: number): Promise<{ drained: boolean }> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.reconcileTimer);
     await this.informer.stop();
     return this.queue.shutdown(timeoutMs);
   }
@@ -233,7 +282,7 @@ export class PodController {
       await this.options.provider.putPod(pod, resolved);
     } catch (error) {
       if (error instanceof ProviderCallError && error.permanent) {
-        this.sent.set(key, { uid, fingerprint, refused: true });
+        this.sent.set(key, { uid, fingerprint, refused: true, at: Date.now() });
         const message = `the connector refused the pod: ${error.field ? `${error.field}: ` : ""}${error.reason}`;
         await this.options.events.record(pod, { type: "Warning", reason: "ProviderRejected", message });
         await this.writeRefusal(pod, "ProviderRejected", message);
@@ -242,7 +291,7 @@ export class PodController {
       }
       throw new AdapterError(`sending pod ${key} to the provider`, error);
     }
-    this.sent.set(key, { uid, fingerprint, refused: false });
+    this.sent.set(key, { uid, fingerprint, refused: false, at: Date.now() });
     await this.options.events.record(pod, {
       type: "Normal",
       reason: isNew ? "Submitted" : "Updated",
@@ -278,7 +327,7 @@ export class PodController {
     const { namespace = "", name = "", uid = "" } = pod.metadata ?? {};
     const last = this.sent.get(key);
     if (!isNew && last?.refused === false) await this.deleteAtProvider(namespace, name, uid);
-    this.sent.set(key, { uid, fingerprint, refused: true });
+    this.sent.set(key, { uid, fingerprint, refused: true, at: Date.now() });
     const message = refusalMessage(decision.refusal);
     await this.options.events.record(pod, { type: "Warning", reason: decision.refusal.reason, message });
     await this.writeRefusal(pod, decision.refusal.reason, message);

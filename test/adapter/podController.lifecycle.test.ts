@@ -54,7 +54,9 @@ let apps: AppsV1Api;
 let adapter: Awaited<ReturnType<typeof startControllers>> | undefined;
 
 /** The node, pod and status controllers as startAdapter wires them, with short intervals. */
-async function startControllers(options: { workers?: number; writeStatuses?: boolean } = {}) {
+async function startControllers(
+  options: { workers?: number; writeStatuses?: boolean; reconcileIntervalMs?: number } = {},
+) {
   const config = readAdapterConfig({}, [
     `--node-name=${NODE}`,
     `--hub-name=${HUB}`,
@@ -104,6 +106,7 @@ async function startControllers(options: { workers?: number; writeStatuses?: boo
     retryDelayMs: RETRY_DELAY_MS,
     maxRetryDelayMs: MAX_RETRY_DELAY_MS,
     deletePollMs: 50,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 0,
     notReadyBeforeStart: () => nodes.notReadyBeforeStart,
   });
   const statuses = new PodStatusWriter({
@@ -172,7 +175,11 @@ function createReplicaSet(name: string, replicas: number): Promise<V1ReplicaSet>
   });
 }
 
-/** What the taint manager does to a pod on a node that stopped answering: marks it, then deletes it. */
+/**
+ * What the taint manager does to a pod on a node that stopped answering: marks it, then deletes it.
+ * (Tests that evict write no statuses: the status writer keeps DisruptionTarget only once its cache
+ * has it, statusMapping.test.ts.)
+ */
 async function evict(name: string): Promise<void> {
   await core.patchNamespacedPodStatus(
     {
@@ -457,6 +464,38 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(putsOf("elsewhere")).toHaveLength(0);
   });
 
+  it("reconciles with the provider periodically: drops the pods the cluster no longer has, sends again those the provider lost", async () => {
+    adapter = await startControllers({ reconcileIntervalMs: 100 });
+    await createPod("sensor-a");
+    await createPod("sensor-b");
+    await eventually(() => expect(provider.pods.size).toBe(2), soon);
+    const reconcilesBefore = provider.callsTo("nodeReconcile").length;
+
+    // Behind the adapter's back: the app loses sensor-a, and holds a pod the cluster never had.
+    provider.pods.delete(`${NAMESPACE}/sensor-a`);
+    const stranger = new ProviderClient({
+      baseUrl: provider.baseUrl,
+      functionKey: FUNCTION_KEY,
+      hubName: HUB,
+      nodeName: NODE,
+    });
+    await stranger.putPod(
+      {
+        metadata: { name: "stranger", namespace: NAMESPACE, uid: "uid-stranger" },
+        spec: { containers: [{ name: "sensor", image: "sensor:1" }] },
+      },
+      { configMaps: {}, secrets: {} },
+    );
+
+    await eventually(
+      () => expect([...provider.pods.keys()].sort()).toEqual(["default/sensor-a", "default/sensor-b"]),
+      soon,
+    );
+    expect(provider.callsTo("nodeReconcile").length).toBeGreaterThan(reconcilesBefore);
+    expect(putsOf("sensor-a")).toHaveLength(2);
+    expect(putsOf("sensor-b")).toHaveLength(1);
+  });
+
   it("sends no pod to the provider before its reconcile, which drops every pod not live at the list", async () => {
     await createPod("sensor-a");
     await createPod("sensor-b");
@@ -494,7 +533,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
   });
 
   it("keeps an evicted pod of a ReplicaSet at the provider until its replacement is sent, then removes it", async () => {
-    adapter = await startControllers();
+    adapter = await startControllers({ writeStatuses: false });
     const owner = await createReplicaSet("sensor", 1);
     await createPod("sensor-a", { owner });
     await eventually(() => expect(provider.pods.has(`${NAMESPACE}/sensor-a`)).toBe(true), soon);
@@ -524,7 +563,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
   });
 
   it("removes an evicted pod as usual once its ReplicaSet is scaled down or deleted, and a bare evicted pod at once", async () => {
-    adapter = await startControllers();
+    adapter = await startControllers({ writeStatuses: false });
     const scaled = await createReplicaSet("scaled", 1);
     const deleted = await createReplicaSet("deleted", 1);
     await createPod("scaled-a", { owner: scaled });
@@ -554,7 +593,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
   });
 
   it("keeps a pod deleted while its node was not Ready (before the adapter started) as an evicted one", async () => {
-    adapter = await startControllers();
+    adapter = await startControllers({ writeStatuses: false });
     const owner = await createReplicaSet("sensor", 1);
     await createPod("sensor-a", { owner });
     await eventually(() => expect(provider.pods.has(`${NAMESPACE}/sensor-a`)).toBe(true), soon);
@@ -582,7 +621,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     );
     await core.deleteNamespacedPod({ name: "sensor-a", namespace: NAMESPACE, gracePeriodSeconds: 30 });
 
-    adapter = await startControllers();
+    adapter = await startControllers({ writeStatuses: false });
     await eventually(
       async () => expect(await eventReasons("sensor-a")).toContain("KeptForReplacement"),
       soon,
