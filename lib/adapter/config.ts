@@ -32,6 +32,8 @@ export interface AdapterConfig {
   statusIntervalMs: number;
   nodeStatusIntervalMs: number;
   leaseIntervalMs: number;
+  /** how often the pod list is reconciled with the provider's (both ways), besides at start */
+  reconcileIntervalMs: number;
   leaseDurationSeconds: number;
   /** capacity reported until the provider answers (pods, cpu, memory) */
   capacity: Record<string, string>;
@@ -89,6 +91,7 @@ export const adapterSettingNames = {
   statusIntervalMs: ["status-interval-ms", "STATUS_INTERVAL_MS"],
   nodeStatusIntervalMs: ["node-status-interval-ms", "NODE_STATUS_INTERVAL_MS"],
   leaseIntervalMs: ["lease-interval-ms", "LEASE_INTERVAL_MS"],
+  reconcileIntervalMs: ["reconcile-interval-ms", "RECONCILE_INTERVAL_MS"],
   capacityPods: ["capacity-pods", "CAPACITY_PODS"],
   capacityCpu: ["capacity-cpu", "CAPACITY_CPU"],
   capacityMemory: ["capacity-memory", "CAPACITY_MEMORY"],
@@ -150,6 +153,7 @@ const schema = z.object({
   statusIntervalMs: interval.default(5_000),
   nodeStatusIntervalMs: interval.default(10_000),
   leaseIntervalMs: interval.default(10_000),
+  reconcileIntervalMs: interval.default(300_000),
   capacityPods: z.string().regex(/^\d+$/, "must be a whole number").default("110"),
   capacityCpu: z.string().min(1).default("20"),
   capacityMemory: z.string().min(1).default("100Gi"),

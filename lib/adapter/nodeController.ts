@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { AdapterConfig } from "./config.js";
 import { AdapterError, describeError, isConflict, isNotFound } from "./kubeErrors.js";
 import type { AdapterMetrics } from "./metrics.js";
+import type { NotReadySpan } from "./evictionHold.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import { virtualNode, virtualNodeStatus, type ProviderConditions } from "./virtualNode.js";
@@ -38,11 +39,17 @@ export class NodeController {
   private status: V1NodeStatus = {};
   private readonly timers: NodeJS.Timeout[] = [];
   private registered = false;
+  private notReady: NotReadySpan | undefined;
 
   constructor(private readonly deps: NodeControllerDeps) {}
 
   get isRegistered(): boolean {
     return this.registered;
+  }
+
+  /** How long the node had not been Ready when this adapter found it (pods deleted then were evicted). */
+  get notReadyBeforeStart(): NotReadySpan | undefined {
+    return this.notReady;
   }
 
   /** Registers the node, writes its first status and lease, then keeps both fresh. */
@@ -82,7 +89,10 @@ export class NodeController {
       // Our node from an earlier run: bring labels and taint back to what this version sets.
       try {
         const patch = { metadata: { labels: node.metadata?.labels }, spec: node.spec };
-        await core.patchNode({ name: config.nodeName, body: patch }, mergePatch);
+        const found = await core.patchNode({ name: config.nodeName, body: patch }, mergePatch);
+        const ready = found.status?.conditions?.find((c) => c.type === "Ready");
+        if (ready && ready.status !== "True" && ready.lastTransitionTime)
+          this.notReady = { since: new Date(ready.lastTransitionTime), until: new Date() };
       } catch (patchError) {
         throw new AdapterError(`updating existing node ${config.nodeName}`, patchError);
       }

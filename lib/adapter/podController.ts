@@ -4,6 +4,7 @@
 // skipped, a pod gone from the cache is deleted at the provider, and a pod being deleted is removed
 // from the provider before it is removed from the cluster. Every error names the step and the pod.
 import {
+  AppsV1Api,
   ListWatch,
   PatchStrategy,
   Watch,
@@ -17,6 +18,13 @@ import stableStringify from "safe-stable-stringify";
 import type { AdapterMetrics } from "./metrics.js";
 import { redact } from "../hub/redact.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
+import {
+  keepsConfiguration,
+  replicaSetOf,
+  wasEvicted,
+  type NotReadySpan,
+  type ReplicaSetNow,
+} from "./evictionHold.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import type { ResolvedObjects } from "../provider/providerContract.js";
@@ -43,6 +51,10 @@ export interface PodControllerOptions {
   deletePollMs?: number;
   /** the node's fleet policy, checked before a pod is sent (the app checks its own copy anyway) */
   policy?: { node: NodePolicy; hubName: string };
+  /** how often the pod lists are reconciled with the provider after the one at start; 0 = never */
+  reconcileIntervalMs?: number;
+  /** when the node was not Ready before this adapter started (pods deleted then were evicted) */
+  notReadyBeforeStart?: () => NotReadySpan | undefined;
 }
 
 /** What was last sent for a pod: enough to know whether the next sync has anything to do. */
@@ -51,6 +63,8 @@ interface SentPod {
   fingerprint: string;
   /** the provider refused this content (4xx); wait for a change instead of retrying */
   refused: boolean;
+  /** when the provider accepted it (a pod sent during a reconcile may be missing from its list) */
+  at: number;
 }
 
 /** A pod's desired state as the provider sees it; status and bookkeeping metadata left out. */
@@ -69,6 +83,9 @@ export class PodController {
   private readonly sent = new Map<string, SentPod>();
   /** uids whose removal the provider has accepted, so polling for the end does not repeat it */
   private readonly removing = new Set<string>();
+  /** uids of evicted pods whose removal waits for their replacements (evictionHold.ts) */
+  private readonly held = new Set<string>();
+  private readonly apps: AppsV1Api;
   private readonly deletePollMs: number;
   private synced = false;
   /** keys of pods that changed before the provider answered the reconcile; queued after it (see start) */
@@ -77,6 +94,8 @@ export class PodController {
   private firstListError: unknown;
   private stopped = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling = false;
 
   constructor(private readonly options: PodControllerOptions) {
     const missing = (
@@ -93,6 +112,7 @@ export class PodController {
       fieldSelector,
     );
     this.deletePollMs = options.deletePollMs ?? 2_000;
+    this.apps = options.kubeConfig.makeApiClient(AppsV1Api);
     this.queue = new WorkQueue({
       handler: (key) => this.sync(key),
       workers: options.workers ?? 4,
@@ -149,14 +169,11 @@ export class PodController {
       throw new AdapterError(`listing the pods of node ${this.options.nodeName}`, this.firstListError);
     }
     this.synced = true;
-    const live = this.informer
-      .list()
-      .map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
     try {
-      await this.options.provider.reconcile(live);
-      this.options.logger.info({ pods: live.length }, "reconciled live pods with the provider");
+      const live = await this.dropPodsTheClusterLost();
+      this.options.logger.info({ pods: live }, "reconciled live pods with the provider");
     } catch (error) {
-      // The pods are re-sent below anyway; stale deployments wait for the next start or the app's timer.
+      // The pods are re-sent below anyway; stale deployments wait for the next reconcile.
       this.options.metrics.errors.inc({ kind: "provider" });
       this.options.logger.warn({ err: describeError(error) }, "reconcile with the provider failed");
     }
@@ -165,11 +182,57 @@ export class PodController {
     this.reconciled = true;
     for (const key of this.beforeReconcile) this.queue.add(key);
     this.beforeReconcile.clear();
+    const intervalMs = this.options.reconcileIntervalMs ?? 300_000;
+    if (intervalMs > 0) this.reconcileTimer = setInterval(() => void this.reconcile(), intervalMs);
+  }
+
+  /** Tells the provider every pod the cluster has on the node (terminating ones too); it drops the rest. */
+  private async dropPodsTheClusterLost(): Promise<number> {
+    const live = this.informer
+      .list()
+      .map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}/${pod.metadata?.uid}`);
+    await this.options.provider.reconcile(live);
+    return live.length;
+  }
+
+  /**
+   * The periodic reconcile, both ways: the provider drops pods the cluster no longer has (a delete it
+   * never heard of), and a pod sent before the provider's list was read but missing from it (lost by
+   * the app, or dropped by this very reconcile while it was being sent) is sent again.
+   */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.stopped) return;
+    this.reconciling = true;
+    try {
+      await this.dropPodsTheClusterLost();
+      const listedAt = Date.now();
+      const listed = await this.options.provider.listPodStatuses();
+      if (listed === undefined) return; // no ETag sent: a 304 cannot come
+      const atProvider = new Set(listed.pods.map((p) => `${p.namespace}/${p.name}/${p.uid}`));
+      let resent = 0;
+      for (const pod of this.informer.list()) {
+        const { namespace = "", name = "", uid = "", deletionTimestamp } = pod.metadata ?? {};
+        const key = podKey(namespace, name);
+        const last = this.sent.get(key);
+        if (deletionTimestamp || !last || last.refused || last.uid !== uid || last.at >= listedAt) continue;
+        if (atProvider.has(`${key}/${uid}`)) continue;
+        this.sent.delete(key);
+        this.queue.add(key);
+        resent += 1;
+      }
+      this.options.logger.info({ resent }, "periodic reconcile with the provider");
+    } catch (error) {
+      this.options.metrics.errors.inc({ kind: "provider" });
+      this.options.logger.warn({ err: describeError(error) }, "periodic reconcile with the provider failed");
+    } finally {
+      this.reconciling = false;
+    }
   }
 
   async stop(timeoutMs: number): Promise<{ drained: boolean }> {
     this.stopped = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.reconcileTimer);
     await this.informer.stop();
     return this.queue.shutdown(timeoutMs);
   }
@@ -219,7 +282,7 @@ export class PodController {
       await this.options.provider.putPod(pod, resolved);
     } catch (error) {
       if (error instanceof ProviderCallError && error.permanent) {
-        this.sent.set(key, { uid, fingerprint, refused: true });
+        this.sent.set(key, { uid, fingerprint, refused: true, at: Date.now() });
         const message = `the connector refused the pod: ${error.field ? `${error.field}: ` : ""}${error.reason}`;
         await this.options.events.record(pod, { type: "Warning", reason: "ProviderRejected", message });
         await this.writeRefusal(pod, "ProviderRejected", message);
@@ -228,7 +291,7 @@ export class PodController {
       }
       throw new AdapterError(`sending pod ${key} to the provider`, error);
     }
-    this.sent.set(key, { uid, fingerprint, refused: false });
+    this.sent.set(key, { uid, fingerprint, refused: false, at: Date.now() });
     await this.options.events.record(pod, {
       type: "Normal",
       reason: isNew ? "Submitted" : "Updated",
@@ -264,7 +327,7 @@ export class PodController {
     const { namespace = "", name = "", uid = "" } = pod.metadata ?? {};
     const last = this.sent.get(key);
     if (!isNew && last?.refused === false) await this.deleteAtProvider(namespace, name, uid);
-    this.sent.set(key, { uid, fingerprint, refused: true });
+    this.sent.set(key, { uid, fingerprint, refused: true, at: Date.now() });
     const message = refusalMessage(decision.refusal);
     await this.options.events.record(pod, { type: "Warning", reason: decision.refusal.reason, message });
     await this.writeRefusal(pod, decision.refusal.reason, message);
@@ -294,6 +357,7 @@ export class PodController {
     if (!last) return;
     await this.deleteAtProvider(namespace, name, last.uid);
     this.sent.delete(key);
+    this.held.delete(last.uid);
   }
 
   /**
@@ -305,6 +369,10 @@ export class PodController {
   private async remove(key: string, pod: V1Pod): Promise<void> {
     const { namespace = "", name = "", uid = "", deletionTimestamp } = pod.metadata ?? {};
     const graceOver = deletionTimestamp !== undefined && new Date(deletionTimestamp).getTime() <= Date.now();
+    if (!this.removing.has(uid) && (await this.keepsConfiguration(key, pod))) {
+      this.queue.addAfter(key, this.deletePollMs);
+      return;
+    }
     let gone = false;
     try {
       if (!this.removing.has(uid)) {
@@ -336,6 +404,7 @@ export class PodController {
     }
     if (gone) this.sent.delete(key);
     this.removing.delete(uid);
+    this.held.delete(uid);
     await this.options.events.record(pod, {
       type: "Normal",
       reason: "Removed",
@@ -344,6 +413,56 @@ export class PodController {
         : "grace period over before the devices confirmed removal",
     });
     this.options.logger.info({ pod: key, uid, confirmed: gone }, "pod removed");
+  }
+
+  /**
+   * Gathers what the eviction rule (evictionHold.ts) decides on: whether the pod was evicted, its
+   * ReplicaSet now, and how many of that ReplicaSet's live pods here were sent. Says so once per pod.
+   */
+  private async keepsConfiguration(key: string, pod: V1Pod): Promise<boolean> {
+    const { namespace = "", uid = "" } = pod.metadata ?? {};
+    // once kept, it stays evicted whatever later writes did to its conditions
+    const evicted = this.held.has(uid) || wasEvicted(pod, this.options.notReadyBeforeStart?.());
+    const owner = replicaSetOf(pod);
+    if (!evicted || owner === undefined) return false; // no read for pods the rule releases anyway
+    const ownerNow = await this.readReplicaSet(namespace, owner.name);
+    const replacementsSent = this.informer.list().filter((other) => {
+      const { name: otherName = "", uid: otherUid, deletionTimestamp } = other.metadata ?? {};
+      const sent = this.sent.get(podKey(other.metadata?.namespace ?? "", otherName));
+      return (
+        other.metadata?.namespace === namespace &&
+        deletionTimestamp === undefined &&
+        replicaSetOf(other)?.uid === owner.uid &&
+        sent !== undefined &&
+        sent.uid === otherUid &&
+        !sent.refused
+      );
+    }).length;
+    const keeps = keepsConfiguration({ evicted, owner, ownerNow, replacementsSent });
+    if (keeps && !this.held.has(uid)) {
+      this.held.add(uid);
+      await this.options.events.record(pod, {
+        type: "Normal",
+        reason: "KeptForReplacement",
+        message: `evicted: the devices keep its deployment until ReplicaSet ${owner.name} has its replacement, or is deleted or scaled down`,
+      });
+      this.options.logger.info({ pod: key, uid, owner: owner.name }, "evicted pod kept for its replacement");
+    }
+    return keeps;
+  }
+
+  private async readReplicaSet(namespace: string, name: string): Promise<ReplicaSetNow | undefined> {
+    try {
+      const found = await this.apps.readNamespacedReplicaSet({ namespace, name });
+      return {
+        uid: found.metadata?.uid ?? "",
+        replicas: found.spec?.replicas ?? 1,
+        deleting: found.metadata?.deletionTimestamp !== undefined,
+      };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw new AdapterError(`reading ReplicaSet ${namespace}/${name}`, error);
+    }
   }
 
   private async deleteAtProvider(namespace: string, name: string, uid: string): Promise<void> {

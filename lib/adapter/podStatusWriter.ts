@@ -40,6 +40,10 @@ export function podStatusToWrite(
     hostIPs: [{ ip: nodeAddress }],
     startTime: pod.status?.startTime ?? status.startTime ?? pod.metadata?.creationTimestamp ?? new Date(),
   };
+  // The merge patch replaces the condition list: keep the one Kubernetes sets on a pod it is about to
+  // delete (the taint manager's), which decides whether the pod keeps its configuration (evictionHold.ts).
+  const disruption = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget");
+  if (disruption) written.conditions = [...(status.conditions ?? []), disruption];
   for (const field of Object.keys(pod.status ?? {})) {
     if (field !== "qosClass" && written[field] === undefined) written[field] = null;
   }

@@ -64,6 +64,8 @@ export async function startAdapter(
     events,
     logger,
     metrics,
+    reconcileIntervalMs: config.reconcileIntervalMs,
+    notReadyBeforeStart: () => nodes.notReadyBeforeStart,
     ...(config.fleetPolicy !== undefined && {
       policy: { node: config.fleetPolicy, hubName: config.hubName },
     }),

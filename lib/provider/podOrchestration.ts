@@ -5,6 +5,11 @@
 // for the pod to change (continue as new with the new spec: the new configuration is wanted
 // before the old one is released) or to be deleted (release, forget).
 // Deterministic: no clock, randomness or I/O here; all of that is in the activities.
+// Events are never dropped: durable-functions for JavaScript hands an event to the newest open waiter
+// of its name (a waiter that lost a Task.any still takes one) and forgets, at continueAsNew, every
+// event not yet taken. So a wait first takes what an earlier wait's losers took, and before it
+// continues as new the orchestration collects what is pending (a delete ends it here, the latest
+// change becomes the next input).
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler, Task, TimerTask } from "durable-functions";
 import { configurationContentNeededEventName, type DemandResult } from "../scheduler/applierProtocol.js";
@@ -115,7 +120,20 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       if (configurationId === undefined) return;
       yield* scheduler.release(context, pod.hub, { pod: key, configurationId });
     }
+    /** event waiters that lost an earlier Task.any: each may have taken an event since */
+    let unsettled: { kind: Waited["kind"]; task: Task }[] = [];
+    const priority: Waited["kind"][] = ["deleted", "changed", "contentNeeded", "ready"];
+    function takeUnsettled(kinds: Waited["kind"][]): Waited | undefined {
+      const taken = unsettled
+        .filter((entry) => kinds.includes(entry.kind) && entry.task.isCompleted)
+        .sort((a, b) => priority.indexOf(a.kind) - priority.indexOf(b.kind))[0];
+      if (taken === undefined) return undefined;
+      unsettled = unsettled.filter((entry) => entry !== taken);
+      return { kind: taken.kind, value: taken.task.result };
+    }
     function* waitFor(kinds: Waited["kind"][]): Generator<Task, Waited, unknown> {
+      const early = takeUnsettled(kinds);
+      if (early !== undefined) return early;
       const tasks: { kind: Waited["kind"]; task: Task }[] = [];
       let timer: TimerTask | undefined;
       for (const kind of kinds) {
@@ -133,7 +151,34 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       const winner = (yield context.df.Task.any(tasks.map((entry) => entry.task))) as Task;
       if (timer !== undefined && winner !== timer && !timer.isCompleted) timer.cancel();
       const found = tasks.find((entry) => entry.task === winner)!;
+      // a newer waiter of a name takes its events: older ones of the same names can take no more
+      const open = tasks.filter((entry) => entry.task !== winner && entry.kind !== "poll");
+      unsettled = [...unsettled.filter((old) => !kinds.includes(old.kind) || old.task.isCompleted), ...open];
       return { kind: found.kind, value: winner.result };
+    }
+    /**
+     * The events that arrived and were not handled: those earlier losers took, then those buffered
+     * (a waiter takes a buffered event at once; a timer due now ends the search in the next episode).
+     */
+    function* pendingEvents(): Generator<Task, { deleted: boolean; changed?: unknown }, unknown> {
+      const pending: { deleted: boolean; changed?: unknown } = { deleted: false };
+      const note = (kind: Waited["kind"], value: unknown) => {
+        if (kind === "deleted") pending.deleted = true;
+        if (kind === "changed") pending.changed = value;
+      };
+      for (const entry of unsettled) if (entry.task.isCompleted) note(entry.kind, entry.task.result);
+      unsettled = [];
+      for (;;) {
+        const waiters = (["changed", "deleted"] as const).map((kind) => ({
+          kind,
+          task: context.df.waitForExternalEvent(podEvents[kind]),
+        }));
+        const now = context.df.createTimer(context.df.currentUtcDateTime);
+        const winner = (yield context.df.Task.any([...waiters.map((entry) => entry.task), now])) as Task;
+        if (winner === now) return pending;
+        now.cancel();
+        note(waiters.find((entry) => entry.task === winner)!.kind, winner.result);
+      }
     }
     function* leave(): Generator<Task, string, unknown> {
       yield* record({ stage: "Deleting" }, deployed);
@@ -141,8 +186,28 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       yield context.df.callActivityWithRetry(podActivityNames.forget, activityRetry, pod);
       return "deleted";
     }
-    function changeTo(next: unknown, stillDeployed: string | undefined): string {
-      const nextInput: PodOrchestrationInput = { pod, spec: next as PodSpecInput };
+    /**
+     * Continues as new with `next`, unless a pending event says otherwise: a delete leaves here, a
+     * later change is the next input. `stillWanted` is a configuration wanted and not on the hub yet,
+     * which the next execution wants again with the same spec, and is released if the spec changes.
+     */
+    function* changeTo(
+      next: unknown,
+      stillDeployed: string | undefined,
+      stillWanted?: string,
+    ): Generator<Task, string, unknown> {
+      const pending = yield* pendingEvents();
+      const changed = pending.changed !== undefined;
+      if ((pending.deleted || changed) && stillWanted !== undefined && stillWanted !== stillDeployed)
+        yield* release(stillWanted);
+      if (pending.deleted) {
+        deployed = stillDeployed;
+        return yield* leave();
+      }
+      const nextInput: PodOrchestrationInput = {
+        pod,
+        spec: (changed ? pending.changed : next) as PodSpecInput,
+      };
       if (stillDeployed !== undefined) nextInput.deployedConfigurationId = stillDeployed;
       context.df.continueAsNew(nextInput);
       return "changed";
@@ -192,7 +257,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
         }
         if (waited.kind === "changed") {
           if (wanted !== deployed) yield* release(wanted);
-          return changeTo(waited.value, deployed);
+          return yield* changeTo(waited.value, deployed);
         }
         if (waited.kind === "ready" && !readyFor(waited.value, wanted)) continue;
         const next =
@@ -207,7 +272,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
         yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
         if (phase.phase === "OnHub") onHub = true;
       }
-      if (!onHub && phase.phase !== "Refused") return changeTo(spec, deployed);
+      if (!onHub && phase.phase !== "Refused") return yield* changeTo(spec, deployed, wanted);
       // a configuration the hub refused is not kept for this pod; the old one (if any) stays
       if (phase.phase === "Refused" && wanted !== deployed) yield* release(wanted);
       if (onHub && deployed !== wanted) yield* release(deployed);
@@ -215,9 +280,9 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
     }
 
     const waited = yield* waitFor(["changed", "deleted", "contentNeeded"]);
-    if (waited.kind === "changed") return changeTo(waited.value, deployed);
+    if (waited.kind === "changed") return yield* changeTo(waited.value, deployed);
     // the hub lost the configuration and the scheduler keeps no content: translate and want it again
-    if (waited.kind === "contentNeeded") return changeTo(spec, deployed);
+    if (waited.kind === "contentNeeded") return yield* changeTo(spec, deployed);
     return yield* leave();
   };
 }

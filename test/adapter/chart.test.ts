@@ -191,7 +191,7 @@ describe("Helm chart iot-edge-connector", () => {
     ]);
   });
 
-  it("lets the adapters read ConfigMaps and Secrets only in the namespaces their nodes serve, by a Role in each", async () => {
+  it("lets the adapters read ConfigMaps, Secrets and ReplicaSets only in the namespaces their nodes serve, by a Role in each", async () => {
     const objects = await render(twoNodes);
     const references = objects.filter(
       (o) => o.kind === "Role" && (o.metadata as { name: string }).name.endsWith("-references"),
@@ -201,7 +201,10 @@ describe("Helm chart iot-edge-connector", () => {
     }[];
     expect(references.map((role) => role.metadata.namespace)).toEqual(["default", "team-a"]);
     for (const role of references)
-      expect(role.rules).toEqual([{ apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get"] }]);
+      expect(role.rules).toEqual([
+        { apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get"] },
+        { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
+      ]);
     const bindings = objects.filter(
       (o) => o.kind === "RoleBinding" && (o.metadata as { name: string }).name.endsWith("-references"),
     ) as { metadata: { namespace: string }; subjects: { name: string; namespace: string }[] }[];
@@ -363,6 +366,9 @@ describe("Helm chart iot-edge-connector", () => {
         "      operator: Exists",
         "      effect: NoSchedule",
       ].join("\n"),
+    );
+    expect(notes.replace(/\s+/g, " ")).toContain(
+      "An evicted pod of a Deployment (a ReplicaSet) keeps its deployment on the devices until its replacement is sent",
     );
   });
 

@@ -62,6 +62,16 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     return (JSON.parse(stdout) as { items: CoreV1Event[] }).items;
   };
   const pods = () => podsSelected(cluster, `app=${WORKLOAD}`);
+  const podEvents = async () => {
+    const { stdout } = await cluster.kubectl([
+      "get",
+      "events",
+      "--namespace=default",
+      "--field-selector=involvedObject.kind=Pod",
+      "--output=json",
+    ]);
+    return (JSON.parse(stdout) as { items: CoreV1Event[] }).items;
+  };
   const uids = (list: V1Pod[]) => list.map((pod) => pod.metadata?.uid).sort();
   /** The workload's configurations on the hub (the app's base deployment left out). */
   const hubConfigurations = async () =>
@@ -108,9 +118,9 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     app = await startLocalApp({
       hubs: [{ name: HUB, simulator }],
       nodes: [{ node: NODE, hub: HUB }],
-      // longer than the adapter's restart and the replacements' scheduling: the evicted pods'
-      // configuration is still on the hub when the replacements want it
-      releaseGraceSeconds: 30,
+      // no grace: a configuration released is deleted at once, so only the evicted-pod rule
+      // (lib/adapter/evictionHold.ts) keeps the evicted pods' configuration for their replacements
+      releaseGraceSeconds: 0,
     });
     hub = createHubClient(simulator.iotHubConnectionString);
     ({ adapterArgs } = await installChartForAdapter({
@@ -189,7 +199,7 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     expect(hubOperations()).toEqual(operations);
   });
 
-  it("the adapter SIGKILLed longer than Kubernetes waits: its pods are evicted, the configuration stays on the hub, and the Deployment comes back Running", async () => {
+  it("the adapter SIGKILLed longer than Kubernetes waits: its pods are evicted and kept for their replacements, the configuration stays on the hub with no release grace, and the Deployment comes back Running", async () => {
     const before = uids(await allRunning());
     const configurations = await hubConfigurations();
     const operations = hubOperations();
@@ -217,12 +227,34 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     devicesRunTheWorkload();
     expect(await hubConfigurations()).toEqual(configurations);
 
+    // The adapter comes back with its node cordoned, so the replacements wait: the evicted pods
+    // must neither leave the app nor the cluster (without the rule the adapter removes them at once
+    // and, with no release grace, the configuration goes from the hub).
+    await cluster.kubectl(["cordon", NODE]);
     adapter = startAdapterProcess(adapterArgs);
+    const keptOrGone = await eventually(async () => {
+      const kept = new Set(
+        (await podEvents())
+          .filter((event) => event.reason === "KeptForReplacement")
+          .map((event) => event.involvedObject.uid),
+      );
+      const present = new Set(uids(await pods()));
+      for (const uid of before) expect(kept.has(uid) || !present.has(uid), uid).toBe(true);
+      return { kept, present };
+    }, POLL);
+    expect(before.filter((uid) => !keptOrGone.present.has(uid))).toEqual([]);
+    const atApp = (await app.nodePods(HUB, NODE)).pods.map((pod) => pod.uid);
+    for (const uid of before) expect(atApp).toContain(uid);
+    expect(await hubConfigurations()).toEqual(configurations);
+    devicesRunTheWorkload();
+    await cluster.kubectl(["uncordon", NODE]);
     const replaced = await allRunning();
     expect(uids(replaced).filter((uid) => before.includes(uid))).toEqual([]);
     devicesRunTheWorkload();
     expect(await hubConfigurations()).toEqual(configurations);
     expect(hubOperations()).toEqual(operations);
     expect(evictionTaints(await node())).toEqual([]);
+    const kept = (await podEvents()).filter((event) => event.reason === "KeptForReplacement");
+    expect(new Set(kept.map((event) => event.involvedObject.uid))).toEqual(new Set(before));
   });
 });

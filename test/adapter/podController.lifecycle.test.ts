@@ -5,6 +5,7 @@
 // contract stand-in provider through the real provider client. Short intervals come from the
 // adapter's own config and the pod controller's options.
 import {
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   PatchStrategy,
@@ -12,6 +13,7 @@ import {
   type CoreV1Event,
   type V1Node,
   type V1Pod,
+  type V1ReplicaSet,
 } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -48,10 +50,13 @@ let cluster: FakeCluster;
 let provider: ContractProvider;
 /** the test's own client, as kubectl would be */
 let core: CoreV1Api;
+let apps: AppsV1Api;
 let adapter: Awaited<ReturnType<typeof startControllers>> | undefined;
 
 /** The node, pod and status controllers as startAdapter wires them, with short intervals. */
-async function startControllers(options: { workers?: number; writeStatuses?: boolean } = {}) {
+async function startControllers(
+  options: { workers?: number; writeStatuses?: boolean; reconcileIntervalMs?: number } = {},
+) {
   const config = readAdapterConfig({}, [
     `--node-name=${NODE}`,
     `--hub-name=${HUB}`,
@@ -101,6 +106,8 @@ async function startControllers(options: { workers?: number; writeStatuses?: boo
     retryDelayMs: RETRY_DELAY_MS,
     maxRetryDelayMs: MAX_RETRY_DELAY_MS,
     deletePollMs: 50,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 0,
+    notReadyBeforeStart: () => nodes.notReadyBeforeStart,
   });
   const statuses = new PodStatusWriter({
     provider: podProvider,
@@ -131,12 +138,73 @@ async function startControllers(options: { workers?: number; writeStatuses?: boo
   };
 }
 
-function createPod(name: string, { nodeName = NODE, image = "sensor:1" } = {}): Promise<V1Pod> {
+function createPod(
+  name: string,
+  {
+    nodeName = NODE,
+    image = "sensor:1",
+    owner,
+  }: { nodeName?: string; image?: string; owner?: V1ReplicaSet } = {},
+): Promise<V1Pod> {
+  const ownerReferences = owner && [
+    {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      name: owner.metadata?.name ?? "",
+      uid: owner.metadata?.uid ?? "",
+      controller: true,
+    },
+  ];
   return core.createNamespacedPod({
     namespace: NAMESPACE,
-    body: { metadata: { name }, spec: { nodeName, containers: [{ name: "sensor", image }] } },
+    body: {
+      metadata: { name, ownerReferences },
+      spec: { nodeName, containers: [{ name: "sensor", image }] },
+    },
   });
 }
+
+function createReplicaSet(name: string, replicas: number): Promise<V1ReplicaSet> {
+  const labels = { app: name };
+  return apps.createNamespacedReplicaSet({
+    namespace: NAMESPACE,
+    body: {
+      metadata: { name },
+      spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels } } },
+    },
+  });
+}
+
+/**
+ * What the taint manager does to a pod on a node that stopped answering: marks it, then deletes it.
+ * (Tests that evict write no statuses: the status writer keeps DisruptionTarget only once its cache
+ * has it, statusMapping.test.ts.)
+ */
+async function evict(name: string): Promise<void> {
+  await core.patchNamespacedPodStatus(
+    {
+      name,
+      namespace: NAMESPACE,
+      body: {
+        status: {
+          conditions: [
+            {
+              type: "DisruptionTarget",
+              status: "True",
+              reason: "DeletionByTaintManager",
+              message: "Taint manager: deleting due to NoExecute taint",
+            },
+          ],
+        },
+      },
+    },
+    mergePatch,
+  );
+  await core.deleteNamespacedPod({ name, namespace: NAMESPACE, gracePeriodSeconds: 30 });
+}
+
+const providerDeletesOf = (name: string) =>
+  provider.callsTo("pod", "DELETE").filter((call) => call.params.name === name);
 
 const readPod = (name: string) => core.readNamespacedPod({ name, namespace: NAMESPACE });
 
@@ -171,6 +239,7 @@ const readyCondition = (node: V1Node) => condition(node, "Ready");
 beforeEach(async () => {
   [cluster, provider] = await Promise.all([FakeCluster.start(), ContractProvider.start(FUNCTION_KEY)]);
   core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+  apps = cluster.kubeConfig().makeApiClient(AppsV1Api);
 });
 
 afterEach(async () => {
@@ -395,6 +464,38 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(putsOf("elsewhere")).toHaveLength(0);
   });
 
+  it("reconciles with the provider periodically: drops the pods the cluster no longer has, sends again those the provider lost", async () => {
+    adapter = await startControllers({ reconcileIntervalMs: 100 });
+    await createPod("sensor-a");
+    await createPod("sensor-b");
+    await eventually(() => expect(provider.pods.size).toBe(2), soon);
+    const reconcilesBefore = provider.callsTo("nodeReconcile").length;
+
+    // Behind the adapter's back: the app loses sensor-a, and holds a pod the cluster never had.
+    provider.pods.delete(`${NAMESPACE}/sensor-a`);
+    const stranger = new ProviderClient({
+      baseUrl: provider.baseUrl,
+      functionKey: FUNCTION_KEY,
+      hubName: HUB,
+      nodeName: NODE,
+    });
+    await stranger.putPod(
+      {
+        metadata: { name: "stranger", namespace: NAMESPACE, uid: "uid-stranger" },
+        spec: { containers: [{ name: "sensor", image: "sensor:1" }] },
+      },
+      { configMaps: {}, secrets: {} },
+    );
+
+    await eventually(
+      () => expect([...provider.pods.keys()].sort()).toEqual(["default/sensor-a", "default/sensor-b"]),
+      soon,
+    );
+    expect(provider.callsTo("nodeReconcile").length).toBeGreaterThan(reconcilesBefore);
+    expect(putsOf("sensor-a")).toHaveLength(2);
+    expect(putsOf("sensor-b")).toHaveLength(1);
+  });
+
   it("sends no pod to the provider before its reconcile, which drops every pod not live at the list", async () => {
     await createPod("sensor-a");
     await createPod("sensor-b");
@@ -429,5 +530,106 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" },
     ]);
     expect(after.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);
+  });
+
+  it("keeps an evicted pod of a ReplicaSet at the provider until its replacement is sent, then removes it", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const owner = await createReplicaSet("sensor", 1);
+    await createPod("sensor-a", { owner });
+    await eventually(() => expect(provider.pods.has(`${NAMESPACE}/sensor-a`)).toBe(true), soon);
+
+    await evict("sensor-a");
+    await eventually(
+      async () => expect(await eventReasons("sensor-a")).toContain("KeptForReplacement"),
+      soon,
+    );
+    expect(providerDeletesOf("sensor-a")).toEqual([]);
+    expect(provider.pods.has(`${NAMESPACE}/sensor-a`)).toBe(true);
+    expect((await readPod("sensor-a")).metadata?.deletionTimestamp).toBeInstanceOf(Date);
+
+    await createPod("sensor-b", { owner });
+    await eventually(async () => expect(await podExists("sensor-a")).toBe(false), soon);
+    expect(putsOf("sensor-b")).toHaveLength(1);
+    expect(providerDeletesOf("sensor-a")).toHaveLength(1);
+    // the replacement was at the provider before the evicted pod left it
+    const order = provider.calls.filter(
+      (call) => call.params.name === "sensor-b" || call.params.name === "sensor-a",
+    );
+    const putB = order.findIndex(
+      (call) => call.route === "pod" && call.method === "PUT" && call.params.name === "sensor-b",
+    );
+    const deleteA = order.findIndex((call) => call.route === "pod" && call.method === "DELETE");
+    expect(putB).toBeLessThan(deleteA);
+  });
+
+  it("removes an evicted pod as usual once its ReplicaSet is scaled down or deleted, and a bare evicted pod at once", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const scaled = await createReplicaSet("scaled", 1);
+    const deleted = await createReplicaSet("deleted", 1);
+    await createPod("scaled-a", { owner: scaled });
+    await createPod("deleted-a", { owner: deleted });
+    await createPod("bare");
+    await eventually(() => expect(provider.pods.size).toBe(3), soon);
+
+    await Promise.all(["scaled-a", "deleted-a", "bare"].map(evict));
+    await eventually(async () => expect(await podExists("bare")).toBe(false), soon);
+    await eventually(async () => {
+      expect(await eventReasons("scaled-a")).toContain("KeptForReplacement");
+      expect(await eventReasons("deleted-a")).toContain("KeptForReplacement");
+    }, soon);
+    expect(providerDeletesOf("scaled-a")).toEqual([]);
+    expect(providerDeletesOf("deleted-a")).toEqual([]);
+
+    await apps.patchNamespacedReplicaSet(
+      { name: "scaled", namespace: NAMESPACE, body: { spec: { replicas: 0 } } },
+      mergePatch,
+    );
+    await apps.deleteNamespacedReplicaSet({ name: "deleted", namespace: NAMESPACE });
+    await eventually(async () => {
+      expect(await podExists("scaled-a")).toBe(false);
+      expect(await podExists("deleted-a")).toBe(false);
+    }, soon);
+    expect(provider.pods.size).toBe(0);
+  });
+
+  it("keeps a pod deleted while its node was not Ready (before the adapter started) as an evicted one", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const owner = await createReplicaSet("sensor", 1);
+    await createPod("sensor-a", { owner });
+    await eventually(() => expect(provider.pods.has(`${NAMESPACE}/sensor-a`)).toBe(true), soon);
+    await adapter.stop();
+    adapter = undefined;
+    // The adapter is away: Kubernetes marks the node not Ready, then someone deletes the pod.
+    await core.patchNodeStatus(
+      {
+        name: NODE,
+        body: {
+          status: {
+            conditions: [
+              {
+                type: "Ready",
+                status: "Unknown",
+                reason: "NodeStatusUnknown",
+                lastTransitionTime: new Date(Date.now() - 60_000),
+                lastHeartbeatTime: new Date(Date.now() - 60_000),
+              },
+            ],
+          },
+        },
+      },
+      mergePatch,
+    );
+    await core.deleteNamespacedPod({ name: "sensor-a", namespace: NAMESPACE, gracePeriodSeconds: 30 });
+
+    adapter = await startControllers({ writeStatuses: false });
+    await eventually(
+      async () => expect(await eventReasons("sensor-a")).toContain("KeptForReplacement"),
+      soon,
+    );
+    expect(providerDeletesOf("sensor-a")).toEqual([]);
+    await createPod("sensor-b", { owner });
+    await eventually(async () => expect(await podExists("sensor-a")).toBe(false), soon);
+    expect(providerDeletesOf("sensor-a")).toHaveLength(1);
+    expect(provider.pods.has(`${NAMESPACE}/sensor-b`)).toBe(true);
   });
 });

@@ -53,6 +53,15 @@ describe("pod status written to the status subresource", () => {
     expect(status).not.toHaveProperty("qosClass");
   });
 
+  it("keeps the taint manager's DisruptionTarget condition beside the provider's conditions", () => {
+    const disruption = { type: "DisruptionTarget", status: "True", reason: "DeletionByTaintManager" };
+    const evicted = { ...pod, status: { ...pod.status, conditions: [disruption] } };
+    const ready = { type: "Ready", status: "True" };
+    const withConditions = { ...provided({}), status: { phase: "Running", conditions: [ready] } };
+    expect(podStatusToWrite(evicted, withConditions, "10.1.2.3").conditions).toEqual([ready, disruption]);
+    expect(podStatusToWrite(evicted, provided({}), "10.1.2.3").conditions).toEqual([disruption]);
+  });
+
   it("keeps a start time already written", () => {
     const started = { ...pod, status: { startTime: new Date("2026-11-25T11:00:00Z") } };
     expect(podStatusToWrite(started, provided({}), "10.1.2.3").startTime).toEqual(

@@ -1,6 +1,6 @@
 // The pod orchestrator replayed by durable-functions' own replay engine over hand-built Durable
 // Task histories, as the Durable extension would pass them after each step (or after a crash).
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { historyEvents, type HistoryEvent } from "../../dev/host/durable/historyEvents.js";
 import {
   entityCalled as entityCalledWith,
@@ -15,6 +15,7 @@ import {
   podActivityNames,
   podEvents,
   podOrchestrationName,
+  podOrchestrationTiming,
   createPodOrchestrator,
   type PodOrchestrationInput,
 } from "../../lib/provider/podOrchestration.js";
@@ -79,6 +80,34 @@ function submitted(orchestrationInput: PodOrchestrationInput = input, demand = w
     ...episode(),
   ];
 }
+
+const CREATE_TIMER = 5;
+const CONTINUE_AS_NEW = 4;
+const onHub: DemandResult = { configurationId: "cfg-new", state: { phase: "OnHub" }, wakeApplier: false };
+
+/** History of a pod whose configuration is on the hub, waiting for a change: translate (0), want (1), record (2). */
+function onHubAndWaiting(): HistoryEvent[] {
+  return [
+    ...started(),
+    ...translated(),
+    ...entityCalled(1, "want", onHub),
+    historyEvents.taskScheduled(2, podActivityNames.record, null),
+    ...episode(),
+    historyEvents.taskCompleted(2, json(2)),
+  ];
+}
+
+/** The timer due now that ends the search for pending events fires: nothing else arrived. */
+const nothingPending = (timerId: number): HistoryEvent[] => {
+  const fireAt = new Date().toISOString();
+  return [
+    historyEvents.timerCreated(timerId, fireAt),
+    ...episode(),
+    historyEvents.timerFired(timerId, fireAt),
+  ];
+};
+
+const changedSpec = { ...input.spec, specHash: "h2" };
 
 describe("pod orchestration", () => {
   it("starts by translating the pod, with retry options", async () => {
@@ -189,18 +218,16 @@ describe("pod orchestration", () => {
   });
 
   it("when its configuration vanished and the scheduler asks for the content, starts over with its spec to want it again", async () => {
-    const onHub: DemandResult = { configurationId: "cfg-new", state: { phase: "OnHub" }, wakeApplier: false };
-    const state = await replay([
-      ...started(),
-      ...translated(),
-      ...entityCalled(1, "want", onHub),
-      historyEvents.taskScheduled(2, podActivityNames.record, null),
-      ...episode(),
-      historyEvents.taskCompleted(2, json(2)),
+    const history = [
+      ...onHubAndWaiting(),
       historyEvents.eventRaised(podEvents.contentNeeded, json({ configurationId: "cfg-new" })),
-    ]);
+    ];
+    const state = await replay(history);
+    // first a timer due now: whatever else arrived in the meantime is taken before continuing as new
+    expect(flat(state.actions).at(-1)).toMatchObject({ actionType: CREATE_TIMER });
+    const continued = await replay([...history, ...nothingPending(3)]);
     const again: PodOrchestrationInput = { pod, spec: input.spec, deployedConfigurationId: "cfg-new" };
-    expect(flat(state.actions).at(-1)).toMatchObject({ actionType: 4, input: again }); // ContinueAsNew
+    expect(flat(continued.actions).at(-1)).toMatchObject({ actionType: CONTINUE_AS_NEW, input: again });
   });
 
   it("a delete while waiting first releases the configuration it wanted", async () => {
@@ -251,6 +278,74 @@ describe("pod orchestration", () => {
     expect(flat(afterRecord.actions).at(-1)).toMatchObject({
       operation: "release",
       input: { pod: podKey(pod), configurationId: "cfg-old" },
+    });
+  });
+
+  describe("no event is lost at continueAsNew (durable-functions for JavaScript drops those not taken)", () => {
+    const polls = podOrchestrationTiming.pollsPerExecution;
+    afterEach(() => {
+      podOrchestrationTiming.pollsPerExecution = polls;
+    });
+
+    it("a delete that arrives with a change ends the pod instead of being dropped by the change's continueAsNew", async () => {
+      const history = [
+        ...onHubAndWaiting(),
+        historyEvents.eventRaised(podEvents.changed, json(changedSpec)),
+        historyEvents.eventRaised(podEvents.deleted, json({})),
+      ];
+      const searching = flat((await replay(history)).actions);
+      expect(searching.filter((action) => action.actionType === CONTINUE_AS_NEW)).toEqual([]);
+      // the change won, the delete was taken by the search (timer 3), the search goes on (timer 4)
+      const state = await replay([
+        ...history,
+        historyEvents.timerCreated(3, new Date().toISOString()),
+        ...nothingPending(4),
+      ]);
+      const actions = flat(state.actions);
+      expect(actions.filter((action) => action.actionType === CONTINUE_AS_NEW)).toEqual([]);
+      expect(actions.at(-1)).toMatchObject({
+        functionName: podActivityNames.record,
+        input: { lifecycle: { stage: "Deleting" }, configurationId: "cfg-new" },
+      });
+    });
+
+    it("a change that arrives during the last poll is the next execution's input, and the configuration it wanted is released", async () => {
+      podOrchestrationTiming.pollsPerExecution = 1;
+      const fireAt = new Date().toISOString();
+      const history = [
+        ...submitted(),
+        historyEvents.timerFired(3, fireAt),
+        historyEvents.taskScheduled(4, podActivityNames.configurationPhase, null),
+        ...episode(),
+        // raised while the phase is read: the poll's losing changed-waiter takes it
+        historyEvents.eventRaised(podEvents.changed, json(changedSpec)),
+        historyEvents.taskCompleted(4, json(waiting.state)),
+        ...nothingPending(5),
+      ];
+      const releasing = flat((await replay(history)).actions).at(-1);
+      expect(releasing).toMatchObject({
+        operation: "release",
+        input: { pod: podKey(pod), configurationId: "cfg-new" },
+      });
+      const released: DemandResult = { configurationId: "cfg-new", wakeApplier: false };
+      const state = await replay([...history, ...entityCalled(6, "release", released)]);
+      expect(flat(state.actions).at(-1)).toMatchObject({
+        actionType: CONTINUE_AS_NEW,
+        input: { pod, spec: changedSpec },
+      });
+    });
+
+    it("a change taken by a losing waiter while it read the phase is handled by the next wait", async () => {
+      const history = [
+        ...submitted(),
+        historyEvents.timerFired(3, new Date().toISOString()),
+        historyEvents.taskScheduled(4, podActivityNames.configurationPhase, null),
+        ...episode(),
+        historyEvents.eventRaised(podEvents.changed, json(changedSpec)),
+        historyEvents.taskCompleted(4, json(waiting.state)),
+      ];
+      const actions = flat((await replay(history)).actions);
+      expect(actions.at(-1)).toMatchObject({ operation: "release", input: { configurationId: "cfg-new" } });
     });
   });
 });
