@@ -4,33 +4,24 @@ import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
 import { durableWorkflows, readSchedulerView, releaseThroughScheduler } from "../lib/app/durableWorkflows.js";
-import { redact } from "../lib/hub/redact.js";
+import { forEachHub } from "../lib/app/forEachHub.js";
 import { sweepConfigurations } from "../lib/provider/configurationSweep.js";
 
 async function sweep(context: InvocationContext): Promise<void> {
   const connector = connectorApp();
   const client = df.getClient(context);
   const workflows = durableWorkflows(client);
-  for (const { name: hub } of connector.settings.hubs) {
-    try {
-      const { released } = await sweepConfigurations({
-        hub,
-        readView: () => readSchedulerView(client, hub),
-        listRecords: () => connector.records.listHub(hub),
-        isRunning: (instanceId) => workflows.isRunning(instanceId),
-        release: (request) => releaseThroughScheduler(client, hub, request),
-      });
-      const list = released.map((hold) => `${hold.pod} on ${hold.configurationId}`).join(", ");
-      context.log(
-        `configuration sweep on ${hub}: ${released.length} holds released${list ? `: ${list}` : ""}`,
-      );
-    } catch (error) {
-      // One hub's failure does not stop the others; the next run tries again.
-      context.error(
-        `configuration sweep on ${hub} failed: ${redact(error instanceof Error ? error.message : String(error))}`,
-      );
-    }
-  }
+  await forEachHub(connector.settings.hubs, "configuration sweep", context, async (hub) => {
+    const { released } = await sweepConfigurations({
+      hub,
+      readView: () => readSchedulerView(client, hub),
+      listRecords: () => connector.records.listHub(hub),
+      isRunning: (instanceId) => workflows.isRunning(instanceId),
+      release: (request) => releaseThroughScheduler(client, hub, request),
+    });
+    const list = released.map((hold) => `${hold.pod} on ${hold.configurationId}`).join(", ");
+    return `${released.length} holds released${list ? `: ${list}` : ""}`;
+  });
 }
 
 function register(): void {

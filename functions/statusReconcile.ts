@@ -6,28 +6,20 @@ import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
 import { readSchedulerView } from "../lib/app/durableWorkflows.js";
-import { redact } from "../lib/hub/redact.js";
+import { forEachHub } from "../lib/app/forEachHub.js";
 import { reconcileWithHubMetrics } from "../lib/status/metricsReconcile.js";
 
 async function reconcile(context: InvocationContext): Promise<void> {
   const app = connectorApp();
-  for (const { name: hub } of app.settings.hubs) {
-    try {
-      const view = await readSchedulerView(df.getClient(context), hub);
-      const result = await app.hubStatuses.use(hub, async (status) => {
-        await status.setConfigurations(view);
-        return reconcileWithHubMetrics(status, app.hubClient(hub), new Date());
-      });
-      context.log(
-        `status reconcile on ${hub}: ${result.compared} compared, ${result.disagreeing.length} disagreeing${result.disagreeing.length > 0 ? ` (${result.disagreeing.join(", ")})` : ""}${result.refilled ? ", device states read again from the hub" : ""}`,
-      );
-    } catch (error) {
-      // One hub's failure does not stop the others; the next run tries again.
-      context.error(
-        `status reconcile on ${hub} failed: ${redact(error instanceof Error ? error.message : String(error))}`,
-      );
-    }
-  }
+  await forEachHub(app.settings.hubs, "status reconcile", context, async (hub) => {
+    const view = await readSchedulerView(df.getClient(context), hub);
+    const result = await app.hubStatuses.use(hub, async (status) => {
+      await status.setConfigurations(view);
+      return reconcileWithHubMetrics(status, app.hubClient(hub), new Date());
+    });
+    const disagreeing = result.disagreeing.length > 0 ? ` (${result.disagreeing.join(", ")})` : "";
+    return `${result.compared} compared, ${result.disagreeing.length} disagreeing${disagreeing}${result.refilled ? ", device states read again from the hub" : ""}`;
+  });
 }
 
 function register(): void {
