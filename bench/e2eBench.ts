@@ -178,10 +178,11 @@ async function run(): Promise<RunResult> {
     const onHubAt = new Map<string, number>();
     const atAppAt = new Map<string, number>();
     const runningAtAppAt = new Map<string, number>();
+    // A read the busy local host drops (connection reset) is skipped: the next poll reads again.
     const nodePods = () =>
       fetch(`${providerUrl}/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
         headers: { "x-functions-key": node.key },
-      });
+      }).catch(() => undefined);
     for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
       if (poll === MAX_POLLS || !adapter.running())
         throw new Error(
@@ -196,7 +197,7 @@ async function run(): Promise<RunResult> {
         const uid = pod.metadata?.uid;
         if (uid !== undefined && !runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
       }
-      if (response.ok) {
+      if (response?.ok) {
         for (const pod of ((await response.json()) as NodePodsResponse).pods) {
           if (!atAppAt.has(pod.uid)) atAppAt.set(pod.uid, elapsed);
           if (!runningAtAppAt.has(pod.uid) && pod.status.phase === "Running")
@@ -205,7 +206,7 @@ async function run(): Promise<RunResult> {
           if (onHub && pod.configurationId !== undefined && !onHubAt.has(pod.configurationId))
             onHubAt.set(pod.configurationId, elapsed);
         }
-      } else await response.arrayBuffer();
+      } else await response?.arrayBuffer();
       await sleep(POLL_MS);
     }
     const afterRun = processUsage(adapter.pid);
