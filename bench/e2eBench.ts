@@ -5,10 +5,8 @@
 // status; per configuration: time from the apply until the app reports it on the hub (the pods'
 // PodScheduled condition, set when the hub answered the create: read from the app, not the hub, so
 // the measurement spends none of the hub's 20 configuration operations a minute). Adapter CPU and
-// peak RSS come from /proc. Each run starts a fresh stack.
+// peak RSS come from /proc; it runs with the chart's nodeOptions. Each run starts a fresh stack.
 //   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000]
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -24,13 +22,13 @@ import { startHostProcess } from "../dev/host/hostProcess.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
 import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/localNodes.js";
 import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+import { processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
 
-const root = path.resolve(import.meta.dirname, "../..");
+const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
 const POLL_MS = 500;
 const MAX_POLLS = 1_200; // ten minutes per run, then the run fails with what it saw
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
 
 const { values } = parseArgs({
   options: {
@@ -73,41 +71,6 @@ spec:
       containers: [{ name: sensor${index}, image: "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5" }]
 `,
   ).join("---\n");
-}
-
-/** The adapter CPU (user + system) and peak resident memory, from the kernel's accounting. */
-function processUsage(pid: number): { cpuSeconds: number; peakRssMiB: number } {
-  // fields after the parenthesised command name: state is field 3, utime 14 and stime 15
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-  return { cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND, peakRssMiB: peakKiB / 1024 };
-}
-
-/** The built adapter (`npm run build`), as the image runs it: no TypeScript loader in its CPU and memory. */
-function startAdapterProcess(args: string[]) {
-  const child = spawn(
-    path.join(root, "node_modules/.bin/node"),
-    [path.join(root, "dist/lib/adapter/main.js"), ...args],
-    {
-      cwd: root,
-      env: { PATH: process.env.PATH, LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  if (child.pid === undefined) throw new Error("the adapter process did not start");
-  return {
-    pid: child.pid,
-    running: () => child.exitCode === null && child.signalCode === null,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const killLater = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await exited;
-      clearTimeout(killLater);
-    },
-  };
 }
 
 const runningAndReady = (pod: V1Pod) =>
@@ -190,7 +153,7 @@ async function run(): Promise<RunResult> {
       providerUrl,
       key: node.key,
     });
-    const adapter = startAdapterProcess([
+    const adapter = startBuiltAdapter([
       ...adapterArgs,
       `--status-interval-ms=${statusIntervalMs}`,
       "--node-status-interval-ms=10000",
@@ -215,10 +178,11 @@ async function run(): Promise<RunResult> {
     const onHubAt = new Map<string, number>();
     const atAppAt = new Map<string, number>();
     const runningAtAppAt = new Map<string, number>();
+    // A read the busy local host drops (connection reset) is skipped: the next poll reads again.
     const nodePods = () =>
       fetch(`${providerUrl}/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
         headers: { "x-functions-key": node.key },
-      });
+      }).catch(() => undefined);
     for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
       if (poll === MAX_POLLS || !adapter.running())
         throw new Error(
@@ -233,7 +197,7 @@ async function run(): Promise<RunResult> {
         const uid = pod.metadata?.uid;
         if (uid !== undefined && !runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
       }
-      if (response.ok) {
+      if (response?.ok) {
         for (const pod of ((await response.json()) as NodePodsResponse).pods) {
           if (!atAppAt.has(pod.uid)) atAppAt.set(pod.uid, elapsed);
           if (!runningAtAppAt.has(pod.uid) && pod.status.phase === "Running")
@@ -242,7 +206,7 @@ async function run(): Promise<RunResult> {
           if (onHub && pod.configurationId !== undefined && !onHubAt.has(pod.configurationId))
             onHubAt.set(pod.configurationId, elapsed);
         }
-      } else await response.arrayBuffer();
+      } else await response?.arrayBuffer();
       await sleep(POLL_MS);
     }
     const afterRun = processUsage(adapter.pid);

@@ -3,12 +3,12 @@
 // cache with what was last sent to the provider. Status-only changes (our own status writes) are
 // skipped, a pod gone from the cache is deleted at the provider, and a pod being deleted is removed
 // from the provider before it is removed from the cluster. Every error names the step and the pod.
+import { createHash } from "node:crypto";
 import {
   AppsV1Api,
-  ListWatch,
   PatchStrategy,
-  Watch,
   setHeaderOptions,
+  type ListWatch,
   type CoreV1Api,
   type KubeConfig,
   type V1Pod,
@@ -34,6 +34,7 @@ import type { NodePolicy } from "../policy/fleetPolicy.js";
 import { decidePod } from "../policy/podPolicy.js";
 import { refusalMessage } from "../policy/podRefusal.js";
 import { WorkQueue } from "./workQueue.js";
+import { nodePodInformer } from "./nodePodInformer.js";
 
 export interface PodControllerOptions {
   nodeName: string;
@@ -67,10 +68,14 @@ interface SentPod {
   at: number;
 }
 
-/** A pod's desired state as the provider sees it; status and bookkeeping metadata left out. */
+/**
+ * A pod's desired state as the provider sees it; status and bookkeeping metadata left out. Kept
+ * as a digest: one is held per pod, and the text would be a couple of KiB.
+ */
 function desiredFingerprint(pod: V1Pod): string {
   const { labels, annotations, uid } = pod.metadata ?? {};
-  return stableStringify({ uid, labels, annotations, spec: pod.spec }) ?? "";
+  const text = stableStringify({ uid, labels, annotations, spec: pod.spec }) ?? "";
+  return createHash("sha256").update(text).digest("base64");
 }
 
 const mergePatchOptions = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -102,15 +107,7 @@ export class PodController {
       ["nodeName", "kubeConfig", "core", "provider", "events", "logger", "metrics"] as const
     ).filter((field) => !options[field]);
     if (missing.length > 0) throw new Error(`PodController: missing ${missing.join(", ")}`);
-    const fieldSelector = `spec.nodeName=${options.nodeName}`;
-    this.informer = new ListWatch<V1Pod>(
-      "/api/v1/pods",
-      new Watch(options.kubeConfig),
-      () => options.core.listPodForAllNamespaces({ fieldSelector }),
-      false,
-      undefined,
-      fieldSelector,
-    );
+    this.informer = nodePodInformer(options.kubeConfig, options.core, options.nodeName);
     this.deletePollMs = options.deletePollMs ?? 2_000;
     this.apps = options.kubeConfig.makeApiClient(AppsV1Api);
     this.queue = new WorkQueue({

@@ -146,6 +146,25 @@ describe("Helm chart iot-edge-connector", () => {
     expect(policyOf(1)).toBeUndefined();
   });
 
+  it("bounds each adapter's V8 heap by NODE_OPTIONS below its memory limit, and leaves NODE_OPTIONS out when asked", async () => {
+    const objects = await render(twoNodes);
+    const limit = (
+      objects.find((o) => o.kind === "Deployment") as {
+        spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } };
+      }
+    ).spec.template.spec.containers[0]?.resources.limits.memory;
+    const limitMiB = Number(/^(\d+)Mi$/.exec(limit ?? "")?.[1]);
+    for (const env of adapterEnv(objects)) {
+      const option = (name: string) =>
+        Number(new RegExp(`--${name}=(\\d+)`).exec(env.NODE_OPTIONS ?? "")?.[1]);
+      // old space plus the young generation (three semi-spaces at most) stay under the limit
+      expect(option("max-old-space-size") + 3 * option("max-semi-space-size")).toBeLessThan(limitMiB);
+    }
+    expect(adapterEnv(await render([...twoNodes, "--set=nodeOptions="]))[0]).not.toHaveProperty(
+      "NODE_OPTIONS",
+    );
+  });
+
   it("grants only what a virtual kubelet needs, limited to its own nodes and leases, and no Secret cluster-wide", async () => {
     const objects = await render(twoNodes);
     const clusterRole = objects.find((o) => o.kind === "ClusterRole") as { rules: Rule[] };

@@ -45,6 +45,8 @@ export class ContractProvider {
   removalDelayMs = 0;
   /** while true, accepted removals wait for finishRemovals() instead */
   holdRemovals = false;
+  /** the node's pod capacity it reports (benchmarks put more pods on the node) */
+  capacityPods = 100;
   private readonly heldRemovals: (() => void)[] = [];
   private server: Server | undefined;
   private version = 1;
@@ -189,7 +191,7 @@ export class ContractProvider {
               message: `${DEVICES} of ${DEVICES} devices connected`,
             },
           ],
-          capacity: { pods: "100", cpu: "8", memory: "16Gi" },
+          capacity: { pods: String(this.capacityPods), cpu: "8", memory: "16Gi" },
         };
         return answer(200, conditions);
       }
