@@ -15,6 +15,7 @@ import { startControlPlane } from "../dev/cluster/controlPlane.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
 import { ContractProvider } from "../test/adapter/support/contractProvider.js";
 import { chartNodeOptions, processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
+import { sensorWorkload } from "./support/sensorWorkload.js";
 
 const NODE = "vk-memory";
 const KEY = "memory-bench-key";
@@ -40,26 +41,7 @@ if (!Number.isInteger(podCount / deploymentCount))
   throw new Error("--pods must be a multiple of --deployments");
 const replicas = podCount / deploymentCount;
 
-function workload(): string {
-  return Array.from(
-    { length: deploymentCount },
-    (_, index) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: sensor-${index}, namespace: default }
-spec:
-  replicas: ${replicas}
-  selector: { matchLabels: { app: sensor-${index} } }
-  template:
-    metadata:
-      labels: { app: sensor-${index}, bench: memory }
-      annotations: { iotedge.connector/target-condition: "tags.environment='dev'" }
-    spec:
-      nodeSelector: { type: virtual-kubelet }
-      tolerations: [{ key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }]
-      containers: [{ name: sensor${index}, image: "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5" }]
-`,
-  ).join("---\n");
-}
+const workload = () => sensorWorkload({ deployments: deploymentCount, replicas, bench: "memory" });
 
 interface RunResult {
   idleRssMiB: number;

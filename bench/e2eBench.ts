@@ -23,6 +23,7 @@ import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
 import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/localNodes.js";
 import { freeLoopbackHost } from "../test/support/loopbackHost.js";
 import { processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
+import { sensorWorkload } from "./support/sensorWorkload.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";
@@ -51,27 +52,7 @@ const statusIntervalMs = wholeNumber("status-interval-ms", values["status-interv
 if (podCount % deploymentCount !== 0) throw new Error("--pods must be a multiple of --deployments");
 const replicas = podCount / deploymentCount;
 
-/** Distinct container names make distinct module content: one hub configuration per Deployment. */
-function workload(): string {
-  return Array.from(
-    { length: deploymentCount },
-    (_, index) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: sensor-${index}, namespace: default }
-spec:
-  replicas: ${replicas}
-  selector: { matchLabels: { app: sensor-${index} } }
-  template:
-    metadata:
-      labels: { app: sensor-${index}, bench: e2e }
-      annotations: { iotedge.connector/target-condition: "tags.environment='dev'" }
-    spec:
-      nodeSelector: { type: virtual-kubelet }
-      tolerations: [{ key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }]
-      containers: [{ name: sensor${index}, image: "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5" }]
-`,
-  ).join("---\n");
-}
+const workload = () => sensorWorkload({ deployments: deploymentCount, replicas, bench: "e2e" });
 
 const runningAndReady = (pod: V1Pod) =>
   pod.status?.phase === "Running" &&

@@ -2,7 +2,7 @@
 // whose orchestration ended early still hold on a configuration (lib/provider/configurationSweep.ts).
 import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { connectorApp } from "../lib/app/connectorApp.js";
+import { connectorApp, timerSchedule } from "../lib/app/connectorApp.js";
 import { durableWorkflows, readSchedulerView, releaseThroughScheduler } from "../lib/app/durableWorkflows.js";
 import { forEachHub } from "../lib/app/forEachHub.js";
 import { sweepConfigurations } from "../lib/provider/configurationSweep.js";
@@ -25,12 +25,8 @@ async function sweep(context: InvocationContext): Promise<void> {
 }
 
 function register(): void {
-  let schedule: string;
-  try {
-    schedule = connectorApp().settings.reconcileSchedule;
-  } catch {
-    return; // twinEvents.ts reports the settings problem
-  }
+  const schedule = timerSchedule("reconcileSchedule");
+  if (schedule === undefined) return;
   app.timer("configurationSweep", {
     schedule,
     extraInputs: [df.input.durableClient()],

@@ -2,16 +2,12 @@
 // (lib/app/purgeHistory.ts).
 import { app } from "@azure/functions";
 import * as df from "durable-functions";
-import { connectorApp } from "../lib/app/connectorApp.js";
+import { timerSchedule } from "../lib/app/connectorApp.js";
 import { purgeFinishedOrchestrations } from "../lib/app/purgeHistory.js";
 
 function register(): void {
-  let schedule: string;
-  try {
-    schedule = connectorApp().settings.purgeSchedule;
-  } catch {
-    return; // twinEvents.ts reports the settings problem
-  }
+  const schedule = timerSchedule("purgeSchedule");
+  if (schedule === undefined) return;
   app.timer("purgeFinishedOrchestrations", {
     schedule,
     extraInputs: [df.input.durableClient()],

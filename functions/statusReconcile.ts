@@ -4,7 +4,7 @@
 // states, so that node conditions have device counts before any device event.
 import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
-import { connectorApp } from "../lib/app/connectorApp.js";
+import { connectorApp, timerSchedule } from "../lib/app/connectorApp.js";
 import { readSchedulerView } from "../lib/app/durableWorkflows.js";
 import { forEachHub } from "../lib/app/forEachHub.js";
 import { reconcileWithHubMetrics } from "../lib/status/metricsReconcile.js";
@@ -23,12 +23,8 @@ async function reconcile(context: InvocationContext): Promise<void> {
 }
 
 function register(): void {
-  let schedule: string;
-  try {
-    schedule = connectorApp().settings.reconcileSchedule;
-  } catch {
-    return; // twinEvents.ts reports the settings problem
-  }
+  const schedule = timerSchedule("reconcileSchedule");
+  if (schedule === undefined) return;
   app.timer("statusReconcile", {
     schedule,
     extraInputs: [df.input.durableClient()],

@@ -153,3 +153,15 @@ export function connectorApp(): ConnectorApp {
   shared ??= ConnectorApp.fromEnvironment();
   return shared;
 }
+
+/**
+ * A timer's schedule from the settings, or undefined when the settings are wrong: the timer is
+ * then not registered, and twinEvents.ts reports the settings problem once.
+ */
+export function timerSchedule(setting: "reconcileSchedule" | "purgeSchedule"): string | undefined {
+  try {
+    return connectorApp().settings[setting];
+  } catch {
+    return undefined;
+  }
+}
