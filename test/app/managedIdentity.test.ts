@@ -3,6 +3,7 @@
 // app's tables (Azurite in OAuth mode, HTTPS) and its hub (the simulator, which trusts one issuer)
 // accept them; an identity signed by an issuer nobody trusts, or a token for another audience, is refused.
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import { EventHubConsumerClient } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { ensureLocalCa } from "../../dev/simulator/certificates.js";
@@ -12,6 +13,7 @@ import {
   type ManagedIdentityEndpoint,
 } from "../../dev/simulator/managedIdentityEndpoint.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
+import { appCredential } from "../../lib/app/appIdentity.js";
 import { ConnectorApp } from "../../lib/app/connectorApp.js";
 import { HubUnauthorizedError } from "../../lib/hub/hubErrors.js";
 import { LazyTable } from "../../lib/storage/lazyTable.js";
@@ -48,8 +50,8 @@ describe("the app's managed identity against local storage and a local hub", () 
       AzureWebJobsStorage__tableServiceUri: azurite.serviceUris.table,
       CONNECTOR_HUBS: "hub-a",
       HUB_HUB_A_HOSTNAME: sim.host,
-      HUB_HUB_A_EVENTS_CONNECTION__fullyQualifiedNamespace: `${sim.host}:5671`,
-      HUB_HUB_A_EVENTS_NAME: "hub-a",
+      HUB_HUB_A_EVENTS_CONNECTION__fullyQualifiedNamespace: sim.eventHubNamespace!,
+      HUB_HUB_A_EVENTS_NAME: sim.hubName,
     };
   }, 60_000);
   afterAll(async () => {
@@ -61,14 +63,12 @@ describe("the app's managed identity against local storage and a local hub", () 
     const app = ConnectorApp.fromEnvironment(settings);
     expect(await app.records.listHub("hub-a")).toEqual([]);
     expect(await app.statusStore.deviceCounts("hub-a")).toBeUndefined();
-    const created = await app
-      .hubClient("hub-a")
-      .createConfiguration({
-        id: "by-identity",
-        content: temperatureSensor,
-        targetCondition: "*",
-        priority: 1,
-      });
+    const created = await app.hubClient("hub-a").createConfiguration({
+      id: "by-identity",
+      content: temperatureSensor,
+      targetCondition: "*",
+      priority: 1,
+    });
     expect(created.id).toBe("by-identity");
     app.hubClient("hub-a").close();
   });
@@ -101,5 +101,23 @@ describe("the app's managed identity against local storage and a local hub", () 
       statusCode: 403,
       message: expect.stringContaining("Invalid token audience") as unknown,
     });
+  });
+
+  it("reads the built-in endpoint as a namespace with the identity's jwt, and is refused with an untrusted one", async () => {
+    const read = async (credential = appCredential({})) => {
+      const client = new EventHubConsumerClient("$Default", sim.eventHubNamespace!, sim.hubName, credential, {
+        retryOptions: { maxRetries: 0, timeoutInMs: 10_000 },
+      });
+      try {
+        return await client.getPartitionIds();
+      } finally {
+        await client.close();
+      }
+    };
+    expect((await read()).length).toBeGreaterThan(0);
+    const refused = await read(appCredential({ AZURE_CLIENT_ID: strangerClientId })).catch(
+      (error: unknown) => error,
+    );
+    expect(String(refused)).toMatch(/issuer this hub does not trust/);
   });
 });
