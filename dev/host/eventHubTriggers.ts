@@ -17,9 +17,8 @@ import {
   type Subscription,
 } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
-import { appCredential } from "../../lib/app/appIdentity.js";
 import type { StorageConnection } from "../../lib/storage/storageConnection.js";
-import { blobService } from "./hostStorage.js";
+import { blobService, hostCredential } from "./hostStorage.js";
 import type { Logger } from "pino";
 import type { Registration } from "./functionsCore.js";
 import type { RpcBindingInfo, RpcTypedData } from "./functionsCoreTypes.js";
@@ -165,7 +164,7 @@ function consumerClient(
       fn.consumerGroup,
       fn.connection.fullyQualifiedNamespace,
       fn.eventHubName,
-      appCredential(),
+      hostCredential(),
       checkpoints,
       options,
     );

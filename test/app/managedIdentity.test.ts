@@ -120,4 +120,14 @@ describe("the app's managed identity against local storage and a local hub", () 
     );
     expect(String(refused)).toMatch(/issuer this hub does not trust/);
   });
+
+  it("gets no token from the identity endpoint without its secret header, as on App Service", async () => {
+    const url = `${identity.environment.IDENTITY_ENDPOINT}?api-version=2019-08-01&resource=https://storage.azure.com`;
+    expect((await fetch(url)).status).toBe(401);
+    expect((await fetch(url, { headers: { "X-IDENTITY-HEADER": "guessed" } })).status).toBe(401);
+    const answer = await fetch(url, {
+      headers: { "X-IDENTITY-HEADER": identity.environment.IDENTITY_HEADER },
+    });
+    expect(answer.status).toBe(200);
+  });
 });
