@@ -12,7 +12,12 @@ import {
   type HubAction,
   type PendingNotification,
 } from "./applierProtocol.js";
-import type { ConfigurationPhase, ReleaseConfiguration, WantConfiguration } from "./schedulerContract.js";
+import type {
+  ChargeOperations,
+  ConfigurationPhase,
+  ReleaseConfiguration,
+  WantConfiguration,
+} from "./schedulerContract.js";
 import type { ConfigurationRecord, SchedulerState } from "./schedulerState.js";
 import { configurationNames, nameConflict, type PlacedConfiguration } from "../policy/nameConflicts.js";
 
@@ -447,4 +452,19 @@ function takeInventory(state: SchedulerState, idsOnHub: string[]): PendingNotifi
 export function requestInventory(state: SchedulerState, nowMs: number): boolean {
   state.inventory = "needed";
   return wakeNeeded(state, nowMs);
+}
+
+/**
+ * Entity operation `charge`: configuration operations others sent to the hub came out of the same
+ * budget. The bucket may go below zero: the scheduler's next operations wait until it is paid back,
+ * instead of meeting the hub's 429.
+ */
+export function chargeOutsideOperations(
+  state: SchedulerState,
+  charge: ChargeOperations,
+  nowMs: number,
+): void {
+  refill(state.bucket, state.budget, nowMs);
+  state.bucket.tokens -= charge.operations;
+  state.counters.charged = (state.counters.charged ?? 0) + charge.operations;
 }

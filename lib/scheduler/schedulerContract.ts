@@ -36,6 +36,14 @@ export interface ReleaseConfiguration {
   configurationId: string;
 }
 
+/**
+ * Operation `charge`: configuration operations the app sent to the hub outside the scheduler (the
+ * status reconcile's list, ...); the hub counts them against the same budget, so the scheduler spends them too.
+ */
+export interface ChargeOperations {
+  operations: number;
+}
+
 export type ConfigurationPhase =
   /** waiting for the hub's operation budget; `position` is its place in line (1 = next) */
   | { phase: "WaitingForHubBudget"; position: number }
@@ -74,5 +82,12 @@ export interface HubSchedulerView {
   deploymentLimit: number;
   /** when the hub is throttled as a whole, until when (ISO time) */
   throttledUntil?: string;
-  counters: { creates: number; deletes: number; throttled: number; coalesced: number };
+  counters: {
+    creates: number;
+    deletes: number;
+    throttled: number;
+    coalesced: number;
+    /** configuration operations others sent to the hub, charged to the budget (absent in states from before) */
+    charged?: number;
+  };
 }
