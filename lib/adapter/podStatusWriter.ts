@@ -66,6 +66,17 @@ export function podStatusToWrite(
   return written;
 }
 
+/**
+ * Whether a status is to be written over the last one: a higher version, or the same version with
+ * another reason or message (the app shows or stops showing the hub's trouble without a new version).
+ */
+function newer(provided: ProviderPodStatus, previous: ProviderPodStatus): boolean {
+  if (provided.version !== previous.version) return provided.version > previous.version;
+  return (
+    provided.status.reason !== previous.status.reason || provided.status.message !== previous.status.message
+  );
+}
+
 export class PodStatusWriter {
   private etag: string | undefined;
   /** last status written per pod uid: its version decides whether to write again */
@@ -136,7 +147,7 @@ export class PodStatusWriter {
     const { logger, events } = this.options;
     const previous = this.written.get(provided.uid);
     const stale = this.markedStale.has(provided.uid);
-    if (previous && previous.version >= provided.version && !stale) return true;
+    if (previous && !stale && !newer(provided, previous)) return true;
     const pod = this.writablePod(provided);
     if (!pod) return true;
     if (!(await this.patch(pod, provided))) return false;

@@ -74,6 +74,15 @@ export interface ManagedConfiguration {
   state: ConfigurationPhase;
 }
 
+/**
+ * The hub answers the scheduler's operations with 429 (Throttled) or fails them (Unavailable: 5xx,
+ * no connection, ...) since `since` (ISO time); kept until an operation succeeds or none waits.
+ */
+export interface HubTrouble {
+  kind: "Throttled" | "Unavailable";
+  since: string;
+}
+
 /** Operation `status` returns this; `readEntityState` gives the whole entity state, which contains it. */
 export interface HubSchedulerView {
   hub: string;
@@ -82,6 +91,8 @@ export interface HubSchedulerView {
   deploymentLimit: number;
   /** when the hub is throttled as a whole, until when (ISO time) */
   throttledUntil?: string;
+  /** what the hub has answered the scheduler's operations with since they last succeeded */
+  hubTrouble?: HubTrouble;
   counters: {
     creates: number;
     deletes: number;

@@ -465,6 +465,23 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     );
   });
 
+  it("writes a new reason and message of the same status version (the hub's trouble shown or gone)", async () => {
+    adapter = await startControllers();
+    await createPod("waiting");
+    await eventually(async () => expect((await readPod("waiting")).status?.phase).toBe("Running"), soon);
+    provider.setReason(`${NAMESPACE}/waiting`, "HubThrottling", "the hub has throttled ...; waiting");
+    await eventually(
+      async () => expect((await readPod("waiting")).status).toMatchObject({ reason: "HubThrottling" }),
+      soon,
+    );
+    provider.setReason(`${NAMESPACE}/waiting`, undefined, "running on 3 of 3 devices");
+    await eventually(async () => {
+      const status = (await readPod("waiting")).status;
+      expect(status?.reason).toBeUndefined();
+      expect(status?.message).toBe("running on 3 of 3 devices");
+    }, soon);
+  });
+
   it("at start tells the provider which pods are live, so it drops the rest, and sends each live pod", async () => {
     const a = await createPod("sensor-a");
     const b = await createPod("sensor-b");

@@ -279,6 +279,33 @@ describe("hub scheduler planner", () => {
     expect(s.state.throttledUntil).toBeUndefined();
   });
 
+  it("says since when the hub throttles or fails its operations, the latest kind of trouble first, until one succeeds", () => {
+    const s = scheduler();
+    want(s.state, replicaWants(web, 1)[0]!, s.now);
+    s.round(); // inventory
+    s.round(() => ({ outcome: "throttled", retryAfterMs: 1_000 }));
+    const since = new Date(start).toISOString();
+    expect(s.state.hubTrouble).toEqual({ kind: "Throttled", since });
+    s.advance(3_000); // the hint, and a token earned again
+    s.round(() => ({ outcome: "failed", message: "503 Service Unavailable" }));
+    expect(s.state.hubTrouble).toEqual({ kind: "Unavailable", since });
+    s.advance(60_000);
+    s.round();
+    expect(s.state.hubTrouble).toBeUndefined();
+  });
+
+  it("forgets the hub's trouble when no operation waits any more (nothing left to learn it from)", () => {
+    const s = scheduler();
+    const first = replicaWants(web, 1)[0]!;
+    const { configurationId } = want(s.state, first, s.now);
+    s.round(); // inventory
+    s.round(() => ({ outcome: "throttled", retryAfterMs: 1_000 }));
+    release(s.state, { pod: first.pod, configurationId }, s.now);
+    s.advance(1_000);
+    expect(s.round()).toEqual({ actions: [] });
+    expect(s.state.hubTrouble).toBeUndefined();
+  });
+
   it("doubles its wait after each 429 that carries no retry hint", () => {
     const s = scheduler();
     want(s.state, replicaWants(web, 1)[0]!, s.now);
