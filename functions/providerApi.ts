@@ -48,7 +48,13 @@ function handle(handler: Handler) {
     try {
       const app = connectorApp();
       const caller = callerOf(app.nodeCredentials, request.headers, request.query);
-      return await handler(app.provider, request, caller, durableWorkflows(df.getClient(context)));
+      const client = df.getClient(context);
+      // the scheduler's view read at most once a second per hub: pod statuses show the hub's trouble from it
+      const workflows = {
+        ...durableWorkflows(client),
+        schedulerState: (hub: string) => app.schedulerView(client, hub),
+      };
+      return await handler(app.provider, request, caller, workflows);
     } catch (error) {
       const answer = errorAnswer(error, context.invocationId);
       if (answer.logMessage !== undefined)
@@ -98,26 +104,38 @@ register("providerDeletePod", providerRoutes.pod, ["DELETE"], async (service, re
   return { status: 202 };
 });
 
-register("providerPodStatus", providerRoutes.podStatus, ["GET"], async (service, request, caller) => ({
-  jsonBody: await service.podStatus(
-    caller,
-    param(request, "hub"),
-    param(request, "namespace"),
-    param(request, "name"),
-  ),
-}));
+register(
+  "providerPodStatus",
+  providerRoutes.podStatus,
+  ["GET"],
+  async (service, request, caller, workflows) => ({
+    jsonBody: await service.podStatus(
+      workflows,
+      caller,
+      param(request, "hub"),
+      param(request, "namespace"),
+      param(request, "name"),
+    ),
+  }),
+);
 
-register("providerNodePods", providerRoutes.nodePods, ["GET"], async (service, request, caller) => {
-  const node = parseNodeName(param(request, "node"));
-  const list = await service.nodePods(
-    caller,
-    param(request, "hub"),
-    node,
-    request.headers.get("if-none-match"),
-  );
-  if (list === undefined) return { status: 304 };
-  return { jsonBody: list, headers: { etag: `"${list.version}"` } };
-});
+register(
+  "providerNodePods",
+  providerRoutes.nodePods,
+  ["GET"],
+  async (service, request, caller, workflows) => {
+    const node = parseNodeName(param(request, "node"));
+    const list = await service.nodePods(
+      workflows,
+      caller,
+      param(request, "hub"),
+      node,
+      request.headers.get("if-none-match"),
+    );
+    if (list === undefined) return { status: 304 };
+    return { jsonBody: list, headers: { etag: `"${list.version}"` } };
+  },
+);
 
 register(
   "providerNodeReconcile",

@@ -12,13 +12,16 @@ import { reconcileWithHubMetrics } from "../lib/status/metricsReconcile.js";
 async function reconcile(context: InvocationContext): Promise<void> {
   const app = connectorApp();
   await forEachHub(app.settings.hubs, "status reconcile", context, async (hub) => {
-    const view = await readSchedulerView(df.getClient(context), hub);
+    const client = df.getClient(context);
+    const view = await readSchedulerView(client, hub);
     const result = await app.hubStatuses.use(hub, async (status) => {
       await status.setConfigurations(view);
       return reconcileWithHubMetrics(status, app.hubClient(hub), new Date());
     });
+    // its configuration list (and anything else this process sent outside the scheduler) is the scheduler's budget too
+    const charged = await app.chargeOutsideOperations(client, hub);
     const disagreeing = result.disagreeing.length > 0 ? ` (${result.disagreeing.join(", ")})` : "";
-    return `${result.compared} compared, ${result.disagreeing.length} disagreeing${disagreeing}${result.refilled ? ", device states read again from the hub" : ""}`;
+    return `${result.compared} compared, ${result.disagreeing.length} disagreeing${disagreeing}${result.refilled ? ", device states read again from the hub" : ""}, ${charged} configuration operations charged to the scheduler`;
   });
 }
 

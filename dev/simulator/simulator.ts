@@ -22,7 +22,7 @@ import {
 } from "./routedEvents.js";
 import { DEFAULT_RUNTIME_TIMINGS, type ModuleFault, type RuntimeTimings } from "./simulatedEdgeAgent.js";
 import { hubLimits, SKUS, type OperationClass, type Sku } from "./skuLimits.js";
-import { TrafficShaper } from "./trafficShaper.js";
+import { TrafficShaper, type HubOutage } from "./trafficShaper.js";
 import type { TrustedTokenIssuer } from "./localTokenIssuer.js";
 
 export interface SimulatorOptions {
@@ -106,7 +106,11 @@ export interface RunningSimulator {
   caCertPath: string;
   eventLog: EventLog;
   fleet: SimulatedFleet;
-  faults: { throttleNext(count: number, retryAfterSeconds?: number): void };
+  faults: {
+    throttleNext(count: number, retryAfterSeconds?: number): void;
+    /** every REST request refused (429 or 503) until called with undefined */
+    outage(outage: HubOutage | undefined): void;
+  };
   readonly stats: SimulatorStats;
   stop(): Promise<void>;
 }
@@ -297,7 +301,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         return engine.size;
       },
     },
-    faults: { throttleNext: (count, retryAfterSeconds) => shaper.throttleNext(count, retryAfterSeconds) },
+    faults: {
+      throttleNext: (count, retryAfterSeconds) => shaper.throttleNext(count, retryAfterSeconds),
+      outage: (outage) => shaper.outage(outage),
+    },
     get stats(): SimulatorStats {
       return {
         operations: { ...operationCounts },

@@ -1,7 +1,7 @@
 // Throttling the way IoT Hub documents it: a token bucket per operation class; a short burst over the
 // rate is queued and answered late (traffic shaping), and a request that would wait longer than the
 // shaping window is refused with 429 ThrottlingException and a Retry-After header. Tests can also force
-// the next n requests to be throttled.
+// the next n requests to be throttled, or every request to be refused (429 or 503) until told otherwise.
 import { HubRestError } from "./restErrors.js";
 import { OPERATION_CLASSES, type OperationClass, type Rate } from "./skuLimits.js";
 
@@ -44,10 +44,17 @@ export interface ThrottleStats {
 const zeroes = () =>
   Object.fromEntries(OPERATION_CLASSES.map((c) => [c, 0])) as Record<OperationClass, number>;
 
+/** An outage: every request answered with this status (429 with Retry-After, or 503) until it ends. */
+export interface HubOutage {
+  status: 429 | 503;
+  retryAfterSeconds?: number;
+}
+
 export class TrafficShaper {
   private readonly buckets = new Map<OperationClass, TokenBucket>();
   private forcedThrottles = 0;
   private forcedRetryAfterSeconds = 1;
+  private currentOutage: HubOutage | undefined;
   readonly stats: ThrottleStats = { admitted: zeroes(), shaped: zeroes(), throttled: zeroes() };
 
   constructor(
@@ -67,8 +74,17 @@ export class TrafficShaper {
     this.forcedRetryAfterSeconds = retryAfterSeconds;
   }
 
-  /** Resolves when the request may be answered; throws a 429 HubRestError when it is refused. */
+  /** Every request from now on is refused as `outage` says; undefined ends it. */
+  outage(outage: HubOutage | undefined): void {
+    this.currentOutage = outage;
+  }
+
+  /** Resolves when the request may be answered; throws a 429 (or 503) HubRestError when it is refused. */
   async admit(operation: OperationClass, cost = 1): Promise<void> {
+    const outage = this.currentOutage;
+    if (outage?.status === 429) throw this.refuse(operation, outage.retryAfterSeconds ?? 1);
+    if (outage?.status === 503)
+      throw new HubRestError(503, "ServiceUnavailable", "the IoT hub is unavailable (simulated outage)");
     if (this.forcedThrottles > 0) {
       this.forcedThrottles -= 1;
       throw this.refuse(operation, this.forcedRetryAfterSeconds);

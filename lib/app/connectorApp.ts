@@ -4,6 +4,7 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { DurableClient } from "durable-functions";
 import { createHubClient } from "../hub/createHubClient.js";
+import { isConfigurationOperation, type HubAttemptEvent } from "../hub/hubCallStats.js";
 import type { HubIdentitySettings } from "../hub/sdkConnection.js";
 import type { HubClient } from "../hub/hubClient.js";
 import { nodePolicyOf, type NodePolicy } from "../policy/fleetPolicy.js";
@@ -19,7 +20,8 @@ import { HubStatusRegistry } from "../status/hubStatusRegistry.js";
 import { StatusStore } from "../status/statusStore.js";
 import type { StorageConnection } from "../storage/storageConnection.js";
 import { appCredential } from "./appIdentity.js";
-import { readSchedulerView } from "./durableWorkflows.js";
+import { chargeScheduler, readSchedulerView } from "./durableWorkflows.js";
+import { HubMetrics } from "./hubMetrics.js";
 import {
   appSettingNames,
   hubSettingNames,
@@ -44,6 +46,10 @@ export class ConnectorApp {
   readonly provider: ProviderService;
   /** the virtual nodes that may call the provider API (CONNECTOR_NODES) */
   readonly nodeCredentials: NodeCredentials;
+  /** every hub request of this process, for the metrics route */
+  readonly hubMetrics = new HubMetrics();
+  /** per hub: configuration operations sent outside the scheduler and not yet charged to its budget */
+  private readonly unchargedOperations = new Map<string, number>();
   private readonly clients = new Map<string, HubClient>();
   private readonly connectors = new Map<string, HubConnector>();
   private readonly schedulerViews = new Map<
@@ -117,11 +123,20 @@ export class ConnectorApp {
     return view;
   }
 
-  /** The hub client (with retries) the provider and the status pipeline share. */
+  /**
+   * The hub client (with retries) the provider and the status pipeline share. Its configuration
+   * operations are the scheduler's budget too: they wait in `unchargedOperations` until charged.
+   */
   hubClient(hub: string): HubClient {
     let client = this.clients.get(hub);
     if (client === undefined) {
-      client = createHubClient(this.hubConnection(hub));
+      client = createHubClient(this.hubConnection(hub), {
+        onAttempt: (event) => {
+          this.hubMetrics.count(hub, event);
+          if (isConfigurationOperation(event.kind))
+            this.unchargedOperations.set(hub, (this.unchargedOperations.get(hub) ?? 0) + 1);
+        },
+      });
       this.clients.set(hub, client);
     }
     return client;
@@ -131,10 +146,33 @@ export class ConnectorApp {
   hubConnector(hub: string): HubConnector {
     let connector = this.connectors.get(hub);
     if (connector === undefined) {
-      connector = connectorFor(this.hubConnection(hub));
+      const connect = connectorFor(this.hubConnection(hub));
+      connector = (onAttempt: (event: HubAttemptEvent) => void) =>
+        connect((event) => {
+          this.hubMetrics.count(hub, event);
+          onAttempt(event);
+        });
       this.connectors.set(hub, connector);
     }
     return connector;
+  }
+
+  /**
+   * Charges the hub's scheduler with the configuration operations this process sent outside it
+   * since the last charge, so that its budget leaves room for them (the hub counts both alike).
+   */
+  async chargeOutsideOperations(client: DurableClient, hub: string): Promise<number> {
+    const operations = this.unchargedOperations.get(hub) ?? 0;
+    if (operations === 0) return 0;
+    this.unchargedOperations.delete(hub);
+    try {
+      await chargeScheduler(client, hub, operations);
+    } catch (error) {
+      // not charged: the next charge carries them
+      this.unchargedOperations.set(hub, (this.unchargedOperations.get(hub) ?? 0) + operations);
+      throw error;
+    }
+    return operations;
   }
 
   private hubConnection(hub: string): string | HubIdentitySettings {

@@ -8,6 +8,7 @@ import type { PodWorkflows } from "../provider/providerService.js";
 import { wakeHubApplier } from "../scheduler/applierWake.js";
 import {
   hubSchedulerEntityName,
+  type ChargeOperations,
   type HubSchedulerView,
   type ReleaseConfiguration,
 } from "../scheduler/schedulerContract.js";
@@ -48,6 +49,12 @@ export async function readSchedulerView(
   hub: string,
 ): Promise<HubSchedulerView | undefined> {
   return readSchedulerState(client, hub);
+}
+
+/** Tells the hub's scheduler of configuration operations others sent to its hub (a signal: it charges its budget). */
+export async function chargeScheduler(client: DurableClient, hub: string, operations: number): Promise<void> {
+  const request: ChargeOperations = { operations };
+  await client.signalEntity(new df.EntityId(hubSchedulerEntityName, hub), "charge", request);
 }
 
 /** A release from outside an orchestration (the sweep): a signal to the scheduler, then its applier woken. */

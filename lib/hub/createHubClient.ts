@@ -128,6 +128,7 @@ export function createHubClient(
   async function getConfiguration(id: string): Promise<HubConfiguration> {
     requireName(id, "configuration id");
     const { responseBody } = await call({
+      kind: "configuration.read",
       operation: "read",
       target: configurationTarget(id),
       repeatable: "always",
@@ -139,6 +140,7 @@ export function createHubClient(
   async function getDeviceTwin(deviceId: string): Promise<TwinDocument> {
     requireName(deviceId, "device id");
     const { responseBody } = await call({
+      kind: "twin.read",
       operation: "read twin of",
       target: `device "${deviceId}"`,
       repeatable: "always",
@@ -162,6 +164,7 @@ export function createHubClient(
       const token = continuation;
       page += 1;
       const { twins, nextToken } = await call({
+        kind: "twins.query",
         operation: `query page ${page} of`,
         target,
         repeatable: "always",
@@ -195,6 +198,7 @@ export function createHubClient(
     async createConfiguration(request) {
       requireName(request.id, "configuration id");
       const created = await call({
+        kind: "configuration.create",
         operation: "create",
         target: configurationTarget(request.id),
         repeatable: "always",
@@ -212,6 +216,7 @@ export function createHubClient(
 
     async listConfigurations() {
       const { responseBody } = await call({
+        kind: "configuration.list",
         operation: "list",
         target: "configurations",
         repeatable: "always",
@@ -224,6 +229,7 @@ export function createHubClient(
       requireName(request.id, "configuration id");
       requireName(request.etag, "configuration etag");
       const replaced = await call({
+        kind: "configuration.replace",
         operation: "replace",
         target: configurationTarget(request.id),
         repeatable: "always",
@@ -240,6 +246,7 @@ export function createHubClient(
     async deleteConfiguration(id) {
       requireName(id, "configuration id");
       await call({
+        kind: "configuration.delete",
         operation: "delete",
         target: configurationTarget(id),
         repeatable: "always",
@@ -253,6 +260,7 @@ export function createHubClient(
     async applyConfigurationContent(deviceId: string, content: ConfigurationContent) {
       requireName(deviceId, "device id");
       await call({
+        kind: "configuration.applyToDevice",
         operation: "apply configuration content to",
         target: `device "${deviceId}"`,
         repeatable: "always",
@@ -271,6 +279,7 @@ export function createHubClient(
       requireName(deviceId, "device id");
       requireName(moduleId, "module id");
       const { responseBody } = await call({
+        kind: "moduleTwin.read",
         operation: "read twin of",
         target: `module "${deviceId}/${moduleId}"`,
         repeatable: "always",
@@ -282,6 +291,7 @@ export function createHubClient(
     async updateDeviceTags(deviceId, tags, etag = "*") {
       requireName(deviceId, "device id");
       return call({
+        kind: "twin.updateTags",
         operation: "update tags of",
         target: `device "${deviceId}"`,
         repeatable: "always",
@@ -306,6 +316,7 @@ export function createHubClient(
       const responseTimeoutInSeconds = request.responseTimeoutSeconds ?? 30;
       const connectTimeoutInSeconds = request.connectTimeoutSeconds ?? 0;
       const answer = await call({
+        kind: "module.invokeMethod",
         operation: `invoke ${request.methodName} on`,
         target: `module "${deviceId}/${moduleId}"`,
         // A device must not run a method twice because an answer was lost.

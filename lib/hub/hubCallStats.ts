@@ -13,7 +13,32 @@ export type AttemptOutcome =
   /** Any other failure; never retried. */
   | "failed";
 
+/**
+ * What a call does at the hub, as a stable name for metrics (the event's `operation` is for people).
+ * Every `configuration.*` one counts against the hub's configuration operations budget.
+ */
+export const hubOperationKinds = [
+  "configuration.create",
+  "configuration.read",
+  "configuration.list",
+  "configuration.replace",
+  "configuration.delete",
+  "configuration.applyToDevice",
+  "twins.query",
+  "twin.read",
+  "twin.updateTags",
+  "moduleTwin.read",
+  "module.invokeMethod",
+] as const;
+export type HubOperationKind = (typeof hubOperationKinds)[number];
+
+/** Whether the hub counts the operation against its configuration budget (20 a minute per unit). */
+export function isConfigurationOperation(kind: HubOperationKind): boolean {
+  return kind.startsWith("configuration.");
+}
+
 export interface HubAttemptEvent {
+  kind: HubOperationKind;
   operation: string;
   target: string;
   /** 1 for the first attempt of a call. */

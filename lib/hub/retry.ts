@@ -9,6 +9,7 @@ import {
   type AttemptOutcome,
   type HubAttemptEvent,
   type HubCallCounters,
+  type HubOperationKind,
 } from "./hubCallStats.js";
 import { describeFailure, toHubError, type HubFailure } from "./hubFailure.js";
 import { redact } from "./redact.js";
@@ -51,6 +52,7 @@ export interface HubLogger {
 }
 
 export interface HubCall<T> {
+  kind: HubOperationKind;
   operation: string;
   target: string;
   attempt: () => Promise<T>;
@@ -113,7 +115,7 @@ export async function callHub<T>(call: HubCall<T>, context: RetryContext): Promi
 
   for (let attempt = 1; ; attempt += 1) {
     const attemptStartedAt = environment.now();
-    const base = { operation: call.operation, target: call.target, attempt };
+    const base = { kind: call.kind, operation: call.operation, target: call.target, attempt };
     let failure: HubFailure;
     try {
       const value = await withTimeout(call.attempt(), timeoutMs);

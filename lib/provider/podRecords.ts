@@ -1,6 +1,7 @@
 // Where the app keeps what it knows of each pod: one Azure Table row per pod (partition = hub,
 // row = namespace|name|uid), written by the HTTP API (accepted) and the pod orchestration
 // (each later stage). A node's list is one partition query; its ETag comes from the row versions.
+import type { HubTrouble } from "../scheduler/schedulerContract.js";
 import { createHash } from "node:crypto";
 import { RestError, type TableEntity } from "@azure/data-tables";
 import { LazyTable } from "../storage/lazyTable.js";
@@ -97,8 +98,11 @@ function isStatus(error: unknown, status: number): boolean {
 export function nodeListVersion(
   records: readonly PodRecord[],
   fleetVersions: ReadonlyMap<string, number> = new Map(),
+  /** the hub trouble the pods show: the list changes when it starts or ends */
+  hubTrouble?: HubTrouble,
 ): string {
   const hash = createHash("sha256");
+  if (hubTrouble !== undefined) hash.update(`hub ${hubTrouble.kind} since ${hubTrouble.since}\n`);
   const keys = records.map((record) => {
     const fleet = record.configurationId ? (fleetVersions.get(record.configurationId) ?? 0) : 0;
     return `${rowKey(record)}@${record.version}/${fleet}`;

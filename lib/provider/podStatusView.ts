@@ -4,6 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { derivePodStatus } from "../status/podStatus.js";
 import type { FleetStatus } from "../status/statusContract.js";
 import type { FleetCounts } from "../status/statusContract.js";
+import type { HubTrouble } from "../scheduler/schedulerContract.js";
 import type { ProviderPodStatus } from "./providerContract.js";
 import type { PodRecord } from "./podRecords.js";
 
@@ -17,12 +18,22 @@ export function podContainers(pod: V1Pod): PodRecord["containers"] {
   }));
 }
 
-export function podStatusView(record: PodRecord, fleet?: FleetStatus): ProviderPodStatus {
-  const status = derivePodStatus(record.lifecycle, fleet, {
-    containers: record.containers,
-    // each container runs as the module of the same name (lib/translate/containerToModule.ts)
-    moduleNames: Object.fromEntries(record.containers.map((container) => [container.name, container.name])),
-  });
+/** `hubTrouble`: the hub's trouble as shown (lib/provider/hubTrouble.ts), for pods still waiting for the hub. */
+export function podStatusView(
+  record: PodRecord,
+  fleet?: FleetStatus,
+  hubTrouble?: HubTrouble,
+): ProviderPodStatus {
+  const status = derivePodStatus(
+    record.lifecycle,
+    fleet,
+    {
+      containers: record.containers,
+      // each container runs as the module of the same name (lib/translate/containerToModule.ts)
+      moduleNames: Object.fromEntries(record.containers.map((container) => [container.name, container.name])),
+    },
+    hubTrouble,
+  );
   return {
     namespace: record.namespace,
     name: record.name,

@@ -21,12 +21,14 @@ import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.j
 import { podContainers, podStatusView } from "./podStatusView.js";
 import type { FleetStatus } from "../status/statusContract.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
+import type { HubSchedulerView, HubTrouble } from "../scheduler/schedulerContract.js";
 import { baseDeploymentInstanceId, heldBaseDeployments, type BaseDeploymentInput } from "./baseDeployment.js";
 import { badRequest, forbidden, notFound, ProviderHttpError } from "./providerErrors.js";
 import { KeyedSerial } from "./keyedSerial.js";
 import type { LogsQuery } from "./providerRequests.js";
 import { describeNode, type NodeIdentity } from "./nodeCredentials.js";
 import { withTimestamps } from "./moduleLogLines.js";
+import { shownHubTrouble } from "./hubTrouble.js";
 
 /** The pod orchestrations, as the durable client reaches them. */
 export interface PodWorkflows {
@@ -269,6 +271,7 @@ export class ProviderService {
   }
 
   async podStatus(
+    workflows: PodWorkflows,
     caller: NodeIdentity,
     hub: string,
     namespace: string,
@@ -276,8 +279,17 @@ export class ProviderService {
   ): Promise<ProviderPodStatus> {
     this.authorize(caller, hub);
     const record = await this.ownRecord(caller, hub, namespace, name);
-    const fleets = await this.fleetsOf(hub, [record]);
-    return podStatusView(record, fleets.get(record.configurationId ?? ""));
+    const [fleets, trouble] = await Promise.all([
+      this.fleetsOf(hub, [record]),
+      this.hubTrouble(workflows, hub),
+    ]);
+    return podStatusView(record, fleets.get(record.configurationId ?? ""), trouble);
+  }
+
+  /** The hub's trouble as pods show it; a scheduler that cannot be read shows none (pods keep their status). */
+  private async hubTrouble(workflows: PodWorkflows, hub: string): Promise<HubTrouble | undefined> {
+    const view = await workflows.schedulerState(hub).catch(() => undefined);
+    return shownHubTrouble(view as HubSchedulerView | undefined, this.deps.now());
   }
 
   private async fleetsOf(
@@ -292,6 +304,7 @@ export class ProviderService {
 
   /** The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). */
   async nodePods(
+    workflows: PodWorkflows,
     caller: NodeIdentity,
     hub: string,
     node: string,
@@ -299,16 +312,19 @@ export class ProviderService {
   ): Promise<NodePodsResponse | undefined> {
     this.authorize(caller, hub, node);
     const records = await this.deps.records.listNode(hub, node, caller.cluster);
-    const fleets = await this.fleetsOf(hub, records);
+    const [fleets, trouble] = await Promise.all([
+      this.fleetsOf(hub, records),
+      this.hubTrouble(workflows, hub),
+    ]);
     const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
-    const version = nodeListVersion(records, fleetVersions);
+    const version = nodeListVersion(records, fleetVersions, trouble);
     if (ifNoneMatch !== null && ifNoneMatch.replace(/^W\//, "").replace(/"/g, "") === version)
       return undefined;
     return {
       hub,
       node,
       version,
-      pods: records.map((record) => podStatusView(record, fleets.get(record.configurationId ?? ""))),
+      pods: records.map((record) => podStatusView(record, fleets.get(record.configurationId ?? ""), trouble)),
     };
   }
 
@@ -420,23 +436,17 @@ export class ProviderService {
     const total = devices?.total ?? 0;
     const connected = devices?.connected ?? 0;
     const full = deployments.used >= deployments.limit;
+    const trouble = shownHubTrouble(schedulerState as HubSchedulerView | undefined, this.deps.now());
     return {
       hub,
-      hubReachable: reachable,
+      hubReachable: reachable && trouble === undefined,
       devicesTotal: total,
       devicesConnected: connected,
       deployments,
       conditions: [
         // Never Ready: the adapter owns that, and keeps it True while it runs (docs/adapter.md).
         // The counts come from the status pipeline, so a hub's 429 never reaches this condition.
-        {
-          type: "HubReachable",
-          status: reachable ? "True" : "Unknown",
-          reason: reachable ? "HubReachable" : "DeviceCountsUnavailable",
-          message: reachable
-            ? `IoT Hub ${hub}: ${connected} of ${total} devices connected (node ${node})`
-            : `the device counts of IoT Hub ${hub} cannot be read from the status store: ${unreadable}`,
-        },
+        hubReachableCondition(hub, node, trouble, reachable ? { connected, total } : unreadable),
         {
           type: "DeploymentCapacity",
           status: full ? "False" : "True",
@@ -451,4 +461,40 @@ export class ProviderService {
   private async countDevices(hub: string): Promise<{ total: number; connected: number }> {
     return (await this.deps.deviceCounts(hub)) ?? { total: 0, connected: 0 };
   }
+}
+
+/**
+ * HubReachable: False while the hub has throttled or failed the scheduler's operations for long
+ * (HubThrottling, HubUnavailable), Unknown while the device counts cannot be read, else True.
+ */
+function hubReachableCondition(
+  hub: string,
+  node: string,
+  trouble: HubTrouble | undefined,
+  devices: { connected: number; total: number } | string,
+): NodeConditionsResponse["conditions"][number] {
+  if (trouble !== undefined) {
+    const throttled = trouble.kind === "Throttled";
+    return {
+      type: "HubReachable",
+      status: "False",
+      reason: throttled ? "HubThrottling" : "HubUnavailable",
+      message: throttled
+        ? `IoT Hub ${hub} has throttled the connector's configuration operations (429) since ${trouble.since}; deployments wait, devices keep running`
+        : `IoT Hub ${hub} has not accepted the connector's configuration operations since ${trouble.since}; deployments wait, devices keep running`,
+    };
+  }
+  if (typeof devices === "string")
+    return {
+      type: "HubReachable",
+      status: "Unknown",
+      reason: "DeviceCountsUnavailable",
+      message: `the device counts of IoT Hub ${hub} cannot be read from the status store: ${devices}`,
+    };
+  return {
+    type: "HubReachable",
+    status: "True",
+    reason: "HubReachable",
+    message: `IoT Hub ${hub}: ${devices.connected} of ${devices.total} devices connected (node ${node})`,
+  };
 }

@@ -12,7 +12,12 @@ import {
   type HubAction,
   type PendingNotification,
 } from "./applierProtocol.js";
-import type { ConfigurationPhase, ReleaseConfiguration, WantConfiguration } from "./schedulerContract.js";
+import type {
+  ChargeOperations,
+  ConfigurationPhase,
+  ReleaseConfiguration,
+  WantConfiguration,
+} from "./schedulerContract.js";
 import type { ConfigurationRecord, SchedulerState } from "./schedulerState.js";
 import { configurationNames, nameConflict, type PlacedConfiguration } from "../policy/nameConflicts.js";
 
@@ -323,8 +328,15 @@ export function nextWork(state: SchedulerState, nowMs: number): ApplierWork {
     return { actions };
   }
   const wakeAtMs = nextWorkAtMs(state, nowMs);
+  // no operation waits: nothing will tell whether the hub is still in trouble, so it is not claimed
+  if (wakeAtMs === undefined) delete state.hubTrouble;
   state.applier = { busy: false, ...(wakeAtMs !== undefined && { sleepingUntilMs: wakeAtMs }) };
   return wakeAtMs === undefined ? { actions } : { actions, wakeAt: new Date(wakeAtMs).toISOString() };
+}
+
+/** The hub throttles or fails: since the first such answer after the last success, the latest kind. */
+function troubled(state: SchedulerState, kind: "Throttled" | "Unavailable", nowMs: number): void {
+  state.hubTrouble = { kind, since: state.hubTrouble?.since ?? new Date(nowMs).toISOString() };
 }
 
 function holdHub(state: SchedulerState, nowMs: number, retryAfterMs: number | undefined): void {
@@ -358,6 +370,7 @@ export function recordResults(
       case "done":
         state.failureStreak = 0;
         delete state.lastError;
+        delete state.hubTrouble;
         if (result.kind === "inventory")
           notifications.push(...takeInventory(state, result.configurationIds ?? []));
         else if (result.kind === "create") {
@@ -393,11 +406,13 @@ export function recordResults(
         break;
       case "throttled":
         state.counters.throttled++;
+        troubled(state, "Throttled", nowMs);
         holdHub(state, nowMs, result.retryAfterMs);
         state.throttledUntil = new Date(state.holdUntilMs ?? nowMs).toISOString();
         break;
       case "failed":
         state.lastError = result.message;
+        troubled(state, "Unavailable", nowMs);
         holdHub(state, nowMs, undefined);
         break;
     }
@@ -447,4 +462,19 @@ function takeInventory(state: SchedulerState, idsOnHub: string[]): PendingNotifi
 export function requestInventory(state: SchedulerState, nowMs: number): boolean {
   state.inventory = "needed";
   return wakeNeeded(state, nowMs);
+}
+
+/**
+ * Entity operation `charge`: configuration operations others sent to the hub came out of the same
+ * budget. The bucket may go below zero: the scheduler's next operations wait until it is paid back,
+ * instead of meeting the hub's 429.
+ */
+export function chargeOutsideOperations(
+  state: SchedulerState,
+  charge: ChargeOperations,
+  nowMs: number,
+): void {
+  refill(state.bucket, state.budget, nowMs);
+  state.bucket.tokens -= charge.operations;
+  state.counters.charged = (state.counters.charged ?? 0) + charge.operations;
 }

@@ -3,8 +3,15 @@
 // orchestration (applierOrchestration.ts) runs the hub operations it hands out.
 import type { EntityContext, EntityHandler } from "durable-functions";
 import type { ActionResult } from "./applierProtocol.js";
-import { nextWork, recordResults, release, requestInventory, want } from "./hubPlanner.js";
-import { parseRelease, parseWant } from "./schedulerInputs.js";
+import {
+  chargeOutsideOperations,
+  nextWork,
+  recordResults,
+  release,
+  requestInventory,
+  want,
+} from "./hubPlanner.js";
+import { parseCharge, parseRelease, parseWant } from "./schedulerInputs.js";
 import {
   applySettings,
   newSchedulerState,
@@ -24,6 +31,8 @@ function operate(state: SchedulerState, operation: string | undefined, input: un
       return nextWork(state, now);
     case "report":
       return recordResults(state, (input as ActionResult[] | undefined) ?? [], now);
+    case "charge":
+      return chargeOutsideOperations(state, parseCharge(input), now);
     case "inventoryNeeded":
       return { wakeApplier: requestInventory(state, now) };
     case "status":

@@ -36,6 +36,14 @@ export interface ReleaseConfiguration {
   configurationId: string;
 }
 
+/**
+ * Operation `charge`: configuration operations the app sent to the hub outside the scheduler (the
+ * status reconcile's list, ...); the hub counts them against the same budget, so the scheduler spends them too.
+ */
+export interface ChargeOperations {
+  operations: number;
+}
+
 export type ConfigurationPhase =
   /** waiting for the hub's operation budget; `position` is its place in line (1 = next) */
   | { phase: "WaitingForHubBudget"; position: number }
@@ -66,6 +74,15 @@ export interface ManagedConfiguration {
   state: ConfigurationPhase;
 }
 
+/**
+ * The hub answers the scheduler's operations with 429 (Throttled) or fails them (Unavailable: 5xx,
+ * no connection, ...) since `since` (ISO time); kept until an operation succeeds or none waits.
+ */
+export interface HubTrouble {
+  kind: "Throttled" | "Unavailable";
+  since: string;
+}
+
 /** Operation `status` returns this; `readEntityState` gives the whole entity state, which contains it. */
 export interface HubSchedulerView {
   hub: string;
@@ -74,5 +91,14 @@ export interface HubSchedulerView {
   deploymentLimit: number;
   /** when the hub is throttled as a whole, until when (ISO time) */
   throttledUntil?: string;
-  counters: { creates: number; deletes: number; throttled: number; coalesced: number };
+  /** what the hub has answered the scheduler's operations with since they last succeeded */
+  hubTrouble?: HubTrouble;
+  counters: {
+    creates: number;
+    deletes: number;
+    throttled: number;
+    coalesced: number;
+    /** configuration operations others sent to the hub, charged to the budget (absent in states from before) */
+    charged?: number;
+  };
 }

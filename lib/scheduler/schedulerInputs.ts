@@ -1,7 +1,7 @@
 // Checks what callers hand the scheduler entity, so a malformed operation fails with the field and
 // the reason instead of corrupting the hub's state.
 import { z } from "zod";
-import type { ReleaseConfiguration, WantConfiguration } from "./schedulerContract.js";
+import type { ChargeOperations, ReleaseConfiguration, WantConfiguration } from "./schedulerContract.js";
 
 const text = z.string().min(1);
 
@@ -23,6 +23,8 @@ const wantSchema = z.object({
 
 const releaseSchema = z.object({ pod: text, configurationId: text });
 
+const chargeSchema = z.object({ operations: z.number().int().min(1) });
+
 function parsed<T>(schema: z.ZodType, operation: string, input: unknown): T {
   const result = schema.safeParse(input);
   if (result.success) return result.data as T;
@@ -34,3 +36,4 @@ function parsed<T>(schema: z.ZodType, operation: string, input: unknown): T {
 
 export const parseWant = (input: unknown): WantConfiguration => parsed(wantSchema, "want", input);
 export const parseRelease = (input: unknown): ReleaseConfiguration => parsed(releaseSchema, "release", input);
+export const parseCharge = (input: unknown): ChargeOperations => parsed(chargeSchema, "charge", input);

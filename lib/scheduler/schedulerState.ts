@@ -91,6 +91,7 @@ export function schedulerView(state: SchedulerState): HubSchedulerView {
     deploymentsOnHub: state.deploymentsOnHub,
     deploymentLimit: state.deploymentLimit,
     ...(state.throttledUntil !== undefined && { throttledUntil: state.throttledUntil }),
+    ...(state.hubTrouble !== undefined && { hubTrouble: state.hubTrouble }),
     counters: state.counters,
   };
 }

@@ -8,7 +8,9 @@
 //                     scheduler), DeploymentRefused (the hub)
 //          Pending    until at least one device runs every module; reason says what it waits for:
 //                     Accepted, WaitingForHubBudget, HubDeploymentLimit, CreatingDeployment,
-//                     NoDevicesTargeted, ApplyingOnDevices
+//                     NoDevicesTargeted, ApplyingOnDevices; HubThrottling or HubUnavailable when
+//                     not on the hub yet while the hub has been in trouble for long (the message says
+//                     since when, then what it waits for)
 //          Running    at least one device runs every module
 // conditions  PodScheduled and Initialized: the deployment is on the hub; ContainersReady and Ready:
 //          every container is ready; iotedge.connector/Fleet: True when every targeted device runs the
@@ -27,6 +29,7 @@ import type {
   V1PodStatus,
 } from "@kubernetes/client-node";
 import { refusalMessage } from "../policy/podRefusal.js";
+import type { HubTrouble } from "../scheduler/schedulerContract.js";
 import type { DeviceModuleState, FleetStatus, PodLifecycle } from "./statusContract.js";
 
 export const FLEET_CONDITION = "iotedge.connector/Fleet";
@@ -213,13 +216,38 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
   }
 }
 
-/** The pod's Kubernetes status from its lifecycle and its configuration's fleet status. */
+const troubleReasons: Record<HubTrouble["kind"], string> = {
+  Throttled: "HubThrottling",
+  Unavailable: "HubUnavailable",
+};
+
+function troubleMessage(trouble: HubTrouble): string {
+  return trouble.kind === "Throttled"
+    ? `the hub has throttled the connector's configuration operations (429) since ${trouble.since}`
+    : `the hub has not accepted the connector's configuration operations since ${trouble.since}`;
+}
+
+/** A pod that waits for the hub says first that the hub is in trouble; one on the hub is run by its devices. */
+function withHubTrouble(current: Phase, trouble: HubTrouble | undefined): Phase {
+  if (trouble === undefined || current.onHub || current.phase !== "Pending") return current;
+  return {
+    ...current,
+    reason: troubleReasons[trouble.kind],
+    message: `${troubleMessage(trouble)}; ${current.message}`,
+  };
+}
+
+/**
+ * The pod's Kubernetes status from its lifecycle and its configuration's fleet status; `hubTrouble`:
+ * the hub's trouble when it has lasted long enough to be shown (lib/provider/hubTrouble.ts).
+ */
 export function derivePodStatus(
   lifecycle: PodLifecycle,
   fleet: FleetStatus | undefined,
   pod: PodContainers,
+  hubTrouble?: HubTrouble,
 ): V1PodStatus {
-  const { phase, reason, message, onHub } = lifecyclePhase(lifecycle, fleet);
+  const { phase, reason, message, onHub } = withHubTrouble(lifecyclePhase(lifecycle, fleet), hubTrouble);
   const containers = containerStatuses(pod, onHub ? fleet : undefined);
   const allReady = phase === "Running" && containers.every((c) => c.ready);
   const notOnHubReason = reason === "" ? "Running" : reason;

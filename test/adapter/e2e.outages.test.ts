@@ -4,7 +4,8 @@
 // it would enter full disruption and evict nothing; a real cluster has healthy nodes), the adapter as
 // its own process, the Functions app on the local host, the IoT Hub simulator. The test pods tolerate
 // an unreachable or not-Ready node for 2 s only (300 s by default), so an eviction would happen inside
-// each test.
+// each test. The hub's outage lasts as long as the pods need to say why they wait (the hub's trouble
+// is shown after a minute, lib/provider/hubTrouble.ts), far beyond what Kubernetes waits.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -256,5 +257,82 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     expect(evictionTaints(await node())).toEqual([]);
     const kept = (await podEvents()).filter((event) => event.reason === "KeptForReplacement");
     expect(new Set(kept.map((event) => event.involvedObject.uid))).toEqual(new Set(before));
+  });
+
+  it("the hub answering 429, then 503: the node stays Ready with HubReachable False, nothing leaves the hub, a pod applied meanwhile says why it waits, and all converges after", async () => {
+    const before = uids(await allRunning());
+    const configurations = await hubConfigurations();
+    const { deletes } = hubOperations();
+    const waiting = "sensor-waiting";
+    const waitingPod = async () => {
+      const [pod] = await podsSelected(cluster, `app=${waiting}`);
+      expect(pod).toBeDefined();
+      return pod!;
+    };
+    const nodeStaysReady = async () => {
+      const found = await node();
+      expect(condition(found, "Ready")?.status).toBe("True");
+      expect(evictionTaints(found)).toEqual([]);
+      return found;
+    };
+
+    const outageAt = Date.now();
+    simulator.faults.outage({ status: 429, retryAfterSeconds: 5 });
+    await cluster.kubectl(
+      ["apply", "--filename=-"],
+      sensorDeployment(IMAGE, 1, {
+        name: waiting,
+        container: "waiting",
+        evictAfterSeconds: TOLERATION_SECONDS,
+      }),
+    );
+    const throttled = await eventually(async () => {
+      await nodeStaysReady();
+      const pod = await waitingPod();
+      expect(pod.status).toMatchObject({ phase: "Pending", reason: "HubThrottling" });
+      expect(condition(await node(), "HubReachable")).toMatchObject({
+        status: "False",
+        reason: "HubThrottling",
+      });
+      return pod;
+    }, POLL);
+    console.log(
+      `pod HubThrottling ${Date.now() - outageAt} ms into the outage: ${throttled.status?.message}`,
+    );
+    expect(throttled.status?.message).toMatch(
+      /^the hub has throttled the connector's configuration operations \(429\) since \d{4}-.*; /,
+    );
+
+    simulator.faults.outage({ status: 503 });
+    await eventually(async () => {
+      const found = await nodeStaysReady();
+      expect(condition(found, "HubReachable")).toMatchObject({ status: "False", reason: "HubUnavailable" });
+      expect((await waitingPod()).status).toMatchObject({ phase: "Pending", reason: "HubUnavailable" });
+    }, POLL);
+    expect(Date.now() - outageAt).toBeGreaterThan(OUTLAST_EVICTION_MS);
+    const during = await pods();
+    expect(uids(during)).toEqual(before);
+    for (const pod of during) {
+      expect(pod.metadata?.deletionTimestamp).toBeUndefined();
+      expect(pod.status?.phase).toBe("Running");
+    }
+    devicesRunTheWorkload();
+    console.log(`hub outage ended after ${Date.now() - outageAt} ms`);
+    simulator.faults.outage(undefined);
+
+    const waitingId = await eventually(async () => {
+      await simulator.fleet.evaluateNow();
+      const pod = await waitingPod();
+      expect(pod.status?.phase, pod.status?.message).toBe("Running");
+      expect(condition(await nodeStaysReady(), "HubReachable")?.status).toBe("True");
+      const onHub = await hubConfigurations();
+      expect(onHub).toHaveLength(configurations.length + 1);
+      return onHub.find((id) => !configurations.includes(id));
+    }, POLL);
+    expect(await hubConfigurations()).toEqual([...configurations, waitingId].sort());
+    expect(uids(await allRunning())).toEqual(before);
+    devicesRunTheWorkload();
+    expect(hubOperations().deletes).toBe(deletes);
+    await cluster.kubectl(["delete", "deployment", waiting]);
   });
 });

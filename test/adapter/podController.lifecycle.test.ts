@@ -55,7 +55,12 @@ let adapter: Awaited<ReturnType<typeof startControllers>> | undefined;
 
 /** The node, pod and status controllers as startAdapter wires them, with short intervals. */
 async function startControllers(
-  options: { workers?: number; writeStatuses?: boolean; reconcileIntervalMs?: number } = {},
+  options: {
+    workers?: number;
+    writeStatuses?: boolean;
+    reconcileIntervalMs?: number;
+    staleStatusAfterMs?: number;
+  } = {},
 ) {
   const config = readAdapterConfig({}, [
     `--node-name=${NODE}`,
@@ -116,6 +121,7 @@ async function startControllers(
     getPod: (namespace, name) => pods.getPod(namespace, name),
     nodeAddress: config.nodeAddress,
     intervalMs: config.statusIntervalMs,
+    ...(options.staleStatusAfterMs !== undefined && { staleAfterMs: options.staleStatusAfterMs }),
     logger,
     metrics,
   });
@@ -430,6 +436,50 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       expect(reasons.sort()).toEqual(["ProviderAnswers", "ProviderUnreachable"]);
     }, soon);
     expect(await adapter.metricValue("adapter_provider_reachable")).toBe(1);
+  });
+
+  it("says in the message of each pod whose status it can no longer refresh that the Functions app does not answer, and since when, keeping its phase", async () => {
+    adapter = await startControllers({ staleStatusAfterMs: 300 });
+    await createPod("sensor");
+    await eventually(async () => expect((await readPod("sensor")).status?.phase).toBe("Running"), soon);
+    const lastKnown = (await readPod("sensor")).status!;
+
+    await provider.stop();
+    const stale = await eventually(async () => {
+      const status = (await readPod("sensor")).status!;
+      expect(status.message).toMatch(
+        /^status not refreshed: the connector's Functions app does not answer since \d{4}-\d\d-\d\dT[\d:.]+Z; last known: /,
+      );
+      return status;
+    }, soon);
+    expect(stale.message?.endsWith(`last known: ${lastKnown.message ?? "(none)"}`)).toBe(true);
+    expect(stale.phase).toBe("Running");
+    expect(stale.reason).toBe(lastKnown.reason);
+    expect(stale.conditions).toEqual(lastKnown.conditions);
+    expect(stale.containerStatuses).toEqual(lastKnown.containerStatuses);
+
+    await provider.restart();
+    await eventually(
+      async () => expect((await readPod("sensor")).status?.message).toBe(lastKnown.message),
+      soon,
+    );
+  });
+
+  it("writes a new reason and message of the same status version (the hub's trouble shown or gone)", async () => {
+    adapter = await startControllers();
+    await createPod("waiting");
+    await eventually(async () => expect((await readPod("waiting")).status?.phase).toBe("Running"), soon);
+    provider.setReason(`${NAMESPACE}/waiting`, "HubThrottling", "the hub has throttled ...; waiting");
+    await eventually(
+      async () => expect((await readPod("waiting")).status).toMatchObject({ reason: "HubThrottling" }),
+      soon,
+    );
+    provider.setReason(`${NAMESPACE}/waiting`, undefined, "running on 3 of 3 devices");
+    await eventually(async () => {
+      const status = (await readPod("waiting")).status;
+      expect(status?.reason).toBeUndefined();
+      expect(status?.message).toBe("running on 3 of 3 devices");
+    }, soon);
   });
 
   it("at start tells the provider which pods are live, so it drops the rest, and sends each live pod", async () => {

@@ -62,6 +62,14 @@ describe("the built app's registrations", { timeout: 180_000 }, () => {
     expect(find(name).some((binding) => binding.type === "http" && binding.direction === "out")).toBe(true);
   });
 
+  it("registers the hub metrics on metrics for GET with the host's master key only (admin)", () => {
+    expect(trigger("hubMetrics")).toMatchObject({
+      type: "httpTrigger",
+      route: "metrics",
+      authLevel: "admin",
+    });
+  });
+
   it("registers the pod and base deployment orchestrations", () => {
     expect(trigger("podOrchestration")?.type).toBe("orchestrationTrigger");
     expect(trigger("hubBaseDeployment")?.type).toBe("orchestrationTrigger");

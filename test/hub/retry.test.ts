@@ -53,6 +53,7 @@ async function run(
   let attempts = 0;
   const result = await callHub(
     {
+      kind: "configuration.create",
       operation: "create",
       target: 'configuration "web-1a2b"',
       repeatable: "always",

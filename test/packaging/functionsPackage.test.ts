@@ -33,6 +33,7 @@ const expectedFunctions: Record<string, string[]> = {
   providerNodeReconcile: ["in durableClient", "in httpTrigger", "out http"],
   providerContainerLogs: ["in durableClient", "in httpTrigger", "out http"],
   providerNodeConditions: ["in durableClient", "in httpTrigger", "out http"],
+  hubMetrics: ["in httpTrigger", "out http"],
   "twinEvents-hub1": ["in durableClient", "in eventHubTrigger"],
   statusReconcile: ["in durableClient", "in timerTrigger"],
   configurationSweep: ["in durableClient", "in timerTrigger"],

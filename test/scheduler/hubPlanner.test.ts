@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { ActionOutcome, ActionResult, HubAction } from "../../lib/scheduler/applierProtocol.js";
 import { hubBudget } from "../../lib/scheduler/hubBudget.js";
-import { nextWork, recordResults, release, requestInventory, want } from "../../lib/scheduler/hubPlanner.js";
+import {
+  chargeOutsideOperations,
+  nextWork,
+  recordResults,
+  release,
+  requestInventory,
+  want,
+} from "../../lib/scheduler/hubPlanner.js";
 import { newSchedulerState, type SchedulerState } from "../../lib/scheduler/schedulerState.js";
 import type { HubSku } from "../../lib/scheduler/hubBudget.js";
 import { replicaPod, replicaWants, wantOf } from "./replicaPods.js";
@@ -125,6 +132,19 @@ describe("hub scheduler planner", () => {
     // the inventory took one token, so 19 creates go at once and the rest at the sustained rate
     expect(creates.filter((r) => r.atMs === start)).toHaveLength(19);
     expect(creates.at(-1)!.atMs - start).toBe(6 * 3_000);
+  });
+
+  it("counts configuration operations others sent to the hub against its budget: 25 charged on S1 x 1 delay its first create by 18 s", () => {
+    const s = scheduler();
+    chargeOutsideOperations(s.state, { operations: 25 }, s.now);
+    want(s.state, replicaWants(web, 1)[0]!, s.now);
+    s.settle();
+    // 20 tokens, 25 spent elsewhere: 6 more earned at one per 3 s pay for the debt and the inventory, then the create
+    expect(s.ran.map((r) => [r.action.kind, r.atMs - start])).toEqual([
+      ["inventory", 18_000],
+      ["create", 21_000],
+    ]);
+    expect(s.state.counters.charged).toBe(25);
   });
 
   it("spends twice as fast with two units", () => {
@@ -257,6 +277,33 @@ describe("hub scheduler planner", () => {
     expect(s.creates()).toBe(4);
     expect(s.ran.slice(-2).every((r) => r.atMs >= start + 7_000)).toBe(true);
     expect(s.state.throttledUntil).toBeUndefined();
+  });
+
+  it("says since when the hub throttles or fails its operations, the latest kind of trouble first, until one succeeds", () => {
+    const s = scheduler();
+    want(s.state, replicaWants(web, 1)[0]!, s.now);
+    s.round(); // inventory
+    s.round(() => ({ outcome: "throttled", retryAfterMs: 1_000 }));
+    const since = new Date(start).toISOString();
+    expect(s.state.hubTrouble).toEqual({ kind: "Throttled", since });
+    s.advance(3_000); // the hint, and a token earned again
+    s.round(() => ({ outcome: "failed", message: "503 Service Unavailable" }));
+    expect(s.state.hubTrouble).toEqual({ kind: "Unavailable", since });
+    s.advance(60_000);
+    s.round();
+    expect(s.state.hubTrouble).toBeUndefined();
+  });
+
+  it("forgets the hub's trouble when no operation waits any more (nothing left to learn it from)", () => {
+    const s = scheduler();
+    const first = replicaWants(web, 1)[0]!;
+    const { configurationId } = want(s.state, first, s.now);
+    s.round(); // inventory
+    s.round(() => ({ outcome: "throttled", retryAfterMs: 1_000 }));
+    release(s.state, { pod: first.pod, configurationId }, s.now);
+    s.advance(1_000);
+    expect(s.round()).toEqual({ actions: [] });
+    expect(s.state.hubTrouble).toBeUndefined();
   });
 
   it("doubles its wait after each 429 that carries no retry hint", () => {

@@ -64,6 +64,17 @@ describe("hub scheduler entity", () => {
     expect(after.state).toEqual(before.state);
   });
 
+  it("charges operations others sent to the hub to its budget, and refuses a charge that is no whole count", async () => {
+    const { state, results } = await runEntity<SchedulerState>(entity(), "hub1", undefined, [
+      { name: "charge", input: { operations: 3 } },
+      { name: "charge", input: { operations: 0.5 } },
+    ]);
+    expect(results[0]?.isError).toBe(false);
+    expect(results[1]?.isError).toBe(true);
+    expect(state?.bucket.tokens).toBe(17);
+    expect(state?.counters.charged).toBe(3);
+  });
+
   it("answers an unknown operation with an error", async () => {
     const { results } = await runEntity<SchedulerState>(entity(), "hub1", undefined, [{ name: "explode" }]);
     expect(results[0]?.isError).toBe(true);

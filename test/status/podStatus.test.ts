@@ -239,6 +239,43 @@ describe("pod conditions", () => {
     });
   });
 
+  it("a pod not on the hub while the hub throttles or fails for long says so and since when, with the waiting message after", () => {
+    const waiting: PodLifecycle = {
+      stage: "Scheduled",
+      configurationId: "c1",
+      configuration: { phase: "WaitingForHubBudget", position: 2 },
+    };
+    const since = "2026-12-03T16:00:00.000Z";
+    const throttled = derivePodStatus(waiting, undefined, pod, { kind: "Throttled", since });
+    expect(throttled).toMatchObject({
+      phase: "Pending",
+      reason: "HubThrottling",
+      message: `the hub has throttled the connector's configuration operations (429) since ${since}; waiting for the hub's configuration budget: number 2 in line`,
+    });
+    expect(throttled.conditions).toContainEqual({
+      type: "PodScheduled",
+      status: "False",
+      reason: "HubThrottling",
+    });
+    const creating: PodLifecycle = {
+      stage: "Scheduled",
+      configurationId: "c1",
+      configuration: { phase: "Creating" },
+    };
+    expect(derivePodStatus(creating, undefined, pod, { kind: "Unavailable", since })).toMatchObject({
+      phase: "Pending",
+      reason: "HubUnavailable",
+      message: `the hub has not accepted the connector's configuration operations since ${since}; creating the deployment on the hub`,
+    });
+  });
+
+  it("a pod already on the hub does not change while the hub has trouble: its devices run it", () => {
+    const running = fleet({ targeted: 3, applied: 3, running: 3 });
+    expect(
+      derivePodStatus(onHub, running, pod, { kind: "Unavailable", since: "2026-12-03T16:00:00.000Z" }),
+    ).toEqual(derivePodStatus(onHub, running, pod));
+  });
+
   it("a pod running on every targeted device is ready, and the fleet condition carries the counts", () => {
     const status = derivePodStatus(onHub, fleet({ targeted: 3, applied: 3, running: 3 }), pod);
     expect(conditions(status)).toEqual({

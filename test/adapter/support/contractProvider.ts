@@ -81,6 +81,17 @@ export class ContractProvider {
   }
 
   /** The held removals complete: those pods are gone. */
+  /** The app's reason and message for a pod change without its version (the hub's trouble starts or ends). */
+  setReason(key: string, reason: string | undefined, message: string): void {
+    const stored = this.pods.get(key);
+    if (!stored) throw new Error(`no pod ${key}`);
+    stored.status = {
+      ...stored.status,
+      status: { ...stored.status.status, reason, message },
+    };
+    this.version += 1;
+  }
+
   finishRemovals(): void {
     for (const finish of this.heldRemovals.splice(0)) finish();
   }

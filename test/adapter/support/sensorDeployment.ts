@@ -6,6 +6,8 @@ export interface SensorOptions {
   name?: string;
   /** tolerationSeconds for the NoExecute taints node.kubernetes.io/unreachable and not-ready */
   evictAfterSeconds?: number;
+  /** the container's name, which is the module's on the devices (default sensor) */
+  container?: string;
 }
 
 export function sensorDeployment(image: string, replicas: number, options: SensorOptions = {}): string {
@@ -33,7 +35,7 @@ spec:
       tolerations:
         - { key: virtual-kubelet.io/provider, operator: Equal, value: iotedge, effect: NoSchedule }
 ${options.evictAfterSeconds === undefined ? "" : evictions.join("")}      containers:
-        - name: sensor
+        - name: ${options.container ?? "sensor"}
           image: ${image}
 `;
 }

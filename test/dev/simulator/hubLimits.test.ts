@@ -115,3 +115,20 @@ describe("injected throttling", () => {
     expect(simulator?.stats.throttled.twinReads).toBe(2);
   });
 });
+
+describe("injected outage", () => {
+  it("answers every request with the outage's status until it ends: 429 with Retry-After, then 503", async () => {
+    const registry = await start({ sku: "unlimited", devices: [{ deviceId: "outage" }] });
+    simulator?.faults.outage({ status: 429, retryAfterSeconds: 5 });
+    for (let i = 0; i < 3; i += 1)
+      await expect(registry.getConfigurations()).rejects.toMatchObject({ name: "ThrottlingError" });
+    simulator?.faults.outage({ status: 503 });
+    const unavailable = await registry.getTwin("outage").then(
+      () => undefined,
+      (error: { response: { statusCode: number } }) => error,
+    );
+    expect(unavailable?.response.statusCode).toBe(503);
+    simulator?.faults.outage(undefined);
+    expect((await registry.getTwin("outage")).httpResponse.statusCode).toBe(200);
+  });
+});
