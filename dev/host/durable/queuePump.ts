@@ -1,6 +1,6 @@
 // Receives messages from one task hub queue and hands them to a handler: up to `maxInFlight` at
-// once, messages with the same key one after another (an instance's events, an entity's
-// operations). A message is deleted only after its handler succeeded; otherwise it comes back
+// once, messages with the same key one after another (an instance's events), or those of a key
+// that wait together as one batch (an entity's operations). A message is deleted only after its handler succeeded; otherwise it comes back
 // when its visibility timeout lapses.
 import type { Logger } from "pino";
 import type { QueueName, ReceivedMessage, TaskHubStorage } from "./taskHubStorage.js";
@@ -10,7 +10,9 @@ export interface QueuePumpOptions<T> {
   maxInFlight: number;
   visibilitySeconds: number;
   keyOf(body: T): string;
+  /** One message at a time per key; or, with `batch`, every message of a key waiting at its turn. */
   handle(message: ReceivedMessage<T>): Promise<void>;
+  batch?: (messages: ReceivedMessage<T>[]) => Promise<void>;
 }
 
 const minIdleMs = 20;
@@ -22,6 +24,8 @@ export class QueuePump<T> {
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #tails = new Map<string, Promise<void>>();
+  /** Received messages of a key not yet handed to `batch`. */
+  readonly #waiting = new Map<string, ReceivedMessage<T>[]>();
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -102,13 +106,32 @@ export class QueuePump<T> {
   #dispatch(message: ReceivedMessage<T>): void {
     const key = this.#options.keyOf(message.body);
     const previous = this.#tails.get(key) ?? Promise.resolve();
-    const work = previous.then(() => this.#process(message));
+    if (this.#options.batch) this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), message]);
+    // with `batch`, the first turn takes every message waiting; later turns find none left
+    const work = previous.then(() =>
+      this.#options.batch ? this.#processWaiting(key) : this.#process(message),
+    );
     this.#tails.set(key, work);
     this.#inFlight.add(work);
     void work.finally(() => {
       this.#inFlight.delete(work);
       if (this.#tails.get(key) === work) this.#tails.delete(key);
     });
+  }
+
+  async #processWaiting(key: string): Promise<void> {
+    const messages = this.#waiting.get(key) ?? [];
+    this.#waiting.delete(key);
+    if (messages.length === 0) return;
+    try {
+      await this.#options.batch!(messages);
+      await Promise.all(messages.map((message) => this.#storage.complete(this.#options.queue, message)));
+    } catch (error) {
+      this.#logger.error(
+        { err: error, messages: messages.length },
+        "batch handling failed; its messages will be retried",
+      );
+    }
   }
 
   async #process(message: ReceivedMessage<T>): Promise<void> {
