@@ -71,6 +71,8 @@ interface RunResult {
   hub: SimulatorStats;
   /** storage requests (Azurite, through a counting proxy) from the apply until all Running, by service and resource */
   storage: Record<string, number>;
+  /** mean ms from a storage request to its answer, by service, over the same span */
+  storageLatencyMs: Record<string, number>;
 }
 
 function fulfilled<T>(part: PromiseSettledResult<T>): T {
@@ -157,6 +159,7 @@ async function run(): Promise<RunResult> {
     const beforeApply = processUsage(adapter.pid);
     const hubBefore = simulator.stats;
     const storageBefore = storage.byResource();
+    const [countsBefore, latencyBefore] = [storage.counts(), storage.latencyMs()];
 
     const applied = performance.now();
     await cluster.kubectl(["apply", "--filename=-"], workload());
@@ -203,6 +206,7 @@ async function run(): Promise<RunResult> {
     const afterRun = processUsage(adapter.pid);
     const hubAfter = simulator.stats;
     const storageAfter = storage.byResource();
+    const [countsAfter, latencyAfter] = [storage.counts(), storage.latencyMs()];
     return {
       pods: [...runningAt.values()],
       atApp: [...atAppAt.values()],
@@ -212,6 +216,13 @@ async function run(): Promise<RunResult> {
       adapterIdleCpuSeconds: beforeApply.cpuSeconds,
       adapterPeakRssMiB: afterRun.peakRssMiB,
       hub: difference(hubAfter, hubBefore),
+      storageLatencyMs: Object.fromEntries(
+        (["blob", "queue", "table"] as const).map((service) => [
+          service,
+          (latencyAfter[service] - latencyBefore[service]) /
+            Math.max(1, countsAfter[service] - countsBefore[service]),
+        ]),
+      ),
       storage: Object.fromEntries(
         Object.entries(storageAfter).map(([key, value]) => [key, value - (storageBefore[key] ?? 0)]),
       ),
@@ -298,6 +309,10 @@ const rows: [string, ...string[]][] = [
   ...(["blob", "queue", "table"] as const).map((service): [string, ...string[]] => [
     `  of which ${service}`,
     ...results.map((r) => (sumWhere(r.storage, service) / r.pods.length).toFixed(1)),
+  ]),
+  ...(["blob", "queue", "table"] as const).map((service): [string, ...string[]] => [
+    `storage ${service} request, mean time to answer`,
+    ...results.map((r) => `${(r.storageLatencyMs[service] ?? 0).toFixed(0)} ms`),
   ]),
 ];
 console.log(

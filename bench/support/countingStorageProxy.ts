@@ -14,6 +14,8 @@ export interface CountingStorageProxy {
   counts(): Record<StorageService, number>;
   /** Requests forwarded so far, by service and container, queue or table ("queue control"). */
   byResource(): Record<string, number>;
+  /** Milliseconds from each request to its answer's end, summed by service. */
+  latencyMs(): Record<StorageService, number>;
   stop(): Promise<void>;
 }
 
@@ -30,9 +32,15 @@ function resourceOf(path: string | undefined): string {
   return decodeURIComponent(first).replace(/\(.*$/, "") || "(account)";
 }
 
-async function forwardingServer(target: URL, count: (path: string | undefined) => void): Promise<Server> {
+async function forwardingServer(
+  target: URL,
+  count: (path: string | undefined) => void,
+  took: (ms: number) => void,
+): Promise<Server> {
   const server = createServer((incoming, outgoing) => {
     count(incoming.url);
+    const started = performance.now();
+    outgoing.once("finish", () => took(performance.now() - started));
     const upstream = httpRequest(
       {
         host: target.hostname,
@@ -57,15 +65,20 @@ async function forwardingServer(target: URL, count: (path: string | undefined) =
 export async function startCountingStorageProxy(connectionString: string): Promise<CountingStorageProxy> {
   const counts: Record<StorageService, number> = { blob: 0, queue: 0, table: 0 };
   const resources: Record<string, number> = {};
+  const latency: Record<StorageService, number> = { blob: 0, queue: 0, table: 0 };
   let proxied = connectionString;
   const servers: Server[] = [];
   for (const service of services) {
     const target = endpointOf(connectionString, service);
-    const server = await forwardingServer(target, (path) => {
-      counts[service]++;
-      const key = `${service} ${resourceOf(path)}`;
-      resources[key] = (resources[key] ?? 0) + 1;
-    });
+    const server = await forwardingServer(
+      target,
+      (path) => {
+        counts[service]++;
+        const key = `${service} ${resourceOf(path)}`;
+        resources[key] = (resources[key] ?? 0) + 1;
+      },
+      (ms) => (latency[service] += ms),
+    );
     servers.push(server);
     const through = new URL(target);
     through.port = String((server.address() as AddressInfo).port);
@@ -75,6 +88,7 @@ export async function startCountingStorageProxy(connectionString: string): Promi
     connectionString: proxied,
     counts: () => ({ ...counts }),
     byResource: () => ({ ...resources }),
+    latencyMs: () => ({ ...latency }),
     async stop() {
       for (const server of servers) {
         server.closeAllConnections();
