@@ -158,8 +158,7 @@ async function run(): Promise<RunResult> {
     await sleep(2_000); // let the adapter's start (reconcile, first polls) settle before the idle baseline
     const beforeApply = processUsage(adapter.pid);
     const hubBefore = simulator.stats;
-    const storageBefore = storage.byResource();
-    const [countsBefore, latencyBefore] = [storage.counts(), storage.latencyMs()];
+    const storageBefore = await storage.counts();
 
     const applied = performance.now();
     await cluster.kubectl(["apply", "--filename=-"], workload());
@@ -205,8 +204,7 @@ async function run(): Promise<RunResult> {
     }
     const afterRun = processUsage(adapter.pid);
     const hubAfter = simulator.stats;
-    const storageAfter = storage.byResource();
-    const [countsAfter, latencyAfter] = [storage.counts(), storage.latencyMs()];
+    const storageAfter = await storage.counts();
     return {
       pods: [...runningAt.values()],
       atApp: [...atAppAt.values()],
@@ -219,12 +217,15 @@ async function run(): Promise<RunResult> {
       storageLatencyMs: Object.fromEntries(
         (["blob", "queue", "table"] as const).map((service) => [
           service,
-          (latencyAfter[service] - latencyBefore[service]) /
-            Math.max(1, countsAfter[service] - countsBefore[service]),
+          (storageAfter.latencyMs[service] - storageBefore.latencyMs[service]) /
+            Math.max(1, storageAfter.counts[service] - storageBefore.counts[service]),
         ]),
       ),
       storage: Object.fromEntries(
-        Object.entries(storageAfter).map(([key, value]) => [key, value - (storageBefore[key] ?? 0)]),
+        Object.entries(storageAfter.byResource).map(([key, value]) => [
+          key,
+          value - (storageBefore.byResource[key] ?? 0),
+        ]),
       ),
     };
   } finally {

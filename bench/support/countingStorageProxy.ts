@@ -1,21 +1,28 @@
 // A loopback HTTP proxy in front of Azurite that counts the storage requests passing through it, by
-// service (blob, queue, table): each is one billable transaction on Azure Storage, the Durable
-// backend's real cost. The app is given the proxy's connection string; nothing else changes.
+// service (blob, queue, table) and resource: each is one billable transaction on Azure Storage, the
+// Durable backend's real cost. The app is given the proxy's connection string; nothing else
+// changes. The proxy runs in a worker thread, so the bench's own work (parsing `kubectl get pods`)
+// never delays the requests it forwards.
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 
 export type StorageService = "blob" | "queue" | "table";
 const services: StorageService[] = ["blob", "queue", "table"];
 
-export interface CountingStorageProxy {
-  /** The same account as `connectionString`, every endpoint through the proxy. */
-  connectionString: string;
+export interface StorageCounts {
   /** Requests forwarded so far, by service. */
-  counts(): Record<StorageService, number>;
-  /** Requests forwarded so far, by service and container, queue or table ("queue control"). */
-  byResource(): Record<string, number>;
+  counts: Record<StorageService, number>;
+  /** Requests forwarded so far, by service and container, queue or table ("queue iotedgeconnector-control"). */
+  byResource: Record<string, number>;
   /** Milliseconds from each request to its answer's end, summed by service. */
-  latencyMs(): Record<StorageService, number>;
+  latencyMs: Record<StorageService, number>;
+}
+
+export interface CountingStorageProxy {
+  /** The same account as the one given, every endpoint through the proxy. */
+  connectionString: string;
+  counts(): Promise<StorageCounts>;
   stop(): Promise<void>;
 }
 
@@ -26,21 +33,16 @@ function endpointOf(connectionString: string, service: StorageService): URL {
   return new URL(part.slice(name.length));
 }
 
-/** "devstoreaccount1/instances/x.json" → "instances"; a table's "Tables('pods')" or "pods(PartitionKey=...)" → "pods". */
+/** "/devstoreaccount1/instances/x.json" → "instances"; a table's "Tables('pods')" or "pods(PartitionKey=...)" → "pods". */
 function resourceOf(path: string | undefined): string {
   const [, , first = ""] = (path ?? "").split("?")[0]!.split("/");
   return decodeURIComponent(first).replace(/\(.*$/, "") || "(account)";
 }
 
-async function forwardingServer(
-  target: URL,
-  count: (path: string | undefined) => void,
-  took: (ms: number) => void,
-): Promise<Server> {
+async function forwardingServer(target: URL, answered: (path: string | undefined, ms: number) => void) {
   const server = createServer((incoming, outgoing) => {
-    count(incoming.url);
     const started = performance.now();
-    outgoing.once("finish", () => took(performance.now() - started));
+    outgoing.once("finish", () => answered(incoming.url, performance.now() - started));
     const upstream = httpRequest(
       {
         host: target.hostname,
@@ -62,38 +64,56 @@ async function forwardingServer(
   return server;
 }
 
-export async function startCountingStorageProxy(connectionString: string): Promise<CountingStorageProxy> {
-  const counts: Record<StorageService, number> = { blob: 0, queue: 0, table: 0 };
-  const resources: Record<string, number> = {};
-  const latency: Record<StorageService, number> = { blob: 0, queue: 0, table: 0 };
+/** The worker: starts the servers, answers "counts" with a StorageCounts. */
+async function serve(connectionString: string): Promise<void> {
+  const totals: StorageCounts = {
+    counts: { blob: 0, queue: 0, table: 0 },
+    byResource: {},
+    latencyMs: { blob: 0, queue: 0, table: 0 },
+  };
   let proxied = connectionString;
   const servers: Server[] = [];
   for (const service of services) {
     const target = endpointOf(connectionString, service);
-    const server = await forwardingServer(
-      target,
-      (path) => {
-        counts[service]++;
-        const key = `${service} ${resourceOf(path)}`;
-        resources[key] = (resources[key] ?? 0) + 1;
-      },
-      (ms) => (latency[service] += ms),
-    );
+    const server = await forwardingServer(target, (path, ms) => {
+      totals.counts[service]++;
+      totals.latencyMs[service] += ms;
+      const key = `${service} ${resourceOf(path)}`;
+      totals.byResource[key] = (totals.byResource[key] ?? 0) + 1;
+    });
     servers.push(server);
     const through = new URL(target);
     through.port = String((server.address() as AddressInfo).port);
     proxied = proxied.replace(target.href.replace(/\/$/, ""), through.href.replace(/\/$/, ""));
   }
+  parentPort!.on("message", (message: string) => {
+    if (message === "counts") parentPort!.postMessage({ counts: structuredClone(totals) });
+  });
+  parentPort!.postMessage({ connectionString: proxied });
+}
+
+if (!isMainThread && (workerData as { countingStorageProxy?: string } | null)?.countingStorageProxy)
+  await serve((workerData as { countingStorageProxy: string }).countingStorageProxy);
+
+export async function startCountingStorageProxy(connectionString: string): Promise<CountingStorageProxy> {
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { countingStorageProxy: connectionString },
+  });
+  const next = () =>
+    new Promise<{ connectionString?: string; counts?: StorageCounts }>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+  const { connectionString: proxied } = await next();
   return {
-    connectionString: proxied,
-    counts: () => ({ ...counts }),
-    byResource: () => ({ ...resources }),
-    latencyMs: () => ({ ...latency }),
+    connectionString: proxied!,
+    async counts() {
+      const answer = next();
+      worker.postMessage("counts");
+      return (await answer).counts!;
+    },
     async stop() {
-      for (const server of servers) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
+      await worker.terminate();
     },
   };
 }
