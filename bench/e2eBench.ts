@@ -174,11 +174,16 @@ async function run(): Promise<RunResult> {
         .then((response) => (response.ok ? (response.json() as Promise<NodePodsResponse>) : undefined))
         .catch(() => undefined);
     for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
-      if (poll === MAX_POLLS || !adapter.running()) {
+      // ten minutes from the apply (a poll of 1,000 pods takes longer than POLL_MS)
+      if (performance.now() - applied > MAX_POLLS * POLL_MS || !adapter.running()) {
         const hostLog = path.join(tmpdir(), `e2e-bench-host-${Date.now()}.log`);
         await writeFile(hostLog, host.output.join("\n"));
+        const { byResource } = await storage.counts();
+        const transactions = sum(byResource) - sum(storageBefore.byResource);
         throw new Error(
-          `after ${poll} polls: ${runningAt.size}/${podCount} pods Running, ${onHubAt.size}/${deploymentCount} configurations on the hub (host log: ${hostLog})`,
+          `after ${seconds(performance.now() - applied)}: ${atAppAt.size}/${podCount} pods at the app, ` +
+            `${runningAt.size}/${podCount} Running, ${onHubAt.size}/${deploymentCount} configurations on the hub, ` +
+            `${transactions} storage transactions (host log: ${hostLog})`,
         );
       }
       const [{ stdout }, response] = await Promise.all([
