@@ -92,7 +92,6 @@ export class DurableExtension {
           maxInFlight: recentLimit,
           visibilitySeconds: 60,
           keyOf: (body) => body.entity,
-          handle: (message) => this.entities.apply(message.body),
           batch: (messages) => this.entities.applyBatch(messages.map((message) => message.body)),
         },
         this.#logger,

@@ -49,11 +49,6 @@ export class EntityExecutor {
     return { exists: true, state: stored.value.state === null ? null : JSON.parse(stored.value.state) };
   }
 
-  /** Applies one operation (a batch of one). */
-  async apply(message: EntityMessage): Promise<void> {
-    return this.applyBatch([message]);
-  }
-
   /**
    * Applies operations queued for one entity in one batch, as the Durable extension does: one state
    * read, one invocation of the entity function with every operation, one state write. Otherwise the

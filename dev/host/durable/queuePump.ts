@@ -1,19 +1,20 @@
 // Receives messages from one task hub queue and hands them to a handler: up to `maxInFlight` at
 // once, messages with the same key one after another (an instance's events), or those of a key
-// that wait together as one batch (an entity's operations). A message is deleted only after its handler succeeded; otherwise it comes back
-// when its visibility timeout lapses.
+// that wait together as one batch (an entity's operations). A message is deleted only after its
+// handler succeeded; otherwise it comes back when its visibility timeout lapses.
 import type { Logger } from "pino";
 import type { QueueName, ReceivedMessage, TaskHubStorage } from "./taskHubStorage.js";
 
-export interface QueuePumpOptions<T> {
+/** `handle` takes one message at a time per key; `batch` every message of a key waiting at its turn. */
+export type QueuePumpOptions<T> = {
   queue: QueueName;
   maxInFlight: number;
   visibilitySeconds: number;
   keyOf(body: T): string;
-  /** One message at a time per key; or, with `batch`, every message of a key waiting at its turn. */
-  handle(message: ReceivedMessage<T>): Promise<void>;
-  batch?: (messages: ReceivedMessage<T>[]) => Promise<void>;
-}
+} & (
+  | { handle(message: ReceivedMessage<T>): Promise<void> }
+  | { batch(messages: ReceivedMessage<T>[]): Promise<void> }
+);
 
 const minIdleMs = 20;
 const maxIdleMs = 250;
@@ -106,11 +107,10 @@ export class QueuePump<T> {
   #dispatch(message: ReceivedMessage<T>): void {
     const key = this.#options.keyOf(message.body);
     const previous = this.#tails.get(key) ?? Promise.resolve();
-    if (this.#options.batch) this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), message]);
+    const batched = "batch" in this.#options;
+    if (batched) this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), message]);
     // with `batch`, the first turn takes every message waiting; later turns find none left
-    const work = previous.then(() =>
-      this.#options.batch ? this.#processWaiting(key) : this.#process(message),
-    );
+    const work = previous.then(() => (batched ? this.#processWaiting(key) : this.#process(message)));
     this.#tails.set(key, work);
     this.#inFlight.add(work);
     void work.finally(() => {
@@ -124,7 +124,7 @@ export class QueuePump<T> {
     this.#waiting.delete(key);
     if (messages.length === 0) return;
     try {
-      await this.#options.batch!(messages);
+      if ("batch" in this.#options) await this.#options.batch(messages);
       await Promise.all(messages.map((message) => this.#storage.complete(this.#options.queue, message)));
     } catch (error) {
       this.#logger.error(
@@ -136,7 +136,7 @@ export class QueuePump<T> {
 
   async #process(message: ReceivedMessage<T>): Promise<void> {
     try {
-      await this.#options.handle(message);
+      if ("handle" in this.#options) await this.#options.handle(message);
       await this.#storage.complete(this.#options.queue, message);
     } catch (error) {
       this.#logger.error(
