@@ -5,7 +5,9 @@
 // status; per configuration: time from the apply until the app reports it on the hub (the pods'
 // PodScheduled condition, set when the hub answered the create: read from the app, not the hub, so
 // the measurement spends none of the hub's 20 configuration operations a minute). Adapter CPU and
-// peak RSS come from /proc; it runs with the chart's nodeOptions. Each run starts a fresh stack.
+// peak RSS come from /proc; it runs with the chart's nodeOptions. Storage transactions are the
+// app's requests to Azurite, counted by a proxy (support/countingStorageProxy.ts). Each run starts
+// a fresh stack.
 //   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000]
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
