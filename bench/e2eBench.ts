@@ -5,9 +5,11 @@
 // status; per configuration: time from the apply until the app reports it on the hub (the pods'
 // PodScheduled condition, set when the hub answered the create: read from the app, not the hub, so
 // the measurement spends none of the hub's 20 configuration operations a minute). Adapter CPU and
-// peak RSS come from /proc; it runs with the chart's nodeOptions. Each run starts a fresh stack.
+// peak RSS come from /proc; it runs with the chart's nodeOptions. Storage transactions are the
+// app's requests to Azurite, counted by a proxy (support/countingStorageProxy.ts). Each run starts
+// a fresh stack.
 //   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000]
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,6 +26,7 @@ import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/
 import { freeLoopbackHost } from "../test/support/loopbackHost.js";
 import { processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
+import { startCountingStorageProxy } from "./support/countingStorageProxy.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";
@@ -68,6 +71,10 @@ interface RunResult {
   adapterIdleCpuSeconds: number;
   adapterPeakRssMiB: number;
   hub: SimulatorStats;
+  /** storage requests (Azurite, through a counting proxy) from the apply until all Running, by service and resource */
+  storage: Record<string, number>;
+  /** mean ms from a storage request to its answer, by service, over the same span */
+  storageLatencyMs: Record<string, number>;
 }
 
 function fulfilled<T>(part: PromiseSettledResult<T>): T {
@@ -105,6 +112,7 @@ async function run(): Promise<RunResult> {
       fulfilled(azuritePart),
       fulfilled(simulatorPart),
     ];
+    const storage = stoppedLater(await startCountingStorageProxy(azurite.connectionString));
     const names = hubSettingNames(HUB);
     const [node] = localNodes([{ node: NODE, hub: HUB }]) as [LocalNode];
     // the built app (package.json main), as `npm start` runs it
@@ -115,7 +123,7 @@ async function run(): Promise<RunResult> {
         NODE_EXTRA_CA_CERTS: simulator.caCertPath,
         ...localNodeSettings([node]),
         LOCAL_HOST_MASTER_KEY: "e2e-bench-master-key",
-        AzureWebJobsStorage: azurite.connectionString,
+        AzureWebJobsStorage: storage.connectionString,
         CONNECTOR_HUBS: HUB,
         [names.connection]: simulator.iotHubConnectionString,
         [names.eventsConnection]: simulator.eventHubConnectionString,
@@ -152,6 +160,7 @@ async function run(): Promise<RunResult> {
     await sleep(2_000); // let the adapter's start (reconcile, first polls) settle before the idle baseline
     const beforeApply = processUsage(adapter.pid);
     const hubBefore = simulator.stats;
+    const storageBefore = await storage.counts();
 
     const applied = performance.now();
     await cluster.kubectl(["apply", "--filename=-"], workload());
@@ -163,12 +172,22 @@ async function run(): Promise<RunResult> {
     const nodePods = () =>
       fetch(`${providerUrl}/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
         headers: { "x-functions-key": node.key },
-      }).catch(() => undefined);
+      })
+        .then((response) => (response.ok ? (response.json() as Promise<NodePodsResponse>) : undefined))
+        .catch(() => undefined);
     for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
-      if (poll === MAX_POLLS || !adapter.running())
+      // ten minutes from the apply (a poll of 1,000 pods takes longer than POLL_MS)
+      if (performance.now() - applied > MAX_POLLS * POLL_MS || !adapter.running()) {
+        const hostLog = path.join(tmpdir(), `e2e-bench-host-${Date.now()}.log`);
+        await writeFile(hostLog, host.output.join("\n"));
+        const { byResource } = await storage.counts();
+        const transactions = sum(byResource) - sum(storageBefore.byResource);
         throw new Error(
-          `after ${poll} polls: ${runningAt.size}/${podCount} pods Running, ${onHubAt.size}/${deploymentCount} configurations on the hub`,
+          `after ${seconds(performance.now() - applied)}: ${atAppAt.size}/${podCount} pods at the app, ` +
+            `${runningAt.size}/${podCount} Running, ${onHubAt.size}/${deploymentCount} configurations on the hub, ` +
+            `${transactions} storage transactions (host log: ${hostLog})`,
         );
+      }
       const [{ stdout }, response] = await Promise.all([
         cluster.kubectl(["get", "pods", "--selector=bench=e2e", "--output=json"]),
         nodePods(),
@@ -178,8 +197,8 @@ async function run(): Promise<RunResult> {
         const uid = pod.metadata?.uid;
         if (uid !== undefined && !runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
       }
-      if (response?.ok) {
-        for (const pod of ((await response.json()) as NodePodsResponse).pods) {
+      if (response !== undefined) {
+        for (const pod of response.pods) {
           if (!atAppAt.has(pod.uid)) atAppAt.set(pod.uid, elapsed);
           if (!runningAtAppAt.has(pod.uid) && pod.status.phase === "Running")
             runningAtAppAt.set(pod.uid, elapsed);
@@ -187,11 +206,12 @@ async function run(): Promise<RunResult> {
           if (onHub && pod.configurationId !== undefined && !onHubAt.has(pod.configurationId))
             onHubAt.set(pod.configurationId, elapsed);
         }
-      } else await response?.arrayBuffer();
+      }
       await sleep(POLL_MS);
     }
     const afterRun = processUsage(adapter.pid);
     const hubAfter = simulator.stats;
+    const storageAfter = await storage.counts();
     return {
       pods: [...runningAt.values()],
       atApp: [...atAppAt.values()],
@@ -201,6 +221,19 @@ async function run(): Promise<RunResult> {
       adapterIdleCpuSeconds: beforeApply.cpuSeconds,
       adapterPeakRssMiB: afterRun.peakRssMiB,
       hub: difference(hubAfter, hubBefore),
+      storageLatencyMs: Object.fromEntries(
+        (["blob", "queue", "table"] as const).map((service) => [
+          service,
+          (storageAfter.latencyMs[service] - storageBefore.latencyMs[service]) /
+            Math.max(1, storageAfter.counts[service] - storageBefore.counts[service]),
+        ]),
+      ),
+      storage: Object.fromEntries(
+        Object.entries(storageAfter.byResource).map(([key, value]) => [
+          key,
+          value - (storageBefore.byResource[key] ?? 0),
+        ]),
+      ),
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -229,6 +262,8 @@ function percentile(samples: number[], p: number): number {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const sum = (record: Record<string, number>) =>
   Object.values(record).reduce((total, value) => total + value, 0);
+const sumWhere = (record: Record<string, number>, service: string) =>
+  sum(Object.fromEntries(Object.entries(record).filter(([key]) => key.startsWith(`${service} `))));
 
 const results: RunResult[] = [];
 for (let index = 0; index < runs; index++) {
@@ -260,13 +295,33 @@ const rows: [string, ...string[]][] = [
   ["apply → pod Running, median", ...results.map((r) => seconds(percentile(r.pods, 50)))],
   ["apply → pod Running, p99", ...results.map((r) => seconds(percentile(r.pods, 99)))],
   ["apply → pod Running, max", ...results.map((r) => seconds(Math.max(...r.pods)))],
+  [
+    "PUTs a second (pods / apply → every pod at the app)",
+    ...results.map((r) => (r.atApp.length / (Math.max(...r.atApp) / 1000)).toFixed(1)),
+  ],
   ["adapter CPU, apply → all Running", ...results.map((r) => `${r.adapterCpuSeconds.toFixed(2)} s`)],
+  [
+    "adapter CPU per pod",
+    ...results.map((r) => `${((r.adapterCpuSeconds / r.pods.length) * 1000).toFixed(1)} ms`),
+  ],
   ["adapter CPU, start → apply", ...results.map((r) => `${r.adapterIdleCpuSeconds.toFixed(2)} s`)],
   ["adapter peak RSS", ...results.map((r) => `${r.adapterPeakRssMiB.toFixed(0)} MiB`)],
   ["hub operations (all classes)", ...results.map((r) => String(sum(r.hub.operations)))],
   ["hub configuration operations", ...results.map((r) => String(r.hub.admitted.configurations ?? 0))],
   ["hub 429s (all classes)", ...results.map((r) => String(sum(r.hub.throttled)))],
   ["hub requests shaped (queued)", ...results.map((r) => String(sum(r.hub.shaped)))],
+  [
+    "storage transactions per pod, apply → all Running",
+    ...results.map((r) => (sum(r.storage) / r.pods.length).toFixed(1)),
+  ],
+  ...(["blob", "queue", "table"] as const).map((service): [string, ...string[]] => [
+    `  of which ${service}`,
+    ...results.map((r) => (sumWhere(r.storage, service) / r.pods.length).toFixed(1)),
+  ]),
+  ...(["blob", "queue", "table"] as const).map((service): [string, ...string[]] => [
+    `storage ${service} request, mean time to answer`,
+    ...results.map((r) => `${(r.storageLatencyMs[service] ?? 0).toFixed(0)} ms`),
+  ]),
 ];
 console.log(
   `\nS1 x 1, 5 devices, adapter status poll ${statusIntervalMs} ms, kubectl/app poll ${POLL_MS} ms`,
@@ -276,3 +331,4 @@ const widths = Array.from({ length: runs + 1 }, (_, column) =>
 );
 for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  "));
 console.log("hub operations by name, run 1:", JSON.stringify(results[0]?.hub.operations));
+console.log("storage requests by resource, run 1:", JSON.stringify(results[0]?.storage));

@@ -353,6 +353,20 @@ describe("hub scheduler planner", () => {
     expect(want(s.state, other, s.now).wakeApplier).toBe(true);
   });
 
+  it("loses nothing to a wake dropped while the applier continued as new: its first ask hands out the work, later wants wake it again", () => {
+    const s = scheduler();
+    s.settle();
+    const [a] = replicaWants(web, 1);
+    expect(want(s.state, a!, s.now).wakeApplier).toBe(true); // this wake is lost at continueAsNew
+    const other = replicaWants({ name: "other", image: "img:1" }, 1)[0]!;
+    expect(want(s.state, other, s.now).wakeApplier).toBe(false); // one wake is out already
+    // the new episode starts by asking: both go, no wake needed
+    expect(s.round().actions.map((action) => action.kind)).toEqual(["create", "create"]);
+    s.settle();
+    const third = replicaWants({ name: "third", image: "img:3" }, 1)[0]!;
+    expect(want(s.state, third, s.now).wakeApplier).toBe(true);
+  });
+
   it("keeps a pod's configuration content only until the hub has it, and hands out creates by id", () => {
     const s = scheduler();
     const [w] = replicaWants(web, 1);

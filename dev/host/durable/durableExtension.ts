@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { fromTypedData, jsonData } from "../invokeFunction.js";
 import type { HostInvoker } from "../hostInvoker.js";
-import { EntityExecutor } from "./entityExecutor.js";
+import { EntityExecutor, recentLimit } from "./entityExecutor.js";
 import { EventType, historyEvents } from "./historyEvents.js";
 import type {
   ActivityMessage,
@@ -87,10 +87,12 @@ export class DurableExtension {
         this.#storage,
         {
           queue: "entities",
-          maxInFlight: 16,
+          // room for batches (an entity's waiting operations are applied together), each no larger
+          // than the request ids an entity remembers
+          maxInFlight: recentLimit,
           visibilitySeconds: 60,
           keyOf: (body) => body.entity,
-          handle: (message) => this.entities.apply(message.body),
+          batch: (messages) => this.entities.applyBatch(messages.map((message) => message.body)),
         },
         this.#logger,
       ),

@@ -1,7 +1,7 @@
-// Runs entity operations: the entity's stored state and the operation go to the app's
-// entityTrigger function (durable-functions' Entity handler), the new state is stored, the result
-// answers the calling orchestration, and signals the entity sent are queued. Operations of one
-// entity are serialised by the queue pump; a redelivered operation is recognised by its request id.
+// Runs entity operations: the entity's stored state and a batch of its queued operations go to the
+// app's entityTrigger function (durable-functions' Entity handler), the new state is stored, each
+// result answers its calling orchestration, and signals the entity sent are queued. Operations of
+// one entity are serialised by the queue pump; a redelivered operation is recognised by its request id.
 import { fromTypedData, jsonData } from "../invokeFunction.js";
 import type { HostInvoker } from "../hostInvoker.js";
 import { historyEvents } from "./historyEvents.js";
@@ -28,7 +28,8 @@ interface EntityState {
   signals: { target: { name: string; key: string }; name: string; input?: string }[];
 }
 
-const recentLimit = 100;
+/** Request ids remembered per entity; a batch holds no more operations than this. */
+export const recentLimit = 100;
 const maxConflictRetries = 10;
 
 export class EntityExecutor {
@@ -48,50 +49,74 @@ export class EntityExecutor {
     return { exists: true, state: stored.value.state === null ? null : JSON.parse(stored.value.state) };
   }
 
-  async apply(message: EntityMessage): Promise<void> {
+  /**
+   * Applies operations queued for one entity in one batch, as the Durable extension does: one state
+   * read, one invocation of the entity function with every operation, one state write. Otherwise the
+   * operations of a busy entity (the scheduler every pod asks) each cost a read and a write, and an
+   * operation that arrives later waits behind all of them.
+   */
+  async applyBatch(messages: readonly EntityMessage[]): Promise<void> {
     for (let attempt = 0; attempt < maxConflictRetries; attempt++) {
       try {
-        return await this.#applyOnce(message);
+        return await this.#applyOnce(messages);
       } catch (error) {
         if (!(error instanceof ConcurrencyConflict)) throw error;
       }
     }
-    throw new Error(`entity ${message.entity}: state kept changing concurrently`);
+    throw new Error(`entity ${messages[0]?.entity}: state kept changing concurrently`);
   }
 
-  async #applyOnce(message: EntityMessage): Promise<void> {
-    const stored = await this.#storage.read<EntityRecord>("entities", message.entity);
+  async #applyOnce(messages: readonly EntityMessage[]): Promise<void> {
+    const entity = messages[0]?.entity;
+    if (entity === undefined) return;
+    if (messages.some((m) => m.entity !== entity)) throw new Error("a batch holds one entity's operations");
+    const stored = await this.#storage.read<EntityRecord>("entities", entity);
     const record: EntityRecord = stored?.value ?? { exists: false, state: null, recent: [] };
-    const seen = record.recent.find((r) => r.requestId === message.requestId);
-    if (seen) {
-      if (seen.response) await this.#send(seen.response);
+    // A redelivered operation is answered again, not applied again (also twice in one batch).
+    const repeated: Outgoing[] = [];
+    const fresh: EntityMessage[] = [];
+    for (const message of messages) {
+      const seen = record.recent.find((r) => r.requestId === message.requestId);
+      if (seen?.response) repeated.push(seen.response);
+      if (!seen && !fresh.some((m) => m.requestId === message.requestId)) fresh.push(message);
+    }
+    if (fresh.length === 0) {
+      await Promise.all(repeated.map((response) => this.#send(response)));
       return;
     }
-    const { state, error } = await this.#run(message, record);
-    const response = message.parent ? this.#response(message, state?.results[0], error) : null;
+    const { state, error } = await this.#run(entity, fresh, record);
+    const applied = fresh.map((message, index) => ({
+      requestId: message.requestId,
+      response: message.parent ? this.#response(message, state?.results[index], error) : null,
+    }));
     const next: EntityRecord = {
       exists: state ? state.entityExists : record.exists,
       state: state ? (state.entityExists ? (state.entityState ?? null) : null) : record.state,
-      recent: [...record.recent, { requestId: message.requestId, response }].slice(-recentLimit),
+      recent: [...record.recent, ...applied].slice(-recentLimit),
     };
-    await this.#storage.write("entities", message.entity, next, stored?.etag);
-    for (const signal of state?.signals ?? []) {
+    await this.#storage.write("entities", entity, next, stored?.etag);
+    for (const [index, signal] of (state?.signals ?? []).entries()) {
       await this.#send({
         queue: "entities",
         body: {
           entity: entitySchedulerId(signal.target.name, signal.target.key),
           operation: signal.name,
           input: signal.input ? signal.input : null,
-          requestId: `${message.requestId}:${signal.target.name}:${signal.name}`,
+          requestId: `${fresh[0]!.requestId}:${index}:${signal.target.name}:${signal.name}`,
           signal: true,
         },
       });
     }
-    if (response) await this.#send(response);
+    const responses = applied.flatMap((a) => (a.response ? [a.response] : []));
+    await Promise.all([...repeated, ...responses].map((response) => this.#send(response)));
   }
 
-  async #run(message: EntityMessage, record: EntityRecord): Promise<{ state?: EntityState; error?: string }> {
-    const self = parseSchedulerId(message.entity);
+  async #run(
+    entity: string,
+    messages: readonly EntityMessage[],
+    record: EntityRecord,
+  ): Promise<{ state?: EntityState; error?: string }> {
+    const self = parseSchedulerId(entity);
     const function_ = this.#invoker
       .withTrigger("entityTrigger")
       .find((f) => f.registration.metadata.name.toLowerCase() === self.name);
@@ -100,14 +125,12 @@ export class EntityExecutor {
       self,
       exists: record.exists,
       state: record.state ?? undefined,
-      batch: [
-        {
-          name: message.operation,
-          input: message.input ?? undefined,
-          id: message.requestId,
-          isSignal: message.signal,
-        },
-      ],
+      batch: messages.map((message) => ({
+        name: message.operation,
+        input: message.input ?? undefined,
+        id: message.requestId,
+        isSignal: message.signal,
+      })),
     };
     try {
       const response = await this.#invoker.invoke(

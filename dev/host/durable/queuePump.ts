@@ -1,17 +1,20 @@
 // Receives messages from one task hub queue and hands them to a handler: up to `maxInFlight` at
-// once, messages with the same key one after another (an instance's events, an entity's
-// operations). A message is deleted only after its handler succeeded; otherwise it comes back
-// when its visibility timeout lapses.
+// once, messages with the same key one after another (an instance's events), or those of a key
+// that wait together as one batch (an entity's operations). A message is deleted only after its
+// handler succeeded; otherwise it comes back when its visibility timeout lapses.
 import type { Logger } from "pino";
 import type { QueueName, ReceivedMessage, TaskHubStorage } from "./taskHubStorage.js";
 
-export interface QueuePumpOptions<T> {
+/** `handle` takes one message at a time per key; `batch` every message of a key waiting at its turn. */
+export type QueuePumpOptions<T> = {
   queue: QueueName;
   maxInFlight: number;
   visibilitySeconds: number;
   keyOf(body: T): string;
-  handle(message: ReceivedMessage<T>): Promise<void>;
-}
+} & (
+  | { handle(message: ReceivedMessage<T>): Promise<void> }
+  | { batch(messages: ReceivedMessage<T>[]): Promise<void> }
+);
 
 const minIdleMs = 20;
 const maxIdleMs = 250;
@@ -22,6 +25,8 @@ export class QueuePump<T> {
   readonly #logger: Logger;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #tails = new Map<string, Promise<void>>();
+  /** Received messages of a key not yet handed to `batch`. */
+  readonly #waiting = new Map<string, ReceivedMessage<T>[]>();
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -102,7 +107,10 @@ export class QueuePump<T> {
   #dispatch(message: ReceivedMessage<T>): void {
     const key = this.#options.keyOf(message.body);
     const previous = this.#tails.get(key) ?? Promise.resolve();
-    const work = previous.then(() => this.#process(message));
+    const batched = "batch" in this.#options;
+    if (batched) this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), message]);
+    // with `batch`, the first turn takes every message waiting; later turns find none left
+    const work = previous.then(() => (batched ? this.#processWaiting(key) : this.#process(message)));
     this.#tails.set(key, work);
     this.#inFlight.add(work);
     void work.finally(() => {
@@ -111,9 +119,24 @@ export class QueuePump<T> {
     });
   }
 
+  async #processWaiting(key: string): Promise<void> {
+    const messages = this.#waiting.get(key) ?? [];
+    this.#waiting.delete(key);
+    if (messages.length === 0) return;
+    try {
+      if ("batch" in this.#options) await this.#options.batch(messages);
+      await Promise.all(messages.map((message) => this.#storage.complete(this.#options.queue, message)));
+    } catch (error) {
+      this.#logger.error(
+        { err: error, messages: messages.length },
+        "batch handling failed; its messages will be retried",
+      );
+    }
+  }
+
   async #process(message: ReceivedMessage<T>): Promise<void> {
     try {
-      await this.#options.handle(message);
+      if ("handle" in this.#options) await this.#options.handle(message);
       await this.#storage.complete(this.#options.queue, message);
     } catch (error) {
       this.#logger.error(

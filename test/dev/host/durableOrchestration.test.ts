@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EntityMessage } from "../../../dev/host/durable/durableMessages.js";
 import { newInstanceRecord } from "../../../dev/host/durable/orchestrationInstance.js";
 import { TaskHubStorage } from "../../../dev/host/durable/taskHubStorage.js";
 import { startLocalAzurite, type LocalAzurite } from "../../../dev/localAzurite.js";
@@ -283,5 +284,38 @@ describe("local host durable extension", { timeout: 90_000 }, () => {
     const host = await startHost();
     const done = await waitForStatus(host, "lost-start", (s) => s.runtimeStatus === "Completed");
     expect(done.output).toEqual(["prepared hose"]);
+  });
+
+  it("applies the operations waiting for one entity as one batch, a redelivered one once", async () => {
+    // Queued while no host runs, so they all wait when the next host starts.
+    for (const running of hosts) await running.stop();
+    const storage = new TaskHubStorage(azurite.connectionString, "FixtureHub");
+    const add = (requestId: string): EntityMessage => ({
+      entity: "@counter@batched",
+      operation: "add",
+      input: "1",
+      requestId,
+      signal: true,
+    });
+    await storage.createIfMissing();
+    for (let index = 0; index < 20; index++) await storage.send("entities", add(`add-${index}`));
+    await storage.send("entities", add("add-0"));
+    const host = await startHost();
+    const count = async () => {
+      const counter = await fetch(`${host.url}/api/counters/batched`);
+      return counter.status === 404 ? 0 : ((await counter.json()) as number);
+    };
+    let total = await count();
+    for (let attempt = 0; attempt < 200 && total < 20; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      total = await count();
+    }
+    expect(total).toBe(20);
+    const batches = new Set(
+      readFileSync(invocationsFile, "utf8")
+        .split("\n")
+        .filter((line) => line.startsWith("counter batch ")),
+    );
+    expect(batches.size).toBe(1);
   });
 });
