@@ -1,12 +1,14 @@
-// Writes the provider's pod statuses to the pods' status subresource. Polls the node's pod list
-// with If-None-Match (an unchanged list costs a 304 and nothing else), writes only statuses whose
-// version moved, and records an Event on each fleet transition (applied, failed, offline).
+// Writes the provider's pod statuses to the pods' status subresource. Long-polls the node's pod
+// list with If-None-Match (the app holds an unchanged list until it changes, then answers; an
+// unchanged list costs a 304 per wait and nothing else), writes only statuses whose version moved,
+// and records an Event on each fleet transition (applied, failed, offline).
+import { setTimeout } from "node:timers/promises";
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ProviderPodStatus } from "../provider/providerContract.js";
 import { describeError, isNotFound } from "./kubeErrors.js";
 import type { AdapterMetrics } from "./metrics.js";
-import { fleetTransitionEvents, type EventRecorder } from "./podEvents.js";
+import { fleetTransitionEvents, writtenStatus, type EventRecorder, type WrittenStatus } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -50,38 +52,59 @@ export function podStatusToWrite(
   return written;
 }
 
+/** How long the adapter asks the app to hold an unchanged list (the app allows nodePodsWait.maxSeconds). */
+export const statusWaitSeconds = 50;
+
 export class PodStatusWriter {
   private etag: string | undefined;
-  /** last status written per pod uid: its version decides whether to write again */
-  private readonly written = new Map<string, ProviderPodStatus>();
-  private timer: NodeJS.Timeout | undefined;
+  /** what was last written per pod uid: its version decides whether to write again */
+  private readonly written = new Map<string, WrittenStatus>();
+  private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: PodStatusWriterOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.poll().finally(() => (this.running = undefined));
-    }, this.options.intervalMs);
+    this.running = this.watch();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopping.abort();
     await this.running;
   }
 
-  /** One poll: fetch if changed, write what moved. Never throws: the next poll tries again. */
-  async poll(): Promise<void> {
+  /**
+   * Long-polls the app (it answers as soon as the node's statuses change), one request after the
+   * other. Polls every intervalMs instead while the app cannot wait (an older app), after an error,
+   * and while writes fail (the old ETag would bring the same list back at once).
+   */
+  private async watch(): Promise<void> {
+    const { intervalMs } = this.options;
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const { waited, complete } = await this.poll(statusWaitSeconds);
+      if (waited && complete) continue;
+      await setTimeout(intervalMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * One poll (held up to `waitSeconds` by an app that can): fetch if changed, write what moved.
+   * Never throws: the next poll tries again.
+   */
+  async poll(waitSeconds = 0): Promise<{ waited: boolean; complete: boolean }> {
     const { provider, logger, metrics } = this.options;
-    let list;
+    let answer;
     try {
-      list = await provider.listPodStatuses(this.etag);
+      answer = await provider.watchPodStatuses(this.etag, waitSeconds, this.stopping.signal);
     } catch (error) {
+      if (this.stopping.signal.aborted) return { waited: false, complete: true };
       metrics.errors.inc({ kind: "provider" });
       logger.warn({ err: describeError(error) }, "listing pod statuses failed");
-      return;
+      return { waited: false, complete: false };
     }
-    if (!list) return; // 304: nothing changed
+    const { list, waited } = answer;
+    if (!list) return { waited, complete: true }; // 304: nothing changed
     let complete = true;
     const seen = new Set<string>();
     for (const provided of list.pods) {
@@ -91,6 +114,7 @@ export class PodStatusWriter {
     for (const uid of this.written.keys()) if (!seen.has(uid)) this.written.delete(uid);
     // Keep the old ETag after a failed write, so the next poll brings the list again.
     if (complete) this.etag = list.version;
+    return { waited, complete };
   }
 
   private async write(provided: ProviderPodStatus): Promise<boolean> {
@@ -116,7 +140,7 @@ export class PodStatusWriter {
       logger.warn({ pod: key, err: describeError(error) }, "writing pod status failed");
       return false;
     }
-    this.written.set(provided.uid, provided);
+    this.written.set(provided.uid, writtenStatus(provided));
     for (const event of fleetTransitionEvents(previous, provided)) await events.record(pod, event);
     logger.debug({ pod: key, version: provided.version, phase: provided.status.phase }, "pod status written");
     return true;

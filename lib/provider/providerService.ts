@@ -1,6 +1,7 @@
 // What each provider API route does, independent of the Functions host: the HTTP registrations
 // (functions/providerApi.ts) parse the request, call one method here and write its answer.
 import { createHash } from "node:crypto";
+import { setTimeout } from "node:timers/promises";
 import stringify from "safe-stable-stringify";
 import { getModuleLogs } from "../hub/edgeAgentMethods.js";
 import type { HubClient } from "../hub/hubClient.js";
@@ -47,6 +48,8 @@ export interface ProviderDependencies {
   deploymentLimit(hub: string): number;
   /** the hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT), else undefined */
   baseDeployment(hub: string): EdgeConfiguration | undefined;
+  /** changes whenever any fleet status of the hub may have changed (cheap: no statuses read) */
+  fleetTag(hub: string): Promise<string>;
   /** the latest fleet status of each of these configurations that devices have reported on */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
   /**
@@ -74,6 +77,9 @@ export function specHash(request: PutPodRequest, cluster?: string): string {
     .update(stringify(relevant) ?? "")
     .digest("base64url");
 }
+
+/** How often a held node list checks storage for a change: well inside the adapter's 2 s to show a status. */
+const changeCheckIntervalMs = 500;
 
 /** Pods share configurations, so the hub's deployment limit does not bound pods; this only keeps the scheduler sane. */
 const podsPerNode = 1000;
@@ -290,26 +296,51 @@ export class ProviderService {
     return ids.length === 0 ? new Map() : this.deps.fleetStatuses(hub, ids);
   }
 
-  /** The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). */
+  /**
+   * The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). With
+   * `waitMs`, an unchanged list is held until it changes or the wait ends: every
+   * `changeCheckIntervalMs` the wait reads only the fleet rows' ETags and the node's rows changed
+   * since, so a change written by any instance (the one holding the wait need not be the one that
+   * processed the event) is seen, and the list is read again only when one of them moved.
+   */
   async nodePods(
     caller: NodeIdentity,
     hub: string,
     node: string,
     ifNoneMatch: string | null,
+    waitMs = 0,
   ): Promise<NodePodsResponse | undefined> {
     this.authorize(caller, hub, node);
-    const records = await this.deps.records.listNode(hub, node, caller.cluster);
-    const fleets = await this.fleetsOf(hub, records);
-    const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
-    const version = nodeListVersion(records, fleetVersions);
-    if (ifNoneMatch !== null && ifNoneMatch.replace(/^W\//, "").replace(/"/g, "") === version)
-      return undefined;
-    return {
-      hub,
-      node,
-      version,
-      pods: records.map((record) => podStatusView(record, fleets.get(record.configurationId ?? ""))),
-    };
+    const deadline = this.deps.now().getTime() + waitMs;
+    const known = ifNoneMatch?.replace(/^W\//, "").replace(/"/g, "");
+    for (;;) {
+      const fleetTag = waitMs > 0 ? await this.deps.fleetTag(hub) : "";
+      const { records, mark } = await this.deps.records.listNodeMarked(hub, node, caller.cluster);
+      const fleets = await this.fleetsOf(hub, records);
+      const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
+      const version = nodeListVersion(records, fleetVersions);
+      if (known !== version)
+        return {
+          hub,
+          node,
+          version,
+          pods: records.map((record) => podStatusView(record, fleets.get(record.configurationId ?? ""))),
+        };
+      const moved = async () =>
+        (await this.deps.fleetTag(hub)) !== fleetTag ||
+        (await this.deps.records.changedSince(hub, node, caller.cluster, mark));
+      if (!(await this.waitFor(moved, deadline))) return undefined;
+    }
+  }
+
+  /** Checks `moved` every changeCheckIntervalMs until it holds (true) or the deadline passes (false). */
+  private async waitFor(moved: () => Promise<boolean>, deadline: number): Promise<boolean> {
+    for (;;) {
+      const left = deadline - this.deps.now().getTime();
+      if (left <= 0) return false;
+      await setTimeout(Math.min(left, changeCheckIntervalMs));
+      if (await moved()) return true;
+    }
   }
 
   /** After an adapter restart: every pod the app has on the node that the cluster no longer has is deleted. */
