@@ -301,7 +301,8 @@ export class ProviderService {
    * `waitMs`, an unchanged list is held until it changes or the wait ends: every
    * `changeCheckIntervalMs` the wait reads only the fleet rows' ETags and the node's rows changed
    * since, so a change written by any instance (the one holding the wait need not be the one that
-   * processed the event) is seen, and the list is read again only when one of them moved.
+   * processed the event) is seen; then it reads again only what moved (the node's pods, or the
+   * fleet statuses, which move often during a rollout while the pods seldom do).
    */
   async nodePods(
     caller: NodeIdentity,
@@ -313,9 +314,10 @@ export class ProviderService {
     this.authorize(caller, hub, node);
     const deadline = this.deps.now().getTime() + waitMs;
     const known = ifNoneMatch?.replace(/^W\//, "").replace(/"/g, "");
+    // each tag is read before what it guards, so a change in between shows at the next check
+    let fleetTag = waitMs > 0 ? await this.deps.fleetTag(hub) : "";
+    let { records, mark } = await this.deps.records.listNodeMarked(hub, node, caller.cluster);
     for (;;) {
-      const fleetTag = waitMs > 0 ? await this.deps.fleetTag(hub) : "";
-      const { records, mark } = await this.deps.records.listNodeMarked(hub, node, caller.cluster);
       const fleets = await this.fleetsOf(hub, records);
       const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
       const version = nodeListVersion(records, fleetVersions);
@@ -326,20 +328,23 @@ export class ProviderService {
           version,
           pods: records.map((record) => podStatusView(record, fleets.get(record.configurationId ?? ""))),
         };
-      const moved = async () =>
-        (await this.deps.fleetTag(hub)) !== fleetTag ||
-        (await this.deps.records.changedSince(hub, node, caller.cluster, mark));
-      if (!(await this.waitFor(moved, deadline))) return undefined;
-    }
-  }
-
-  /** Checks `moved` every changeCheckIntervalMs until it holds (true) or the deadline passes (false). */
-  private async waitFor(moved: () => Promise<boolean>, deadline: number): Promise<boolean> {
-    for (;;) {
-      const left = deadline - this.deps.now().getTime();
-      if (left <= 0) return false;
-      await setTimeout(Math.min(left, changeCheckIntervalMs));
-      if (await moved()) return true;
+      // Wait until a pod of the node was written (read its pods again) or a fleet row was (read
+      // the fleet statuses again: during a rollout they move often, the node's pods seldom).
+      for (;;) {
+        const left = deadline - this.deps.now().getTime();
+        if (left <= 0) return undefined;
+        await setTimeout(Math.min(left, changeCheckIntervalMs));
+        const tag = await this.deps.fleetTag(hub);
+        if (await this.deps.records.changedSince(hub, node, caller.cluster, mark)) {
+          ({ records, mark } = await this.deps.records.listNodeMarked(hub, node, caller.cluster));
+          fleetTag = tag;
+          break;
+        }
+        if (tag !== fleetTag) {
+          fleetTag = tag;
+          break;
+        }
+      }
     }
   }
 
