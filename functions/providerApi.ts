@@ -6,7 +6,7 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
 import { durableWorkflows } from "../lib/app/durableWorkflows.js";
-import { providerRoutes } from "../lib/provider/providerContract.js";
+import { nodePodsWait, providerRoutes } from "../lib/provider/providerContract.js";
 import { errorAnswer } from "../lib/provider/providerErrorAnswer.js";
 import { ProviderHttpError } from "../lib/provider/providerErrors.js";
 import { callerOf } from "../lib/provider/providerCaller.js";
@@ -14,6 +14,7 @@ import type { NodeIdentity } from "../lib/provider/nodeCredentials.js";
 import {
   parseLogsQuery,
   parseNodeName,
+  parseNodePodsWait,
   parseNodeReconcile,
   parsePutPod,
   parseUid,
@@ -125,15 +126,19 @@ register(
   ["GET"],
   async (service, request, caller, workflows) => {
     const node = parseNodeName(param(request, "node"));
+    const waitMs = parseNodePodsWait(request.query);
     const list = await service.nodePods(
       workflows,
       caller,
       param(request, "hub"),
       node,
       request.headers.get("if-none-match"),
+      waitMs,
     );
-    if (list === undefined) return { status: 304 };
-    return { jsonBody: list, headers: { etag: `"${list.version}"` } };
+    // every answer says that this app waits, so the adapter keeps long-polling instead of polling
+    const waits = { [nodePodsWait.header]: String(waitMs / 1000) };
+    if (list === undefined) return { status: 304, headers: waits };
+    return { jsonBody: list, headers: { etag: `"${list.version}"`, ...waits } };
   },
 );
 

@@ -13,21 +13,50 @@ export interface PodEvent {
   message: string;
 }
 
-/** Events for the change from `previous` to `current` status of the same pod (uid). */
+/**
+ * What the adapter keeps of the last status it wrote for a pod: the version, and what the transition
+ * events compare. One small flat object per pod, since a node holds thousands.
+ */
+export interface WrittenStatus {
+  version: number;
+  refused: boolean;
+  applied: number;
+  failed: number;
+  offline: number;
+  /** the reason and message written: the app changes them without a new version (the hub's trouble) */
+  reason?: string;
+  message?: string;
+}
+
+export function writtenStatus(status: ProviderPodStatus): WrittenStatus {
+  const { applied, failed, offline } = status.fleet;
+  const { reason, message } = status.status;
+  return {
+    version: status.version,
+    refused: status.status.phase === "Failed",
+    applied,
+    failed,
+    offline,
+    reason,
+    message,
+  };
+}
+
+/** Events for the change from `previous` (as written) to `current` status of the same pod (uid). */
 export function fleetTransitionEvents(
-  previous: ProviderPodStatus | undefined,
+  previous: WrittenStatus | undefined,
   current: ProviderPodStatus,
 ): PodEvent[] {
   const events: PodEvent[] = [];
   // Refused by the app (its fleet policy, the translation, the hub's scheduler or the hub).
-  if (current.status.phase === "Failed" && previous?.status.phase !== "Failed") {
+  if (current.status.phase === "Failed" && !previous?.refused) {
     events.push({
       type: "Warning",
       reason: current.status.reason ?? "Failed",
       message: current.status.message ?? "refused",
     });
   }
-  const before = previous?.fleet;
+  const before = previous;
   const now = current.fleet;
   if (now.applied !== (before?.applied ?? 0) && now.applied > 0) {
     events.push({

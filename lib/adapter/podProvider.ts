@@ -24,6 +24,12 @@ export interface ContainerLogs {
   text: string;
 }
 
+/** A long-poll's answer: the list when it changed, and whether the provider waited for a change. */
+export interface WatchedPodStatuses {
+  list?: NodePodsResponse;
+  waited: boolean;
+}
+
 export interface PodProvider {
   /** create or update (idempotent for the same uid and content) */
   putPod(pod: V1Pod, resolved: ResolvedObjects): Promise<void>;
@@ -33,6 +39,15 @@ export interface PodProvider {
   getPodStatus(namespace: string, name: string): Promise<{ uid: string } | undefined>;
   /** every pod status of the node; `undefined` when unchanged since `etag` */
   listPodStatuses(etag?: string): Promise<NodePodsResponse | undefined>;
+  /**
+   * the same, where the provider holds an unchanged list up to `waitSeconds` until it changes
+   * (a long-poll); `waited` says whether it can (an older app answers at once)
+   */
+  watchPodStatuses(
+    etag: string | undefined,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<WatchedPodStatuses>;
   /** the cluster's live pods (`namespace/name/uid`) after a restart; the provider drops the rest */
   reconcile(livePods: string[]): Promise<void>;
   nodeConditions(): Promise<NodeConditionsResponse>;

@@ -1,14 +1,16 @@
-// Writes the provider's pod statuses to the pods' status subresource. Polls the node's pod list
-// with If-None-Match (an unchanged list costs a 304 and nothing else), writes only statuses whose
-// version moved, and records an Event on each fleet transition (applied, failed, offline). While the
-// Functions app does not answer for long, each pod it wrote says so in its message (phase, reason and
-// conditions stay the last known: the workloads keep running on the devices).
+// Writes the provider's pod statuses to the pods' status subresource. Long-polls the node's pod
+// list with If-None-Match (the app holds an unchanged list until it changes, then answers; an
+// unchanged list costs a 304 per wait and nothing else), writes only statuses whose version moved,
+// and records an Event on each fleet transition (applied, failed, offline). While the Functions app
+// does not answer for long, each pod it wrote says so in its message (phase, reason and conditions
+// stay the last known: the workloads keep running on the devices).
+import { setTimeout } from "node:timers/promises";
 import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { ProviderPodStatus } from "../provider/providerContract.js";
 import { describeError, isNotFound } from "./kubeErrors.js";
 import type { AdapterMetrics } from "./metrics.js";
-import { fleetTransitionEvents, type EventRecorder } from "./podEvents.js";
+import { fleetTransitionEvents, writtenStatus, type EventRecorder, type WrittenStatus } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -70,18 +72,22 @@ export function podStatusToWrite(
  * Whether a status is to be written over the last one: a higher version, or the same version with
  * another reason or message (the app shows or stops showing the hub's trouble without a new version).
  */
-function newer(provided: ProviderPodStatus, previous: ProviderPodStatus): boolean {
+function newer(provided: ProviderPodStatus, previous: WrittenStatus): boolean {
   if (provided.version !== previous.version) return provided.version > previous.version;
-  return (
-    provided.status.reason !== previous.status.reason || provided.status.message !== previous.status.message
-  );
+  return provided.status.reason !== previous.reason || provided.status.message !== previous.message;
 }
+
+/** How long the adapter asks the app to hold an unchanged list (the app allows nodePodsWait.maxSeconds). */
+export const statusWaitSeconds = 50;
+
+/** What the writer keeps of a pod's last written status: enough to compare, name and mark it stale. */
+type WrittenPod = WrittenStatus & { namespace: string; name: string };
 
 export class PodStatusWriter {
   private etag: string | undefined;
-  /** last status written per pod uid: its version decides whether to write again */
-  private readonly written = new Map<string, ProviderPodStatus>();
-  private timer: NodeJS.Timeout | undefined;
+  /** what was last written per pod uid: its version decides whether to write again */
+  private readonly written = new Map<string, WrittenPod>();
+  private readonly stopping = new AbortController();
   private running: Promise<void> | undefined;
   /** when listing the statuses first failed, while it fails */
   private failingSince: Date | undefined;
@@ -91,30 +97,48 @@ export class PodStatusWriter {
   constructor(private readonly options: PodStatusWriterOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.poll().finally(() => (this.running = undefined));
-    }, this.options.intervalMs);
+    this.running = this.watch();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopping.abort();
     await this.running;
   }
 
-  /** One poll: fetch if changed, write what moved. Never throws: the next poll tries again. */
-  async poll(): Promise<void> {
+  /**
+   * Long-polls the app (it answers as soon as the node's statuses change), one request after the
+   * other. Polls every intervalMs instead while the app cannot wait (an older app), after an error,
+   * and while writes fail (the old ETag would bring the same list back at once).
+   */
+  private async watch(): Promise<void> {
+    const { intervalMs } = this.options;
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const { waited, complete } = await this.poll(statusWaitSeconds);
+      if (waited && complete) continue;
+      await setTimeout(intervalMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * One poll (held up to `waitSeconds` by an app that can): fetch if changed, write what moved.
+   * Never throws: the next poll tries again.
+   */
+  async poll(waitSeconds = 0): Promise<{ waited: boolean; complete: boolean }> {
     const { provider, logger, metrics } = this.options;
-    let list;
+    let answer;
     try {
-      list = await provider.listPodStatuses(this.etag);
+      answer = await provider.watchPodStatuses(this.etag, waitSeconds, this.stopping.signal);
     } catch (error) {
+      if (this.stopping.signal.aborted) return { waited: false, complete: true };
       metrics.errors.inc({ kind: "provider" });
       logger.warn({ err: describeError(error) }, "listing pod statuses failed");
       await this.markStale();
-      return;
+      return { waited: false, complete: false };
     }
     this.failingSince = undefined;
-    if (!list) return; // 304: nothing changed
+    const { list, waited } = answer;
+    if (!list) return { waited, complete: true }; // 304: nothing changed
     let complete = true;
     const seen = new Set<string>();
     for (const provided of list.pods) {
@@ -124,6 +148,7 @@ export class PodStatusWriter {
     for (const uid of this.written.keys()) if (!seen.has(uid)) this.written.delete(uid);
     // Keep the old ETag after a failed write, so the next poll brings the list again.
     if (complete) this.etag = list.version;
+    return { waited, complete };
   }
 
   /** After the app failed to answer for long: each written pod's message says so, once. */
@@ -134,12 +159,12 @@ export class PodStatusWriter {
     if (now.getTime() - this.failingSince.getTime() < staleAfterMs) return;
     // the list comes whole again once the app answers, and every marked pod is written again
     this.etag = undefined;
-    for (const provided of this.written.values()) {
-      if (this.markedStale.has(provided.uid)) continue;
-      const message = staleStatusMessage(this.failingSince, provided.status.message);
-      const pod = this.writablePod(provided);
-      if (pod && (await this.patch(pod, { ...provided, status: { ...provided.status, message } })))
-        this.markedStale.add(provided.uid);
+    for (const [uid, written] of this.written) {
+      if (this.markedStale.has(uid)) continue;
+      const pod = this.writablePod({ ...written, uid });
+      // a merge patch of the message alone: phase, reason and conditions stay as last written
+      const message = staleStatusMessage(this.failingSince, written.message);
+      if (pod && (await this.patch(pod, { message }))) this.markedStale.add(uid);
     }
   }
 
@@ -150,9 +175,13 @@ export class PodStatusWriter {
     if (previous && !stale && !newer(provided, previous)) return true;
     const pod = this.writablePod(provided);
     if (!pod) return true;
-    if (!(await this.patch(pod, provided))) return false;
+    if (!(await this.patch(pod, podStatusToWrite(pod, provided, this.options.nodeAddress)))) return false;
     this.markedStale.delete(provided.uid);
-    this.written.set(provided.uid, provided);
+    this.written.set(provided.uid, {
+      ...writtenStatus(provided),
+      namespace: provided.namespace,
+      name: provided.name,
+    });
     for (const event of fleetTransitionEvents(previous, provided)) await events.record(pod, event);
     logger.debug(
       {
@@ -166,29 +195,23 @@ export class PodStatusWriter {
   }
 
   /** The pod to write to; undefined when not (yet) in the cache, another pod of the name, or being deleted. */
-  private writablePod(provided: ProviderPodStatus): V1Pod | undefined {
-    const pod = this.options.getPod(provided.namespace, provided.name);
-    if (!pod || pod.metadata?.uid !== provided.uid || pod.metadata.deletionTimestamp) return undefined;
+  private writablePod(ref: { namespace: string; name: string; uid: string }): V1Pod | undefined {
+    const pod = this.options.getPod(ref.namespace, ref.name);
+    if (!pod || pod.metadata?.uid !== ref.uid || pod.metadata.deletionTimestamp) return undefined;
     return pod;
   }
 
-  /** Patches the pod's status; false when the write failed. */
-  private async patch(pod: V1Pod, provided: ProviderPodStatus): Promise<boolean> {
-    const { core, logger, metrics, nodeAddress } = this.options;
-    const key = `${provided.namespace}/${provided.name}`;
+  /** Merge-patches the pod's status; false when the write failed. */
+  private async patch(pod: V1Pod, status: Record<string, unknown>): Promise<boolean> {
+    const { core, logger, metrics } = this.options;
+    const name = pod.metadata?.name ?? "";
+    const namespace = pod.metadata?.namespace ?? "";
     try {
-      await core.patchNamespacedPodStatus(
-        {
-          name: provided.name,
-          namespace: provided.namespace,
-          body: { status: podStatusToWrite(pod, provided, nodeAddress) },
-        },
-        mergePatch,
-      );
+      await core.patchNamespacedPodStatus({ name, namespace, body: { status } }, mergePatch);
     } catch (error) {
       if (isNotFound(error)) return true;
       metrics.errors.inc({ kind: "status_write" });
-      logger.warn({ pod: key, err: describeError(error) }, "writing pod status failed");
+      logger.warn({ pod: `${namespace}/${name}`, err: describeError(error) }, "writing pod status failed");
       return false;
     }
     return true;

@@ -3,6 +3,7 @@
 // or headers). Implements PodProvider for the controllers.
 import type { V1Pod } from "@kubernetes/client-node";
 import {
+  nodePodsWait,
   providerRoutes,
   type NodeConditionsResponse,
   type NodePodsResponse,
@@ -17,6 +18,7 @@ import {
   type ContainerLogs,
   type ContainerLogsQuery,
   type PodProvider,
+  type WatchedPodStatuses,
 } from "./podProvider.js";
 
 export interface ProviderClientOptions {
@@ -58,6 +60,26 @@ export class ProviderClient implements PodProvider {
     const response = await this.call("nodePods", { node: this.options.nodeName }, { headers });
     if (response.status === 304) return undefined;
     return (await response.json()) as NodePodsResponse;
+  }
+
+  async watchPodStatuses(
+    etag: string | undefined,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<WatchedPodStatuses> {
+    const response = await this.call(
+      "nodePods",
+      { node: this.options.nodeName },
+      {
+        headers: etag ? { "if-none-match": etag } : {},
+        query: { [nodePodsWait.query]: String(waitSeconds) },
+        timeoutMs: waitSeconds * 1000 + this.timeoutMs,
+        signal,
+      },
+    );
+    const waited = response.headers.has(nodePodsWait.header);
+    if (response.status === 304) return { waited };
+    return { list: (await response.json()) as NodePodsResponse, waited };
   }
 
   async reconcile(livePods: string[]): Promise<void> {
@@ -103,6 +125,8 @@ export class ProviderClient implements PodProvider {
       query?: Record<string, string>;
       headers?: Record<string, string>;
       allow404?: boolean;
+      timeoutMs?: number;
+      signal?: AbortSignal;
     } = {},
   ): Promise<Response> {
     const stopTimer = this.options.metrics?.providerLatency.startTimer({ route });
@@ -116,7 +140,10 @@ export class ProviderClient implements PodProvider {
           ...request.headers,
         },
         body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.any([
+          AbortSignal.timeout(request.timeoutMs ?? this.timeoutMs),
+          ...(request.signal ? [request.signal] : []),
+        ]),
       }).catch((error: unknown) => {
         throw new ProviderCallError(route, 0, errorCode(error));
       });

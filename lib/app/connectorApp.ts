@@ -82,6 +82,7 @@ export class ConnectorApp {
       baseDeployment: (hub) =>
         this.hubSettings(hub).baseDeployment ? baseDeployment(settings.base, hub) : undefined,
       fleetStatuses: (hub, ids) => this.statusStore.fleetStatuses(hub, ids),
+      fleetTag: (hub) => this.statusStore.fleetTag(hub),
       deviceCounts: (hub) => this.statusStore.deviceCounts(hub),
       now: () => new Date(),
     });

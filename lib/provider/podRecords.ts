@@ -111,6 +111,21 @@ export function nodeListVersion(
   return hash.digest("base64url").slice(0, 22);
 }
 
+/** Where a node's list stood: the table's time of its latest change, and the rows (`key@etag`) changed then. */
+export interface NodeListMark {
+  at: string;
+  rows: string[];
+}
+
+/** The table's change time with 7 fractional digits, so that the strings sort as the times do. */
+function changeTime(timestamp: string | undefined): string {
+  if (timestamp === undefined) return "";
+  const match = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(timestamp);
+  return match ? `${match[1]}.${(match[2] ?? "").padEnd(7, "0")}Z` : timestamp;
+}
+
+const rowTag = (row: { rowKey?: string; etag: string }) => `${row.rowKey ?? ""}@${row.etag}`;
+
 export class PodRecords {
   constructor(private readonly table: LazyTable) {}
 
@@ -142,8 +157,54 @@ export class PodRecords {
 
   /** The pods of one virtual node: its name on the hub, in its cluster (legacy records have none). */
   async listNode(hub: string, node: string, cluster: string): Promise<PodRecord[]> {
-    const records = await this.query(`PartitionKey eq ${literal(hub)} and node eq ${literal(node)}`);
-    return records.filter((record) => record.cluster === undefined || record.cluster === cluster);
+    return (await this.listNodeMarked(hub, node, cluster)).records;
+  }
+
+  /**
+   * The node's pods and where its list stood when read (its latest change), for `changedSince`:
+   * a reader waiting for a change checks that instead of reading the whole list again.
+   */
+  async listNodeMarked(
+    hub: string,
+    node: string,
+    cluster: string,
+  ): Promise<{ records: PodRecord[]; mark: NodeListMark }> {
+    const records: PodRecord[] = [];
+    const changes: { at: string; row: string }[] = [];
+    for await (const row of this.nodeRows(hub, node, cluster)) {
+      records.push(fromRow(row));
+      changes.push({ at: changeTime(row.timestamp), row: rowTag(row) });
+    }
+    const at = changes.reduce((latest, change) => (change.at > latest ? change.at : latest), "");
+    return { records, mark: { at, rows: changes.filter((change) => change.at === at).map((c) => c.row) } };
+  }
+
+  /**
+   * Whether a pod of the node was added or rewritten since `mark` (removals are not seen: a removed
+   * pod's status has no reader). One query that returns only the rows changed since, usually none.
+   */
+  async changedSince(hub: string, node: string, cluster: string, mark: NodeListMark): Promise<boolean> {
+    const since = mark.at === "" ? "" : ` and Timestamp ge datetime${literal(mark.at)}`;
+    const known = new Set(mark.rows);
+    for await (const row of this.nodeRows(hub, node, cluster, since, ["RowKey", "cluster"]))
+      if (!known.has(rowTag(row))) return true;
+    return false;
+  }
+
+  private async *nodeRows(
+    hub: string,
+    node: string,
+    cluster: string,
+    extraFilter = "",
+    select?: string[],
+  ): AsyncGenerator<StoredRow & { etag: string; timestamp?: string }> {
+    const table = await this.table.client();
+    const filter = `PartitionKey eq ${literal(hub)} and node eq ${literal(node)}${extraFilter}`;
+    for await (const row of table.listEntities<StoredRow>({ queryOptions: { filter, select } })) {
+      // legacy records (written before clusters were told apart) belong to the node in every cluster
+      if (row.cluster && row.cluster !== cluster) continue;
+      yield row;
+    }
   }
 
   /** Every pod of one hub (the configuration sweep's view of what pods want). */

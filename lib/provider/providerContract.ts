@@ -14,12 +14,27 @@ export const providerRoutes = {
   podStatus: "v1/hubs/{hub}/namespaces/{namespace}/pods/{name}/status",
   /** GET: log lines of one container from one device (?device=&tail=&since=). */
   containerLogs: "v1/hubs/{hub}/namespaces/{namespace}/pods/{name}/containers/{container}/logs",
-  /** GET: the statuses of every pod of a virtual node; ETag / If-None-Match → 304. */
+  /**
+   * GET: the statuses of every pod of a virtual node; ETag / If-None-Match → 304. With `?wait=`
+   * (seconds, see `nodePodsWait`) an unchanged list is held until it changes or the wait ends.
+   */
   nodePods: "v1/hubs/{hub}/nodes/{node}/pods",
   /** POST: the adapter's list of live pods after a restart; the app removes what belongs to no pod. */
   nodeReconcile: "v1/hubs/{hub}/nodes/{node}/reconcile",
   /** GET: capacity and conditions of the virtual node (hub reachable, devices connected). */
   nodeConditions: "v1/hubs/{hub}/nodes/{node}/conditions",
+} as const;
+
+/**
+ * The long-poll of a node's pod statuses: the adapter sends `?wait=<seconds>` with If-None-Match,
+ * and an app that waits says so in the `header` of every answer (with the seconds it waited at
+ * most); without it (an older app) the adapter polls. The wait stays far below the 230 s an HTTP
+ * request may take behind Azure's front ends.
+ */
+export const nodePodsWait = {
+  query: "wait",
+  header: "x-connector-wait",
+  maxSeconds: 60,
 } as const;
 
 /** What the adapter resolved from the cluster for one pod (k8s shapes; Secret data base64). */

@@ -4,7 +4,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { z } from "zod";
 import { inputLimits, objectDepth } from "../translate/inputLimits.js";
 import { badRequest, invalidRequest } from "./providerErrors.js";
-import type { NodeReconcileRequest, PutPodRequest } from "./providerContract.js";
+import { nodePodsWait, type NodeReconcileRequest, type PutPodRequest } from "./providerContract.js";
 
 /** The pod's own limit, and the request's two levels around it. */
 const bodyDepth = inputLimits.objectDepth + 2;
@@ -83,6 +83,21 @@ export function parseNodeName(node: string): string {
 export function parseUid(uid: string | null): string {
   if (uid === null || uid === "") throw badRequest("uid", "query parameter is required");
   return uid;
+}
+
+const waitSeconds = z.coerce
+  .number()
+  .int("must be a whole number of seconds")
+  .min(0, "must be ≥ 0")
+  .max(nodePodsWait.maxSeconds, `must be ≤ ${nodePodsWait.maxSeconds}`);
+
+/** `?wait=` of the node's pod list, in milliseconds (0 when absent: answer at once). */
+export function parseNodePodsWait(query: URLSearchParams): number {
+  const raw = query.get(nodePodsWait.query);
+  if (raw === null || raw === "") return 0;
+  const parsed = waitSeconds.safeParse(raw);
+  if (!parsed.success) throw invalidRequest(parsed.error, nodePodsWait.query);
+  return parsed.data * 1000;
 }
 
 export interface LogsQuery {

@@ -1,6 +1,7 @@
 // What each provider API route does, independent of the Functions host: the HTTP registrations
 // (functions/providerApi.ts) parse the request, call one method here and write its answer.
 import { createHash } from "node:crypto";
+import { setTimeout } from "node:timers/promises";
 import stringify from "safe-stable-stringify";
 import { getModuleLogs } from "../hub/edgeAgentMethods.js";
 import type { HubClient } from "../hub/hubClient.js";
@@ -49,6 +50,8 @@ export interface ProviderDependencies {
   deploymentLimit(hub: string): number;
   /** the hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT), else undefined */
   baseDeployment(hub: string): EdgeConfiguration | undefined;
+  /** changes whenever any fleet status of the hub may have changed (cheap: no statuses read) */
+  fleetTag(hub: string): Promise<string>;
   /** the latest fleet status of each of these configurations that devices have reported on */
   fleetStatuses(hub: string, configurationIds: readonly string[]): Promise<ReadonlyMap<string, FleetStatus>>;
   /**
@@ -76,6 +79,11 @@ export function specHash(request: PutPodRequest, cluster?: string): string {
     .update(stringify(relevant) ?? "")
     .digest("base64url");
 }
+
+/** How often a held node list checks storage for a change: well inside the adapter's 2 s to show a status. */
+const changeCheckIntervalMs = 500;
+/** how often a held node list reads the hub's scheduler state for trouble to show */
+const troubleCheckIntervalMs = 5_000;
 
 /** Pods share configurations, so the hub's deployment limit does not bound pods; this only keeps the scheduler sane. */
 const podsPerNode = 1000;
@@ -302,30 +310,70 @@ export class ProviderService {
     return ids.length === 0 ? new Map() : this.deps.fleetStatuses(hub, ids);
   }
 
-  /** The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). */
+  /**
+   * The node's pods, or `undefined` when `ifNoneMatch` is still the list's version (304). With
+   * `waitMs`, an unchanged list is held until it changes or the wait ends: every
+   * `changeCheckIntervalMs` the wait reads only the fleet rows' ETags and the node's rows changed
+   * since, so a change written by any instance (the one holding the wait need not be the one that
+   * processed the event) is seen; then it reads again only what moved (the node's pods, or the
+   * fleet statuses, which move often during a rollout while the pods seldom do).
+   */
   async nodePods(
     workflows: PodWorkflows,
     caller: NodeIdentity,
     hub: string,
     node: string,
     ifNoneMatch: string | null,
+    waitMs = 0,
   ): Promise<NodePodsResponse | undefined> {
     this.authorize(caller, hub, node);
-    const records = await this.deps.records.listNode(hub, node, caller.cluster);
-    const [fleets, trouble] = await Promise.all([
-      this.fleetsOf(hub, records),
-      this.hubTrouble(workflows, hub),
-    ]);
-    const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
-    const version = nodeListVersion(records, fleetVersions, trouble);
-    if (ifNoneMatch !== null && ifNoneMatch.replace(/^W\//, "").replace(/"/g, "") === version)
-      return undefined;
-    return {
-      hub,
-      node,
-      version,
-      pods: records.map((record) => podStatusView(record, fleets.get(record.configurationId ?? ""), trouble)),
-    };
+    const deadline = this.deps.now().getTime() + waitMs;
+    const known = ifNoneMatch?.replace(/^W\//, "").replace(/"/g, "");
+    // each tag is read before what it guards, so a change in between shows at the next check
+    let fleetTag = waitMs > 0 ? await this.deps.fleetTag(hub) : "";
+    let { records, mark } = await this.deps.records.listNodeMarked(hub, node, caller.cluster);
+    let trouble = await this.hubTrouble(workflows, hub);
+    for (;;) {
+      const fleets = await this.fleetsOf(hub, records);
+      const fleetVersions = new Map([...fleets].map(([id, fleet]) => [id, fleet.version]));
+      const version = nodeListVersion(records, fleetVersions, trouble);
+      if (known !== version)
+        return {
+          hub,
+          node,
+          version,
+          pods: records.map((record) =>
+            podStatusView(record, fleets.get(record.configurationId ?? ""), trouble),
+          ),
+        };
+      // Wait until a pod of the node was written (read its pods again), a fleet row was (read the
+      // fleet statuses again: during a rollout they move often, the node's pods seldom), or the
+      // hub's shown trouble changed (the scheduler's state, read less often: it shows after a minute).
+      let nextTroubleCheck = this.deps.now().getTime() + troubleCheckIntervalMs;
+      for (;;) {
+        const left = deadline - this.deps.now().getTime();
+        if (left <= 0) return undefined;
+        await setTimeout(Math.min(left, changeCheckIntervalMs));
+        const tag = await this.deps.fleetTag(hub);
+        if (await this.deps.records.changedSince(hub, node, caller.cluster, mark)) {
+          ({ records, mark } = await this.deps.records.listNodeMarked(hub, node, caller.cluster));
+          fleetTag = tag;
+          break;
+        }
+        if (tag !== fleetTag) {
+          fleetTag = tag;
+          break;
+        }
+        if (this.deps.now().getTime() >= nextTroubleCheck) {
+          const seen = await this.hubTrouble(workflows, hub);
+          if (JSON.stringify(seen) !== JSON.stringify(trouble)) {
+            trouble = seen;
+            break;
+          }
+          nextTroubleCheck = this.deps.now().getTime() + troubleCheckIntervalMs;
+        }
+      }
+    }
   }
 
   /** After an adapter restart: every pod the app has on the node that the cluster no longer has is deleted. */

@@ -151,6 +151,19 @@ export class StatusStore {
     return sumFleetStatuses(StatusStore.summed(await this.fleetRows(hub)));
   }
 
+  /**
+   * A tag of the hub's fleet rows that changes whenever one is written (their keys and ETags, no
+   * content): what a reader waiting for a fleet status change checks, cheaply.
+   */
+  async fleetTag(hub: string): Promise<string> {
+    const table = await this.table.client();
+    const filter = `PartitionKey eq ${literal(fleetPartition(hub))}`;
+    const tags: string[] = [];
+    for await (const row of table.listEntities({ queryOptions: { filter, select: ["RowKey"] } }))
+      tags.push(`${row.rowKey ?? ""}@${row.etag}`);
+    return tags.sort().join(",");
+  }
+
   /** The hub's devices and how many are connected, summed over the parts; undefined before the first fill. */
   async deviceCounts(hub: string): Promise<DeviceCounts | undefined> {
     const rows = await this.fleetRows(hub);

@@ -49,6 +49,11 @@ describe("ProviderClient", () => {
     expect(provider.callsTo("nodePods").at(-1)?.status).toBe(304);
   });
 
+  it("says when the provider answered a long-poll at once without waiting (an older app): the writer then polls", async () => {
+    const list = await client.listPodStatuses();
+    expect(await client.watchPodStatuses(list?.version, 50)).toEqual({ waited: false });
+  });
+
   it("turns a refusal into a permanent error naming the field", async () => {
     const bad = {
       ...pod,

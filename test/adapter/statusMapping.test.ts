@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { fleetTransitionEvents } from "../../lib/adapter/podEvents.js";
+import { fleetTransitionEvents, writtenStatus } from "../../lib/adapter/podEvents.js";
 import { podStatusToWrite } from "../../lib/adapter/podStatusWriter.js";
 import { virtualNode, virtualNodeStatus } from "../../lib/adapter/virtualNode.js";
 import type { NodeConditionsResponse, ProviderPodStatus } from "../../lib/provider/providerContract.js";
@@ -75,12 +75,14 @@ describe("Events on fleet transitions", () => {
     expect(fleetTransitionEvents(undefined, provided({ applied: 2 }))).toEqual([
       { type: "Normal", reason: "Applied", message: "deployment k8s-abc applied on 2 of 3 targeted devices" },
     ]);
-    expect(fleetTransitionEvents(provided({ applied: 2 }), provided({ applied: 2 }, 2))).toEqual([]);
+    expect(
+      fleetTransitionEvents(writtenStatus(provided({ applied: 2 })), provided({ applied: 2 }, 2)),
+    ).toEqual([]);
   });
 
   it("warns when more devices fail or go offline, with the provider's message", () => {
     const events = fleetTransitionEvents(
-      provided({ applied: 3, failed: 0 }),
+      writtenStatus(provided({ applied: 3, failed: 0 })),
       provided({ applied: 3, failed: 1, offline: 1 }, 2, "sensor backoff on dev-2"),
     );
     expect(events).toEqual([
@@ -102,15 +104,32 @@ describe("Events on fleet transitions", () => {
         message: "refused by the fleet policy of node n: ...",
       },
     };
-    expect(fleetTransitionEvents(provided({ targeted: 0 }), refused)).toEqual([
+    expect(fleetTransitionEvents(writtenStatus(provided({ targeted: 0 })), refused)).toEqual([
       { type: "Warning", reason: "PolicyViolation", message: "refused by the fleet policy of node n: ..." },
     ]);
-    expect(fleetTransitionEvents(refused, { ...refused, version: 3 })).toEqual([]);
+    expect(fleetTransitionEvents(writtenStatus(refused), { ...refused, version: 3 })).toEqual([]);
+  });
+
+  it("keeps of a written status only its version, its reason and message, and what the transitions compare", () => {
+    expect(writtenStatus(provided({ applied: 3, failed: 1, offline: 2 }, 7, "sensor backoff"))).toStrictEqual(
+      {
+        version: 7,
+        refused: false,
+        applied: 3,
+        failed: 1,
+        offline: 2,
+        reason: undefined,
+        message: "sensor backoff",
+      },
+    );
   });
 
   it("stays quiet when failures recover", () => {
     expect(
-      fleetTransitionEvents(provided({ applied: 3, failed: 2 }), provided({ applied: 3, failed: 0 }, 2)),
+      fleetTransitionEvents(
+        writtenStatus(provided({ applied: 3, failed: 2 })),
+        provided({ applied: 3, failed: 0 }, 2),
+      ),
     ).toEqual([]);
   });
 });

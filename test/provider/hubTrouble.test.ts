@@ -31,6 +31,7 @@ function conditionsAt(now: Date, hubTrouble?: HubTrouble) {
     deploymentLimit: () => 100,
     baseDeployment: () => undefined,
     fleetStatuses: () => Promise.resolve(new Map()),
+    fleetTag: () => Promise.resolve(""),
     deviceCounts: () => Promise.resolve({ total: 5, connected: 4 }),
     now: () => now,
   });
