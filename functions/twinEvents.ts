@@ -13,8 +13,11 @@ import { eventsFromTrigger, partitionIdFromTrigger } from "../lib/status/readHub
 async function handleBatch(hub: string, bodies: unknown[], context: InvocationContext): Promise<void> {
   const connector = connectorApp();
   const partitionId = partitionIdFromTrigger(context.triggerMetadata);
+  // The batch's events may come from a configuration wanted a moment ago: a view read before the
+  // batch arrived may not have it, and no later event might come to correct the counts.
+  const arrivedAt = Date.now();
   try {
-    const view = await connector.schedulerView(df.getClient(context), hub);
+    const view = await connector.schedulerView(df.getClient(context), hub, { startedAfter: arrivedAt });
     const result = await connector.hubStatuses.use(hub, async (status) => {
       await status.setConfigurations(view);
       return status.processEvents(partitionId, eventsFromTrigger(bodies, context.triggerMetadata));

@@ -1,6 +1,7 @@
 // Runs the local host's CLI (dev/host/main.ts) as a child process for tests: a real process, so a
 // test can kill it mid-orchestration and start another on the same storage.
 import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { startedLinePrefix } from "./startedLine.js";
@@ -50,6 +51,8 @@ export async function startHostProcess(options: {
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on("line", (line) => {
         output.push(line);
+        // a failing end-to-end test's host, for reading afterwards: HOST_OUTPUT_FILE=/tmp/host.log npx vitest ...
+        if (process.env.HOST_OUTPUT_FILE) appendFileSync(process.env.HOST_OUTPUT_FILE, `${line}\n`);
         if (line.startsWith(startedLinePrefix)) {
           clearTimeout(timer);
           resolve(line.slice(startedLinePrefix.length));

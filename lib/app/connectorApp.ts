@@ -22,6 +22,7 @@ import type { StorageConnection } from "../storage/storageConnection.js";
 import { appCredential } from "./appIdentity.js";
 import { chargeScheduler, readSchedulerView } from "./durableWorkflows.js";
 import { HubMetrics } from "./hubMetrics.js";
+import { RecentReads } from "./recentReads.js";
 import {
   appSettingNames,
   hubSettingNames,
@@ -52,10 +53,7 @@ export class ConnectorApp {
   private readonly unchargedOperations = new Map<string, number>();
   private readonly clients = new Map<string, HubClient>();
   private readonly connectors = new Map<string, HubConnector>();
-  private readonly schedulerViews = new Map<
-    string,
-    { at: number; view: Promise<HubSchedulerView | undefined> }
-  >();
+  private readonly schedulerViews = new RecentReads<HubSchedulerView | undefined>(schedulerViewTtlMs);
 
   constructor(
     readonly settings: AppSettings,
@@ -113,15 +111,16 @@ export class ConnectorApp {
     return nodePolicyOf(this.settings.fleetPolicy, node);
   }
 
-  /** The hub scheduler's view (its managed configurations), read at most once a second per hub. */
-  schedulerView(client: DurableClient, hub: string): Promise<HubSchedulerView | undefined> {
-    const now = Date.now();
-    const cached = this.schedulerViews.get(hub);
-    if (cached && now - cached.at < schedulerViewTtlMs) return cached.view;
-    const view = readSchedulerView(client, hub);
-    view.catch(() => this.schedulerViews.delete(hub));
-    this.schedulerViews.set(hub, { at: now, view });
-    return view;
+  /**
+   * The hub scheduler's view (its managed configurations), read at most once a second per hub; with
+   * `startedAfter` (epoch ms), a view read at or after that moment.
+   */
+  schedulerView(
+    client: DurableClient,
+    hub: string,
+    options: { startedAfter?: number } = {},
+  ): Promise<HubSchedulerView | undefined> {
+    return this.schedulerViews.read(hub, () => readSchedulerView(client, hub), options);
   }
 
   /**

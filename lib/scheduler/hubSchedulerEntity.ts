@@ -52,6 +52,7 @@ export function createHubSchedulerEntity(
     const now = clock();
     const state = context.df.getState(() => newSchedulerState(settings, now))!;
     applySettings(state, settings);
+    state.revision = (state.revision ?? 0) + 1;
     const result = operate(state, context.df.operationName, context.df.getInput(), now);
     context.df.setState(state);
     context.df.return(result);

@@ -86,6 +86,11 @@ export interface HubTrouble {
 /** Operation `status` returns this; `readEntityState` gives the whole entity state, which contains it. */
 export interface HubSchedulerView {
   hub: string;
+  /**
+   * Increases with every operation on the scheduler: of two views, the one with the higher revision
+   * is the newer (absent in states from before it was kept).
+   */
+  revision?: number;
   configurations: Record<string, ManagedConfiguration>;
   deploymentsOnHub: number;
   deploymentLimit: number;

@@ -87,6 +87,7 @@ export function applySettings(state: SchedulerState, settings: SchedulerSettings
 export function schedulerView(state: SchedulerState): HubSchedulerView {
   return {
     hub: state.hub,
+    ...(state.revision !== undefined && { revision: state.revision }),
     configurations: state.configurations,
     deploymentsOnHub: state.deploymentsOnHub,
     deploymentLimit: state.deploymentLimit,

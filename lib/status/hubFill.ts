@@ -187,8 +187,12 @@ export class FillParts {
     this.tracker = new FleetTracker(hub, new DeviceCache(fill.states.values()));
   }
 
-  /** Writes the parts unless the row already holds them for these configurations (another instance wrote them). */
-  async publish(managed: readonly ManagedConfiguration[]): Promise<void> {
+  /**
+   * Writes the parts unless the row already holds them for these configurations (another instance
+   * wrote them). False when the row holds the parts of a newer scheduler view (`revision`): `managed`
+   * is out of date, and the row is left as it is.
+   */
+  async publish(managed: readonly ManagedConfiguration[], revision?: number): Promise<boolean> {
     const key = configurationsKey(managed);
     if (key !== this.key) {
       this.tracker.setConfigurations(managed);
@@ -197,8 +201,10 @@ export class FillParts {
     }
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const current = await this.store.readFillRow(this.hub);
-      if (!current || current.value.fillId !== this.fill.id) return; // refilled meanwhile: its writer computes
-      if (current.value.configurationsKey === key) return;
+      if (!current || current.value.fillId !== this.fill.id) return true; // refilled meanwhile: its writer computes
+      if (current.value.configurationsKey === key) return true;
+      const written = current.value.configurationsRevision;
+      if (written !== undefined && revision !== undefined && written > revision) return false;
       const serial = current.value.serial + 1;
       const statuses: Record<string, FleetStatus> = {};
       for (const configuration of managed) {
@@ -211,13 +217,21 @@ export class FillParts {
       try {
         await this.store.writeFillRow(
           this.hub,
-          { ...current.value, serial, configurationsKey: key, statuses },
+          {
+            ...current.value,
+            serial,
+            configurationsKey: key,
+            ...(revision !== undefined && { configurationsRevision: revision }),
+            statuses,
+          },
           current.etag,
         );
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof StatusConflict)) throw error;
       }
     }
+    // Thrown, not dropped: the caller's batch is retried, and counts without these parts would stay wrong.
+    throw new StatusConflict(`hub "${this.hub}": the fill row kept changing while its parts were written`);
   }
 }

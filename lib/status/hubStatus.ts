@@ -26,6 +26,8 @@ export interface HubStatusOptions {
 export class HubStatus {
   private managed: readonly ManagedConfiguration[] = [];
   private key: string | undefined;
+  /** the revision of the scheduler view `managed` came from */
+  private revision: number | undefined;
   private readonly partitions = new Map<string, Promise<PartitionStatus>>();
   private fillParts: FillParts;
   /** configuration changes and refills, one at a time */
@@ -83,17 +85,30 @@ export class HubStatus {
     return partition;
   }
 
-  /** Takes the scheduler's managed configurations (cheap when they did not change). */
+  /** A view read before the one applied: applying it would take back what the newer one added. */
+  private isOlder(revision: number | undefined): boolean {
+    return revision !== undefined && this.revision !== undefined && revision < this.revision;
+  }
+
+  /**
+   * Takes the scheduler's managed configurations (cheap when they did not change). Views read at
+   * different moments may arrive out of order: one older than the view applied is ignored.
+   */
   setConfigurations(view: HubSchedulerView | undefined): Promise<void> {
     const managed = Object.values(view?.configurations ?? {});
     const key = configurationsKey(managed);
-    if (key === this.key) return Promise.resolve();
+    const revision = view?.revision;
+    const nothingNew = (revision === undefined || (this.revision ?? 0) >= revision) && key === this.key;
+    if (nothingNew || this.isOlder(revision)) return Promise.resolve();
     return this.serially(async () => {
-      if (key === this.key) return;
-      this.managed = managed;
-      await this.fillParts.publish(managed);
-      for (const partition of this.partitions.values()) await (await partition).setConfigurations(managed);
-      this.key = key;
+      if (this.isOlder(revision)) return;
+      if (key !== this.key) {
+        if (!(await this.fillParts.publish(managed, revision))) return; // another instance applied a newer view
+        for (const partition of this.partitions.values()) await (await partition).setConfigurations(managed);
+        this.managed = managed;
+        this.key = key;
+      }
+      this.revision = revision ?? this.revision;
     });
   }
 
@@ -120,7 +135,7 @@ export class HubStatus {
       const { fill, replaced } = await refillFromHub({ ...this.options, known: this.fill });
       this.fill = fill;
       this.fillParts = new FillParts(fill, store, hub);
-      await this.fillParts.publish(this.managed);
+      await this.fillParts.publish(this.managed, this.revision); // false: the next view brings it up to date
       this.partitions.clear();
       for (const row of (await store.fleetRows(hub)).partitions) {
         for (let attempt = 0; attempt < 3; attempt += 1) {

@@ -49,6 +49,8 @@ export interface FillRow extends FleetPartsRow {
   /** an instance filling (a lock; taken over once `since` is old) */
   filling?: { by: string; since: string };
   configurationsKey: string;
+  /** the scheduler view's revision the parts were computed for (hubStatus.ts) */
+  configurationsRevision?: number;
   devices: DeviceCounts;
 }
 

@@ -238,13 +238,17 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
     await simulator.fleet.evaluateNow();
     const logs = (query: string) =>
       call(`${hub}/namespaces/default/pods/narrow/containers/narrow/logs?${query}`);
+    // the device is targeted (on its $edgeAgent twin) a moment before its module starts and writes lines
     const targeted = await eventually(
-      () => logs("device=dev-1&tail=2&timestamps=true"),
-      (response) => response.status === 200,
+      async () => {
+        const response = await logs("device=dev-1&tail=2&timestamps=true");
+        return { status: response.status, device: response.headers.get("x-device-id"), text: await response.text() };
+      },
+      (response) => response.status === 200 && response.text !== "",
       { attempts: 300, intervalMs: 100 },
     );
-    expect(targeted.headers.get("x-device-id")).toBe("dev-1");
-    for (const line of (await targeted.text()).trimEnd().split("\n"))
+    expect(targeted.device).toBe("dev-1");
+    for (const line of targeted.text.trimEnd().split("\n"))
       expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z <\d> /);
     for (const device of ["dev-2", "dev-99"]) {
       const refused = await logs(`device=${device}`);
