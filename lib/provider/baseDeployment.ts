@@ -10,6 +10,7 @@ import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import { connectorLabels, deploymentDefaults, managedByValue } from "../translate/podToDeployment.js";
 import { formatProblem } from "../translate/podErrors.js";
 import type { WantConfiguration } from "../scheduler/schedulerContract.js";
+import { configurationsHeldBy } from "../scheduler/heldConfigurations.js";
 import type { SchedulerCalls } from "./podOrchestration.js";
 import { podEvents } from "./podOrchestration.js";
 
@@ -106,11 +107,7 @@ export interface BaseDeploymentInput {
 
 /** The base deployments the pseudo pod holds at the scheduler (from its entity state). */
 export function heldBaseDeployments(schedulerState: unknown, hub: string): string[] {
-  const configurations =
-    (schedulerState as { configurations?: Record<string, { pods: string[] }> } | undefined)?.configurations ??
-    {};
-  const key = baseDeploymentPodKey(hub);
-  return Object.entries(configurations).flatMap(([id, managed]) => (managed.pods.includes(key) ? [id] : []));
+  return configurationsHeldBy(schedulerState, baseDeploymentPodKey(hub));
 }
 
 /** Wants the base deployment, releases the ones it replaces once it is on the hub, and ends; the scheduler keeps it. */

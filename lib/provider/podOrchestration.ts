@@ -50,6 +50,12 @@ export interface PodOrchestrationInput {
   deployedConfigurationId?: string;
   /** only release what the pod holds and forget it (a delete after the pod's orchestration ended) */
   deleting?: boolean;
+  /**
+   * What an ended (failed) orchestration of the pod left held at the scheduler, read by the HTTP API
+   * when it started this one: released like the deployed configuration. The sweep cannot tell these
+   * from a running orchestration's own want, so without this they would stay held for good.
+   */
+  leftoverConfigurationIds?: string[];
 }
 
 export const podOrchestrationTiming = {
@@ -103,6 +109,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
     const { pod, spec } = input;
     const key = podKey(pod);
     let deployed = input.deployedConfigurationId;
+    let leftovers = input.leftoverConfigurationIds ?? [];
 
     function* record(lifecycle: PodLifecycle, configurationId?: string): Generator<Task, void, unknown> {
       const recordInput: RecordPodInput = {
@@ -118,7 +125,13 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
     }
     function* release(configurationId: string | undefined): Generator<Task, void, unknown> {
       if (configurationId === undefined) return;
+      leftovers = leftovers.filter((id) => id !== configurationId);
       yield* scheduler.release(context, pod.hub, { pod: key, configurationId });
+    }
+    /** Releases the deployed configuration and the leftovers, all but `kept`. */
+    function* releaseEarlier(kept?: string): Generator<Task, void, unknown> {
+      for (const id of new Set([deployed, ...leftovers])) if (id !== kept) yield* release(id);
+      leftovers = [];
     }
     /** event waiters that lost an earlier Task.any: each may have taken an event since */
     let unsettled: { kind: Waited["kind"]; task: Task }[] = [];
@@ -182,7 +195,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
     }
     function* leave(): Generator<Task, string, unknown> {
       yield* record({ stage: "Deleting" }, deployed);
-      yield* release(deployed);
+      yield* releaseEarlier();
       yield context.df.callActivityWithRetry(podActivityNames.forget, activityRetry, pod);
       return "deleted";
     }
@@ -209,6 +222,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
         spec: (changed ? pending.changed : next) as PodSpecInput,
       };
       if (stillDeployed !== undefined) nextInput.deployedConfigurationId = stillDeployed;
+      if (leftovers.length > 0) nextInput.leftoverConfigurationIds = leftovers;
       context.df.continueAsNew(nextInput);
       return "changed";
     }
@@ -230,7 +244,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
     if (!translated.accepted) {
       const { reason, problems, node } = translated;
       yield* record({ stage: "Refused", problems, reason, ...(node !== undefined && { node }) });
-      yield* release(deployed);
+      yield* releaseEarlier();
       deployed = undefined;
     } else {
       const wanted = translated.want.configuration.id;
@@ -275,7 +289,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       if (!onHub && phase.phase !== "Refused") return yield* changeTo(spec, deployed, wanted);
       // a configuration the hub refused is not kept for this pod; the old one (if any) stays
       if (phase.phase === "Refused" && wanted !== deployed) yield* release(wanted);
-      if (onHub && deployed !== wanted) yield* release(deployed);
+      if (onHub) yield* releaseEarlier(wanted);
       deployed = onHub ? wanted : deployed;
     }
 

@@ -26,6 +26,7 @@ import type { HubSchedulerView, HubTrouble } from "../scheduler/schedulerContrac
 import { baseDeploymentInstanceId, heldBaseDeployments, type BaseDeploymentInput } from "./baseDeployment.js";
 import { badRequest, forbidden, notFound, ProviderHttpError } from "./providerErrors.js";
 import { KeyedSerial } from "./keyedSerial.js";
+import { configurationsHeldBy } from "../scheduler/heldConfigurations.js";
 import type { LogsQuery } from "./providerRequests.js";
 import { describeNode, type NodeIdentity } from "./nodeCredentials.js";
 import { withTimestamps } from "./moduleLogLines.js";
@@ -200,7 +201,14 @@ export class ProviderService {
       this.deps.now(),
     );
     ProviderService.refuseOthers(caller, record);
-    if (!running) await workflows.start(instanceId, { pod, spec });
+    if (running) return { created: existing === undefined, status: podStatusView(record) };
+    // an earlier orchestration of the pod may have failed holding configurations: the new one releases them
+    const leftovers = configurationsHeldBy(await workflows.schedulerState(pod.hub), podKey(pod));
+    await workflows.start(instanceId, {
+      pod,
+      spec,
+      ...(leftovers.length > 0 && { leftoverConfigurationIds: leftovers }),
+    });
     return { created: existing === undefined, status: podStatusView(record) };
   }
 

@@ -217,6 +217,44 @@ describe("pod orchestration", () => {
     expect(release.map((action) => action.input)).toEqual([{ pod: podKey(pod), configurationId: "cfg-old" }]);
   });
 
+  it("started again after a failed run, releases what that run left held, all but its own configuration, once its own is on the hub", async () => {
+    const restarted: PodOrchestrationInput = { ...input, leftoverConfigurationIds: ["cfg-new", "cfg-left"] };
+    const upToWant = [...started(restarted), ...translated(), ...entityCalled(1, "want", onHub)];
+    const beforeRecord = await replay(upToWant, restarted);
+    expect(flat(beforeRecord.actions).filter((action) => action.operation === "release")).toEqual([]);
+
+    const afterRecord = await replay(
+      [
+        ...upToWant,
+        historyEvents.taskScheduled(2, podActivityNames.record, null),
+        ...episode(),
+        historyEvents.taskCompleted(2, json(3)),
+      ],
+      restarted,
+    );
+    const release = flat(afterRecord.actions).filter((action) => action.operation === "release");
+    expect(release.map((action) => action.input)).toEqual([
+      { pod: podKey(pod), configurationId: "cfg-left" },
+    ]);
+  });
+
+  it("carries what a failed run left held into its next execution while its configuration waits for the hub", async () => {
+    const restarted: PodOrchestrationInput = { ...input, leftoverConfigurationIds: ["cfg-left"] };
+    const history = [
+      ...submitted(restarted),
+      historyEvents.eventRaised(podEvents.changed, json(changedSpec)),
+    ];
+    const afterRelease = [
+      ...history,
+      ...entityCalled(4, "release", { configurationId: "cfg-new", wakeApplier: false }),
+    ];
+    const state = await replay([...afterRelease, ...nothingPending(5)], restarted);
+    expect(flat(state.actions).at(-1)).toMatchObject({
+      actionType: CONTINUE_AS_NEW,
+      input: { spec: changedSpec, leftoverConfigurationIds: ["cfg-left"] },
+    });
+  });
+
   it("when its configuration vanished and the scheduler asks for the content, starts over with its spec to want it again", async () => {
     const history = [
       ...onHubAndWaiting(),
