@@ -74,5 +74,12 @@ export interface HubSchedulerView {
   deploymentLimit: number;
   /** when the hub is throttled as a whole, until when (ISO time) */
   throttledUntil?: string;
-  counters: { creates: number; deletes: number; throttled: number; coalesced: number };
+  counters: {
+    creates: number;
+    deletes: number;
+    throttled: number;
+    coalesced: number;
+    /** target condition and priority changes made in place (staged rollouts); absent in older states */
+    retargets?: number;
+  };
 }
