@@ -1,0 +1,39 @@
+// A pod sent with a rollout stage: the same configuration as without one (same id, same content),
+// narrowed to the stage's buckets at a priority above the old ReplicaSet's.
+import { describe, expect, it } from "vitest";
+import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
+import { translatePod } from "../../lib/provider/podActivities.js";
+import { podFixture } from "./providerFixtures.js";
+
+const input = {
+  hub: "hub-a",
+  node: "edge-node",
+  pod: podFixture(),
+  resolved: { configMaps: {}, secrets: {} },
+};
+
+function want(rollout?: { percent: number }) {
+  const result = translatePod({ ...input, ...(rollout && { rollout }) }, defaultNodePolicy);
+  if (!result.accepted) throw new Error(`refused: ${JSON.stringify(result.problems)}`);
+  return result.want.configuration;
+}
+
+describe("a pod translated at a rollout stage", () => {
+  it("keeps the configuration's id and content, so every stage moves one configuration in place", () => {
+    const whole = want();
+    for (const percent of [10, 50, 99]) {
+      const staged = want({ percent });
+      expect(staged.id).toBe(whole.id);
+      expect(staged.content).toEqual(whole.content);
+    }
+  });
+
+  it("targets the stage's buckets within the pod's own target, one priority above it", () => {
+    const whole = want();
+    const staged = want({ percent: 30 });
+    expect(staged.targetCondition).toBe(
+      `(${whole.targetCondition}) AND tags.iotEdgeConnectorRolloutBucket < 30`,
+    );
+    expect(staged.priority).toBe(whole.priority + 1);
+  });
+});
