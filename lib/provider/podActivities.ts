@@ -13,6 +13,7 @@ import type {
 import type { PodLifecycle } from "../status/statusContract.js";
 import type { ResolvedObjects, RolloutStage } from "./providerContract.js";
 import { stagedPriority, stagedTargetCondition } from "../rollout/rolloutStage.js";
+import { stagedRolloutAllowed } from "../translate/annotations.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { PodIdentity } from "./podIdentity.js";
 import type { PodRecord, PodRecords } from "./podRecords.js";
@@ -70,9 +71,10 @@ export function translatePod(
   return {
     accepted: true,
     want: {
-      configuration: rollout
-        ? stagedConfiguration(translation.configuration, rollout.percent)
-        : translation.configuration,
+      configuration:
+        rollout && stagedRolloutAllowed(pod.metadata?.annotations)
+          ? stagedConfiguration(translation.configuration, rollout.percent)
+          : translation.configuration,
       kind: translation.kind,
       modules,
       workload: workloadOf(pod),

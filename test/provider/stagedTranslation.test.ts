@@ -37,3 +37,37 @@ describe("a pod translated at a rollout stage", () => {
     expect(staged.priority).toBe(whole.priority + 1);
   });
 });
+
+describe("the rollout annotation", () => {
+  const annotated = (value: string) => {
+    const pod = podFixture();
+    pod.metadata!.annotations = { ...pod.metadata!.annotations, "iotedge.connector/rollout": value };
+    return pod;
+  };
+
+  it("all-at-once: the stage is ignored and the configuration reaches every device of its target at once", () => {
+    const pod = annotated("all-at-once");
+    const whole = translatePod({ ...input, pod }, defaultNodePolicy);
+    const staged = translatePod({ ...input, pod, rollout: { percent: 10 } }, defaultNodePolicy);
+    expect(staged).toEqual(whole);
+  });
+
+  it("staged is the default and may be said", () => {
+    const result = translatePod(
+      { ...input, pod: annotated("staged"), rollout: { percent: 10 } },
+      defaultNodePolicy,
+    );
+    expect(result.accepted && result.want.configuration.targetCondition).toContain("< 10");
+  });
+
+  it("refuses any other value with the field path", () => {
+    const result = translatePod({ ...input, pod: annotated("canary") }, defaultNodePolicy);
+    expect(result).toMatchObject({
+      accepted: false,
+      reason: "UnsupportedPod",
+      problems: [
+        { field: "metadata.annotations[iotedge.connector/rollout]", reason: "must be staged or all-at-once" },
+      ],
+    });
+  });
+});
