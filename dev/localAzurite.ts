@@ -1,12 +1,15 @@
 // Azurite (the Azure Storage emulator, an npm dependency) as a child process for `npm start`:
 // loopback only, free ports, data in a temp directory removed at stop (or in memory when asked:
 // benchmarks, whose tables grow until disk persistence measures the emulator rather than the code).
+// With `oauth`, it serves HTTPS under a certificate of the local CA and also accepts bearer tokens
+// (Azurite's `--oauth basic`: issuer, audience and lifetime are checked, the signature is not).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { issueServerCertificate, type LocalCa } from "./simulator/certificates.js";
 
 // The emulator's well-known development account (public, documented by Microsoft).
 const account = "devstoreaccount1";
@@ -15,11 +18,16 @@ const startTimeoutMs = 30_000;
 
 export interface LocalAzurite {
   connectionString: string;
+  /** the account's service URIs, as `AzureWebJobsStorage__<service>ServiceUri` takes them */
+  serviceUris: { blob: string; queue: string; table: string };
   stop(): Promise<void>;
 }
 
-export async function startLocalAzurite(options: { inMemory?: boolean } = {}): Promise<LocalAzurite> {
+export async function startLocalAzurite(
+  options: { inMemory?: boolean; oauth?: { ca: LocalCa } } = {},
+): Promise<LocalAzurite> {
   const location = options.inMemory ? undefined : mkdtempSync(path.join(tmpdir(), "connector-azurite-"));
+  const tlsDirectory = options.oauth && mkdtempSync(path.join(tmpdir(), "connector-azurite-tls-"));
   const entry = path.join(
     path.dirname(createRequire(import.meta.url).resolve("azurite/package.json")),
     "dist/src/azurite.js",
@@ -33,6 +41,14 @@ export async function startLocalAzurite(options: { inMemory?: boolean } = {}): P
   ];
   for (const service of ["blob", "queue", "table"])
     args.push(`--${service}Host`, "127.0.0.1", `--${service}Port`, "0");
+  if (options.oauth && tlsDirectory) {
+    const { certPem, keyPem } = await issueServerCertificate(options.oauth.ca, "127.0.0.1");
+    const cert = path.join(tlsDirectory, "cert.pem");
+    const key = path.join(tlsDirectory, "key.pem");
+    writeFileSync(cert, certPem);
+    writeFileSync(key, keyPem, { mode: 0o600 });
+    args.push("--oauth", "basic", "--cert", cert, "--key", key);
+  }
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const output: string[] = [];
@@ -55,8 +71,13 @@ export async function startLocalAzurite(options: { inMemory?: boolean } = {}): P
     child.once("exit", (code) => reject(new Error(`Azurite exited with ${code}:\n${output.join("\n")}`)));
   });
   return {
+    serviceUris: {
+      blob: `${endpoints.Blob}/${account}`,
+      queue: `${endpoints.Queue}/${account}`,
+      table: `${endpoints.Table}/${account}`,
+    },
     connectionString: [
-      "DefaultEndpointsProtocol=http",
+      `DefaultEndpointsProtocol=${options.oauth ? "https" : "http"}`,
       `AccountName=${account}`,
       `AccountKey=${accountKey}`,
       `BlobEndpoint=${endpoints.Blob}/${account}`,
@@ -67,6 +88,7 @@ export async function startLocalAzurite(options: { inMemory?: boolean } = {}): P
       child.kill("SIGTERM");
       await exited;
       if (location) rmSync(location, { recursive: true, force: true });
+      if (tlsDirectory) rmSync(tlsDirectory, { recursive: true, force: true });
     },
   };
 }

@@ -52,13 +52,15 @@ variable "flex_instance_memory_mb" {
 
 variable "connection_mode" {
   description = <<-EOT
-    How the app reaches its storage and the hubs' service API. "keys": connection strings kept in Key
-    Vault (the app as it is today reads AzureWebJobsStorage and HUB_<NAME>_CONNECTION). "identity": the
-    app's managed identity (AzureWebJobsStorage__accountName, HUB_<NAME>_HOSTNAME, no shared keys on the
-    storage account), for an app whose clients take an Entra ID credential.
+    How the app reaches its storage and the hubs' service API. "identity" (the default): the app's
+    system-assigned managed identity (AzureWebJobsStorage__accountName, HUB_<NAME>_HOSTNAME, no shared
+    keys on the storage account) with the roles in roles.tf. "keys": connection strings kept in Key
+    Vault (AzureWebJobsStorage, HUB_<NAME>_CONNECTION), for a subscription where the deployer may not
+    assign roles. Either way each hub's built-in endpoint is read with its service-connect key from
+    Key Vault: the built-in Event Hub-compatible endpoint takes no Entra ID token.
   EOT
   type        = string
-  default     = "keys"
+  default     = "identity"
   validation {
     condition     = contains(["keys", "identity"], var.connection_mode)
     error_message = "connection_mode must be keys or identity."

@@ -1,5 +1,7 @@
 // eventHub triggers fed by @azure/event-hubs' EventHubConsumerClient: the binding's `connection`
-// names the app setting with the connection string, checkpoints and partition ownership live in
+// names the app setting with the connection string, or, as the real extension reads an
+// identity-based connection, `<connection>__fullyQualifiedNamespace` reached with the app's managed
+// identity; checkpoints and partition ownership live in
 // blob storage (container azure-webjobs-eventhub, as the real extension), so several hosts on one
 // storage account share a hub's partitions the way instances of a Functions app do (load balancing
 // and ownership expiry as dev/host/eventHubOptions.ts says), and the function gets what the real extension
@@ -9,12 +11,14 @@
 import {
   EventHubConsumerClient,
   earliestEventPosition,
+  type EventHubConsumerClientOptions,
   type PartitionContext,
   type ReceivedEventData,
   type Subscription,
 } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
-import { ContainerClient } from "@azure/storage-blob";
+import type { StorageConnection } from "../../lib/storage/storageConnection.js";
+import { blobService, hostCredential } from "./hostStorage.js";
 import type { Logger } from "pino";
 import type { Registration } from "./functionsCore.js";
 import type { RpcBindingInfo, RpcTypedData } from "./functionsCoreTypes.js";
@@ -28,7 +32,8 @@ const maxWaitTimeInSeconds = 1;
 interface EventHubFunction {
   registration: Registration;
   triggerName: string;
-  connectionString: string;
+  /** a connection string, or a namespace for the app's managed identity */
+  connection: { connectionString: string } | { fullyQualifiedNamespace: string };
   eventHubName?: string;
   consumerGroup: string;
   many: boolean;
@@ -121,7 +126,11 @@ function toEventHubFunction(
   const setting = typeof trigger.connection === "string" ? trigger.connection : "";
   if (!setting) throw new Error(`${what}: "connection" must name the app setting with the connection string`);
   const connectionString = env[setting];
-  if (!connectionString) throw new Error(`${what}: app setting "${setting}" (its connection) is not set`);
+  const fullyQualifiedNamespace = env[`${setting}__fullyQualifiedNamespace`];
+  if (!connectionString && !fullyQualifiedNamespace)
+    throw new Error(
+      `${what}: app setting "${setting}" (its connection) or "${setting}__fullyQualifiedNamespace" is not set`,
+    );
   const eventHubName =
     typeof trigger.eventHubName === "string" && trigger.eventHubName.length > 0
       ? resolveSettingReferences(trigger.eventHubName, env, what)
@@ -133,12 +142,38 @@ function toEventHubFunction(
   return {
     registration,
     triggerName,
-    connectionString,
+    connection: connectionString
+      ? { connectionString }
+      : { fullyQualifiedNamespace: fullyQualifiedNamespace! },
     eventHubName,
     consumerGroup,
     many: trigger.cardinality === "many",
     binary: trigger.dataType === "binary",
   };
+}
+
+function consumerClient(
+  fn: EventHubFunction,
+  checkpoints: BlobCheckpointStore,
+  options: EventHubConsumerClientOptions,
+): EventHubConsumerClient {
+  if ("fullyQualifiedNamespace" in fn.connection) {
+    if (!fn.eventHubName)
+      throw new Error(`${fn.registration.metadata.name}: an identity-based connection needs eventHubName`);
+    return new EventHubConsumerClient(
+      fn.consumerGroup,
+      fn.connection.fullyQualifiedNamespace,
+      fn.eventHubName,
+      hostCredential(),
+      checkpoints,
+      options,
+    );
+  }
+  const { connectionString } = fn.connection;
+  // As the real extension: an EntityPath in the connection string wins over eventHubName.
+  return fn.eventHubName && !/;\s*EntityPath=/i.test(connectionString)
+    ? new EventHubConsumerClient(fn.consumerGroup, connectionString, fn.eventHubName, checkpoints, options)
+    : new EventHubConsumerClient(fn.consumerGroup, connectionString, checkpoints, options);
 }
 
 export class EventHubTriggers {
@@ -164,48 +199,41 @@ export class EventHubTriggers {
       );
   }
 
-  async start(storageConnectionString: string | undefined): Promise<void> {
+  async start(storage: StorageConnection | undefined): Promise<void> {
     if (this.#functions.length === 0) return;
-    if (!storageConnectionString) {
+    if (!storage) {
       throw new Error(
         "eventHub triggers keep checkpoints in storage: set AzureWebJobsStorage (e.g. Azurite's)",
       );
     }
-    const container = new ContainerClient(storageConnectionString, checkpointContainer);
+    const container = blobService(storage).getContainerClient(checkpointContainer);
     await container.createIfNotExists();
     for (const fn of this.#functions) {
       const checkpoints = new BlobCheckpointStore(container);
-      // As the real extension: an EntityPath in the connection string wins over eventHubName.
       const clientOptions = { loadBalancingOptions: this.#options.loadBalancing };
-      const client =
-        fn.eventHubName && !/;\s*EntityPath=/i.test(fn.connectionString)
-          ? new EventHubConsumerClient(
-              fn.consumerGroup,
-              fn.connectionString,
-              fn.eventHubName,
-              checkpoints,
-              clientOptions,
-            )
-          : new EventHubConsumerClient(fn.consumerGroup, fn.connectionString, checkpoints, clientOptions);
-      const subscription = client.subscribe(
-        {
-          processEvents: (events, context) => this.#process(fn, client, events, context),
-          processError: (error, context) => {
-            this.#logger.warn(
-              { function: fn.registration.metadata.name, partitionId: context.partitionId, err: error },
-              "event hub receive error",
-            );
-            return Promise.resolve();
-          },
-        },
-        {
-          maxBatchSize: this.#options.maxEventBatchSize,
-          maxWaitTimeInSeconds,
-          startPosition: earliestEventPosition,
-        },
-      );
-      this.#running.push({ client, subscription });
+      this.#running.push(this.#subscribe(fn, consumerClient(fn, checkpoints, clientOptions)));
     }
+  }
+
+  #subscribe(fn: EventHubFunction, client: EventHubConsumerClient) {
+    const subscription = client.subscribe(
+      {
+        processEvents: (events, context) => this.#process(fn, client, events, context),
+        processError: (error, context) => {
+          this.#logger.warn(
+            { function: fn.registration.metadata.name, partitionId: context.partitionId, err: error },
+            "event hub receive error",
+          );
+          return Promise.resolve();
+        },
+      },
+      {
+        maxBatchSize: this.#options.maxEventBatchSize,
+        maxWaitTimeInSeconds,
+        startPosition: earliestEventPosition,
+      },
+    );
+    return { client, subscription };
   }
 
   async #process(

@@ -14,6 +14,7 @@ import { TimerTriggers } from "./timerTriggers.js";
 import { EventHubTriggers } from "./eventHubTriggers.js";
 import { readEventHubOptions } from "./eventHubOptions.js";
 import { retryPolicyOf } from "./retryPolicy.js";
+import { hostStorageConnection } from "./hostStorage.js";
 
 export interface LocalHostOptions {
   /** Folder with the app's package.json (its `main` names the entry files) and host.json. */
@@ -126,25 +127,26 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const port = await listen(server, options.port ?? 7071);
   const url = `http://${loopback}:${port}`;
   process.env.WEBSITE_HOSTNAME = `${loopback}:${port}`;
-  const storageConnectionString = options.storageConnectionString ?? process.env.AzureWebJobsStorage;
   try {
+    // A connection string or, as the real host reads it, the identity-based form (AzureWebJobsStorage__*).
+    const storage = hostStorageConnection(options.storageConnectionString);
     if (usesDurable(app.functions)) {
-      if (!storageConnectionString) {
+      if (!storage) {
         throw new Error(
           "the app has durable functions, which need storage: set AzureWebJobsStorage " +
-            "(e.g. the Azurite connection string) or the storageConnectionString option",
+            "(e.g. the Azurite connection string), AzureWebJobsStorage__accountName or the storageConnectionString option",
         );
       }
       durable = await startDurableHost({
         invoker,
         taskHubName: app.taskHubName,
-        storageConnectionString,
+        storage,
         keys,
         hostUrl: url,
         logger,
       });
     }
-    await eventHubs.start(storageConnectionString);
+    await eventHubs.start(storage);
     timers.start();
   } catch (error) {
     await eventHubs.stop();

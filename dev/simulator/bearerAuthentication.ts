@@ -1,5 +1,6 @@
 // Checks `Authorization: Bearer <JWT>` the way IoT Hub does for a Microsoft Entra ID token: signed
-// (RS256) by an issuer the hub trusts, for the IoT Hub audience, within its validity. Failures are
+// (RS256) by an issuer the hub trusts, for the IoT Hub audience, within its validity (the same check
+// serves the Event Hub-compatible endpoint's CBS "jwt" tokens, for the Event Hubs audience). Failures are
 // 401 IotHubUnauthorizedAccess and say why without echoing the token. (Role checks are out of scope:
 // a trusted token may do everything, as with the owner policy.)
 import { verify } from "node:crypto";
@@ -27,23 +28,42 @@ function decodePart<T>(part: string): T | undefined {
   }
 }
 
-/** Throws a 401 HubRestError unless the header carries a valid token from a trusted issuer. */
-export function verifyBearerToken(header: string, issuers: readonly TrustedTokenIssuer[], now: Date): void {
-  const parts = header.slice(bearerPrefix.length).trim().split(".");
+/** A token's verdict: why it is refused, or until when it is good. */
+export type AccessTokenCheck = { refused: string } | { expiresOn: Date };
+
+/**
+ * Checks a JWT access token as Entra ID's relying parties do: signed (RS256) by a trusted issuer, for
+ * one of `audiences`, within its validity. Reasons never echo the token.
+ */
+export function checkAccessToken(
+  token: string,
+  issuers: readonly TrustedTokenIssuer[],
+  audiences: readonly string[],
+  now: Date,
+): AccessTokenCheck {
+  const parts = token.trim().split(".");
   const [encodedHeader = "", encodedClaims = "", signature = ""] = parts;
   const tokenHeader = decodePart<{ alg?: unknown }>(encodedHeader);
   const claims = decodePart<Claims>(encodedClaims);
-  if (parts.length !== 3 || !tokenHeader || !claims) throw unauthorized("bearer token is not a JWT");
-  if (tokenHeader.alg !== "RS256") throw unauthorized("bearer token is not signed with RS256");
+  if (parts.length !== 3 || !tokenHeader || !claims) return { refused: "bearer token is not a JWT" };
+  if (tokenHeader.alg !== "RS256") return { refused: "bearer token is not signed with RS256" };
   const issuer = issuers.find((candidate) => candidate.issuer === claims.iss);
-  if (!issuer) throw unauthorized("bearer token is from an issuer this hub does not trust");
+  if (!issuer) return { refused: "bearer token is from an issuer this hub does not trust" };
   const signed = Buffer.from(`${encodedHeader}.${encodedClaims}`);
   if (!verify("sha256", signed, issuer.publicKey, Buffer.from(signature, "base64url")))
-    throw unauthorized("bearer token signature does not match its issuer's key");
-  if (claims.aud !== iotHubAudience && claims.aud !== `${iotHubAudience}/`)
-    throw unauthorized("bearer token is for another audience");
+    return { refused: "bearer token signature does not match its issuer's key" };
+  const audience = typeof claims.aud === "string" ? claims.aud.replace(/\/+$/, "") : undefined;
+  if (audience === undefined || !audiences.includes(audience))
+    return { refused: "bearer token is for another audience" };
   const seconds = now.getTime() / 1000;
-  if (typeof claims.exp !== "number" || claims.exp <= seconds) throw unauthorized("bearer token expired");
+  if (typeof claims.exp !== "number" || claims.exp <= seconds) return { refused: "bearer token expired" };
   if (typeof claims.nbf === "number" && claims.nbf > seconds + 300)
-    throw unauthorized("bearer token not valid yet");
+    return { refused: "bearer token not valid yet" };
+  return { expiresOn: new Date(claims.exp * 1000) };
+}
+
+/** Throws a 401 HubRestError unless the header carries a valid token from a trusted issuer. */
+export function verifyBearerToken(header: string, issuers: readonly TrustedTokenIssuer[], now: Date): void {
+  const check = checkAccessToken(header.slice(bearerPrefix.length), issuers, [iotHubAudience], now);
+  if ("refused" in check) throw unauthorized(check.refused);
 }

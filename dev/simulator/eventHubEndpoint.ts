@@ -1,15 +1,19 @@
 // The simulated hub's built-in Event Hub-compatible endpoint: an AMQP 1.0 server (rhea) that the
-// unmodified @azure/event-hubs client reads with "...;UseDevelopmentEmulator=true" (plain AMQP, no TLS).
-// It serves what that client uses: CBS put-token with SAS signature checks, the $management READ
+// unmodified @azure/event-hubs client reads with "...;UseDevelopmentEmulator=true" (plain AMQP, no TLS)
+// or, given a certificate, over AMQPS as a namespace (`host:port`) with a TokenCredential: the
+// identity-based connection, whose CBS put-token carries a "jwt" from a trusted issuer for the Event
+// Hubs audience. It serves what that client uses: CBS put-token with SAS or JWT checks, the $management READ
 // requests for hub and partition properties, and partition receivers
 // <hub>/ConsumerGroups/<group>/Partitions/<id> with start filters, link credit and owner levels (epochs:
 // a new receiver with an owner level at least as high as the current ones disconnects them).
 import { once } from "node:events";
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import rhea from "rhea";
-import type { Connection, EventContext, Message, Receiver, Sender } from "rhea";
+import type { Connection, EventContext, Message, Receiver, Sender, ServerConnectionOptions } from "rhea";
 import type { EventLog } from "./eventLog.js";
-import { audiencePath, checkSasToken, pathCovers, type SasKey } from "./eventHubSas.js";
+import { checkAccessToken } from "./bearerAuthentication.js";
+import { audiencePath, checkSasToken, pathCovers, type SasCheck, type SasKey } from "./eventHubSas.js";
+import type { TrustedTokenIssuer } from "./localTokenIssuer.js";
 import { parseStartFilter, startSequenceNumber } from "./eventHubStartPosition.js";
 import { PartitionReader } from "./eventHubPartitionReader.js";
 
@@ -25,10 +29,16 @@ export interface EventHubEndpointOptions {
   sharedAccessKey: string;
   /** Consumer groups besides $Default. */
   consumerGroups?: readonly string[];
+  /** Issuers whose "jwt" tokens (Event Hubs audience) are accepted besides the SAS key. */
+  tokenIssuers?: readonly TrustedTokenIssuer[];
+  /** A server certificate: the endpoint also listens with TLS (AMQPS) on a port of its own. */
+  tls?: { certPem: string; keyPem: string };
 }
 
 export interface EventHubEndpoint {
   readonly port: number;
+  /** The AMQPS port when a certificate was given: `host:tlsPort` is the namespace for a TokenCredential. */
+  readonly tlsPort?: number;
   /** Event Hubs connection string for @azure/event-hubs; it contains the key, so never log it. */
   readonly connectionString: string;
   /** Partition receivers currently attached, optionally of one consumer group (for tests and diagnostics). */
@@ -40,6 +50,9 @@ const DEFAULT_CONSUMER_GROUP = "$Default";
 const CBS_ADDRESS = "$cbs";
 const MANAGEMENT_ADDRESS = "$management";
 const SAS_TOKEN_TYPE = "servicebus.windows.net:sastoken";
+const JWT_TOKEN_TYPE = "jwt";
+/** The Event Hubs audience of Entra ID tokens (the SDK asks for `https://eventhubs.azure.net//.default`). */
+const EVENT_HUBS_AUDIENCE = "https://eventhubs.azure.net";
 const EPOCH_PROPERTY = "com.microsoft:epoch";
 const RUNTIME_METRIC_CAPABILITY = "com.microsoft:enable-receiver-runtime-metric";
 const RECEIVER_ADDRESS = /^([^/]+)\/ConsumerGroups\/([^/]+)\/Partitions\/([^/]+)$/i;
@@ -90,6 +103,20 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
     return false;
   }
 
+  /** A SAS token (its audience must cover the resource) or a trusted JWT (any resource of the namespace). */
+  function checkToken(type: "sas" | "jwt", token: unknown): SasCheck {
+    if (type === "sas") return checkSasToken(token, key);
+    const check = checkAccessToken(
+      String(token),
+      options.tokenIssuers ?? [],
+      [EVENT_HUBS_AUDIENCE],
+      new Date(),
+    );
+    if ("refused" in check)
+      return { ok: false, reason: check.refused, condition: "amqp:unauthorized-access" };
+    return { ok: true, audience: "", expiresOn: check.expiresOn };
+  }
+
   function entityNotFound(address: string) {
     return {
       condition: "amqp:not-found",
@@ -118,16 +145,22 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
       reply(context, 400, `unsupported $cbs operation ${String(properties["operation"])}`);
       return;
     }
-    if (properties["type"] !== SAS_TOKEN_TYPE) {
+    const type =
+      properties["type"] === SAS_TOKEN_TYPE
+        ? "sas"
+        : properties["type"] === JWT_TOKEN_TYPE
+          ? "jwt"
+          : undefined;
+    if (type === undefined) {
       reply(
         context,
         401,
-        `unsupported token type ${String(properties["type"])}: use a shared access signature`,
+        `unsupported token type ${String(properties["type"])}: use a shared access signature or a jwt`,
       );
       return;
     }
     const claimed: unknown = properties["name"];
-    const check = checkSasToken(request.body, key);
+    const check = checkToken(type, request.body);
     if (!check.ok) {
       reply(context, 401, `Unauthorized: ${check.reason}.`);
       return;
@@ -145,7 +178,9 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
   function onManagementRequest(context: EventContext): void {
     const request = context.message as Message;
     const properties = request.application_properties ?? {};
-    const check = checkSasToken(properties["security_token"], key);
+    const token: unknown = properties["security_token"];
+    const isSas = typeof token === "string" && token.startsWith("SharedAccessSignature ");
+    const check = checkToken(isSas ? "sas" : "jwt", token);
     if (!check.ok) {
       reply(context, 401, `Unauthorized: ${check.reason}.`);
       return;
@@ -334,22 +369,33 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
 
   container.on("connection_open", (context: EventContext) => connections.add(context.connection));
   const sockets = new Set<Socket>();
-  const server = container.listen({ host, port: options.port });
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) =>
-      reject(new Error(`event hub endpoint could not listen on ${host}:${options.port}: ${error.message}`));
-    server.once("error", onError);
-    server.once("listening", () => {
-      server.off("error", onError);
-      resolve();
+  const servers: Server[] = [];
+  async function listen(listenOptions: ServerConnectionOptions, port: number): Promise<number> {
+    const server: Server = container.listen(listenOptions);
+    servers.push(server);
+    server.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
     });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : options.port;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) =>
+        reject(new Error(`event hub endpoint could not listen on ${host}:${port}: ${error.message}`));
+      server.once("error", onError);
+      server.once("listening", () => {
+        server.off("error", onError);
+        resolve();
+      });
+    });
+    const address = server.address();
+    return typeof address === "object" && address !== null ? address.port : port;
+  }
+  const port = await listen({ host, port: options.port }, options.port);
+  const tlsPort =
+    options.tls &&
+    (await listen(
+      { transport: "tls", host, port: 0, cert: options.tls.certPem, key: options.tls.keyPem },
+      0,
+    ));
   const endpointHost = host.includes(":") ? `[${host}]` : host;
   const connectionString =
     `Endpoint=sb://${endpointHost}:${port}/;SharedAccessKeyName=${key.keyName};` +
@@ -358,6 +404,7 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
   let stopped: Promise<void> | undefined;
   return {
     port,
+    ...(tlsPort !== undefined && { tlsPort }),
     connectionString,
     openReceiverCount(consumerGroup) {
       const readerList = [...readers.values()];
@@ -368,8 +415,8 @@ export async function startEventHubEndpoint(options: EventHubEndpointOptions): P
     stop() {
       stopped ??= (async () => {
         for (const reader of [...readers.values()]) reader.close();
-        const closed = once(server, "close");
-        server.close();
+        const closed = Promise.all(servers.map((server) => once(server, "close")));
+        for (const server of servers) server.close();
         // Tell connected clients why, let rhea write the close frames, then end the sockets.
         for (const connection of connections) {
           if (connection.is_open()) {

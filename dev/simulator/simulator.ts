@@ -97,6 +97,11 @@ export interface RunningSimulator {
   iotHubConnectionString: string;
   /** Contains the key: never log it. */
   eventHubConnectionString: string;
+  /**
+   * With trusted token issuers: the built-in endpoint as a namespace (`host:port`, AMQPS) for an
+   * identity-based connection (`<CONNECTION>__fullyQualifiedNamespace`, a TokenCredential).
+   */
+  eventHubNamespace?: string;
   /** The CA certificate clients must trust (NODE_EXTRA_CA_CERTS). */
   caCertPath: string;
   eventLog: EventLog;
@@ -256,6 +261,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       log: eventLog,
       sharedAccessKeyName: policy.keyName,
       sharedAccessKey: policy.key,
+      ...(options.trustedTokenIssuers?.length && {
+        tokenIssuers: options.trustedTokenIssuers,
+        tls: certificate,
+      }),
     });
   } catch (error) {
     server.close();
@@ -271,6 +280,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     amqpPort: endpoint.port,
     iotHubConnectionString: `HostName=${host};SharedAccessKeyName=${policy.keyName};SharedAccessKey=${policy.key}`,
     eventHubConnectionString: endpoint.connectionString,
+    ...(endpoint.tlsPort !== undefined && { eventHubNamespace: `${host}:${endpoint.tlsPort}` }),
     caCertPath: ca.certPath,
     eventLog,
     fleet: {

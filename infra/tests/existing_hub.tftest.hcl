@@ -1,14 +1,15 @@
 # An existing hub referred to by resource id (in another resource group), beside a new one, on
-# Elastic Premium, the app reaching storage and hubs with connection strings from Key Vault (the
-# default connection_mode "keys"). The azurerm provider is mocked.
+# Elastic Premium, the app reaching storage and hubs with connection strings from Key Vault
+# (connection_mode "keys", chosen; the default is "identity"). The azurerm provider is mocked.
 mock_provider "azurerm" {
   source = "./tests/mocks"
 }
 
 variables {
-  name         = "edgeconn"
-  location     = "westeurope"
-  hosting_plan = "ElasticPremium"
+  name            = "edgeconn"
+  location        = "westeurope"
+  hosting_plan    = "ElasticPremium"
+  connection_mode = "keys"
   hubs = {
     "factory-7" = {
       existing_resource_id = "/subscriptions/00000000-0000-0000-0000-00000000aaaa/resourceGroups/plant-iot/providers/Microsoft.Devices/IotHubs/factory-7"

@@ -1,14 +1,13 @@
-# A new deployment from nothing: two new hubs, Flex Consumption, the app reaching storage and hubs
-# with its managed identity. The azurerm provider is mocked: `apply` below creates nothing, it
-# computes the configuration with made-up ids.
+# A new deployment from nothing with the defaults: two new hubs, Flex Consumption, the app reaching
+# storage and hubs with its managed identity (connection_mode "identity", not set here). The azurerm
+# provider is mocked: `apply` below creates nothing, it computes the configuration with made-up ids.
 mock_provider "azurerm" {
   source = "./tests/mocks"
 }
 
 variables {
-  name            = "edgeconn"
-  location        = "westeurope"
-  connection_mode = "identity"
+  name     = "edgeconn"
+  location = "westeurope"
   hubs = {
     "plant-a" = { sku = "S1", units = 2 }
     "plant-b" = { sku = "S3", units = 1, consumer_group = "connector", base_deployment = false }
@@ -97,6 +96,18 @@ run "runs_node_22_on_flex_consumption_with_a_system_assigned_identity" {
       !azurerm_storage_account.connector.shared_access_key_enabled
     )
     error_message = "the app must reach its storage with its system-assigned identity, and the account allow no shared keys"
+  }
+}
+
+run "reaches_storage_and_hubs_by_managed_identity_by_default" {
+  assert {
+    condition = (
+      var.connection_mode == "identity" &&
+      length(azurerm_key_vault_secret.storage_connection) == 0 &&
+      length(azurerm_key_vault_secret.hub_connection) == 0 &&
+      length(azurerm_iothub_shared_access_policy.service) == 0
+    )
+    error_message = "without connection_mode the app must use its identity: no storage or hub service key is made or kept"
   }
 }
 

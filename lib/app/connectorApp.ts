@@ -17,6 +17,8 @@ import type { SchedulerSettings } from "../scheduler/schedulerState.js";
 import type { HubSchedulerView } from "../scheduler/schedulerContract.js";
 import { HubStatusRegistry } from "../status/hubStatusRegistry.js";
 import { StatusStore } from "../status/statusStore.js";
+import type { StorageConnection } from "../storage/storageConnection.js";
+import { appCredential } from "./appIdentity.js";
 import { readSchedulerView } from "./durableWorkflows.js";
 import {
   appSettingNames,
@@ -25,6 +27,7 @@ import {
   type AppSettings,
   type HubSettings,
 } from "./settings.js";
+import { readStorageSettings } from "./storageSettings.js";
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -50,13 +53,16 @@ export class ConnectorApp {
 
   constructor(
     readonly settings: AppSettings,
-    storageConnection: string,
-    /** signs in to hubs configured by HUB_<NAME>_HOSTNAME (a managed identity's credential) */
-    private readonly hubCredential?: TokenCredential,
+    /** a connection string, or the identity form (storageSettings.ts) */
+    storage: string | StorageConnection,
+    /** the app's managed identity: signs in to identity-based storage and to hubs by HUB_<NAME>_HOSTNAME */
+    private readonly credential?: TokenCredential,
   ) {
-    this.records = PodRecords.fromConnectionString(storageConnection);
+    const connection: StorageConnection =
+      typeof storage === "string" ? { kind: "connectionString", connectionString: storage } : storage;
+    this.records = PodRecords.forStorage(connection, credential);
     this.nodeCredentials = new NodeCredentials(settings.nodes);
-    this.statusStore = StatusStore.fromConnectionString(storageConnection);
+    this.statusStore = StatusStore.forStorage(connection, credential);
     this.hubStatuses = new HubStatusRegistry((hub) => ({
       hub,
       store: this.statusStore,
@@ -76,11 +82,10 @@ export class ConnectorApp {
   }
 
   static fromEnvironment(env: Environment = process.env): ConnectorApp {
+    const storage = readStorageSettings(env);
     const settings = readAppSettings(env);
-    const storage = env[appSettingNames.storage];
-    if (!storage)
-      throw new Error(`app setting ${appSettingNames.storage} is required (the app's tables live there)`);
-    return new ConnectorApp(settings, storage);
+    const byIdentity = storage.kind === "identity" || settings.hubs.some((hub) => hub.hostName !== undefined);
+    return new ConnectorApp(settings, storage, byIdentity ? appCredential(env) : undefined);
   }
 
   hubSettings(hub: string): HubSettings {
@@ -135,14 +140,10 @@ export class ConnectorApp {
   private hubConnection(hub: string): string | HubIdentitySettings {
     const { connectionString, hostName } = this.hubSettings(hub);
     if (connectionString !== undefined) return connectionString;
-    if (hostName !== undefined && this.hubCredential !== undefined)
-      return { hostName, credential: this.hubCredential };
-    // The hub client takes a credential; the Functions app has no credential implementation yet
-    // (@azure/identity is not among its dependencies).
-    const names = hubSettingNames(hub);
-    throw new Error(
-      `hub "${hub}": ${names.hostName} (managed identity) needs a credential the app does not have yet; set ${names.connection} to a service connection string`,
-    );
+    if (hostName !== undefined && this.credential !== undefined)
+      return { hostName, credential: this.credential };
+    // Only an app built without fromEnvironment (a test) can get here.
+    throw new Error(`hub "${hub}": ${hubSettingNames(hub).hostName} (managed identity) needs a credential`);
   }
 }
 

@@ -7,6 +7,7 @@ import { hubSkus, type HubSku } from "../scheduler/hubBudget.js";
 import type { BaseDeploymentSettings } from "../provider/baseDeployment.js";
 import { parseFleetPolicy, PolicyError, type FleetPolicy } from "../policy/fleetPolicy.js";
 import type { NodeRegistration } from "../provider/nodeCredentials.js";
+import { checkHostName, checkIdentityProperties } from "./identityConnection.js";
 
 /** Prefix of a hub's own settings: `HUB_` + the hub name upper-cased, other characters as `_`. */
 export function hubSettingPrefix(hubName: string): string {
@@ -39,6 +40,7 @@ export function hubSettingNames(hubName: string) {
 
 /** Settings that are not per hub. */
 export const appSettingNames = {
+  /** a connection string, or the identity form `AzureWebJobsStorage__accountName` (storageSettings.ts) */
   storage: "AzureWebJobsStorage",
   hubs: "CONNECTOR_HUBS",
   /** JSON: the virtual nodes that may call the provider API, [{cluster, hub, node, keySha256}] */
@@ -144,10 +146,8 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
         setting: names.connection,
         reason: `set exactly one of ${names.connection} and ${names.hostName}`,
       });
-    const eventsConfigured =
-      Boolean(env[names.eventsConnection]) ||
-      Boolean(env[`${names.eventsConnection}__fullyQualifiedNamespace`]);
-    if (!eventsConfigured) problems.push({ setting: names.eventsConnection, reason: "is required" });
+    if (hostName !== undefined) checkHostName(hostName, names.hostName, problems);
+    readEventsConnection(env, names.eventsConnection, problems);
     const eventsName = env[names.eventsName] ?? "";
     if (eventsName === "") problems.push({ setting: names.eventsName, reason: "is required" });
     const sku = (env[names.sku] || "S1") as HubSku;
@@ -219,6 +219,23 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
   };
   if (problems.length > 0) throw new SettingsError(problems);
   return settings;
+}
+
+/**
+ * The eventHub trigger's connection, read by the host: a connection string, or the identity form
+ * `<setting>__fullyQualifiedNamespace` (the app's managed identity), never both.
+ */
+function readEventsConnection(env: Environment, setting: string, problems: SettingsError["problems"]) {
+  const namespaceSetting = `${setting}__fullyQualifiedNamespace`;
+  const connectionString = env[setting];
+  const namespace = env[namespaceSetting];
+  if (!connectionString && !namespace) problems.push({ setting, reason: "is required" });
+  else if (connectionString && namespace)
+    problems.push({ setting, reason: `set either the connection string or ${namespaceSetting}` });
+  else if (namespace) {
+    checkHostName(namespace, namespaceSetting, problems);
+    checkIdentityProperties(env, setting, problems);
+  }
 }
 
 /** CONNECTOR_NODES: each node's hub must be served, and no key may open two nodes. */

@@ -4,6 +4,8 @@
 import { createHash } from "node:crypto";
 import { RestError, type TableEntity } from "@azure/data-tables";
 import { LazyTable } from "../storage/lazyTable.js";
+import type { StorageConnection } from "../storage/storageConnection.js";
+import type { TokenCredential } from "@azure/core-auth";
 import type { PodLifecycle } from "../status/statusContract.js";
 import type { PodIdentity } from "./podIdentity.js";
 
@@ -110,6 +112,10 @@ export class PodRecords {
 
   static fromConnectionString(connectionString: string): PodRecords {
     return new PodRecords(LazyTable.fromConnectionString(connectionString, podTableName));
+  }
+
+  static forStorage(connection: StorageConnection, credential?: TokenCredential): PodRecords {
+    return new PodRecords(LazyTable.forStorage(connection, podTableName, credential));
   }
 
   async get(pod: PodIdentity): Promise<PodRecord | undefined> {

@@ -16,6 +16,8 @@ import { randomUUID } from "node:crypto";
 import { RestError, type TableClient, type TableEntity, type TransactionAction } from "@azure/data-tables";
 import { entitySizedParts, fromJsonProperties, jsonProperties } from "../storage/chunkedJson.js";
 import { LazyTable } from "../storage/lazyTable.js";
+import type { StorageConnection } from "../storage/storageConnection.js";
+import type { TokenCredential } from "@azure/core-auth";
 import type { DeviceState } from "./deviceState.js";
 import { sumFleetStatus, sumFleetStatuses, type FleetPartsRow } from "./fleetSum.js";
 import type { FleetStatus } from "./statusContract.js";
@@ -99,6 +101,10 @@ export class StatusStore {
 
   static fromConnectionString(connectionString: string): StatusStore {
     return new StatusStore(LazyTable.fromConnectionString(connectionString, statusTableName));
+  }
+
+  static forStorage(connection: StorageConnection, credential?: TokenCredential): StatusStore {
+    return new StatusStore(LazyTable.forStorage(connection, statusTableName, credential));
   }
 
   // ---- reading: what the API and the reconcile timer see ---------------------------------------------

@@ -1,6 +1,8 @@
 // An Azure Table (Azure Storage or Azurite) created on first use: the pod records and the status
 // pipeline each keep one in the app's storage account (AzureWebJobsStorage).
+import type { TokenCredential } from "@azure/core-auth";
 import { TableClient } from "@azure/data-tables";
+import type { StorageConnection } from "./storageConnection.js";
 
 export class LazyTable {
   private ready: Promise<void> | undefined;
@@ -15,6 +17,19 @@ export class LazyTable {
     return new LazyTable(
       TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection }),
     );
+  }
+
+  /** The table in the account by either form; the identity form needs the app's credential. */
+  static forStorage(
+    connection: StorageConnection,
+    tableName: string,
+    credential?: TokenCredential,
+  ): LazyTable {
+    if (connection.kind === "connectionString")
+      return LazyTable.fromConnectionString(connection.connectionString, tableName);
+    if (credential === undefined)
+      throw new Error(`table "${tableName}": the identity-based storage connection needs a credential`);
+    return new LazyTable(new TableClient(connection.serviceUris.table, tableName, credential));
   }
 
   /** The table, created once per process (a failed creation is tried again on the next use). */

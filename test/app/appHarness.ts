@@ -10,10 +10,22 @@ import type { ProviderPodStatus } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import type { HostProcess } from "../../dev/host/hostProcess.js";
-import { masterKey, providerCall, startAppHost } from "../support/appHost.js";
+import {
+  appHostEnvironment,
+  masterKey,
+  providerCall,
+  startAppHost,
+  type AppHostOptions,
+} from "../support/appHost.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
 import { localNodes, type LocalNode } from "../../dev/connector/localNodes.js";
+import { ensureLocalCa } from "../../dev/simulator/certificates.js";
+import { LocalTokenIssuer } from "../../dev/simulator/localTokenIssuer.js";
+import { startManagedIdentityEndpoint } from "../../dev/simulator/managedIdentityEndpoint.js";
+
+/** Azurite's OAuth mode takes tokens only from issuers that look like Entra ID's. */
+const entraLikeIssuer = "https://sts.windows.net/00000000-0000-4000-8000-00000000cafe/";
 
 export const hub = "hub1";
 export const node = "edge-node";
@@ -45,6 +57,8 @@ export interface AppHarness {
   /** Azurite, where the app keeps its pod records and durable state */
   storageConnectionString: string;
   hubClient: HubClient;
+  /** the settings the host runs the app with */
+  appSettings: Record<string, string>;
   host(): HostProcess;
   /** stops the running host (SIGTERM unless told) and starts another on the same storage */
   restartHost(signal?: NodeJS.Signals): Promise<void>;
@@ -58,25 +72,37 @@ export interface AppHarness {
   stop(): Promise<void>;
 }
 
-/** `env`: more app settings (FLEET_POLICY, ...) on top of the harness's own. */
-export async function startAppHarness(options: { env?: Record<string, string> } = {}): Promise<AppHarness> {
-  const azurite: LocalAzurite = await startLocalAzurite();
+/**
+ * `env`: more app settings (FLEET_POLICY, ...) on top of the harness's own. `identity`: no key in the
+ * app's settings; it reaches Azurite (OAuth mode), the hub and its events with its managed identity,
+ * tokens from a local App Service identity endpoint signed by an issuer both trust.
+ */
+export async function startAppHarness(
+  options: { env?: Record<string, string>; identity?: boolean } = {},
+): Promise<AppHarness> {
+  const issuer = options.identity ? new LocalTokenIssuer(entraLikeIssuer) : undefined;
+  const identity = issuer && (await startManagedIdentityEndpoint({ issuer }));
+  const azurite: LocalAzurite = await startLocalAzurite(
+    identity ? { oauth: { ca: await ensureLocalCa() } } : {},
+  );
   const simulator = await startTestSimulator({
     hubName: hub,
     evaluationIntervalMs: 200,
     devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
+    ...(issuer && { trustedTokenIssuers: [issuer] }),
   });
-  const start = () =>
-    startAppHost({
-      azurite,
-      simulator,
-      nodes: registered,
-      env: {
-        CONFIGURATION_RELEASE_GRACE_SECONDS: "0",
-        [hubSettingNames(hub).baseDeployment]: "true",
-        ...options.env,
-      },
-    });
+  const hostOptions: AppHostOptions = {
+    azurite,
+    simulator,
+    ...(identity && { identity: identity.environment }),
+    nodes: registered,
+    env: {
+      CONFIGURATION_RELEASE_GRACE_SECONDS: "0",
+      [hubSettingNames(hub).baseDeployment]: "true",
+      ...options.env,
+    },
+  };
+  const start = () => startAppHost(hostOptions);
   let host = await start();
   const hubClient = createHubClient(simulator.iotHubConnectionString, {
     trustedCa: readFileSync(simulator.caCertPath, "utf8"),
@@ -86,6 +112,7 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
   return {
     simulator,
     storageConnectionString: azurite.connectionString,
+    appSettings: appHostEnvironment(hostOptions),
     hubClient,
     host: () => host,
     async restartHost(signal) {
@@ -115,6 +142,7 @@ export async function startAppHarness(options: { env?: Record<string, string> } 
       await host.stop();
       await simulator.stop();
       await azurite.stop();
+      await identity?.stop();
     },
   };
 }

@@ -38,7 +38,7 @@ describe("the app's process-wide objects", () => {
         HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
         HUB_HUB_A_EVENTS_NAME: "hub-a",
       }),
-    ).toThrow(/AzureWebJobsStorage is required/);
+    ).toThrow(/AzureWebJobsStorage: is required/);
   });
 
   it("gives a hub the runtime base deployment unless HUB_<NAME>_BASE_DEPLOYMENT is false", () => {
@@ -67,6 +67,17 @@ describe("the app's process-wide objects", () => {
     expect(() => new ConnectorApp(byHostName, storage).hubClient("hub-a")).toThrow(
       /HUB_HUB_A_HOSTNAME \(managed identity\) needs a credential/,
     );
+  });
+
+  it("builds from settings with no key anywhere: storage, hub and events by the app's managed identity", () => {
+    const app = ConnectorApp.fromEnvironment({
+      AzureWebJobsStorage__accountName: "connstore1",
+      CONNECTOR_HUBS: "hub-a",
+      HUB_HUB_A_HOSTNAME: "hub-a.azure-devices.net",
+      HUB_HUB_A_EVENTS_CONNECTION__fullyQualifiedNamespace: "ihsuprod-a.servicebus.windows.net",
+      HUB_HUB_A_EVENTS_NAME: "hub-a",
+    });
+    expect(app.hubClient("hub-a").hostName).toBe("hub-a.azure-devices.net");
   });
 
   it("checks CONNECTOR_NODES: each node's hub must be served and no key may open two nodes", () => {

@@ -42,6 +42,12 @@ function hubInputs(reach: (hub: string) => { host_name: string } | { connection:
   ) as AppSettingsModuleInputs["hubs"];
 }
 
+/** What the app also reads: the other form of each connection, and the identity's optional properties. */
+const storage = appSettingNames.storage;
+const storageIdentityProperties = [`${storage}__clientId`, `${storage}__credential`];
+const storageServiceUris = ["blob", "queue", "table"].map((service) => `${storage}__${service}ServiceUri`);
+const eventsNamespaces = hubNames.map((hub) => `${hubSettingNames(hub).eventsConnection}__fullyQualifiedNamespace`);
+
 function recordingEnvironment(settings: Record<string, string>) {
   const read = new Set<string>();
   const env = new Proxy(settings, {
@@ -117,9 +123,17 @@ describe("infra app settings, connection_mode keys (connection strings from Key 
     expect(Object.keys(settings).filter((name) => !read.has(name))).toEqual([]);
   });
 
-  it("sets every setting the app reads, but the host names a managed identity would use", () => {
+  it("sets every setting the app reads, but the identity forms of storage, hubs and events", () => {
     const missing = [...read].filter((name) => settings[name] === undefined).sort();
-    expect(missing).toEqual(hubNames.map((hub) => hubSettingNames(hub).hostName).sort());
+    expect(missing).toEqual(
+      [
+        ...hubNames.map((hub) => hubSettingNames(hub).hostName),
+        ...eventsNamespaces,
+        `${storage}__accountName`,
+        ...storageServiceUris,
+        ...storageIdentityProperties,
+      ].sort(),
+    );
   });
 });
 
@@ -136,8 +150,7 @@ describe("infra app settings, connection_mode identity (managed identity)", () =
     });
     const recording = recordingEnvironment(settings);
     read = recording.read;
-    // The app's own tables still need a storage connection string (ConnectorApp.fromEnvironment): settings only.
-    readAppSettings(recording.env);
+    ConnectorApp.fromEnvironment(recording.env);
   });
 
   it("passes the app's settings check with the hubs reached by host name", () => {
@@ -148,15 +161,25 @@ describe("infra app settings, connection_mode identity (managed identity)", () =
     ]);
   });
 
-  it("sets no setting that the app does not read, but identity-based host storage", () => {
-    expect(Object.keys(settings).filter((name) => !read.has(name))).toEqual([storageAccountSetting]);
+  it("sets no setting that the app does not read, storage by account name among them", () => {
+    expect(Object.keys(settings).filter((name) => !read.has(name))).toEqual([]);
     expect(settings[storageAccountSetting]).toBe("edgeconnsa");
     expect(settings[appSettingNames.storage]).toBeUndefined();
   });
 
-  it("sets every setting the app reads, but the hub connection strings the identity replaces", () => {
+  it("sets every setting the app reads, but the connection strings the identity replaces and its options", () => {
     const missing = [...read].filter((name) => settings[name] === undefined).sort();
-    expect(missing).toEqual(hubNames.map((hub) => hubSettingNames(hub).connection).sort());
+    expect(missing).toEqual(
+      [
+        ...hubNames.map((hub) => hubSettingNames(hub).connection),
+        // the built-in endpoint takes no Entra ID token: its connection string stays (from Key Vault)
+        ...eventsNamespaces,
+        storage,
+        ...storageServiceUris,
+        ...storageIdentityProperties,
+        "AZURE_CLIENT_ID",
+      ].sort(),
+    );
   });
 
   it("names every app-wide and per-hub setting of lib/app/settings.ts in one of its forms", () => {

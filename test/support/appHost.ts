@@ -4,6 +4,7 @@
 import path from "node:path";
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import type { LocalAzurite } from "../../dev/localAzurite.js";
+import type { ManagedIdentityEndpoint } from "../../dev/simulator/managedIdentityEndpoint.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { appSettingNames, hubSettingNames } from "../../lib/app/settings.js";
 import { localNodeSettings, type LocalNode } from "../../dev/connector/localNodes.js";
@@ -12,30 +13,55 @@ const root = path.resolve(import.meta.dirname, "../..");
 export const masterKey = "provider-test-master-key";
 
 export interface AppHostOptions {
-  azurite: Pick<LocalAzurite, "connectionString">;
+  azurite: Pick<LocalAzurite, "connectionString" | "serviceUris">;
   simulator: RunningSimulator;
   /** entry glob, default every registration */
   entry?: string;
   /** the virtual nodes registered with the app (CONNECTOR_NODES and their keys); none unless told */
   nodes?: readonly LocalNode[];
   env?: Record<string, string>;
+  /**
+   * No key in the settings: storage (Azurite in OAuth mode), hub and events by the app's managed
+   * identity, whose tokens come from this App Service identity endpoint.
+   */
+  identity?: ManagedIdentityEndpoint["environment"];
 }
 
 /** The app settings of an instance serving the simulator's hub. */
 export function appHostEnvironment(options: AppHostOptions): Record<string, string> {
-  const { azurite, simulator } = options;
+  const { simulator } = options;
   const names = hubSettingNames(simulator.hubName);
   return {
     // trust the simulator's CA even when this process was not started with it (benchmarks)
     NODE_EXTRA_CA_CERTS: simulator.caCertPath,
     ...(options.nodes ? localNodeSettings(options.nodes) : {}),
     LOCAL_HOST_MASTER_KEY: masterKey,
-    [appSettingNames.storage]: azurite.connectionString,
+    ...(options.identity ? identityConnections(options) : keyConnections(options)),
     [appSettingNames.hubs]: simulator.hubName,
-    [names.connection]: simulator.iotHubConnectionString,
-    [names.eventsConnection]: simulator.eventHubConnectionString,
     [names.eventsName]: simulator.hubName,
     ...options.env,
+  };
+}
+
+function keyConnections({ azurite, simulator }: AppHostOptions): Record<string, string> {
+  const names = hubSettingNames(simulator.hubName);
+  return {
+    [appSettingNames.storage]: azurite.connectionString,
+    [names.connection]: simulator.iotHubConnectionString,
+    [names.eventsConnection]: simulator.eventHubConnectionString,
+  };
+}
+
+function identityConnections({ azurite, simulator, identity }: AppHostOptions): Record<string, string> {
+  const names = hubSettingNames(simulator.hubName);
+  if (!simulator.eventHubNamespace) throw new Error("the simulator trusts no token issuer");
+  return {
+    ...identity,
+    [`${appSettingNames.storage}__blobServiceUri`]: azurite.serviceUris.blob,
+    [`${appSettingNames.storage}__queueServiceUri`]: azurite.serviceUris.queue,
+    [`${appSettingNames.storage}__tableServiceUri`]: azurite.serviceUris.table,
+    [names.hostName]: simulator.host,
+    [`${names.eventsConnection}__fullyQualifiedNamespace`]: simulator.eventHubNamespace,
   };
 }
 

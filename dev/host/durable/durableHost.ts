@@ -10,6 +10,7 @@ import { close, listen } from "../serverLifecycle.js";
 import { DurableExtension } from "./durableExtension.js";
 import { durableHttpApi } from "./durableHttpApi.js";
 import { TaskHubStorage } from "./taskHubStorage.js";
+import type { StorageConnection } from "../../../lib/storage/storageConnection.js";
 
 export interface DurableHost {
   extension: DurableExtension;
@@ -24,13 +25,13 @@ const rpcBase = "durabletask";
 export async function startDurableHost(options: {
   invoker: HostInvoker;
   taskHubName: string;
-  storageConnectionString: string;
+  storage: StorageConnection;
   keys: HostKeys;
   hostUrl: string;
   logger: Logger;
 }): Promise<DurableHost> {
   const { invoker, taskHubName, keys, hostUrl, logger } = options;
-  const storage = new TaskHubStorage(options.storageConnectionString, taskHubName);
+  const storage = new TaskHubStorage(options.storage, taskHubName);
   const extension = new DurableExtension({ storage, invoker, taskHubName, logger });
   await extension.start();
 

@@ -4,8 +4,10 @@
 // control (events for orchestrations, timers as delayed messages), work items (activities) and
 // entity operations.
 import { randomUUID } from "node:crypto";
-import { BlobServiceClient, RestError, type ContainerClient } from "@azure/storage-blob";
-import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
+import { RestError, type ContainerClient } from "@azure/storage-blob";
+import type { QueueClient } from "@azure/storage-queue";
+import type { StorageConnection } from "../../../lib/storage/storageConnection.js";
+import { blobService, hostStorageConnection, queueService } from "../hostStorage.js";
 
 export type QueueName = "control" | "workitems" | "entities";
 
@@ -50,13 +52,12 @@ export class TaskHubStorage {
   readonly #queues: Record<QueueName, QueueClient>;
   readonly #sentListeners = new Set<(queue: QueueName) => void>();
 
-  constructor(connectionString: string, taskHubName: string) {
+  /** `connection`: a connection string, or the identity-based form (the app's managed identity). */
+  constructor(connection: string | StorageConnection, taskHubName: string) {
     const prefix = taskHubName.toLowerCase();
-    this.#container = BlobServiceClient.fromConnectionString(
-      connectionString,
-      clientOptions,
-    ).getContainerClient(`${prefix}-state`);
-    const queues = QueueServiceClient.fromConnectionString(connectionString, clientOptions);
+    const account = hostStorageConnection(connection)!;
+    this.#container = blobService(account, clientOptions).getContainerClient(`${prefix}-state`);
+    const queues = queueService(account, clientOptions);
     this.#queues = {
       control: queues.getQueueClient(`${prefix}-control`),
       workitems: queues.getQueueClient(`${prefix}-workitems`),
