@@ -58,6 +58,8 @@ interface SentPod {
   uid: string;
   /** the pod's desired state and its rollout stage */
   fingerprint: string;
+  /** the rollout stage it was sent with */
+  rollout?: RolloutStage;
   /** the provider refused this content (4xx); wait for a change instead of retrying */
   refused: boolean;
   /** when the provider accepted it (a pod sent during a reconcile may be missing from its list) */
@@ -259,17 +261,19 @@ export class PodController {
     const pod = this.informer.get(name, namespace);
     if (!pod) return this.forget(key, namespace, name);
     if (pod.metadata?.deletionTimestamp) return this.remove(key, pod);
-    let rollout: RolloutStage | undefined;
+    let found;
     try {
-      rollout = await this.rollouts.stageOf(pod);
+      found = await this.rollouts.rolloutOf(pod);
     } catch (error) {
       // sent without it, the new configuration would reach every device at once: wait and retry
       throw new AdapterError(`reading the rollout of pod ${key}`, error);
     }
-    const fingerprint = desiredFingerprint(pod, rollout);
     const last = this.sent.get(key);
-    if (last && last.fingerprint === fingerprint) return; // status-only change, or already refused
     const uid = pod.metadata?.uid ?? "";
+    // an older ReplicaSet is never widened: it keeps the stage it was sent with (rolloutStageReader.ts)
+    const rollout = found.older ? (last?.uid === uid ? last.rollout : undefined) : found.stage;
+    const fingerprint = desiredFingerprint(pod, rollout);
+    if (last && last.fingerprint === fingerprint) return; // status-only change, or already refused
     if (last && last.uid !== uid) await this.deleteAtProvider(namespace, name, last.uid);
     await this.send(key, pod, rollout, fingerprint, last === undefined || last.uid !== uid);
   }
@@ -309,7 +313,7 @@ export class PodController {
       }
       throw new AdapterError(`sending pod ${key} to the provider`, error);
     }
-    this.sent.set(key, { uid, fingerprint, refused: false, at: Date.now() });
+    this.sent.set(key, { uid, fingerprint, refused: false, at: Date.now(), ...(rollout && { rollout }) });
     await this.options.events.record(pod, {
       type: "Normal",
       reason: isNew ? "Submitted" : "Updated",

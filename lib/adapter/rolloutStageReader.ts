@@ -28,6 +28,14 @@ interface DeploymentRead {
   revision: string | undefined;
 }
 
+/**
+ * Where a pod stands in its Deployment's rollout. `older`: a replica of one of the Deployment's older
+ * ReplicaSets (superseded, or rolled back from), which the caller must not widen: it keeps the
+ * stage it was sent with (a rolled-back bad release at its first stage stays there until its
+ * ReplicaSet is scaled down; sent to the whole scope it would reach every device).
+ */
+export type PodRollout = { older: false; stage: RolloutStage | undefined } | { older: true };
+
 /** Absent: the object does not exist (a cached miss is remembered as null). */
 type Cached<T> = T | null;
 
@@ -50,26 +58,27 @@ export class RolloutStageReader {
 
   /**
    * The stage to send with the pod: a replica of its Deployment's new ReplicaSet while the
-   * Deployment's other ReplicaSets still have pods here, unless the pod is all-at-once. Undefined:
-   * the configuration reaches all its devices.
+   * Deployment's other ReplicaSets still have pods here, unless the pod is all-at-once. Stage
+   * undefined: the configuration reaches all its devices.
    */
-  async stageOf(pod: V1Pod): Promise<RolloutStage | undefined> {
+  async rolloutOf(pod: V1Pod): Promise<PodRollout> {
+    const whole: PodRollout = { older: false, stage: undefined };
     const namespace = pod.metadata?.namespace ?? "";
     const owner = replicaSetOf(pod);
-    if (owner === undefined || !stagedRolloutAllowed(pod.metadata?.annotations)) return undefined;
+    if (owner === undefined || !stagedRolloutAllowed(pod.metadata?.annotations)) return whole;
     const replicaSet = await this.readReplicaSet(namespace, owner.name, { cached: true });
-    if (replicaSet?.uid !== owner.uid || replicaSet.deployment === undefined) return undefined;
+    if (replicaSet?.uid !== owner.uid || replicaSet.deployment === undefined) return whole;
     const deployment = await this.readDeployment(namespace, replicaSet.deployment.name);
-    if (deployment?.uid !== replicaSet.deployment.uid) return undefined;
-    // an older ReplicaSet's replicas keep the whole scope (as after a rollback)
-    if (replicaSet.revision === undefined || replicaSet.revision !== deployment.revision) return undefined;
+    if (deployment?.uid !== replicaSet.deployment.uid) return whole;
+    if (replicaSet.revision === undefined || replicaSet.revision !== deployment.revision)
+      return { older: true };
     const oldReplicas = await this.oldPodsOnNode(namespace, replicaSet, replicaSet.deployment);
     const percent = stagePercent({
       newReplicas: replicaSet.replicas,
       oldReplicas,
       desiredReplicas: deployment.replicas,
     });
-    return percent >= ROLLOUT_BUCKETS ? undefined : { percent };
+    return { older: false, stage: percent >= ROLLOUT_BUCKETS ? undefined : { percent } };
   }
 
   /** The ReplicaSet now (cached: at most ttlMs old, and not across a pod event of its namespace). */

@@ -610,6 +610,36 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(sentStage("sensor-new2-b")).toBeUndefined();
   });
 
+  it("never widens a replica of a ReplicaSet rolled back from: it keeps the stage it was sent with", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const deployment = await createDeployment("sensor", 4, "2");
+    const stable = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
+    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: stable })));
+    const bad = await createDeploymentReplicaSet(deployment, "bad2", 1, "2");
+    await createPod("sensor-bad2-a", { owner: bad });
+    await eventually(() => expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 }), soon);
+
+    // kubectl rollout undo: the stable ReplicaSet becomes the newest revision; a pod event follows
+    const revision = (value: string) => ({
+      metadata: { annotations: { "deployment.kubernetes.io/revision": value } },
+    });
+    await apps.patchNamespacedDeployment(
+      { name: "sensor", namespace: NAMESPACE, body: revision("3") },
+      mergePatch,
+    );
+    await apps.patchNamespacedReplicaSet(
+      { name: "sensor-old1", namespace: NAMESPACE, body: revision("3") },
+      mergePatch,
+    );
+    await createPod("sensor-old1-c", { owner: stable });
+    await eventually(() => expect(putsOf("sensor-old1-c")).toHaveLength(1), soon);
+    await core.deleteNamespacedPod({ name: "sensor-old1-a", namespace: NAMESPACE });
+    await eventually(async () => expect(await podExists("sensor-old1-a")).toBe(false), soon);
+    expect(sentStage("sensor-old1-c")).toBeUndefined();
+    expect(putsOf("sensor-bad2-a")).toHaveLength(1);
+    expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 });
+  });
+
   it("sends no stage with a pod annotated all-at-once, a bare ReplicaSet's pod, or when the Deployment is whole", async () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 2, "2");
