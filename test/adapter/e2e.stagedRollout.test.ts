@@ -43,6 +43,7 @@ spec:
     metadata:
       labels: { app: ${NAME} }
       annotations:
+        iotedge.connector/rollout: staged
         iotedge.connector/target-condition: "tags.environment='dev'"
     spec:
       nodeSelector: { type: virtual-kubelet }

@@ -138,6 +138,9 @@ async function startControllers(
   };
 }
 
+/** Staged rollouts are opt-in this round (docs/staged-rollouts.md). */
+const staged = { "iotedge.connector/rollout": "staged" };
+
 function createPod(
   name: string,
   {
@@ -583,16 +586,18 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 4, "2");
     const old = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
-    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old })));
+    await Promise.all(
+      ["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old, annotations: staged })),
+    );
     const updated = await createDeploymentReplicaSet(deployment, "new2", 1, "2");
-    await createPod("sensor-new2-a", { owner: updated });
+    await createPod("sensor-new2-a", { owner: updated, annotations: staged });
     await eventually(() => expect(putsOf("sensor-new2-a")).toHaveLength(1), soon);
     expect(sentStage("sensor-new2-a")).toEqual({ percent: 25 });
     expect(sentStage("sensor-old1-a")).toBeUndefined();
 
     // the Deployment controller scales the new ReplicaSet up, then creates its pod
     await scaleReplicaSet("sensor-new2", 2);
-    await createPod("sensor-new2-b", { owner: updated });
+    await createPod("sensor-new2-b", { owner: updated, annotations: staged });
     await eventually(() => {
       expect(sentStage("sensor-new2-b")).toEqual({ percent: 50 });
       expect(sentStage("sensor-new2-a")).toEqual({ percent: 50 });
@@ -614,9 +619,13 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 4, "2");
     const stable = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
-    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: stable })));
+    await Promise.all(
+      ["sensor-old1-a", "sensor-old1-b"].map((name) =>
+        createPod(name, { owner: stable, annotations: staged }),
+      ),
+    );
     const bad = await createDeploymentReplicaSet(deployment, "bad2", 1, "2");
-    await createPod("sensor-bad2-a", { owner: bad });
+    await createPod("sensor-bad2-a", { owner: bad, annotations: staged });
     await eventually(() => expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 }), soon);
 
     // kubectl rollout undo: the stable ReplicaSet becomes the newest revision; a pod event follows
@@ -631,7 +640,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       { name: "sensor-old1", namespace: NAMESPACE, body: revision("3") },
       mergePatch,
     );
-    await createPod("sensor-old1-c", { owner: stable });
+    await createPod("sensor-old1-c", { owner: stable, annotations: staged });
     await eventually(() => expect(putsOf("sensor-old1-c")).toHaveLength(1), soon);
     await core.deleteNamespacedPod({ name: "sensor-old1-a", namespace: NAMESPACE });
     await eventually(async () => expect(await podExists("sensor-old1-a")).toBe(false), soon);
@@ -640,7 +649,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 });
   });
 
-  it("sends no stage with a pod annotated all-at-once, a bare ReplicaSet's pod, or when the Deployment is whole", async () => {
+  it("sends no stage with a pod not annotated staged or annotated all-at-once, a bare ReplicaSet's pod, or when the Deployment is whole", async () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 2, "2");
     const old = await createDeploymentReplicaSet(deployment, "old1", 1, "1");
@@ -650,13 +659,14 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       owner: updated,
       annotations: { "iotedge.connector/rollout": "all-at-once" },
     });
+    await createPod("sensor-new2-b", { owner: updated });
     const bare = await createReplicaSet("bare", 1);
-    await createPod("bare-a", { owner: bare });
+    await createPod("bare-a", { owner: bare, annotations: staged });
     const whole = await createDeployment("whole", 1, "1");
     const wholeSet = await createDeploymentReplicaSet(whole, "w1", 1, "1");
-    await createPod("whole-w1-a", { owner: wholeSet });
-    await eventually(() => expect(provider.pods.size).toBe(4), soon);
-    for (const name of ["sensor-new2-a", "bare-a", "whole-w1-a", "sensor-old1-a"])
+    await createPod("whole-w1-a", { owner: wholeSet, annotations: staged });
+    await eventually(() => expect(provider.pods.size).toBe(5), soon);
+    for (const name of ["sensor-new2-a", "sensor-new2-b", "bare-a", "whole-w1-a", "sensor-old1-a"])
       expect(sentStage(name), name).toBeUndefined();
   });
 

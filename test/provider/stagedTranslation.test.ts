@@ -5,10 +5,17 @@ import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 import { translatePod } from "../../lib/provider/podActivities.js";
 import { podFixture } from "./providerFixtures.js";
 
+/** A pod that opts in to staged rollouts (the default is all at once). */
+function stagedPod() {
+  const pod = podFixture();
+  pod.metadata!.annotations = { ...pod.metadata!.annotations, "iotedge.connector/rollout": "staged" };
+  return pod;
+}
+
 const input = {
   hub: "hub-a",
   node: "edge-node",
-  pod: podFixture(),
+  pod: stagedPod(),
   resolved: { configMaps: {}, secrets: {} },
 };
 
@@ -52,12 +59,19 @@ describe("the rollout annotation", () => {
     expect(staged).toEqual(whole);
   });
 
-  it("staged is the default and may be said", () => {
+  it("staged: the configuration targets the stage's buckets", () => {
     const result = translatePod(
       { ...input, pod: annotated("staged"), rollout: { percent: 10 } },
       defaultNodePolicy,
     );
     expect(result.accepted && result.want.configuration.targetCondition).toContain("< 10");
+  });
+
+  it("all-at-once is the default while staged rollouts are opt-in", () => {
+    const pod = podFixture();
+    const whole = translatePod({ ...input, pod }, defaultNodePolicy);
+    const staged = translatePod({ ...input, pod, rollout: { percent: 10 } }, defaultNodePolicy);
+    expect(staged).toEqual(whole);
   });
 
   it("refuses any other value with the field path", () => {
