@@ -19,8 +19,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 # The adapter and what it imports from lib/: the pod annotations it reads (translate), the fleet
 # policy it checks pods against (policy, which parses target conditions: hub/twinQuery), the
-# redaction of its logs (hub/redact) and the provider API contract it shares with the Functions app.
+# redaction of its logs (hub/redact), the provider API contract it shares with the Functions app and
+# the staged rollouts' stage rule (rollout).
 COPY --from=build /src/dist/lib/adapter ./dist/lib/adapter
+COPY --from=build /src/dist/lib/rollout ./dist/lib/rollout
 COPY --from=build /src/dist/lib/translate ./dist/lib/translate
 COPY --from=build /src/dist/lib/policy ./dist/lib/policy
 COPY --from=build /src/dist/lib/hub/redact.js /src/dist/lib/hub/twinQuery.js ./dist/lib/hub/

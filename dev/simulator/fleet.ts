@@ -31,6 +31,8 @@ const SYSTEM_MODULE_TWINS = new Set(["$edgeAgent", "$edgeHub"]);
 
 export class Fleet {
   private readonly agents = new Map<string, SimulatedEdgeAgent>();
+  /** Faults of an image wherever it runs (injectImageFault). */
+  private readonly imageFaults = new Map<string, ModuleFault>();
   /** Per device: the deployments last applied (ids with creation sequence), to skip unchanged devices. */
   private readonly appliedSelection = new Map<string, string>();
   private evaluationTimer: NodeJS.Timeout | undefined;
@@ -71,7 +73,14 @@ export class Fleet {
   attachAgent(deviceId: string, online: boolean): void {
     this.agents.set(
       deviceId,
-      new SimulatedEdgeAgent(deviceId, this.registry, this.options.now, this.options.timings, online),
+      new SimulatedEdgeAgent(
+        deviceId,
+        this.registry,
+        this.options.now,
+        this.options.timings,
+        online,
+        this.imageFaults,
+      ),
     );
   }
 
@@ -92,6 +101,11 @@ export class Fleet {
 
   injectFault(deviceId: string, moduleName: string, fault: ModuleFault): void {
     this.agent(deviceId).injectFault(moduleName, fault);
+  }
+
+  /** Every module with this image, on every device, from its next start or pull (a bad release). */
+  injectImageFault(image: string, fault: ModuleFault): void {
+    this.imageFaults.set(image, fault);
   }
 
   clearFault(deviceId: string, moduleName: string): void {

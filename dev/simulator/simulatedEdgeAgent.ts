@@ -110,6 +110,8 @@ export class SimulatedEdgeAgent {
     private readonly now: () => Date,
     private readonly timings: RuntimeTimings,
     online: boolean,
+    /** faults of every module running an image (a bad release), shared by the fleet */
+    private readonly imageFaults: ReadonlyMap<string, ModuleFault> = new Map(),
   ) {
     this.online = online;
     this.bootTime = now().toISOString();
@@ -217,8 +219,7 @@ export class SimulatedEdgeAgent {
     module.statusDescription = "running";
     // exitCode keeps the last exit's code across a restart, as edgeAgent reports it.
     module.lastStartTimeUtc = new Date(now).toISOString();
-    module.nextTransitionAt =
-      this.faults.get(module.name) === "crash" ? now + this.timings.crashAfterMs : undefined;
+    module.nextTransitionAt = this.faultOf(module) === "crash" ? now + this.timings.crashAfterMs : undefined;
     this.note(module.journal, 6, `${module.name} starting (image ${module.image})`);
   }
 
@@ -274,8 +275,12 @@ export class SimulatedEdgeAgent {
     if (changed) this.report();
   }
 
+  private faultOf(module: ModuleRuntime): ModuleFault | undefined {
+    return this.faults.get(module.name) ?? this.imageFaults.get(module.image);
+  }
+
   private transition(module: ModuleRuntime, at: number): void {
-    const fault = this.faults.get(module.name);
+    const fault = this.faultOf(module);
     switch (module.phase) {
       case "pulling":
       case "pullBackoff":

@@ -79,6 +79,8 @@ export interface SimulatedFleet {
   setTags(deviceId: string, tags: TwinObject): void;
   setOnline(deviceId: string, online: boolean): void;
   injectFault(deviceId: string, moduleName: string, fault: ModuleFault): void;
+  /** Every module with this image, on every device, from its next start or pull (a bad release). */
+  injectImageFault(image: string, fault: ModuleFault): void;
   clearFault(deviceId: string, moduleName: string): void;
   /** Runs the hub's deployment evaluation now instead of waiting for the cadence. */
   evaluateNow(): Promise<void>;
@@ -292,6 +294,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       setTags: (deviceId, tags) => engine.setTags(deviceId, tags),
       setOnline: (deviceId, online) => engine.setOnline(deviceId, online),
       injectFault: (deviceId, moduleName, fault) => engine.injectFault(deviceId, moduleName, fault),
+      injectImageFault: (image, fault) => engine.injectImageFault(image, fault),
       clearFault: (deviceId, moduleName) => engine.clearFault(deviceId, moduleName),
       evaluateNow: () => Promise.resolve(engine.evaluateAll()),
       deviceTwin: (deviceId) => clone(registry.deviceTwin(registry.get(deviceId))),

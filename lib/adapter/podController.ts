@@ -18,16 +18,11 @@ import stableStringify from "safe-stable-stringify";
 import type { AdapterMetrics } from "./metrics.js";
 import { redact } from "../hub/redact.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
-import {
-  keepsConfiguration,
-  replicaSetOf,
-  wasEvicted,
-  type NotReadySpan,
-  type ReplicaSetNow,
-} from "./evictionHold.js";
+import { keepsConfiguration, replicaSetOf, wasEvicted, type NotReadySpan } from "./evictionHold.js";
+import { RolloutStageReader } from "./rolloutStageReader.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
-import type { ResolvedObjects } from "../provider/providerContract.js";
+import type { ResolvedObjects, RolloutStage } from "../provider/providerContract.js";
 import { ProviderCallError } from "./podProvider.js";
 import { MissingReferenceError, resolveReferences } from "./resolveReferences.js";
 import type { NodePolicy } from "../policy/fleetPolicy.js";
@@ -61,7 +56,10 @@ export interface PodControllerOptions {
 /** What was last sent for a pod: enough to know whether the next sync has anything to do. */
 interface SentPod {
   uid: string;
+  /** the pod's desired state and its rollout stage */
   fingerprint: string;
+  /** the rollout stage it was sent with */
+  rollout?: RolloutStage;
   /** the provider refused this content (4xx); wait for a change instead of retrying */
   refused: boolean;
   /** when the provider accepted it (a pod sent during a reconcile may be missing from its list) */
@@ -72,9 +70,9 @@ interface SentPod {
  * A pod's desired state as the provider sees it; status and bookkeeping metadata left out. Kept
  * as a digest: one is held per pod, and the text would be a couple of KiB.
  */
-function desiredFingerprint(pod: V1Pod): string {
+function desiredFingerprint(pod: V1Pod, rollout: RolloutStage | undefined): string {
   const { labels, annotations, uid } = pod.metadata ?? {};
-  const text = stableStringify({ uid, labels, annotations, spec: pod.spec }) ?? "";
+  const text = stableStringify({ uid, labels, annotations, spec: pod.spec, rollout }) ?? "";
   return createHash("sha256").update(text).digest("base64");
 }
 
@@ -90,7 +88,7 @@ export class PodController {
   private readonly removing = new Set<string>();
   /** uids of evicted pods whose removal waits for their replacements (evictionHold.ts) */
   private readonly held = new Set<string>();
-  private readonly apps: AppsV1Api;
+  private readonly rollouts: RolloutStageReader;
   private readonly deletePollMs: number;
   private synced = false;
   /** keys of pods that changed before the provider answered the reconcile; queued after it (see start) */
@@ -109,7 +107,9 @@ export class PodController {
     if (missing.length > 0) throw new Error(`PodController: missing ${missing.join(", ")}`);
     this.informer = nodePodInformer(options.kubeConfig, options.core, options.nodeName);
     this.deletePollMs = options.deletePollMs ?? 2_000;
-    this.apps = options.kubeConfig.makeApiClient(AppsV1Api);
+    this.rollouts = new RolloutStageReader(options.kubeConfig.makeApiClient(AppsV1Api), () =>
+      this.informer.list(),
+    );
     this.queue = new WorkQueue({
       handler: (key) => this.sync(key),
       workers: options.workers ?? 4,
@@ -124,14 +124,24 @@ export class PodController {
       },
       onDepthChange: (depth) => options.metrics.queueDepth.set(depth),
     });
-    const enqueue = (pod: V1Pod) => {
-      const key = podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "");
+    const enqueueKey = (key: string) => {
       if (this.reconciled) this.queue.add(key);
       else this.beforeReconcile.add(key);
     };
-    this.informer.on("add", enqueue);
-    this.informer.on("update", enqueue);
-    this.informer.on("delete", enqueue);
+    const enqueue = (pod: V1Pod) =>
+      enqueueKey(podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""));
+    // A replica coming or going moves its Deployment's rollout: its siblings are sent their new stage.
+    const enqueueWithSiblings = (pod: V1Pod) => {
+      enqueue(pod);
+      if (replicaSetOf(pod) === undefined) return;
+      this.rollouts.forget(pod.metadata?.namespace ?? "");
+      for (const sibling of deploymentSiblings(this.informer.list(), pod)) enqueue(sibling);
+    };
+    this.informer.on("add", enqueueWithSiblings);
+    this.informer.on("update", (pod: V1Pod) =>
+      pod.metadata?.deletionTimestamp ? enqueueWithSiblings(pod) : enqueue(pod),
+    );
+    this.informer.on("delete", enqueueWithSiblings);
     this.informer.on("connect", () => options.logger.debug("pod watch connected"));
     this.informer.on("error", (error: unknown) => {
       if (this.synced) this.restartInformer(error);
@@ -251,15 +261,30 @@ export class PodController {
     const pod = this.informer.get(name, namespace);
     if (!pod) return this.forget(key, namespace, name);
     if (pod.metadata?.deletionTimestamp) return this.remove(key, pod);
-    const fingerprint = desiredFingerprint(pod);
+    let found;
+    try {
+      found = await this.rollouts.rolloutOf(pod);
+    } catch (error) {
+      // sent without it, the new configuration would reach every device at once: wait and retry
+      throw new AdapterError(`reading the rollout of pod ${key}`, error);
+    }
     const last = this.sent.get(key);
-    if (last && last.fingerprint === fingerprint) return; // status-only change, or already refused
     const uid = pod.metadata?.uid ?? "";
+    // an older ReplicaSet is never widened: it keeps the stage it was sent with (rolloutStageReader.ts)
+    const rollout = found.older ? (last?.uid === uid ? last.rollout : undefined) : found.stage;
+    const fingerprint = desiredFingerprint(pod, rollout);
+    if (last && last.fingerprint === fingerprint) return; // status-only change, or already refused
     if (last && last.uid !== uid) await this.deleteAtProvider(namespace, name, last.uid);
-    await this.send(key, pod, fingerprint, last === undefined || last.uid !== uid);
+    await this.send(key, pod, rollout, fingerprint, last === undefined || last.uid !== uid);
   }
 
-  private async send(key: string, pod: V1Pod, fingerprint: string, isNew: boolean): Promise<void> {
+  private async send(
+    key: string,
+    pod: V1Pod,
+    rollout: RolloutStage | undefined,
+    fingerprint: string,
+    isNew: boolean,
+  ): Promise<void> {
     const uid = pod.metadata?.uid ?? "";
     let resolved;
     try {
@@ -276,7 +301,7 @@ export class PodController {
     }
     if (await this.refusedByPolicy(key, pod, resolved, fingerprint, isNew)) return;
     try {
-      await this.options.provider.putPod(pod, resolved);
+      await this.options.provider.putPod(pod, resolved, rollout);
     } catch (error) {
       if (error instanceof ProviderCallError && error.permanent) {
         this.sent.set(key, { uid, fingerprint, refused: true, at: Date.now() });
@@ -288,7 +313,7 @@ export class PodController {
       }
       throw new AdapterError(`sending pod ${key} to the provider`, error);
     }
-    this.sent.set(key, { uid, fingerprint, refused: false, at: Date.now() });
+    this.sent.set(key, { uid, fingerprint, refused: false, at: Date.now(), ...(rollout && { rollout }) });
     await this.options.events.record(pod, {
       type: "Normal",
       reason: isNew ? "Submitted" : "Updated",
@@ -296,7 +321,10 @@ export class PodController {
         ? "sent to the IoT Edge connector for deployment"
         : "changes sent to the IoT Edge connector",
     });
-    this.options.logger.info({ pod: key, uid }, isNew ? "pod submitted" : "pod update submitted");
+    this.options.logger.info(
+      { pod: key, uid, rolloutPercent: rollout?.percent },
+      isNew ? "pod submitted" : "pod update submitted",
+    );
   }
 
   /**
@@ -422,7 +450,7 @@ export class PodController {
     const evicted = this.held.has(uid) || wasEvicted(pod, this.options.notReadyBeforeStart?.());
     const owner = replicaSetOf(pod);
     if (!evicted || owner === undefined) return false; // no read for pods the rule releases anyway
-    const ownerNow = await this.readReplicaSet(namespace, owner.name);
+    const ownerNow = await this.rollouts.readReplicaSet(namespace, owner.name, { cached: false });
     const replacementsSent = this.informer.list().filter((other) => {
       const { name: otherName = "", uid: otherUid, deletionTimestamp } = other.metadata ?? {};
       const sent = this.sent.get(podKey(other.metadata?.namespace ?? "", otherName));
@@ -448,20 +476,6 @@ export class PodController {
     return keeps;
   }
 
-  private async readReplicaSet(namespace: string, name: string): Promise<ReplicaSetNow | undefined> {
-    try {
-      const found = await this.apps.readNamespacedReplicaSet({ namespace, name });
-      return {
-        uid: found.metadata?.uid ?? "",
-        replicas: found.spec?.replicas ?? 1,
-        deleting: found.metadata?.deletionTimestamp !== undefined,
-      };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw new AdapterError(`reading ReplicaSet ${namespace}/${name}`, error);
-    }
-  }
-
   private async deleteAtProvider(namespace: string, name: string, uid: string): Promise<void> {
     try {
       await this.options.provider.deletePod(namespace, name, uid);
@@ -469,4 +483,22 @@ export class PodController {
       throw new AdapterError(`deleting pod ${podKey(namespace, name)} (uid ${uid}) at the provider`, error);
     }
   }
+}
+
+/**
+ * The other pods here of the pod's Deployment, by name: its ReplicaSets are `<deployment>-<hash>`,
+ * the hash the pods' pod-template-hash label. (The stage reader checks ownership; this only queues.)
+ */
+function deploymentSiblings(pods: readonly V1Pod[], pod: V1Pod): V1Pod[] {
+  const owner = replicaSetOf(pod);
+  const hash = pod.metadata?.labels?.["pod-template-hash"];
+  if (owner === undefined || hash === undefined || !owner.name.endsWith(`-${hash}`)) return [];
+  const prefix = owner.name.slice(0, -hash.length);
+  return pods.filter(
+    (other) =>
+      other !== pod &&
+      other.metadata?.namespace === pod.metadata?.namespace &&
+      other.metadata?.deletionTimestamp === undefined &&
+      (replicaSetOf(other)?.name.startsWith(prefix) ?? false),
+  );
 }

@@ -5,6 +5,7 @@ import type {
   NodeConditionsResponse,
   NodePodsResponse,
   ResolvedObjects,
+  RolloutStage,
 } from "../provider/providerContract.js";
 
 export interface ContainerLogsQuery {
@@ -31,8 +32,8 @@ export interface WatchedPodStatuses {
 }
 
 export interface PodProvider {
-  /** create or update (idempotent for the same uid and content) */
-  putPod(pod: V1Pod, resolved: ResolvedObjects): Promise<void>;
+  /** create or update (idempotent for the same uid, content and stage); `rollout`: its Deployment's stage */
+  putPod(pod: V1Pod, resolved: ResolvedObjects, rollout?: RolloutStage): Promise<void>;
   /** start removing a pod; resolves once the provider accepted the removal */
   deletePod(namespace: string, name: string, uid: string): Promise<void>;
   /** the provider's status of one pod, or undefined when it has no such pod (any more) */

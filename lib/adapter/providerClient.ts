@@ -11,6 +11,7 @@ import {
   type ProviderError,
   type PutPodRequest,
   type ResolvedObjects,
+  type RolloutStage,
 } from "../provider/providerContract.js";
 import type { AdapterMetrics } from "./metrics.js";
 import {
@@ -40,8 +41,8 @@ export class ProviderClient implements PodProvider {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  async putPod(pod: V1Pod, resolved: ResolvedObjects): Promise<void> {
-    const body: PutPodRequest = { node: this.options.nodeName, pod, resolved };
+  async putPod(pod: V1Pod, resolved: ResolvedObjects, rollout?: RolloutStage): Promise<void> {
+    const body: PutPodRequest = { node: this.options.nodeName, pod, resolved, ...(rollout && { rollout }) };
     const { namespace = "", name = "" } = pod.metadata ?? {};
     await this.call("pod", { namespace, name }, { method: "PUT", body });
   }

@@ -11,7 +11,10 @@ import type {
   HubSchedulerView,
 } from "../scheduler/schedulerContract.js";
 import type { PodLifecycle } from "../status/statusContract.js";
-import type { ResolvedObjects } from "./providerContract.js";
+import type { ResolvedObjects, RolloutStage } from "./providerContract.js";
+import { stagedPriority, stagedTargetCondition } from "../rollout/rolloutStage.js";
+import { stagedRolloutAllowed } from "../translate/annotations.js";
+import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { PodIdentity } from "./podIdentity.js";
 import type { PodRecord, PodRecords } from "./podRecords.js";
 
@@ -22,6 +25,7 @@ export interface PodSpecInput {
   cluster?: string;
   pod: V1Pod;
   resolved: ResolvedObjects;
+  rollout?: RolloutStage;
   specHash: string;
 }
 
@@ -31,6 +35,8 @@ export interface TranslatePodInput {
   node: string;
   pod: V1Pod;
   resolved: ResolvedObjects;
+  /** the stage of the pod's Deployment's rollout: the configuration reaches part of its devices */
+  rollout?: RolloutStage;
 }
 
 export type TranslatePodResult =
@@ -47,7 +53,7 @@ export type TranslatePodResult =
  * unexpected error is a refusal too rather than six failed attempts and a pod left Accepted.
  */
 export function translatePod(
-  { hub, node, pod, resolved }: TranslatePodInput,
+  { hub, node, pod, resolved, rollout }: TranslatePodInput,
   policy: NodePolicy,
 ): TranslatePodResult {
   let decision;
@@ -65,12 +71,27 @@ export function translatePod(
   return {
     accepted: true,
     want: {
-      configuration: translation.configuration,
+      configuration:
+        rollout && stagedRolloutAllowed(pod.metadata?.annotations)
+          ? stagedConfiguration(translation.configuration, rollout.percent)
+          : translation.configuration,
       kind: translation.kind,
       modules,
       workload: workloadOf(pod),
     },
     warnings: [...translation.warnings],
+  };
+}
+
+/**
+ * The configuration at a rollout stage: the same id (computed from the pod's own target condition and
+ * priority, so every stage is the same configuration, moved in place), the staged target and priority.
+ */
+function stagedConfiguration(configuration: EdgeConfiguration, percent: number): EdgeConfiguration {
+  return {
+    ...configuration,
+    targetCondition: stagedTargetCondition(configuration.targetCondition, percent),
+    priority: stagedPriority(configuration.priority),
   };
 }
 

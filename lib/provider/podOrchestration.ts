@@ -234,6 +234,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       node: spec.node,
       pod: spec.pod,
       resolved: spec.resolved,
+      ...(spec.rollout !== undefined && { rollout: spec.rollout }),
     };
     const translated = (yield context.df.callActivityWithRetry(
       podActivityNames.translate,
@@ -256,7 +257,11 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       };
       const demand = yield* scheduler.want(context, pod.hub, want);
       let phase: ConfigurationPhase = demand.state ?? { phase: "Creating" };
-      yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
+      const rollout = spec.rollout !== undefined ? { rollout: spec.rollout } : {};
+      yield* record(
+        { stage: "Scheduled", configurationId: wanted, configuration: phase, ...rollout },
+        wanted,
+      );
 
       let onHub = phase.phase === "OnHub";
       for (
@@ -283,7 +288,10 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
               })) as ConfigurationPhase | null);
         if (next === null || JSON.stringify(next) === JSON.stringify(phase)) continue;
         phase = next;
-        yield* record({ stage: "Scheduled", configurationId: wanted, configuration: phase }, wanted);
+        yield* record(
+          { stage: "Scheduled", configurationId: wanted, configuration: phase, ...rollout },
+          wanted,
+        );
         if (phase.phase === "OnHub") onHub = true;
       }
       if (!onHub && phase.phase !== "Refused") return yield* changeTo(spec, deployed, wanted);

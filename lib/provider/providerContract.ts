@@ -43,11 +43,22 @@ export interface ResolvedObjects {
   secrets: Record<string, { type?: string; data?: Record<string, string> }>;
 }
 
+/**
+ * Where the pod's Deployment's rollout stands, when it is a replica of a new ReplicaSet while older
+ * ones still have replicas on the node: its configuration reaches the first `percent` rollout buckets
+ * of its devices (docs/staged-rollouts.md). Absent: all of them.
+ */
+export interface RolloutStage {
+  /** 1-99 */
+  percent: number;
+}
+
 /** PUT pod body. `pod.metadata.uid` is required; a different uid under the same name is a new pod. */
 export interface PutPodRequest {
   node: string;
   pod: V1Pod;
   resolved: ResolvedObjects;
+  rollout?: RolloutStage;
 }
 
 /** DELETE pod: query `?uid=`; answers 202 and the removal proceeds in the background. */

@@ -36,6 +36,7 @@ const putPodSchema = z.object({
         .default({}),
     })
     .default({ configMaps: {}, secrets: {} }),
+  rollout: z.object({ percent: z.number().int().min(1).max(99) }).optional(),
 });
 
 const reconcileSchema = z.object({
@@ -65,6 +66,7 @@ export function parsePutPod(body: unknown, route: PodRoute): PutPodRequest {
     node: parsed.data.node,
     pod: parsed.data.pod as unknown as V1Pod,
     resolved: parsed.data.resolved,
+    ...(parsed.data.rollout !== undefined && { rollout: parsed.data.rollout }),
   };
 }
 

@@ -65,7 +65,7 @@ export interface ProviderDependencies {
 
 export type PutPodResult = { created: boolean; status: ProviderPodStatus };
 
-/** What identifies a spec change: the node, the pod's metadata that translation reads, its spec, what it refers to. */
+/** What identifies a spec change: the node, the pod's metadata that translation reads, its spec, what it refers to, its rollout stage. */
 export function specHash(request: PutPodRequest, cluster?: string): string {
   const { metadata = {}, spec } = request.pod;
   const relevant = {
@@ -75,6 +75,7 @@ export function specHash(request: PutPodRequest, cluster?: string): string {
     annotations: metadata.annotations,
     spec,
     resolved: request.resolved,
+    rollout: request.rollout,
   };
   return createHash("sha256")
     .update(stringify(relevant) ?? "")
@@ -175,6 +176,7 @@ export class ProviderService {
       cluster: caller.cluster,
       pod: request.pod,
       resolved: request.resolved,
+      ...(request.rollout !== undefined && { rollout: request.rollout }),
       specHash: specHash(request, caller.cluster),
     };
     const existing = await this.deps.records.get(pod);

@@ -72,14 +72,15 @@ export async function runActionActivity(
 ): Promise<ActionResult> {
   const { action } = input;
   try {
-    const state = action.kind === "create" ? await stateOf(input.hub) : undefined;
+    const needsContent = action.kind === "create" || action.kind === "retarget";
+    const state = needsContent ? await stateOf(input.hub) : undefined;
     const operation = operationFor(action, (id) => state?.records[id]?.configuration);
     if ("outcome" in operation) return operation;
     return await runHubAction(operation, connectorOf(input.hub));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (action.kind === "inventory") return { kind: "inventory", outcome: "failed", message };
-    return { kind: action.kind, configurationId: action.configurationId, outcome: "failed", message };
+    return { ...action, outcome: "failed", message };
   }
 }
 

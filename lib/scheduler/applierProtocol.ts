@@ -7,6 +7,8 @@ import type { ConfigurationPhase } from "./schedulerContract.js";
 export type HubAction =
   | { kind: "create"; configurationId: string }
   | { kind: "delete"; configurationId: string }
+  /** change a configuration's target condition and priority in place (one operation; content as created) */
+  | { kind: "retarget"; configurationId: string; targetCondition: string; priority: number }
   /** read the hub's list of configurations, to count the ones the connector does not own */
   | { kind: "inventory" };
 
@@ -23,6 +25,7 @@ export type ActionOutcome =
 
 export type ActionResult =
   | ({ kind: "create" | "delete"; configurationId: string } & ActionOutcome)
+  | ({ kind: "retarget"; configurationId: string; targetCondition: string; priority: number } & ActionOutcome)
   | ({ kind: "inventory"; configurationIds?: string[] } & ActionOutcome);
 
 /** Entity operation `next` answers this: operations to run now, or when to ask again. */

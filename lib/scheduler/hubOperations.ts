@@ -15,9 +15,11 @@ import { createHubClient } from "../hub/createHubClient.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { ActionOutcome, ActionResult, HubAction } from "./applierProtocol.js";
 
-/** A hub action with what it needs to run: a create carries its content. */
+/** A hub action with what it needs to run: a create and an in-place update carry the content. */
 export type HubOperation =
-  Exclude<HubAction, { kind: "create" }> | { kind: "create"; configuration: EdgeConfiguration };
+  | Exclude<HubAction, { kind: "create" | "retarget" }>
+  | { kind: "create"; configuration: EdgeConfiguration }
+  | { kind: "retarget"; configuration: EdgeConfiguration };
 
 /**
  * The operation for an action the scheduler handed out: a create's content comes from where the
@@ -27,15 +29,18 @@ export function operationFor(
   action: HubAction,
   contentOf: (configurationId: string) => EdgeConfiguration | undefined,
 ): HubOperation | ActionResult {
-  if (action.kind !== "create") return action;
+  if (action.kind !== "create" && action.kind !== "retarget") return action;
   const configuration = contentOf(action.configurationId);
-  if (configuration !== undefined) return { kind: "create", configuration };
-  return {
-    kind: "create",
-    configurationId: action.configurationId,
-    outcome: "failed",
-    message: `the scheduler no longer holds the content of configuration ${action.configurationId}`,
-  };
+  const message = `the scheduler no longer holds the content of configuration ${action.configurationId}`;
+  if (action.kind === "create") {
+    if (configuration !== undefined) return { kind: "create", configuration };
+    return { kind: "create", configurationId: action.configurationId, outcome: "failed", message };
+  }
+  // the update sends the target the scheduler handed out, whatever a later want brought since
+  const { targetCondition, priority } = action;
+  if (configuration !== undefined)
+    return { kind: "retarget", configuration: { ...configuration, targetCondition, priority } };
+  return { ...action, outcome: "failed", message };
 }
 
 /** Opens a hub client that reports every attempt (the 429's Retry-After is in the attempt event). */
@@ -87,6 +92,30 @@ export async function runHubAction(action: HubOperation, connect: HubConnector):
         } catch (error) {
           // Ids are content-addressed: one with this id already on the hub is this configuration.
           if (!(error instanceof HubConflictError)) return { ...target, ...outcomeOf(error, retryAfterMs) };
+        }
+        return { ...target, outcome: "done" };
+      }
+      case "retarget": {
+        const { configuration } = action;
+        const target = {
+          kind: "retarget" as const,
+          configurationId: configuration.id,
+          targetCondition: configuration.targetCondition,
+          priority: configuration.priority,
+        };
+        try {
+          // one PUT: the content as created, the new target condition and priority, any etag
+          await client.replaceConfiguration({
+            id: configuration.id,
+            content: configuration.content,
+            targetCondition: configuration.targetCondition,
+            priority: configuration.priority,
+            labels: configuration.labels,
+            metrics: configuration.metrics,
+            etag: "*",
+          });
+        } catch (error) {
+          return { ...target, ...outcomeOf(error, retryAfterMs) };
         }
         return { ...target, outcome: "done" };
       }

@@ -1,7 +1,8 @@
 // The scheduler's decisions, pure: given the state, an operation and the time, change the state and
 // say what follows. The `hubScheduler` entity calls these; tests drive them with a virtual clock.
 // Order of hub work: the hub's list first when its count is unknown, then creates in the order they
-// were wanted, then deletes whose grace has passed (sooner when a create waits for a free slot).
+// were wanted, then in-place moves of a configuration's target condition and priority (the stages of
+// a staged rollout), then deletes whose grace has passed (sooner when a create waits for a free slot).
 import { nextTokenAtMs, refill } from "./hubBudget.js";
 import {
   configurationContentNeededEventName,
@@ -15,6 +16,7 @@ import {
 import type {
   ChargeOperations,
   ConfigurationPhase,
+  ManagedConfiguration,
   ReleaseConfiguration,
   WantConfiguration,
 } from "./schedulerContract.js";
@@ -29,6 +31,8 @@ const backoffMaxMs = 60_000;
 interface Assessment {
   /** Queued creates that may go now (a slot is free), in order. */
   creatable: string[];
+  /** Configurations on the hub whose target condition or priority is to change in place. */
+  retargetable: string[];
   /** Deletes that may go now, soonest due first. */
   deletable: string[];
   /** The earliest future moment a released configuration becomes deletable. */
@@ -64,6 +68,21 @@ function waitsForReplacement(state: SchedulerState, id: string): boolean {
   );
 }
 
+/** On the hub, held by a pod, idle, and the hub's target differs from the wanted one (content at hand). */
+function retargetDue(state: SchedulerState, id: string, record: ConfigurationRecord): boolean {
+  const managed = state.configurations[id];
+  const hub = record.hubTarget;
+  return (
+    hub !== undefined &&
+    managed !== undefined &&
+    record.onHub &&
+    record.inFlight === undefined &&
+    record.configuration !== undefined &&
+    managed.pods.length > 0 &&
+    (hub.targetCondition !== managed.targetCondition || hub.priority !== managed.priority)
+  );
+}
+
 function assess(state: SchedulerState, nowMs: number): Assessment {
   const queued = queuedCreates(state);
   const freeSlots = Math.max(0, state.deploymentLimit - deploymentsUsed(state));
@@ -79,8 +98,12 @@ function assess(state: SchedulerState, nowMs: number): Assessment {
     else if (dueMs > nowMs) nextDeleteDueMs = Math.min(nextDeleteDueMs ?? dueMs, dueMs);
   }
   due.sort((a, b) => a.dueMs - b.dueMs);
+  const retargetable = Object.entries(state.records)
+    .filter(([id, record]) => retargetDue(state, id, record))
+    .map(([id]) => id);
   return {
     creatable,
+    retargetable,
     deletable: due.map((d) => d.id),
     ...(nextDeleteDueMs !== undefined && { nextDeleteDueMs }),
   };
@@ -132,9 +155,14 @@ function phaseOf(
 
 /** When the applier should next run, if there is any work at all. */
 function nextWorkAtMs(state: SchedulerState, nowMs: number): number | undefined {
-  const { creatable, deletable, nextDeleteDueMs } = assess(state, nowMs);
+  const { creatable, retargetable, deletable, nextDeleteDueMs } = assess(state, nowMs);
   const hold = Math.max(nowMs, state.holdUntilMs ?? nowMs);
-  if (state.inventory === "needed" || creatable.length > 0 || deletable.length > 0) {
+  if (
+    state.inventory === "needed" ||
+    creatable.length > 0 ||
+    retargetable.length > 0 ||
+    deletable.length > 0
+  ) {
     refill(state.bucket, state.budget, nowMs);
     return Math.max(hold, nextTokenAtMs(state.bucket, state.budget));
   }
@@ -205,9 +233,12 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
     };
     state.configurations[id] = managed;
     state.createQueue.push(id);
-  } else if (!managed.pods.includes(pod)) {
-    // Another pod (a replica, or the same workload back within the grace): no hub operation.
-    state.counters.coalesced++;
+  } else {
+    if (!managed.pods.includes(pod)) {
+      // Another pod (a replica, or the same workload back within the grace): no hub operation.
+      state.counters.coalesced++;
+    }
+    moveTarget(record, managed, configuration);
   }
   if (!managed.pods.includes(pod)) managed.pods.push(pod);
   delete record.releasedAtMs;
@@ -215,7 +246,8 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
   const landed = record.onHub && record.inFlight === undefined;
   // A pod's content is kept only until the hub has it (it may hold Secret values).
   if (request.retainContent === true) record.retainContent = true;
-  if (!landed || record.retainContent === true) record.configuration ??= configuration;
+  if (!landed || record.retainContent === true || record.hubTarget !== undefined)
+    record.configuration ??= configuration;
   else delete record.configuration;
   if (request.notifyInstanceId !== undefined) (record.holders ??= {})[pod] = request.notifyInstanceId;
   if (
@@ -230,6 +262,39 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
     state.createQueue.push(id);
   refresh(state, nowMs);
   return { configurationId: id, state: managed.state, wakeApplier: wakeNeeded(state, nowMs) };
+}
+
+/**
+ * A want for the same configuration at another target condition or priority (a rollout's next stage):
+ * before the create runs, the create takes the new ones; once the hub has it (or while it is being
+ * created), an in-place update is due, carrying the content the want brought.
+ */
+function moveTarget(
+  record: ConfigurationRecord,
+  managed: ManagedConfiguration,
+  configuration: WantConfiguration["configuration"],
+): void {
+  const { targetCondition, priority } = configuration;
+  if (managed.targetCondition === targetCondition && managed.priority === priority) return;
+  if (record.onHub || record.inFlight === "create") {
+    record.hubTarget ??= { targetCondition: managed.targetCondition, priority: managed.priority };
+  }
+  if (
+    record.configuration === undefined ||
+    record.configuration.targetCondition !== targetCondition ||
+    record.configuration.priority !== priority
+  )
+    record.configuration = configuration;
+  managed.targetCondition = targetCondition;
+  managed.priority = priority;
+  if (
+    record.hubTarget?.targetCondition === targetCondition &&
+    record.hubTarget.priority === priority &&
+    record.inFlight === undefined
+  ) {
+    // back where the hub is before the update ran: nothing to send
+    delete record.hubTarget;
+  }
 }
 
 function imagesOf(request: WantConfiguration): Record<string, string> {
@@ -307,12 +372,20 @@ export function nextWork(state: SchedulerState, nowMs: number): ApplierWork {
         state.inventory = "inFlight";
       }
     } else {
-      const { creatable, deletable } = assess(state, nowMs);
+      const { creatable, retargetable, deletable } = assess(state, nowMs);
       for (const id of creatable) {
         const record = state.records[id];
         if (!record || !take()) break;
         record.inFlight = "create";
         actions.push({ kind: "create", configurationId: id });
+      }
+      for (const id of retargetable) {
+        const record = state.records[id];
+        const managed = state.configurations[id];
+        if (!record || !managed || !take()) break;
+        record.inFlight = "retarget";
+        const { targetCondition, priority } = managed;
+        actions.push({ kind: "retarget", configurationId: id, targetCondition, priority });
       }
       for (const id of deletable) {
         const record = state.records[id];
@@ -378,11 +451,14 @@ export function recordResults(
           state.createQueue = state.createQueue.filter((id) => id !== result.configurationId);
           if (record) {
             record.onHub = true;
-            // the hub has it: nothing of a pod's content is kept here
-            if (record.retainContent !== true) delete record.configuration;
+            // the hub has it: nothing of a pod's content is kept here (unless an update still needs it)
+            if (record.retainContent !== true && record.hubTarget === undefined) delete record.configuration;
             if (podsOf(state, result.configurationId).length === 0) record.releasedAtMs ??= nowMs;
             notifications.push(...landed(record, result.configurationId, { phase: "OnHub" }));
           }
+        } else if (result.kind === "retarget") {
+          state.counters.retargets = (state.counters.retargets ?? 0) + 1;
+          if (record) retargeted(state, record, result, true);
         } else {
           state.counters.deletes++;
           if (record) notifications.push(...deleted(state, result.configurationId, record));
@@ -390,6 +466,12 @@ export function recordResults(
         break;
       case "refused":
         if (result.kind === "inventory") break;
+        if (result.kind === "retarget") {
+          // the hub keeps the target it has; the configuration stays as it was created
+          state.lastError = result.message;
+          if (record) retargeted(state, record, result, false);
+          break;
+        }
         state.createQueue = state.createQueue.filter((id) => id !== result.configurationId);
         if (record) {
           record.refused = result.message;
@@ -421,9 +503,27 @@ export function recordResults(
   return notifications;
 }
 
+/** An in-place update ran: done when the hub now holds what is wanted; the content goes unless still needed. */
+function retargeted(
+  state: SchedulerState,
+  record: ConfigurationRecord,
+  sent: { configurationId: string; targetCondition: string; priority: number },
+  applied: boolean,
+): void {
+  const managed = state.configurations[sent.configurationId];
+  const current =
+    managed !== undefined &&
+    managed.targetCondition === sent.targetCondition &&
+    managed.priority === sent.priority;
+  if (current || !applied) delete record.hubTarget;
+  else record.hubTarget = { targetCondition: sent.targetCondition, priority: sent.priority };
+  if (record.hubTarget === undefined && record.retainContent !== true) delete record.configuration;
+}
+
 /** Gone from the hub; if pods still want it, it goes back in line (asking them for its content if needed). */
 function deleted(state: SchedulerState, id: string, record: ConfigurationRecord): PendingNotification[] {
   record.onHub = false;
+  delete record.hubTarget; // created again with the wanted target
   delete record.releasedAtMs;
   if (podsOf(state, id).length === 0) {
     forget(state, id);

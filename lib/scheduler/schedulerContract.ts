@@ -105,5 +105,7 @@ export interface HubSchedulerView {
     coalesced: number;
     /** configuration operations others sent to the hub, charged to the budget (absent in states from before) */
     charged?: number;
+    /** target condition and priority changes made in place (staged rollouts); absent in older states */
+    retargets?: number;
   };
 }

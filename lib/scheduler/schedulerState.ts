@@ -19,7 +19,13 @@ export interface ConfigurationRecord {
   /** The app's own configuration (its base deployment): its content is kept (WantConfiguration.retainContent). */
   retainContent?: boolean;
   onHub: boolean;
-  inFlight?: "create" | "delete";
+  inFlight?: "create" | "delete" | "retarget";
+  /**
+   * The target condition and priority the hub holds when the configuration's (its managed view's)
+   * changed since it was created: an in-place update is due, and `configuration` keeps the content
+   * it carries until the hub has it. Absent: the hub holds the managed ones.
+   */
+  hubTarget?: { targetCondition: string; priority: number };
   /** Pod orchestrations waiting for it to land on the hub. */
   notify: { pod: PodKey; instanceId: string }[];
   /** Pods that released it; its delete waits until what they want instead is on the hub. */

@@ -7,6 +7,7 @@ import type { ReceivedEventLike } from "../hub/hubNotifications.js";
 import type { HubSchedulerView, ManagedConfiguration } from "../scheduler/schedulerContract.js";
 import { configurationsKey, FillParts, openFill, refillFromHub, type HubFill } from "./hubFill.js";
 import { PartitionStatus, type BatchResult } from "./partitionStatus.js";
+import { BUCKET_WRITES_PER_RECONCILE, RolloutBucketTagger } from "./rolloutBucketTagger.js";
 import type { FleetStatus } from "./statusContract.js";
 import { StatusConflict, type StatusStore } from "./statusStore.js";
 
@@ -32,12 +33,14 @@ export class HubStatus {
   private fillParts: FillParts;
   /** configuration changes and refills, one at a time */
   private last: Promise<unknown> = Promise.resolve();
+  private readonly tagger: RolloutBucketTagger;
 
   private constructor(
     private readonly options: Required<Omit<HubStatusOptions, "knownFill">>,
     private fill: HubFill,
   ) {
     this.fillParts = new FillParts(fill, options.store, options.hub);
+    this.tagger = new RolloutBucketTagger(options.hubClient, options.warn);
   }
 
   /** Loads the hub's fill from the table; the first time ever, one instance reads it from the hub. */
@@ -76,6 +79,7 @@ export class HubStatus {
           fill: this.fill,
           hubClient: this.options.hubClient,
           warn: this.options.warn,
+          tagger: this.tagger,
         },
         this.managed,
       );
@@ -116,6 +120,14 @@ export class HubStatus {
   async processEvents(partitionId: string, events: readonly ReceivedEventLike[]): Promise<BatchResult> {
     await this.last; // a configuration change in progress first
     return (await this.partition(partitionId)).processEvents(events);
+  }
+
+  /**
+   * Writes the rollout bucket tag of devices without one that no partition heard of (partitions tag
+   * the ones they hear of): one twin query page and at most `limit` twin updates. Returns how many.
+   */
+  bucketQuietDevices(limit = BUCKET_WRITES_PER_RECONCILE): Promise<number> {
+    return this.tagger.tagUnbucketed(limit);
   }
 
   /** The stored statuses of every configuration, summed over all instances' partitions. */

@@ -17,6 +17,7 @@ import { FleetTracker } from "./fleetStatus.js";
 import { samePart, withoutBase } from "./fleetSum.js";
 import type { HubFill } from "./hubFill.js";
 import { readHubEvents } from "./readHubEvents.js";
+import { BUCKET_WRITES_PER_BATCH, type RolloutBucketTagger } from "./rolloutBucketTagger.js";
 import type { FleetStatus } from "./statusContract.js";
 import type { DeviceCounts, DeviceRecord, PartitionRow, StatusStore, StoredRecords } from "./statusStore.js";
 
@@ -40,6 +41,8 @@ export interface PartitionContext {
   fill: HubFill;
   hubClient: () => HubClient;
   warn: (message: string) => void;
+  /** writes the rollout bucket tag of devices first seen without it */
+  tagger: RolloutBucketTagger;
 }
 
 function sameCounts(a: DeviceCounts, b: DeviceCounts): boolean {
@@ -184,6 +187,7 @@ export class PartitionStatus {
         changedStatuses,
       };
       await this.refreshStale();
+      await this.context.tagger.tag(this.cache.all(), BUCKET_WRITES_PER_BATCH);
       return result;
     });
   }

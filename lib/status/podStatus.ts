@@ -19,6 +19,10 @@
 //          is the worst device's (failed > backoff > unhealthy > stopped > not started > running);
 //          restartCount is summed over devices; lastState.terminated is the devices' latest exit.
 // message  one line: `running on 4/5 devices, 1 failed: tempSensor backoff on dev-3`.
+// staged   a replica of a Deployment's new ReplicaSet mid-rollout (lifecycle.rollout): its containers
+//          and Ready follow its stage's health (rolloutStage.ts stageHealthy: none failing, every
+//          connected device running), reason StageRunning / StageNotRunning, and the message names
+//          the stage's buckets: `running on 120/1,000 devices, buckets 0-11`.
 //
 // Pure: the same inputs give the same status. Change detection uses FleetStatus.version (and the
 // pod record's own version), not timestamps, so no condition carries a transition time here.
@@ -30,6 +34,7 @@ import type {
 } from "@kubernetes/client-node";
 import { refusalMessage } from "../policy/podRefusal.js";
 import type { HubTrouble } from "../scheduler/schedulerContract.js";
+import { stageHealthy, stageMessage } from "../rollout/rolloutStage.js";
 import type { DeviceModuleState, FleetStatus, PodLifecycle } from "./statusContract.js";
 
 export const FLEET_CONDITION = "iotedge.connector/Fleet";
@@ -51,10 +56,14 @@ function plural(count: number, word: string): string {
 }
 
 /** `running on 4/5 devices, 1 failed: tempSensor backoff on dev-3, 1 offline` */
-export function fleetMessage(fleet: FleetStatus): string {
+export function fleetMessage(fleet: FleetStatus, rolloutPercent?: number): string {
   const { counts } = fleet;
   if (counts.targeted === 0) return "no device matches the target condition";
-  const parts = [`running on ${counts.running}/${plural(counts.targeted, "device")}`];
+  const parts = [
+    rolloutPercent === undefined
+      ? `running on ${counts.running}/${plural(counts.targeted, "device")}`
+      : stageMessage(counts.running, counts.targeted, rolloutPercent),
+  ];
   if (counts.applied < counts.targeted) parts.push(`${counts.applied} applied`);
   if (counts.failed > 0) {
     const named = fleet.failures.map((f) => `${f.module ? `${f.module} ` : ""}${f.reason} on ${f.deviceId}`);
@@ -137,7 +146,7 @@ interface Phase {
   onHub: boolean;
 }
 
-function fleetPhase(fleet: FleetStatus | undefined): Phase {
+function fleetPhase(fleet: FleetStatus | undefined, rolloutPercent?: number): Phase {
   if (!fleet || fleet.counts.targeted === 0)
     return {
       phase: "Pending",
@@ -145,7 +154,7 @@ function fleetPhase(fleet: FleetStatus | undefined): Phase {
       message: "no device matches the target condition",
       onHub: true,
     };
-  const message = fleetMessage(fleet);
+  const message = fleetMessage(fleet, rolloutPercent);
   if (fleet.counts.running > 0) return { phase: "Running", reason: "", message, onHub: true };
   return { phase: "Pending", reason: "ApplyingOnDevices", message, onHub: true };
 }
@@ -212,7 +221,7 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
     case "OnHub":
     case "Releasing":
     case "Deleting":
-      return fleetPhase(fleet);
+      return fleetPhase(fleet, lifecycle.rollout?.percent);
   }
 }
 
@@ -248,14 +257,22 @@ export function derivePodStatus(
   hubTrouble?: HubTrouble,
 ): V1PodStatus {
   const { phase, reason, message, onHub } = withHubTrouble(lifecyclePhase(lifecycle, fleet), hubTrouble);
-  const containers = containerStatuses(pod, onHub ? fleet : undefined);
+  const staged = lifecycle.stage === "Scheduled" && lifecycle.rollout !== undefined;
+  // Mid-rollout a replica is ready when its stage is healthy, so the Deployment controller paces the fleet.
+  const stageReady = staged && fleet !== undefined && stageHealthy(fleet.counts);
+  const containers = containerStatuses(pod, onHub ? fleet : undefined).map((c) =>
+    staged ? { ...c, ready: stageReady } : c,
+  );
   const allReady = phase === "Running" && containers.every((c) => c.ready);
+  const [readyReason, notReadyReason] = staged
+    ? ["StageRunning", "StageNotRunning"]
+    : ["AllModulesRunning", "ModulesNotRunningEverywhere"];
   const notOnHubReason = reason === "" ? "Running" : reason;
   const conditions: Condition[] = [
     condition("PodScheduled", onHub, onHub ? "DeploymentOnHub" : notOnHubReason),
     condition("Initialized", onHub, onHub ? "DeploymentOnHub" : notOnHubReason),
-    condition("ContainersReady", allReady, allReady ? "AllModulesRunning" : "ModulesNotRunningEverywhere"),
-    condition("Ready", allReady, allReady ? "AllModulesRunning" : "ModulesNotRunningEverywhere"),
+    condition("ContainersReady", allReady, allReady ? readyReason : notReadyReason),
+    condition("Ready", allReady, allReady ? readyReason : notReadyReason),
   ];
   if (onHub && fleet) {
     const everywhere = fleet.counts.targeted > 0 && fleet.counts.running === fleet.counts.targeted;

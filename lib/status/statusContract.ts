@@ -25,7 +25,14 @@ export type PodLifecycle =
    * reason (UnsupportedPod when absent) and the problems */
   | { stage: "Refused"; problems: PodProblem[]; reason?: RefusalReason; node?: string }
   /** the pod's configuration is with the scheduler; its phase says what it waits for */
-  | { stage: "Scheduled"; configurationId: string; configuration: ConfigurationPhase }
+  | {
+      stage: "Scheduled";
+      configurationId: string;
+      configuration: ConfigurationPhase;
+      /** a replica of a Deployment's new ReplicaSet mid-rollout: its configuration reaches the first
+       * `percent` rollout buckets (docs/staged-rollouts.md) */
+      rollout?: { percent: number };
+    }
   | { stage: "Deleting" };
 
 /** One module on one device, as edgeAgent reports it. */

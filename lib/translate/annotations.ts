@@ -41,11 +41,23 @@ export const annotations = {
   loggingOptions: `${annotationPrefix}logging-options`,
   /** the device `kubectl logs` reads the pod's containers from when the request names none */
   logsDevice: `${annotationPrefix}logs-device`,
+  /** `staged` or `all-at-once` (default): how a Deployment's rolling update reaches the devices */
+  rollout: `${annotationPrefix}rollout`,
   twin: `${annotationPrefix}twin.`,
   twinConfigMap: `${annotationPrefix}twin-configmap.`,
   status: `${annotationPrefix}status.`,
   startupOrder: `${annotationPrefix}startup-order.`,
 } as const;
+
+export const rolloutStrategies = ["staged", "all-at-once"] as const;
+
+/**
+ * Whether a rolling update of the pod's Deployment moves across its devices in stages: opt-in while
+ * staged rollouts have known gaps (docs/staged-rollouts.md, "Not built yet").
+ */
+export function stagedRolloutAllowed(podAnnotations: Readonly<Record<string, string>> | undefined): boolean {
+  return podAnnotations?.[annotations.rollout] === "staged";
+}
 
 const knownNames = Object.values(annotations)
   .map((name) => (name.endsWith(".") ? `${name}<container>` : name).slice(annotationPrefix.length))
@@ -186,6 +198,11 @@ export function readConnectorAnnotations(
         break;
       case annotations.logsDevice:
         break; // where `kubectl logs` reads from: the kubelet API's, not the deployment's
+      case annotations.rollout:
+        // how a rolling update reaches the devices (docs/staged-rollouts.md), not part of the deployment
+        if (!(rolloutStrategies as readonly string[]).includes(value))
+          findings.refuse(field, `must be ${rolloutStrategies.join(" or ")}`);
+        break;
 
       default:
         if (!readModuleAnnotation(name, value, containerNames, settings.modules, resolved, findings)) {

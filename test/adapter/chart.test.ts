@@ -210,7 +210,7 @@ describe("Helm chart iot-edge-connector", () => {
     ]);
   });
 
-  it("lets the adapters read ConfigMaps, Secrets and ReplicaSets only in the namespaces their nodes serve, by a Role in each", async () => {
+  it("lets the adapters read ConfigMaps, Secrets, ReplicaSets and Deployments only in the namespaces their nodes serve, by a Role in each", async () => {
     const objects = await render(twoNodes);
     const references = objects.filter(
       (o) => o.kind === "Role" && (o.metadata as { name: string }).name.endsWith("-references"),
@@ -222,7 +222,7 @@ describe("Helm chart iot-edge-connector", () => {
     for (const role of references)
       expect(role.rules).toEqual([
         { apiGroups: [""], resources: ["configmaps", "secrets"], verbs: ["get"] },
-        { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
+        { apiGroups: ["apps"], resources: ["replicasets", "deployments"], verbs: ["get"] },
       ]);
     const bindings = objects.filter(
       (o) => o.kind === "RoleBinding" && (o.metadata as { name: string }).name.endsWith("-references"),

@@ -144,13 +144,22 @@ async function startControllers(
   };
 }
 
+/** Staged rollouts are opt-in this round (docs/staged-rollouts.md). */
+const staged = { "iotedge.connector/rollout": "staged" };
+
 function createPod(
   name: string,
   {
     nodeName = NODE,
     image = "sensor:1",
     owner,
-  }: { nodeName?: string; image?: string; owner?: V1ReplicaSet } = {},
+    annotations,
+  }: {
+    nodeName?: string;
+    image?: string;
+    owner?: V1ReplicaSet;
+    annotations?: Record<string, string>;
+  } = {},
 ): Promise<V1Pod> {
   const ownerReferences = owner && [
     {
@@ -164,7 +173,7 @@ function createPod(
   return core.createNamespacedPod({
     namespace: NAMESPACE,
     body: {
-      metadata: { name, ownerReferences },
+      metadata: { name, ownerReferences, annotations, labels: owner?.spec?.template?.metadata?.labels },
       spec: { nodeName, containers: [{ name: "sensor", image }] },
     },
   });
@@ -180,6 +189,47 @@ function createReplicaSet(name: string, replicas: number): Promise<V1ReplicaSet>
     },
   });
 }
+
+/** A Deployment at a revision, as its controller annotates it. */
+function createDeployment(name: string, replicas: number, revision: string) {
+  const labels = { app: name };
+  return apps.createNamespacedDeployment({
+    namespace: NAMESPACE,
+    body: {
+      metadata: { name, annotations: { "deployment.kubernetes.io/revision": revision } },
+      spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels } } },
+    },
+  });
+}
+
+/** One of the Deployment's ReplicaSets, `<deployment>-<hash>` as its controller names them. */
+function createDeploymentReplicaSet(
+  deployment: { metadata?: { name?: string; uid?: string } },
+  hash: string,
+  replicas: number,
+  revision: string,
+): Promise<V1ReplicaSet> {
+  const name = deployment.metadata?.name ?? "";
+  const labels = { app: name, "pod-template-hash": hash };
+  const controller = { apiVersion: "apps/v1", kind: "Deployment", controller: true };
+  return apps.createNamespacedReplicaSet({
+    namespace: NAMESPACE,
+    body: {
+      metadata: {
+        name: `${name}-${hash}`,
+        annotations: { "deployment.kubernetes.io/revision": revision },
+        ownerReferences: [{ ...controller, name, uid: deployment.metadata?.uid ?? "" }],
+      },
+      spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels } } },
+    },
+  });
+}
+
+const scaleReplicaSet = (name: string, replicas: number) =>
+  apps.patchNamespacedReplicaSet({ name, namespace: NAMESPACE, body: { spec: { replicas } } }, mergePatch);
+
+/** The rollout stage of a pod's last PUT (undefined: all its devices). */
+const sentStage = (name: string) => (putsOf(name).at(-1)?.body as PutPodRequest | undefined)?.rollout;
 
 /**
  * What the taint manager does to a pod on a node that stopped answering: marks it, then deletes it.
@@ -580,6 +630,94 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       { key: "virtual-kubelet.io/provider", value: "iotedge", effect: "NoSchedule" },
     ]);
     expect(after.status?.addresses).toEqual([{ type: "InternalIP", address: "127.0.0.1" }]);
+  });
+
+  it("sends the replicas of a Deployment's new ReplicaSet with its stage, and again as the stage grows; old replicas and all-at-once pods without one", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const deployment = await createDeployment("sensor", 4, "2");
+    const old = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
+    await Promise.all(
+      ["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old, annotations: staged })),
+    );
+    const updated = await createDeploymentReplicaSet(deployment, "new2", 1, "2");
+    await createPod("sensor-new2-a", { owner: updated, annotations: staged });
+    await eventually(() => expect(putsOf("sensor-new2-a")).toHaveLength(1), soon);
+    expect(sentStage("sensor-new2-a")).toEqual({ percent: 25 });
+    expect(sentStage("sensor-old1-a")).toBeUndefined();
+
+    // the Deployment controller scales the new ReplicaSet up, then creates its pod
+    await scaleReplicaSet("sensor-new2", 2);
+    await createPod("sensor-new2-b", { owner: updated, annotations: staged });
+    await eventually(() => {
+      expect(sentStage("sensor-new2-b")).toEqual({ percent: 50 });
+      expect(sentStage("sensor-new2-a")).toEqual({ percent: 50 });
+    }, soon);
+    expect(putsOf("sensor-old1-a")).toHaveLength(1);
+
+    // the last old replica gone: the whole scope
+    await core.deleteNamespacedPod({ name: "sensor-old1-a", namespace: NAMESPACE });
+    await core.deleteNamespacedPod({ name: "sensor-old1-b", namespace: NAMESPACE });
+    await eventually(() => {
+      expect(putsOf("sensor-new2-a")).toHaveLength(3);
+      expect(putsOf("sensor-new2-b")).toHaveLength(2);
+    }, soon);
+    expect(sentStage("sensor-new2-a")).toBeUndefined();
+    expect(sentStage("sensor-new2-b")).toBeUndefined();
+  });
+
+  it("never widens a replica of a ReplicaSet rolled back from: it keeps the stage it was sent with", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const deployment = await createDeployment("sensor", 4, "2");
+    const stable = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
+    await Promise.all(
+      ["sensor-old1-a", "sensor-old1-b"].map((name) =>
+        createPod(name, { owner: stable, annotations: staged }),
+      ),
+    );
+    const bad = await createDeploymentReplicaSet(deployment, "bad2", 1, "2");
+    await createPod("sensor-bad2-a", { owner: bad, annotations: staged });
+    await eventually(() => expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 }), soon);
+
+    // kubectl rollout undo: the stable ReplicaSet becomes the newest revision; a pod event follows
+    const revision = (value: string) => ({
+      metadata: { annotations: { "deployment.kubernetes.io/revision": value } },
+    });
+    await apps.patchNamespacedDeployment(
+      { name: "sensor", namespace: NAMESPACE, body: revision("3") },
+      mergePatch,
+    );
+    await apps.patchNamespacedReplicaSet(
+      { name: "sensor-old1", namespace: NAMESPACE, body: revision("3") },
+      mergePatch,
+    );
+    await createPod("sensor-old1-c", { owner: stable, annotations: staged });
+    await eventually(() => expect(putsOf("sensor-old1-c")).toHaveLength(1), soon);
+    await core.deleteNamespacedPod({ name: "sensor-old1-a", namespace: NAMESPACE });
+    await eventually(async () => expect(await podExists("sensor-old1-a")).toBe(false), soon);
+    expect(sentStage("sensor-old1-c")).toBeUndefined();
+    expect(putsOf("sensor-bad2-a")).toHaveLength(1);
+    expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 });
+  });
+
+  it("sends no stage with a pod not annotated staged or annotated all-at-once, a bare ReplicaSet's pod, or when the Deployment is whole", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const deployment = await createDeployment("sensor", 2, "2");
+    const old = await createDeploymentReplicaSet(deployment, "old1", 1, "1");
+    await createPod("sensor-old1-a", { owner: old });
+    const updated = await createDeploymentReplicaSet(deployment, "new2", 1, "2");
+    await createPod("sensor-new2-a", {
+      owner: updated,
+      annotations: { "iotedge.connector/rollout": "all-at-once" },
+    });
+    await createPod("sensor-new2-b", { owner: updated });
+    const bare = await createReplicaSet("bare", 1);
+    await createPod("bare-a", { owner: bare, annotations: staged });
+    const whole = await createDeployment("whole", 1, "1");
+    const wholeSet = await createDeploymentReplicaSet(whole, "w1", 1, "1");
+    await createPod("whole-w1-a", { owner: wholeSet, annotations: staged });
+    await eventually(() => expect(provider.pods.size).toBe(5), soon);
+    for (const name of ["sensor-new2-a", "sensor-new2-b", "bare-a", "whole-w1-a", "sensor-old1-a"])
+      expect(sentStage(name), name).toBeUndefined();
   });
 
   it("keeps an evicted pod of a ReplicaSet at the provider until its replacement is sent, then removes it", async () => {

@@ -53,6 +53,7 @@ describe("the adapter image", () => {
       "hub",
       "policy",
       "provider",
+      "rollout",
       "translate",
     ]);
     expect(readdirSync(path.join(appDir, "dist/lib/provider"))).toEqual(["providerContract.js"]);

@@ -174,6 +174,20 @@ describe("pod orchestration", () => {
     });
   });
 
+  it("translates a pod sent mid-rollout at its stage and records the stage for its status", async () => {
+    const staged: PodOrchestrationInput = { ...input, spec: { ...input.spec, rollout: { percent: 20 } } };
+    const first = flat((await replay(started(staged), staged)).actions)[0];
+    expect(first?.input).toMatchObject({ rollout: { percent: 20 } });
+    const state = await replay(
+      [...started(staged), ...translated(), ...entityCalled(1, "want", waiting)],
+      staged,
+    );
+    expect(flat(state.actions).at(-1)).toMatchObject({
+      functionName: podActivityNames.record,
+      input: { lifecycle: { stage: "Scheduled", configurationId: "cfg-new", rollout: { percent: 20 } } },
+    });
+  });
+
   it("records OnHub when the scheduler's configurationReady event arrives", async () => {
     const state = await replay([
       ...submitted(),

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { podInstanceId } from "../../lib/provider/podIdentity.js";
 import { ProviderHttpError } from "../../lib/provider/providerErrors.js";
 import { parseLogsQuery, parseNodeReconcile, parsePutPod } from "../../lib/provider/providerRequests.js";
+import { specHash } from "../../lib/provider/providerService.js";
 import { withTimestamps } from "../../lib/provider/moduleLogLines.js";
 import { podFixture } from "./providerFixtures.js";
 
@@ -38,6 +39,27 @@ describe("provider requests", () => {
       field: "(body)",
       message: "(body): nests more than 66 levels deep; a pod request nests about 12",
     });
+  });
+
+  it("takes a rollout stage of 1-99 % and refuses any other with the field path", () => {
+    const pod = podFixture();
+    expect(parsePutPod({ node: "edge-node", pod, rollout: { percent: 30 } }, route).rollout).toEqual({
+      percent: 30,
+    });
+    expect(parsePutPod({ node: "edge-node", pod }, route)).not.toHaveProperty("rollout");
+    for (const percent of [0, 100, 12.5, "30"]) {
+      const error = refusal(() => parsePutPod({ node: "edge-node", pod, rollout: { percent } }, route));
+      expect(error.body.field).toBe("rollout.percent");
+    }
+  });
+
+  it("counts a new rollout stage as a changed spec, so the pod's orchestration moves it", () => {
+    const pod = podFixture();
+    const plain = specHash({ node: "edge-node", pod, resolved: { configMaps: {}, secrets: {} } });
+    const staged = (percent: number) =>
+      specHash({ node: "edge-node", pod, resolved: { configMaps: {}, secrets: {} }, rollout: { percent } });
+    expect(new Set([plain, staged(10), staged(20)]).size).toBe(3);
+    expect(staged(10)).toBe(staged(10));
   });
 
   it("refuses a missing node with the field and the reason", () => {

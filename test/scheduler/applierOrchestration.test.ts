@@ -147,6 +147,27 @@ describe("applier activities", () => {
     });
   });
 
+  it("reads an in-place update's content from the scheduler's state, and sends the target it was handed", async () => {
+    const retarget: HubAction = {
+      kind: "retarget",
+      configurationId: "cfg-a",
+      targetCondition: "tags.iotEdgeConnectorRolloutBucket < 40",
+      priority: 21,
+    };
+    const missing = await runActionActivity(
+      { hub, action: retarget },
+      () => {
+        throw new Error("the hub must not be called");
+      },
+      () => Promise.resolve({ records: {} }),
+    );
+    expect(missing).toEqual({
+      ...retarget,
+      outcome: "failed",
+      message: "the scheduler no longer holds the content of configuration cfg-a",
+    });
+  });
+
   it("raises each notification under its own event name", async () => {
     const raised: string[] = [];
     const client = {

@@ -1,6 +1,7 @@
 // The applier's hub operations against the simulator over the real SDK: each hub answer becomes the
 // outcome the planner understands.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHubClient } from "../../lib/hub/createHubClient.js";
 import { connectorFor, runHubAction } from "../../lib/scheduler/hubOperations.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startTestSimulator } from "../support/testSimulator.js";
@@ -39,6 +40,45 @@ describe("scheduler hub operations", () => {
       outcome: "done",
       configurationIds: [configurationOf("web").id],
     });
+  });
+
+  it("moves a configuration's target condition and priority in place with one hub operation", async () => {
+    const configuration = configurationOf("web");
+    const stage = {
+      ...configuration,
+      targetCondition: `(${configuration.targetCondition}) AND tags.iotEdgeConnectorRolloutBucket < 30`,
+      priority: configuration.priority + 1,
+    };
+    const operations = { ...hub.stats.operations };
+    expect(await runHubAction({ kind: "retarget", configuration: stage }, connect)).toEqual({
+      kind: "retarget",
+      configurationId: configuration.id,
+      targetCondition: stage.targetCondition,
+      priority: stage.priority,
+      outcome: "done",
+    });
+    expect(hub.stats.operations["addOrUpdateConfiguration"]).toBe(
+      (operations["addOrUpdateConfiguration"] ?? 0) + 1,
+    );
+    expect(hub.stats.operations["getConfiguration"] ?? 0).toBe(operations["getConfiguration"] ?? 0);
+    const client = createHubClient(hub.iotHubConnectionString);
+    try {
+      expect(await client.getConfiguration(configuration.id)).toMatchObject({
+        targetCondition: stage.targetCondition,
+        priority: stage.priority,
+        content: configuration.content,
+      });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("reports an update that changes the content as refused: the hub's content is immutable", async () => {
+    const other = configurationOf("other");
+    const changed = { ...other, id: configurationOf("web").id };
+    const result = await runHubAction({ kind: "retarget", configuration: changed }, connect);
+    expect(result).toMatchObject({ kind: "retarget", outcome: "refused" });
+    expect(result).toHaveProperty("message", expect.stringContaining("content cannot be updated"));
   });
 
   it("reports a 429 as throttled with the hub's Retry-After, without retrying it", async () => {

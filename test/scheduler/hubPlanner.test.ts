@@ -12,6 +12,7 @@ import {
 import { newSchedulerState, type SchedulerState } from "../../lib/scheduler/schedulerState.js";
 import type { HubSku } from "../../lib/scheduler/hubBudget.js";
 import { replicaPod, replicaWants, wantOf } from "./replicaPods.js";
+import type { WantConfiguration } from "../../lib/scheduler/schedulerContract.js";
 
 const start = Date.parse("2026-11-25T12:00:00.000Z");
 
@@ -38,11 +39,7 @@ function scheduler(options: { sku?: HubSku; units?: number; graceSeconds?: numbe
           ...outcome,
           configurationIds: [...foreignIds, ...onHub().filter((id) => !vanished.has(id))],
         }
-      : {
-          kind: action.kind,
-          configurationId: action.configurationId,
-          ...outcome,
-        };
+      : { ...action, ...outcome };
   const onHub = () =>
     Object.entries(state.records)
       .filter(([, r]) => r.onHub)
@@ -439,5 +436,127 @@ describe("hub scheduler planner", () => {
     // a released configuration no longer holds the name (it leaves within the grace)
     release(s.state, { pod: sensor!.pod, configurationId: sensor!.configuration.id }, s.now);
     expect(want(s.state, rival!, s.now).state?.phase).not.toBe("Refused");
+  });
+});
+
+describe("hub scheduler planner: a configuration moved in place (staged rollouts)", () => {
+  /** The same configuration (same id, same content) at another target condition and priority. */
+  function staged(base: WantConfiguration, targetCondition: string, priority: number): WantConfiguration {
+    return { ...base, configuration: { ...base.configuration, targetCondition, priority } };
+  }
+  const retargets = (s: ReturnType<typeof scheduler>) => s.ran.filter((r) => r.action.kind === "retarget");
+
+  it("moves a configuration on the hub to a new target condition and priority with one operation", () => {
+    const s = scheduler();
+    const [first] = replicaWants(web, 1);
+    want(s.state, first!, s.now);
+    s.settle();
+    const id = first!.configuration.id;
+    const stage = staged(first!, "(tags.environment='dev') AND tags.iotEdgeConnectorRolloutBucket < 20", 21);
+    expect(want(s.state, stage, s.now).wakeApplier).toBe(true);
+    expect(s.state.configurations[id]).toMatchObject({
+      targetCondition: stage.configuration.targetCondition,
+      priority: 21,
+    });
+    s.settle();
+    expect(retargets(s).map((r) => r.action)).toEqual([
+      {
+        kind: "retarget",
+        configurationId: id,
+        targetCondition: stage.configuration.targetCondition,
+        priority: 21,
+      },
+    ]);
+    expect(s.creates()).toBe(1);
+    expect(s.deletes()).toBe(0);
+    expect(s.state.counters.retargets).toBe(1);
+    expect(s.state.configurations[id]?.state).toEqual({ phase: "OnHub" });
+    // the content travelled with the update and is not kept once the hub has it
+    expect(s.state.records[id]?.configuration).toBeUndefined();
+    // the same stage again costs nothing
+    want(s.state, stage, s.now);
+    s.settle();
+    expect(retargets(s)).toHaveLength(1);
+  });
+
+  it("keeps the content only until the update is on the hub, and sends the update after a throttle", () => {
+    const s = scheduler();
+    const [first] = replicaWants(web, 1);
+    want(s.state, first!, s.now);
+    s.settle();
+    const id = first!.configuration.id;
+    want(
+      s.state,
+      staged(first!, "tags.environment='dev' AND tags.iotEdgeConnectorRolloutBucket < 50", 21),
+      s.now,
+    );
+    s.round((action) =>
+      action.kind === "retarget" ? { outcome: "throttled", retryAfterMs: 5_000 } : { outcome: "done" },
+    );
+    expect(s.state.records[id]?.configuration?.targetCondition).toContain("< 50");
+    s.settle();
+    expect(retargets(s)).toHaveLength(2);
+    expect(s.state.records[id]?.configuration).toBeUndefined();
+  });
+
+  it("sends only the last of several stages wanted before the update runs", () => {
+    const s = scheduler();
+    const [first] = replicaWants(web, 1);
+    want(s.state, first!, s.now);
+    s.settle();
+    s.state.bucket.tokens = 0; // the budget is spent: the stages pile up
+    for (const percent of [10, 20, 30])
+      want(s.state, staged(first!, `tags.iotEdgeConnectorRolloutBucket < ${percent}`, 21), s.now);
+    s.settle();
+    expect(retargets(s).map((r) => (r.action as { targetCondition: string }).targetCondition)).toEqual([
+      "tags.iotEdgeConnectorRolloutBucket < 30",
+    ]);
+  });
+
+  it("puts a target change that comes before the create into the create: no extra operation", () => {
+    const s = scheduler();
+    const [first] = replicaWants(web, 1);
+    want(s.state, first!, s.now);
+    const stage = staged(first!, "tags.iotEdgeConnectorRolloutBucket < 10", 21);
+    want(s.state, stage, s.now);
+    expect(s.state.records[first!.configuration.id]?.configuration?.targetCondition).toBe(
+      stage.configuration.targetCondition,
+    );
+    s.settle();
+    expect(s.creates()).toBe(1);
+    expect(retargets(s)).toHaveLength(0);
+  });
+
+  it("sends a target change that comes while the create runs once the create is done", () => {
+    const s = scheduler();
+    const [first] = replicaWants(web, 1);
+    want(s.state, first!, s.now);
+    const work = nextWork(s.state, s.now); // the inventory
+    recordResults(s.state, [{ kind: "inventory", outcome: "done", configurationIds: [] }], s.now);
+    const create = nextWork(s.state, s.now);
+    expect(create.actions).toEqual([{ kind: "create", configurationId: first!.configuration.id }]);
+    want(s.state, staged(first!, "tags.iotEdgeConnectorRolloutBucket < 10", 21), s.now);
+    recordResults(
+      s.state,
+      [{ kind: "create", configurationId: first!.configuration.id, outcome: "done" }],
+      s.now,
+    );
+    expect(work.actions).toEqual([{ kind: "inventory" }]);
+    s.settle();
+    expect(retargets(s)).toHaveLength(1);
+    expect(s.state.records[first!.configuration.id]?.configuration).toBeUndefined();
+  });
+
+  it("does not move a configuration no pod holds any more", () => {
+    const s = scheduler();
+    const [first] = replicaWants(web, 1);
+    want(s.state, first!, s.now);
+    s.settle();
+    s.state.bucket.tokens = 0;
+    want(s.state, staged(first!, "tags.iotEdgeConnectorRolloutBucket < 10", 21), s.now);
+    release(s.state, { pod: first!.pod, configurationId: first!.configuration.id }, s.now);
+    s.settle();
+    expect(retargets(s)).toHaveLength(0);
+    expect(s.deletes()).toBe(1);
   });
 });

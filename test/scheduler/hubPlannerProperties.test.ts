@@ -45,8 +45,7 @@ describe("hub planner properties", () => {
               return action.kind === "inventory"
                 ? { kind: "inventory", outcome: "throttled", retryAfterMs }
                 : {
-                    kind: action.kind,
-                    configurationId: action.configurationId,
+                    ...action,
                     outcome: "throttled",
                     ...(retryAfterMs !== undefined && { retryAfterMs }),
                   };

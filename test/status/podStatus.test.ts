@@ -411,3 +411,43 @@ describe("container statuses", () => {
     expect(derivePodStatus(onHub, input, pod)).toEqual(derivePodStatus(onHub, structuredClone(input), pod));
   });
 });
+
+describe("a replica of a Deployment mid-rollout (staged)", () => {
+  const staged: PodLifecycle = { ...onHub, rollout: { percent: 12 } };
+
+  it("says its share of the fleet and the buckets its stage holds", () => {
+    const status = derivePodStatus(staged, fleet({ targeted: 1000, applied: 1000, running: 120 }), pod);
+    expect(status.message).toBe("running on 120/1,000 devices, buckets 0-11");
+  });
+
+  it("is Ready when every connected device of its stage runs it, though the module is not on every applied device", () => {
+    const status = derivePodStatus(
+      staged,
+      fleet({ targeted: 120, applied: 120, running: 118, offline: 2 }),
+      pod,
+    );
+    expect(conditions(status)).toMatchObject({ Ready: "True", ContainersReady: "True" });
+    expect(status.conditions?.find((c) => c.type === "Ready")?.reason).toBe("StageRunning");
+  });
+
+  it("stays unready while a device of its stage fails, with the failure in its message", () => {
+    const status = derivePodStatus(
+      staged,
+      fleet(
+        { targeted: 120, applied: 120, running: 119, failed: 1 },
+        { failures: [{ deviceId: "dev-7", module: "tempSensor", reason: "backoff" }] },
+      ),
+      pod,
+    );
+    expect(conditions(status)).toMatchObject({ Ready: "False" });
+    expect(status.conditions?.find((c) => c.type === "Ready")?.reason).toBe("StageNotRunning");
+    expect(status.message).toBe(
+      "running on 119/120 devices, buckets 0-11, 1 failed: tempSensor backoff on dev-7",
+    );
+  });
+
+  it("stays unready while its stage's devices are still applying", () => {
+    const status = derivePodStatus(staged, fleet({ targeted: 120, applied: 60, running: 60 }), pod);
+    expect(conditions(status)).toMatchObject({ Ready: "False" });
+  });
+});

@@ -12,6 +12,7 @@ import { HubStatus } from "../../lib/status/hubStatus.js";
 import { derivePodStatus } from "../../lib/status/podStatus.js";
 import type { FleetStatus } from "../../lib/status/statusContract.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
+import { ROLLOUT_BUCKET_TAG, rolloutBucket } from "../../lib/rollout/rolloutBucket.js";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { baseDeployment } from "../support/deployments.js";
 import { eventually, startTestSimulator } from "../support/testSimulator.js";
@@ -108,6 +109,24 @@ describe("status pipeline on the simulator's events", { timeout: 90_000 }, () =>
     expect(states.get("dev-4")).toMatchObject({ tags: { site: "south" }, connected: true });
     expect((await fleet())!.counts).toEqual({ targeted: 3, applied: 0, running: 0, failed: 0, offline: 0 });
     expect(await store.deviceCounts(simulator.hubName)).toEqual({ total: 4, connected: 4 });
+  });
+
+  it("tags each device it hears of with its rollout bucket, one twin update per device", async () => {
+    const devices = ["dev-1", "dev-2", "dev-3", "dev-4"];
+    const tagged = await eventually(
+      () => Promise.all(devices.map((id) => hub.getDeviceTwin(id))),
+      (twins) => twins.every((twin) => twin.tags?.[ROLLOUT_BUCKET_TAG] !== undefined),
+      { attempts: 400, intervalMs: 50 },
+    );
+    expect(tagged.map((twin) => twin.tags?.[ROLLOUT_BUCKET_TAG])).toEqual(devices.map(rolloutBucket));
+    const states = await eventually(
+      () => store.deviceStates(simulator.hubName),
+      (read) => devices.every((id) => read.get(id)?.tags[ROLLOUT_BUCKET_TAG] === rolloutBucket(id)),
+      { attempts: 400, intervalMs: 50 },
+    );
+    expect(states.get("dev-4")!.tags).toMatchObject({ site: "south" });
+    await Promise.all(processing.values());
+    expect(simulator.stats.operations["updateTwin"]).toBe(devices.length);
   });
 
   it("counts devices as they apply the deployment and run its module", async () => {

@@ -1,6 +1,6 @@
 // A small Kubernetes API server for the adapter's in-process tests, so they need no control plane:
 // the surface the adapter uses (pods with their status subresource and graceful deletion, nodes with
-// theirs, leases, events, configmaps, secrets, replicasets), in memory, over HTTP on 127.0.0.1, for the real
+// theirs, leases, events, configmaps, secrets, replicasets, deployments), in memory, over HTTP on 127.0.0.1, for the real
 // @kubernetes/client-node clients and informer. Where the adapter can tell, it behaves as the real
 // one: one resourceVersion counter for every change, Status errors (404, 409 on a name taken, a
 // stale resourceVersion or a failed uid precondition), no-op writes that change nothing, list with a
@@ -85,6 +85,14 @@ const resourceTypes: ResourceType[] = [
     apiVersion: "apps/v1",
     plural: "replicasets",
     kind: "ReplicaSet",
+    namespaced: true,
+    statusSubresource: true,
+    fields: [],
+  },
+  {
+    apiVersion: "apps/v1",
+    plural: "deployments",
+    kind: "Deployment",
     namespaced: true,
     statusSubresource: true,
     fields: [],

@@ -394,6 +394,36 @@ describe("module runtime", () => {
     expect(Date.parse(crashed.crashy?.lastRestartTimeUtc ?? "")).toBeGreaterThan(0);
   });
 
+  it("crashes every module running an image with a fault, whatever its name or device, and no other image", async () => {
+    const first = newDevice();
+    const second = newDevice();
+    simulator.fleet.injectImageFault("example/bad-release:2", "crash");
+    await deploy(
+      baseDeployment(`${first.group}-bad`, {
+        targetCondition: `tags.group='${first.group}'`,
+        modules: { app: { image: "example/bad-release:2" } },
+      }),
+    );
+    await deploy(
+      baseDeployment(`${second.group}-good`, {
+        targetCondition: `tags.group='${second.group}'`,
+        modules: { app: { image: "example/bad-release:1" }, other: { image: "example/bad-release:2" } },
+      }),
+    );
+    await simulator.fleet.evaluateNow();
+
+    const crashed = await eventually(
+      () => reportedModules(second.deviceId),
+      (m) => (m.other?.restartCount ?? 0) >= 1,
+    );
+    expect(crashed.app?.runtimeStatus).toBe("running");
+    expect(crashed.app?.restartCount).toBe(0);
+    await eventually(
+      () => reportedModules(first.deviceId),
+      (m) => (m.app?.restartCount ?? 0) >= 1,
+    );
+  });
+
   it("leaves a crashed module failed under restartPolicy never", async () => {
     const { deviceId, group } = newDevice();
     simulator.fleet.injectFault(deviceId, "once", "crash");
