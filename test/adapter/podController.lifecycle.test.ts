@@ -13,6 +13,7 @@ import {
   type CoreV1Event,
   type V1Node,
   type V1Pod,
+  type V1PodCondition,
   type V1ReplicaSet,
 } from "@kubernetes/client-node";
 import { pino } from "pino";
@@ -413,7 +414,12 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     }, soon);
     const provided = provider.pods.get(`${NAMESPACE}/sensor`)?.status.status;
     expect(pod.status?.containerStatuses).toEqual(provided?.containerStatuses);
-    expect(pod.status?.conditions).toEqual(provided?.conditions);
+    // each condition as provided, stamped with when its status last changed
+    const untimed = (conditions: V1PodCondition[] = []) =>
+      conditions.map(({ lastTransitionTime: _, ...condition }) => condition);
+    expect(untimed(pod.status?.conditions)).toEqual(untimed(provided?.conditions));
+    for (const condition of pod.status?.conditions ?? [])
+      expect(condition.lastTransitionTime).toBeInstanceOf(Date);
     expect(pod.status).toMatchObject({ hostIP: "127.0.0.1", hostIPs: [{ ip: "127.0.0.1" }] });
     expect(pod.spec?.containers[0]?.image).toBe("sensor:1");
     const writes = cluster.requests.filter(
