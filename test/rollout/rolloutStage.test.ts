@@ -161,9 +161,9 @@ describe("a new replica's share", () => {
     it("is not known empty without a status, or from a status that does not say its target condition", () => {
       expect(stageHoldsNoDevice(stage, undefined)).toBe(false);
       expect(stageHoldsNoDevice(stage, { counts: none })).toBe(false);
-      expect(stageHoldsNoDevice({ percent: 34 }, { targetCondition: stage.targetCondition, counts: none })).toBe(
-        false,
-      );
+      expect(
+        stageHoldsNoDevice({ percent: 34 }, { targetCondition: stage.targetCondition, counts: none }),
+      ).toBe(false);
     });
 
     it("is not empty when the status for its target condition counts a device", () => {
@@ -172,9 +172,12 @@ describe("a new replica's share", () => {
     });
 
     it("never applies to the whole scope, where no device targeted stays a problem", () => {
-      expect(stageHoldsNoDevice({ percent: 100, targetCondition: scope }, { targetCondition: scope, counts: none })).toBe(
-        false,
-      );
+      expect(
+        stageHoldsNoDevice(
+          { percent: 100, targetCondition: scope },
+          { targetCondition: scope, counts: none },
+        ),
+      ).toBe(false);
     });
   });
 });
