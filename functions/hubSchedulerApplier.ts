@@ -4,6 +4,7 @@ import { app } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";
 import { readSchedulerState } from "../lib/app/durableWorkflows.js";
+import { redact } from "../lib/hub/redact.js";
 import type { HubAction, PendingNotification } from "../lib/scheduler/applierProtocol.js";
 import {
   applierActivityNames,
@@ -22,6 +23,12 @@ df.app.activity(applierActivityNames.runAction, {
       input,
       (hub) => connectorApp().hubConnector(hub),
       (hub) => readSchedulerState(df.getClient(context), hub),
+      (hub) =>
+        connectorApp()
+          .recountFleetStatuses(df.getClient(context), hub)
+          .catch((error: unknown) => {
+            context.warn(`counting the fleet statuses of ${hub} again: ${redact(String(error))}`);
+          }),
     ),
 });
 

@@ -124,6 +124,15 @@ export class ConnectorApp {
   }
 
   /**
+   * Counts the hub's fleet statuses again with the scheduler's current view (after the hub created a
+   * configuration or moved its target): the fill's parts and the partitions this process holds.
+   */
+  async recountFleetStatuses(client: DurableClient, hub: string): Promise<void> {
+    const view = await readSchedulerView(client, hub);
+    await this.hubStatuses.use(hub, (status) => status.setConfigurations(view));
+  }
+
+  /**
    * The hub client (with retries) the provider and the status pipeline share. Its configuration
    * operations are the scheduler's budget too: they wait in `unchargedOperations` until charged.
    */

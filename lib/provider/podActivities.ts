@@ -12,7 +12,7 @@ import type {
 } from "../scheduler/schedulerContract.js";
 import type { PodLifecycle } from "../status/statusContract.js";
 import type { ResolvedObjects, RolloutStage } from "./providerContract.js";
-import { stagedPriority, stagedTargetCondition } from "../rollout/rolloutStage.js";
+import { stagedPriority, stagedTargetCondition, type RolloutStageRecord } from "../rollout/rolloutStage.js";
 import { stagedRolloutAllowed } from "../translate/annotations.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { PodIdentity } from "./podIdentity.js";
@@ -44,6 +44,8 @@ export type TranslatePodResult =
       accepted: true;
       want: Pick<WantConfiguration, "configuration" | "kind" | "modules" | "workload">;
       warnings: PodProblem[];
+      /** the stage the configuration was translated at (absent when the pod goes all at once) */
+      stage?: Required<RolloutStageRecord>;
     }
   | ({ accepted: false } & PodRefusal);
 
@@ -68,18 +70,15 @@ export function translatePod(
   const { translation } = decision;
   // each container becomes the module of the same name (containerToModule)
   const modules = Object.fromEntries((pod.spec?.containers ?? []).map((c) => [c.name, c.name]));
+  const staged = rollout && stagedRolloutAllowed(pod.metadata?.annotations);
+  const configuration = staged
+    ? stagedConfiguration(translation.configuration, rollout.percent)
+    : translation.configuration;
   return {
     accepted: true,
-    want: {
-      configuration:
-        rollout && stagedRolloutAllowed(pod.metadata?.annotations)
-          ? stagedConfiguration(translation.configuration, rollout.percent)
-          : translation.configuration,
-      kind: translation.kind,
-      modules,
-      workload: workloadOf(pod),
-    },
+    want: { configuration, kind: translation.kind, modules, workload: workloadOf(pod) },
     warnings: [...translation.warnings],
+    ...(staged && { stage: { percent: rollout.percent, targetCondition: configuration.targetCondition } }),
   };
 }
 

@@ -257,7 +257,8 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       };
       const demand = yield* scheduler.want(context, pod.hub, want);
       let phase: ConfigurationPhase = demand.state ?? { phase: "Creating" };
-      const rollout = spec.rollout !== undefined ? { rollout: spec.rollout } : {};
+      // the stage with its target condition, which tells the pod's status an evaluated empty stage
+      const rollout = spec.rollout !== undefined ? { rollout: translated.stage ?? spec.rollout } : {};
       yield* record(
         { stage: "Scheduled", configurationId: wanted, configuration: phase, ...rollout },
         wanted,

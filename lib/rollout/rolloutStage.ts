@@ -68,7 +68,38 @@ export interface StageCounts {
 /**
  * A new replica is Ready when its stage is healthy: some device is targeted, none fails, and every
  * connected one runs the modules (an offline device gets them when it connects, as without stages).
+ * A stage known to hold no device (stageHoldsNoDevice) is Ready too; an empty count alone is not,
+ * since before the devices report it cannot be told from an empty stage.
  */
 export function stageHealthy({ targeted, running, failed, offline }: StageCounts): boolean {
   return targeted > 0 && failed === 0 && running >= targeted - offline;
+}
+
+/** A replica's stage as its pod record keeps it: the share, and the target condition it was translated with. */
+export interface RolloutStageRecord {
+  percent: number;
+  /** the staged configuration's target condition (absent in records written before it was kept) */
+  targetCondition?: string;
+}
+
+/**
+ * Whether a partial stage holds no device: the fleet status was computed for the stage's own target
+ * condition and targets none (a small fleet, or a stage narrower than one device's share). A status
+ * counted for another condition (the previous stage's), or none yet, tells nothing about this stage.
+ */
+export function stageHoldsNoDevice(
+  stage: RolloutStageRecord,
+  status: { targetCondition?: string; counts: Pick<StageCounts, "targeted"> } | undefined,
+): boolean {
+  return (
+    stage.percent < ROLLOUT_BUCKETS &&
+    stage.targetCondition !== undefined &&
+    status?.targetCondition === stage.targetCondition &&
+    status.counts.targeted === 0
+  );
+}
+
+/** An evaluated empty stage's message: `stage buckets 0-33 holds no device`. */
+export function emptyStageMessage(percent: number): string {
+  return `stage ${bucketRange(percent)} holds no device`;
 }

@@ -63,12 +63,16 @@ export function* hubApplierOrchestrator(context: OrchestrationContext): Generato
 /**
  * The runAction activity: a create's content is read from the scheduler entity's state (`stateOf`),
  * so it never travels through the applier's history. A setup problem (unknown hub, no credentials)
- * is an outcome the scheduler backs off on.
+ * is an outcome the scheduler backs off on. Once the hub created a configuration or moved its target
+ * in place, `targetChanged` counts the fleet statuses again: a rollout stage that reaches no device
+ * brings no device event, and its status must still say it was counted with the stage's condition.
+ * Its failure leaves the outcome as it is (the hub holds the change; the next event or reconcile counts).
  */
 export async function runActionActivity(
   input: { hub: string; action: HubAction },
   connectorOf: (hub: string) => HubConnector,
   stateOf: (hub: string) => Promise<Pick<SchedulerState, "records"> | undefined>,
+  targetChanged?: (hub: string) => Promise<void>,
 ): Promise<ActionResult> {
   const { action } = input;
   try {
@@ -76,7 +80,9 @@ export async function runActionActivity(
     const state = needsContent ? await stateOf(input.hub) : undefined;
     const operation = operationFor(action, (id) => state?.records[id]?.configuration);
     if ("outcome" in operation) return operation;
-    return await runHubAction(operation, connectorOf(input.hub));
+    const result = await runHubAction(operation, connectorOf(input.hub));
+    if (needsContent && result.outcome === "done") await targetChanged?.(input.hub).catch(() => undefined);
+    return result;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (action.kind === "inventory") return { kind: "inventory", outcome: "failed", message };

@@ -281,6 +281,7 @@ export class FleetTracker {
     }
     return {
       configurationId: id,
+      targetCondition: tracked.spec.targetCondition,
       counts,
       modules,
       reported,

@@ -114,8 +114,14 @@ export function sumFleetStatus(
     .flatMap((part) => part.failures)
     .sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0))
     .slice(0, MAX_LISTED_FAILURES);
+  // Which condition the sum was counted with, only when every row counted this one with the same:
+  // a row without a part, or with a part of the previous condition, has not evaluated it yet.
+  const conditions = new Set(parts.map((part) => part.targetCondition));
+  const [targetCondition] = conditions;
+  const evaluated = parts.length === rows.length && conditions.size === 1 && targetCondition !== undefined;
   return {
     configurationId,
+    ...(evaluated && { targetCondition }),
     counts,
     modules,
     ...(reported && { reported }),

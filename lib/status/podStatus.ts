@@ -22,7 +22,10 @@
 // staged   a replica of a Deployment's new ReplicaSet mid-rollout (lifecycle.rollout): its containers
 //          and Ready follow its stage's health (rolloutStage.ts stageHealthy: none failing, every
 //          connected device running), reason StageRunning / StageNotRunning, and the message names
-//          the stage's buckets: `running on 120/1,000 devices, buckets 0-11`.
+//          the stage's buckets: `running on 120/1,000 devices, buckets 0-11`. A stage whose buckets
+//          hold no device (its fleet status counted with the stage's own target condition, none
+//          targeted) is Running and Ready: `stage buckets 0-33 holds no device`; a status not yet
+//          counted with that condition (the previous stage's, or none) leaves it NoDevicesTargeted.
 //
 // Pure: the same inputs give the same status. Change detection uses FleetStatus.version (and the
 // pod record's own version), not timestamps, so no condition carries a transition time here.
@@ -34,7 +37,13 @@ import type {
 } from "@kubernetes/client-node";
 import { refusalMessage } from "../policy/podRefusal.js";
 import type { HubTrouble } from "../scheduler/schedulerContract.js";
-import { stageHealthy, stageMessage } from "../rollout/rolloutStage.js";
+import {
+  emptyStageMessage,
+  stageHealthy,
+  stageHoldsNoDevice,
+  stageMessage,
+  type RolloutStageRecord,
+} from "../rollout/rolloutStage.js";
 import type { DeviceModuleState, FleetStatus, PodLifecycle } from "./statusContract.js";
 
 export const FLEET_CONDITION = "iotedge.connector/Fleet";
@@ -146,7 +155,10 @@ interface Phase {
   onHub: boolean;
 }
 
-function fleetPhase(fleet: FleetStatus | undefined, rolloutPercent?: number): Phase {
+function fleetPhase(fleet: FleetStatus | undefined, rollout?: RolloutStageRecord): Phase {
+  // a partial stage evaluated empty runs wherever it should: on none of the devices
+  if (rollout && stageHoldsNoDevice(rollout, fleet))
+    return { phase: "Running", reason: "", message: emptyStageMessage(rollout.percent), onHub: true };
   if (!fleet || fleet.counts.targeted === 0)
     return {
       phase: "Pending",
@@ -154,7 +166,7 @@ function fleetPhase(fleet: FleetStatus | undefined, rolloutPercent?: number): Ph
       message: "no device matches the target condition",
       onHub: true,
     };
-  const message = fleetMessage(fleet, rolloutPercent);
+  const message = fleetMessage(fleet, rollout?.percent);
   if (fleet.counts.running > 0) return { phase: "Running", reason: "", message, onHub: true };
   return { phase: "Pending", reason: "ApplyingOnDevices", message, onHub: true };
 }
@@ -221,7 +233,7 @@ function lifecyclePhase(lifecycle: PodLifecycle, fleet: FleetStatus | undefined)
     case "OnHub":
     case "Releasing":
     case "Deleting":
-      return fleetPhase(fleet, lifecycle.rollout?.percent);
+      return fleetPhase(fleet, lifecycle.rollout);
   }
 }
 
@@ -257,9 +269,13 @@ export function derivePodStatus(
   hubTrouble?: HubTrouble,
 ): V1PodStatus {
   const { phase, reason, message, onHub } = withHubTrouble(lifecyclePhase(lifecycle, fleet), hubTrouble);
-  const staged = lifecycle.stage === "Scheduled" && lifecycle.rollout !== undefined;
+  const rollout = lifecycle.stage === "Scheduled" ? lifecycle.rollout : undefined;
+  const staged = rollout !== undefined;
   // Mid-rollout a replica is ready when its stage is healthy, so the Deployment controller paces the fleet.
-  const stageReady = staged && fleet !== undefined && stageHealthy(fleet.counts);
+  const stageReady =
+    rollout !== undefined &&
+    fleet !== undefined &&
+    (stageHealthy(fleet.counts) || stageHoldsNoDevice(rollout, fleet));
   const containers = containerStatuses(pod, onHub ? fleet : undefined).map((c) =>
     staged ? { ...c, ready: stageReady } : c,
   );

@@ -3,6 +3,7 @@
 import type { RefusalReason } from "../policy/podRefusal.js";
 import type { PodProblem } from "../translate/podErrors.js";
 import type { ConfigurationPhase } from "../scheduler/schedulerContract.js";
+import type { RolloutStageRecord } from "../rollout/rolloutStage.js";
 
 /** Counts of the devices of a pod's deployment (fleet status). */
 export interface FleetCounts {
@@ -30,8 +31,8 @@ export type PodLifecycle =
       configurationId: string;
       configuration: ConfigurationPhase;
       /** a replica of a Deployment's new ReplicaSet mid-rollout: its configuration reaches the first
-       * `percent` rollout buckets (docs/staged-rollouts.md) */
-      rollout?: { percent: number };
+       * `percent` rollout buckets with `targetCondition` (docs/staged-rollouts.md) */
+      rollout?: RolloutStageRecord;
     }
   | { stage: "Deleting" };
 
@@ -48,6 +49,11 @@ export interface DeviceModuleState {
 /** The fleet status of one configuration: counts, and enough detail for container statuses and the message. */
 export interface FleetStatus {
   configurationId: string;
+  /**
+   * the target condition the devices were counted with (the configuration's, as the scheduler had it);
+   * in a sum, only when every part was counted with the same one. Absent in statuses from before.
+   */
+  targetCondition?: string;
   counts: FleetCounts;
   /** per module: on how many applied devices it runs, its worst state, total restarts, last termination */
   modules: Record<

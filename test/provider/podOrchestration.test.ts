@@ -61,10 +61,10 @@ const waiting: DemandResult = {
   state: { phase: "WaitingForHubBudget", position: 2 },
   wakeApplier: false,
 };
-const translated = (): HistoryEvent[] => [
+const translated = (result: TranslatePodResult = accepted): HistoryEvent[] => [
   historyEvents.taskScheduled(0, podActivityNames.translate, null),
   ...episode(),
-  historyEvents.taskCompleted(0, json(accepted)),
+  historyEvents.taskCompleted(0, json(result)),
 ];
 
 /** History up to the first poll: translate (0), want (1) answered `demand`, record (2), timer (3). */
@@ -185,6 +185,22 @@ describe("pod orchestration", () => {
     expect(flat(state.actions).at(-1)).toMatchObject({
       functionName: podActivityNames.record,
       input: { lifecycle: { stage: "Scheduled", configurationId: "cfg-new", rollout: { percent: 20 } } },
+    });
+  });
+
+  it("records the staged target condition the translation gave, so its status can tell an evaluated empty stage", async () => {
+    const staged: PodOrchestrationInput = { ...input, spec: { ...input.spec, rollout: { percent: 20 } } };
+    const stage = {
+      percent: 20,
+      targetCondition: "(tags.environment='dev') AND tags.iotEdgeConnectorRolloutBucket < 20",
+    };
+    const state = await replay(
+      [...started(staged), ...translated({ ...accepted, stage }), ...entityCalled(1, "want", waiting)],
+      staged,
+    );
+    expect(flat(state.actions).at(-1)).toMatchObject({
+      functionName: podActivityNames.record,
+      input: { lifecycle: { stage: "Scheduled", rollout: stage } },
     });
   });
 

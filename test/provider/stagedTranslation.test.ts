@@ -67,6 +67,17 @@ describe("the rollout annotation", () => {
     expect(result.accepted && result.want.configuration.targetCondition).toContain("< 10");
   });
 
+  it("staged: says the stage it translated at, with the staged target condition, for the pod's status", () => {
+    const result = translatePod(
+      { ...input, pod: annotated("staged"), rollout: { percent: 10 } },
+      defaultNodePolicy,
+    );
+    expect(result.accepted && result.stage).toEqual({
+      percent: 10,
+      targetCondition: result.accepted && result.want.configuration.targetCondition,
+    });
+  });
+
   it("all-at-once is the default while staged rollouts are opt-in", () => {
     const pod = podFixture();
     const whole = translatePod({ ...input, pod }, defaultNodePolicy);

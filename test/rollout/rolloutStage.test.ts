@@ -6,6 +6,7 @@ import {
   bucketRange,
   rolloutOperations,
   stageHealthy,
+  stageHoldsNoDevice,
   stageMessage,
   stagePercent,
   stagedPriority,
@@ -141,5 +142,42 @@ describe("a new replica's share", () => {
     expect(stageHealthy({ targeted: 100, running: 99, failed: 1, offline: 0 })).toBe(false);
     expect(stageHealthy({ targeted: 100, running: 60, failed: 0, offline: 0 })).toBe(false);
     expect(stageHealthy({ targeted: 0, running: 0, failed: 0, offline: 0 })).toBe(false);
+  });
+
+  describe("a stage whose buckets hold no device", () => {
+    const scope = "tags.site = 'north'";
+    const stage = { percent: 34, targetCondition: stagedTargetCondition(scope, 34) };
+    const none = { targeted: 0, running: 0, failed: 0, offline: 0 };
+
+    it("holds no device when a status computed for the stage's own target condition targets none", () => {
+      expect(stageHoldsNoDevice(stage, { targetCondition: stage.targetCondition, counts: none })).toBe(true);
+    });
+
+    it("is not known empty while the status still belongs to the previous stage's target condition", () => {
+      const previous = stagedTargetCondition(scope, 10);
+      expect(stageHoldsNoDevice(stage, { targetCondition: previous, counts: none })).toBe(false);
+    });
+
+    it("is not known empty without a status, or from a status that does not say its target condition", () => {
+      expect(stageHoldsNoDevice(stage, undefined)).toBe(false);
+      expect(stageHoldsNoDevice(stage, { counts: none })).toBe(false);
+      expect(
+        stageHoldsNoDevice({ percent: 34 }, { targetCondition: stage.targetCondition, counts: none }),
+      ).toBe(false);
+    });
+
+    it("is not empty when the status for its target condition counts a device", () => {
+      const counts = { ...none, targeted: 1 };
+      expect(stageHoldsNoDevice(stage, { targetCondition: stage.targetCondition, counts })).toBe(false);
+    });
+
+    it("never applies to the whole scope, where no device targeted stays a problem", () => {
+      expect(
+        stageHoldsNoDevice(
+          { percent: 100, targetCondition: scope },
+          { targetCondition: scope, counts: none },
+        ),
+      ).toBe(false);
+    });
   });
 });

@@ -1,6 +1,7 @@
 // The hub applier orchestration replayed by durable-functions' own replay engine over hand-built
 // histories, and its activities' error handling.
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { historyEvents, type HistoryEvent } from "../../dev/host/durable/historyEvents.js";
 import {
   applierActivityNames,
@@ -19,6 +20,10 @@ import {
   type PendingNotification,
 } from "../../lib/scheduler/applierProtocol.js";
 import { applierOrchestrationName } from "../../lib/scheduler/applierWake.js";
+import { connectorFor } from "../../lib/scheduler/hubOperations.js";
+import type { ConfigurationRecord } from "../../lib/scheduler/schedulerState.js";
+import { startTestSimulator } from "../support/testSimulator.js";
+import { replicaWants } from "./replicaPods.js";
 import { entityCalled as entityCalledWith, episode, flat, json, replay, started } from "../support/replay.js";
 
 const hub = "hub1";
@@ -211,5 +216,66 @@ describe("applier activities", () => {
     );
     expect(raised).toEqual([`pod-1:${configurationReadyEventName}`]);
     expect(warnings).toEqual([expect.stringContaining("gone")]);
+  });
+});
+
+describe("after a configuration's target changed on the hub", () => {
+  let simulator: RunningSimulator;
+  let connector: ReturnType<typeof connectorFor>;
+  const configuration = {
+    ...replicaWants({ name: "staged", image: "contoso/app:2.0" }, 1)[0]!.configuration,
+    targetCondition: "tags.iotEdgeConnectorRolloutBucket < 34",
+  };
+  const state = {
+    records: {
+      [configuration.id]: { configuration, onHub: false, notify: [], releasedBy: [] } as ConfigurationRecord,
+    },
+  };
+
+  beforeAll(async () => {
+    simulator = await startTestSimulator();
+    connector = connectorFor(simulator.iotHubConnectionString);
+  });
+  afterAll(async () => {
+    await simulator?.stop();
+  });
+
+  it("tells the status pipeline once the hub created or moved it (no device event may come for a stage that reaches none), never after a delete or a failure", async () => {
+    const told: string[] = [];
+    const run = (action: HubAction, records = state) =>
+      runActionActivity(
+        { hub, action },
+        () => connector,
+        () => Promise.resolve(records),
+        (changedHub) => {
+          told.push(`${changedHub}:${action.kind}`);
+          return Promise.resolve();
+        },
+      );
+    const retarget: HubAction = {
+      kind: "retarget",
+      configurationId: configuration.id,
+      targetCondition: "tags.iotEdgeConnectorRolloutBucket < 67",
+      priority: configuration.priority,
+    };
+    expect(await run({ kind: "create", configurationId: configuration.id })).toMatchObject({
+      outcome: "done",
+    });
+    expect(await run(retarget)).toMatchObject({ outcome: "done" });
+    expect(await run(retarget, { records: {} })).toMatchObject({ outcome: "failed" });
+    expect(await run({ kind: "delete", configurationId: configuration.id })).toMatchObject({
+      outcome: "done",
+    });
+    expect(told).toEqual([`${hub}:create`, `${hub}:retarget`]);
+  });
+
+  it("keeps the hub's outcome when telling the status pipeline fails: the hub holds the change", async () => {
+    const result = await runActionActivity(
+      { hub, action: { kind: "create", configurationId: configuration.id } },
+      () => connector,
+      () => Promise.resolve(state),
+      () => Promise.reject(new Error("status table unreachable")),
+    );
+    expect(result).toMatchObject({ outcome: "done" });
   });
 });

@@ -30,7 +30,7 @@ const running: DeviceModuleState = {
 };
 
 interface DeviceSpec {
-  tags?: Record<string, string>;
+  tags?: Record<string, string | number>;
   connected?: boolean;
   applied?: string[];
   targeted?: string[];
@@ -250,6 +250,37 @@ describe("incremental updates", () => {
     fleet.update();
     expect(fleet.status("c1")).toBeUndefined();
     expect(fleet.status("c2")!.counts.targeted).toBe(2);
+  });
+
+  it("says which target condition it counted, and counts again when the condition moves in place", () => {
+    const { fleet } = tracker(
+      [device("dev-1", { tags: { site: "north", bucket: 46 } })],
+      [configuration("c1", { targetCondition: "tags.bucket < 34" })],
+    );
+    expect(fleet.status("c1")).toMatchObject({
+      targetCondition: "tags.bucket < 34",
+      counts: { targeted: 0 },
+    });
+    fleet.setConfigurations([configuration("c1", { targetCondition: "tags.bucket < 67" })]);
+    const changed = fleet.update();
+    expect(changed.map((s) => s.configurationId)).toEqual(["c1"]);
+    expect(fleet.status("c1")).toMatchObject({
+      targetCondition: "tags.bucket < 67",
+      counts: { targeted: 1 },
+    });
+  });
+
+  it("gives a status a new version when only its target condition moved, though no device entered it", () => {
+    const { fleet } = tracker(
+      [device("dev-1")],
+      [configuration("c1", { targetCondition: "tags.bucket < 10" })],
+    );
+    const before = fleet.status("c1")!;
+    fleet.setConfigurations([configuration("c1", { targetCondition: "tags.bucket < 34" })]);
+    fleet.update();
+    expect(fleet.status("c1")!.counts.targeted).toBe(0);
+    expect(fleet.status("c1")!.targetCondition).toBe("tags.bucket < 34");
+    expect(fleet.status("c1")!.version).toBeGreaterThan(before.version);
   });
 
   it("lists the devices running a module, sorted, for container logs", () => {

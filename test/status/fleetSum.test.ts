@@ -98,6 +98,36 @@ describe("fleet status parts", () => {
     expect(sum!.modules["sensor"]!.worst).toBeUndefined();
   });
 
+  it("says the target condition its parts were counted for when every row has a part and all agree", () => {
+    const stage = "tags.bucket < 34";
+    const sum = sumFleetStatus("c1", [
+      { serial: 1, statuses: { c1: part({ counts: counts(0, 0, 0), targetCondition: stage }) } },
+      { serial: 2, statuses: { c1: part({ counts: counts(0, 0, 0), targetCondition: stage }) } },
+    ]);
+    expect(sum!.targetCondition).toBe(stage);
+  });
+
+  it("says no target condition while a part was counted for another one, or for none said", () => {
+    const agreeing = part({ counts: counts(0, 0, 0), targetCondition: "tags.bucket < 34" });
+    const previous = part({ counts: counts(0, 0, 0), targetCondition: "tags.bucket < 10" });
+    const unsaid = part({ counts: counts(0, 0, 0) });
+    for (const other of [previous, unsaid]) {
+      const sum = sumFleetStatus("c1", [
+        { serial: 1, statuses: { c1: agreeing } },
+        { serial: 2, statuses: { c1: other } },
+      ]);
+      expect(sum!.targetCondition).toBeUndefined();
+    }
+  });
+
+  it("says no target condition while a row has no part for the configuration yet (its instance has not counted it)", () => {
+    const sum = sumFleetStatus("c1", [
+      { serial: 1, statuses: { c1: part({ counts: counts(0, 0, 0), targetCondition: "tags.bucket < 34" }) } },
+      { serial: 2, statuses: {} },
+    ]);
+    expect(sum!.targetCondition).toBeUndefined();
+  });
+
   it("never shows a count below zero while parts disagree for a moment", () => {
     const sum = sumFleetStatus("c1", [{ serial: 1, statuses: { c1: part({ counts: counts(-1, -1, 0) }) } }]);
     expect(sum!.counts).toEqual(counts(0, 0, 0));

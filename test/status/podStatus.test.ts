@@ -450,4 +450,48 @@ describe("a replica of a Deployment mid-rollout (staged)", () => {
     const status = derivePodStatus(staged, fleet({ targeted: 120, applied: 60, running: 60 }), pod);
     expect(conditions(status)).toMatchObject({ Ready: "False" });
   });
+
+  describe("whose stage's buckets hold no device", () => {
+    const stageCondition = "(tags.site = 'north') AND tags.iotEdgeConnectorRolloutBucket < 34";
+    const firstStage: PodLifecycle = {
+      ...onHub,
+      rollout: { percent: 34, targetCondition: stageCondition },
+    };
+    const ready = (status: ReturnType<typeof derivePodStatus>) =>
+      status.conditions?.find((c) => c.type === "Ready");
+
+    it("is Running and Ready once its stage's own target condition was evaluated and holds no device", () => {
+      const status = derivePodStatus(firstStage, fleet({}, { targetCondition: stageCondition }), pod);
+      expect(status.phase).toBe("Running");
+      expect(status.message).toBe("stage buckets 0-33 holds no device");
+      expect(ready(status)).toMatchObject({ status: "True", reason: "StageRunning" });
+      expect(conditions(status)).toMatchObject({ ContainersReady: "True" });
+    });
+
+    it("is not Ready while its status still belongs to the previous stage's target condition", () => {
+      const previous = "(tags.site = 'north') AND tags.iotEdgeConnectorRolloutBucket < 10";
+      const status = derivePodStatus(firstStage, fleet({}, { targetCondition: previous }), pod);
+      expect(status.phase).toBe("Pending");
+      expect(status.reason).toBe("NoDevicesTargeted");
+      expect(ready(status)).toMatchObject({ status: "False", reason: "StageNotRunning" });
+    });
+
+    it("is not Ready before any status exists", () => {
+      const status = derivePodStatus(firstStage, undefined, pod);
+      expect(status.reason).toBe("NoDevicesTargeted");
+      expect(ready(status)).toMatchObject({ status: "False", reason: "StageNotRunning" });
+    });
+
+    it("is not Ready from a status that does not say which target condition it counted", () => {
+      const status = derivePodStatus(firstStage, fleet({}), pod);
+      expect(ready(status)).toMatchObject({ status: "False" });
+    });
+
+    it("leaves a whole-scope pod with no device targeted Pending (NoDevicesTargeted)", () => {
+      const status = derivePodStatus(onHub, fleet({}, { targetCondition: "tags.site = 'north'" }), pod);
+      expect(status.phase).toBe("Pending");
+      expect(status.reason).toBe("NoDevicesTargeted");
+      expect(ready(status)).toMatchObject({ status: "False" });
+    });
+  });
 });
