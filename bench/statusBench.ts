@@ -1,6 +1,6 @@
 // npm run bench:status — the status pipeline at fleet scale: 10,000 IoT Edge devices, 50 base
 // deployments of 200 devices each, 1,000 pods (20 per deployment), the hub's events on 4 partitions.
-//  1. In process: hub-shaped events (built by the simulator's event builders) in batches of 100
+//  1. In process: hub-shaped events (built by the simulator's event builders) in batches of 1,000
 //     through readHubEvents → DeviceCache → FleetTracker (memory only); then one app instance's
 //     pipeline (HubStatus) holding all 4 partitions, fed one batch per partition at a time as the
 //     trigger does, storing in Azurite; and derivePodStatus for 1,000 pods.
@@ -15,7 +15,7 @@
 // emulator). Hosts balance partitions every 2 s here (the real default 30 s would leave late
 // instances idle through a short run).
 // Usage: npm run bench:status -- [--devices 10000] [--configurations 50] [--runs 3] [--instances 1,2,3]
-//        [--faults 30] [--waves 3]
+//        [--faults 30] [--waves 3] [--batch 1000]
 import { EventHubConsumerClient } from "@azure/event-hubs";
 import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     instances: { type: "string", default: "1,2,3" },
     faults: { type: "string", default: "30" },
     waves: { type: "string", default: "3" },
+    batch: { type: "string", default: "1000" },
   },
 });
 const DEVICES = Number(values.devices);
@@ -59,7 +60,8 @@ const INSTANCES = values.instances.split(",").map(Number);
 const FAULTS = Number(values.faults);
 const WAVES = Number(values.waves);
 const PODS = 1_000;
-const BATCH = 100;
+/** part 1's batches, as host.json's maxEventBatchSize gives them to part 2's instances */
+const BATCH = Number(values.batch);
 const PARTITIONS = 4;
 const HUB = "bench-hub";
 
