@@ -1,6 +1,6 @@
 // The Event Hubs extension's options the local host honours, with the real extension's defaults
 // (Microsoft.Azure.WebJobs.Extensions.EventHubs 5.x/6.x on Azure.Messaging.EventHubs): batches of up
-// to 100 events, the greedy load balancing strategy, a load balancing cycle every 30 s, and a
+// to 100 events, 300 events prefetched per partition (0 turns prefetching off), the greedy load balancing strategy, a load balancing cycle every 30 s, and a
 // partition's ownership expiring 2 minutes after its owner last renewed it (so the partitions of an
 // instance that died are taken over after up to two minutes; one that stops releases them at once).
 // Read from host.json `extensions.eventHubs` and, as the host does, from app settings named
@@ -8,6 +8,8 @@
 
 export interface EventHubOptions {
   maxEventBatchSize: number;
+  /** events requested ahead of the function per partition, so that a large batch is ready when asked for */
+  prefetchCount: number;
   loadBalancing: {
     strategy: "greedy";
     updateIntervalInMs: number;
@@ -17,6 +19,7 @@ export interface EventHubOptions {
 
 export const defaultEventHubOptions: EventHubOptions = {
   maxEventBatchSize: 100,
+  prefetchCount: 300,
   loadBalancing: {
     strategy: "greedy",
     updateIntervalInMs: 30_000,
@@ -55,11 +58,15 @@ export function readEventHubOptions(
 ): EventHubOptions {
   const what = "host.json extensions.eventHubs";
   const batch = option("maxEventBatchSize", hostJsonEventHubs, env);
+  const prefetch = option("prefetchCount", hostJsonEventHubs, env);
   const update = option("loadBalancingUpdateInterval", hostJsonEventHubs, env);
   const expiry = option("partitionOwnershipExpirationInterval", hostJsonEventHubs, env);
   const maxEventBatchSize = batch === undefined ? defaultEventHubOptions.maxEventBatchSize : Number(batch);
   if (!Number.isInteger(maxEventBatchSize) || maxEventBatchSize < 1)
     throw new Error(`${what}.maxEventBatchSize must be a positive integer, got ${String(batch)}`);
+  const prefetchCount = prefetch === undefined ? defaultEventHubOptions.prefetchCount : Number(prefetch);
+  if (!Number.isInteger(prefetchCount) || prefetchCount < 0)
+    throw new Error(`${what}.prefetchCount must be an integer of at least 0, got ${String(prefetch)}`);
   const defaults = defaultEventHubOptions.loadBalancing;
   const updateIntervalInMs =
     update === undefined
@@ -75,6 +82,7 @@ export function readEventHubOptions(
     );
   return {
     maxEventBatchSize,
+    prefetchCount,
     loadBalancing: { strategy: "greedy", updateIntervalInMs, partitionOwnershipExpirationIntervalInMs },
   };
 }

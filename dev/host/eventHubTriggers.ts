@@ -229,6 +229,7 @@ export class EventHubTriggers {
       },
       {
         maxBatchSize: this.#options.maxEventBatchSize,
+        prefetchCount: this.#options.prefetchCount,
         maxWaitTimeInSeconds,
         startPosition: earliestEventPosition,
       },

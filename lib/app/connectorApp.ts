@@ -113,7 +113,8 @@ export class ConnectorApp {
 
   /**
    * The hub scheduler's view (its managed configurations), read at most once a second per hub; with
-   * `startedAfter` (epoch ms), a view read at or after that moment.
+   * `startedAfter` (epoch ms), a view read at or after that moment (callers arriving while a read runs
+   * share the next one: one entity read at a time per hub, however many partitions' batches wait).
    */
   schedulerView(
     client: DurableClient,

@@ -257,9 +257,9 @@ export class StatusStore {
       rowKey: `${key}|${pad(n, 4)}`,
       ...jsonProperties(part),
     }));
-    // One request when they fit a transaction's 4 MB; a snapshot may need several.
-    if (entities.length === 1) await table.createEntity(entities[0]!);
-    else for (const entity of entities) await table.createEntity(entity);
+    // Written side by side: no row names the key yet, and what a failed write leaves behind is
+    // removed with the next snapshot (unreferencedRecords).
+    await Promise.all(entities.map((entity) => table.createEntity(entity)));
     return { key, rows: entities.length };
   }
 

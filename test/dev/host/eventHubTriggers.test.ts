@@ -215,4 +215,31 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
       await Promise.all([a?.stop(), b?.stop()]);
     }
   });
+  it("passes a backlog in batches of host.json's maxEventBatchSize, prefetched ahead", async () => {
+    const first = connectionCounter + 1n;
+    for (let i = 0; i < 1_200; i++) connect("edge-backlog");
+    const ours = (batch: Batch) =>
+      batch.bodies.filter((body) => BigInt(`0x${body.sequenceNumber}`) >= first).length;
+    const host = await startHostProcess({
+      settingsFile,
+      entry: "events/hubEvents.js",
+      env: {
+        AzureFunctionsJobHost__extensions__eventHubs__maxEventBatchSize: "1000",
+        AzureFunctionsJobHost__extensions__eventHubs__prefetchCount: "3000",
+      },
+    });
+    try {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        if (batches().reduce((sum, batch) => sum + ours(batch), 0) >= 1_200) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const sizes = batches()
+        .map(ours)
+        .filter((n) => n > 0);
+      expect(sizes.reduce((sum, n) => sum + n, 0)).toBe(1_200);
+      expect(Math.max(...sizes)).toBe(1_000);
+    } finally {
+      await host.stop();
+    }
+  });
 });
