@@ -206,7 +206,9 @@ export class ContractProvider {
           if (refused instanceof ProviderHttpError) return answer(refused.status, { error: refused.body });
           throw refused;
         }
-        const waited = this.waits ? { [nodePodsWait.header]: String(waitMs / 1000) } : {};
+        const waited: Record<string, string> = this.waits
+          ? { [nodePodsWait.header]: String(waitMs / 1000) }
+          : {};
         const unchanged = () => request.headers["if-none-match"] === `"${this.version}"`;
         if (unchanged() && waitMs > 0) await this.changeOrEnd(waitMs, response);
         if (response.destroyed) return; // the adapter gave up (it stops) or the stand-in stopped
