@@ -111,7 +111,7 @@ async function run(): Promise<RunResult> {
     await cluster.kubectl(["apply", "--filename=-"], workload());
     await until(`${podCount} pods Running`, async () => (await runningCount()) === podCount);
     const runningAfterS = (performance.now() - applied) / 1000;
-    await sleep(3 * STATUS_INTERVAL_MS); // a few status polls and watch events with every pod on the node
+    await sleep(3 * STATUS_INTERVAL_MS); // status long-polls and watch events with every pod on the node
     const end = processUsage(started.pid); // before a snapshot, which needs memory of its own
     if (values["heap-snapshot"]) {
       started.signal("SIGUSR2");

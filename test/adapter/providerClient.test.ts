@@ -50,8 +50,38 @@ describe("ProviderClient", () => {
   });
 
   it("says when the provider answered a long-poll at once without waiting (an older app): the writer then polls", async () => {
+    provider.waits = false;
+    try {
+      const list = await client.listPodStatuses();
+      expect(await client.watchPodStatuses(list?.version, 50)).toEqual({ waited: false });
+    } finally {
+      provider.waits = true;
+    }
+  });
+
+  it("long-polls: an unchanged list is held until a pod changes, then the new list comes at once", async () => {
     const list = await client.listPodStatuses();
-    expect(await client.watchPodStatuses(list?.version, 50)).toEqual({ waited: false });
+    const watched = client.watchPodStatuses(list?.version, 50);
+    // the request has arrived and is held: no answer yet
+    await expect.poll(() => provider.callsTo("nodePods").at(-1)?.query.get("wait")).toBe("50");
+    expect(provider.callsTo("nodePods").at(-1)?.status).toBe(0);
+    const second = { ...pod, metadata: { namespace: "default", name: "sensor-2", uid: "uid-2" } };
+    await client.putPod(second, { configMaps: {}, secrets: {} });
+    const answer = await watched;
+    expect(answer.waited).toBe(true);
+    expect(answer.list?.pods.map((p) => p.uid)).toEqual(["uid-1", "uid-2"]);
+    expect(answer.list?.version).not.toBe(list?.version);
+  });
+
+  it("long-polls: an unchanged list is a 304 once the wait ends", async () => {
+    const list = await client.listPodStatuses();
+    expect(await client.watchPodStatuses(list?.version, 1)).toEqual({ waited: true });
+    expect(provider.callsTo("nodePods").at(-1)?.status).toBe(304);
+  });
+
+  it("refuses a wait longer than the app allows, naming the query parameter", async () => {
+    const error = await client.watchPodStatuses(undefined, 61).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 400, field: "wait", permanent: true });
   });
 
   it("turns a refusal into a permanent error naming the field", async () => {

@@ -1,11 +1,16 @@
 // A STAND-IN for the Functions app in the adapter's tests, until the app's provider API runs on the
 // local host: a small HTTP server implementing lib/provider/providerContract.ts routes and shapes
 // with in-memory state. A pod is "applied on every targeted device" as soon as it is put; a pod with
-// initContainers is refused with the field, as the translator does. It can be stopped and restarted
-// on the same port to play a provider outage. Binds 127.0.0.1 only.
+// initContainers is refused with the field, as the translator does. The node's pod list long-polls
+// as the app's does (`?wait=`: an unchanged list is held until it changes or the wait ends), unless
+// told to play an older app. It can be stopped and restarted on the same port to play a provider
+// outage. Binds 127.0.0.1 only.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { V1Pod } from "@kubernetes/client-node";
+import { ProviderHttpError } from "../../../lib/provider/providerErrors.js";
+import { parseNodePodsWait } from "../../../lib/provider/providerRequests.js";
 import {
+  nodePodsWait,
   providerRoutes,
   type NodeConditionsResponse,
   type NodePodsResponse,
@@ -47,10 +52,14 @@ export class ContractProvider {
   holdRemovals = false;
   /** the node's pod capacity it reports (benchmarks put more pods on the node) */
   capacityPods = 100;
+  /** false plays an older app: `?wait=` is ignored and the answer comes at once, without the wait header */
+  waits = true;
   private readonly heldRemovals: (() => void)[] = [];
   private server: Server | undefined;
   private version = 1;
   private nextPodVersion = 1;
+  /** long-polls held until the node's pods change */
+  private readonly held = new Set<() => void>();
 
   private constructor(
     readonly functionKey: string,
@@ -89,7 +98,7 @@ export class ContractProvider {
       ...stored.status,
       status: { ...stored.status.status, reason, message },
     };
-    this.version += 1;
+    this.changed();
   }
 
   finishRemovals(): void {
@@ -100,6 +109,27 @@ export class ContractProvider {
     return this.calls.filter(
       (call) => call.route === route && (method === undefined || call.method === method),
     );
+  }
+
+  /** The node's pods changed: a new list version, and every held long-poll answers it. */
+  private changed(): void {
+    this.version += 1;
+    for (const release of [...this.held]) release();
+  }
+
+  /** Resolves when the node's pods change, the wait ends, or the connection closes. */
+  private changeOrEnd(waitMs: number, response: ServerResponse): Promise<void> {
+    return new Promise((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        this.held.delete(release);
+        response.off("close", release);
+        resolve();
+      };
+      const timer = setTimeout(release, waitMs);
+      this.held.add(release);
+      response.once("close", release);
+    });
   }
 
   private listen(): Promise<void> {
@@ -158,7 +188,7 @@ export class ContractProvider {
           return answer(404, error("NotFound", `no pod ${key}`));
         const finish = () => {
           if (this.pods.get(key) === stored) this.pods.delete(key);
-          this.version += 1;
+          this.changed();
         };
         if (this.holdRemovals) this.heldRemovals.push(finish);
         else setTimeout(finish, this.removalDelayMs);
@@ -169,22 +199,35 @@ export class ContractProvider {
         return stored ? answer(200, stored.status) : answer(404, error("NotFound", `no pod ${key}`));
       }
       case "GET nodePods": {
+        let waitMs = 0;
+        try {
+          if (this.waits) waitMs = parseNodePodsWait(url.searchParams);
+        } catch (refused) {
+          if (refused instanceof ProviderHttpError) return answer(refused.status, { error: refused.body });
+          throw refused;
+        }
+        const waited: Record<string, string> = this.waits
+          ? { [nodePodsWait.header]: String(waitMs / 1000) }
+          : {};
+        const unchanged = () => request.headers["if-none-match"] === `"${this.version}"`;
+        if (unchanged() && waitMs > 0) await this.changeOrEnd(waitMs, response);
+        if (response.destroyed) return; // the adapter gave up (it stops) or the stand-in stopped
         const etag = `"${this.version}"`;
-        if (request.headers["if-none-match"] === etag) return answer(304, undefined, { etag });
+        if (unchanged()) return answer(304, undefined, { etag, ...waited });
         const list: NodePodsResponse = {
           hub: params.hub ?? "",
           node: params.node ?? "",
           version: etag,
           pods: [...this.pods.values()].map((stored) => stored.status),
         };
-        return answer(200, list, { etag });
+        return answer(200, list, { etag, ...waited });
       }
       case "POST nodeReconcile": {
         this.reconciled = (body as NodeReconcileRequest).pods;
         for (const [podKey, stored] of this.pods) {
           if (!this.reconciled.includes(`${podKey}/${stored.status.uid}`)) this.pods.delete(podKey);
         }
-        this.version += 1;
+        this.changed();
         return answer(200, {});
       }
       case "GET nodeConditions": {
@@ -260,7 +303,7 @@ export class ContractProvider {
       },
     };
     this.pods.set(key, { pod, status });
-    this.version += 1;
+    this.changed();
     return [200, status];
   }
 }
