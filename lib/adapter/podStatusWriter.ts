@@ -44,16 +44,25 @@ export function staleStatusMessage(since: Date, lastKnown: string | undefined): 
  * The status patch for a pod: the provider's status, with what only the node knows (host address,
  * start time). A merge patch keeps fields it does not mention, so a field the provider no longer
  * sets (a `reason` such as WaitingForHubBudget once the pod runs) is cleared with null. qosClass is
- * the apiserver's to set and may not change, so it is never sent.
+ * the apiserver's to set and may not change, so it is never sent. Each condition carries when its
+ * status last changed, as a kubelet writes it: the Deployment controller counts minReadySeconds from
+ * Ready's lastTransitionTime, and without one a pod never becomes available.
  */
 export function podStatusToWrite(
   pod: V1Pod,
   provided: ProviderPodStatus,
   nodeAddress: string,
+  now = new Date(),
 ): Record<string, unknown> {
   const { qosClass: _qosClass, ...status } = provided.status;
+  const conditions = status.conditions?.map((condition) => {
+    const before = pod.status?.conditions?.find((c) => c.type === condition.type);
+    const since = before?.status === condition.status ? before.lastTransitionTime : undefined;
+    return { ...condition, lastTransitionTime: since ?? now };
+  });
   const written: Record<string, unknown> = {
     ...status,
+    ...(conditions && { conditions }),
     hostIP: nodeAddress,
     hostIPs: [{ ip: nodeAddress }],
     startTime: pod.status?.startTime ?? status.startTime ?? pod.metadata?.creationTimestamp ?? new Date(),
@@ -61,7 +70,7 @@ export function podStatusToWrite(
   // The merge patch replaces the condition list: keep the one Kubernetes sets on a pod it is about to
   // delete (the taint manager's), which decides whether the pod keeps its configuration (evictionHold.ts).
   const disruption = pod.status?.conditions?.find((c) => c.type === "DisruptionTarget");
-  if (disruption) written.conditions = [...(status.conditions ?? []), disruption];
+  if (disruption) written.conditions = [...(conditions ?? []), disruption];
   for (const field of Object.keys(pod.status ?? {})) {
     if (field !== "qosClass" && written[field] === undefined) written[field] = null;
   }

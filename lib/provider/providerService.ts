@@ -2,6 +2,7 @@
 // (functions/providerApi.ts) parse the request, call one method here and write its answer.
 import { createHash } from "node:crypto";
 import { setTimeout } from "node:timers/promises";
+import { isDeepStrictEqual } from "node:util";
 import stringify from "safe-stable-stringify";
 import { getModuleLogs } from "../hub/edgeAgentMethods.js";
 import type { HubClient } from "../hub/hubClient.js";
@@ -376,7 +377,7 @@ export class ProviderService {
         }
         if (this.deps.now().getTime() >= nextTroubleCheck) {
           const seen = await this.hubTrouble(workflows, hub);
-          if (JSON.stringify(seen) !== JSON.stringify(trouble)) {
+          if (!isDeepStrictEqual(seen, trouble)) {
             trouble = seen;
             break;
           }

@@ -56,6 +56,12 @@ export function connectorFor(connection: string | HubIdentitySettings, trustedCa
     });
 }
 
+/** What the hub stores of a configuration: created with it, sent again whole by an in-place update. */
+function hubConfiguration(configuration: EdgeConfiguration) {
+  const { id, content, targetCondition, priority, labels, metrics } = configuration;
+  return { id, content, targetCondition, priority, labels, metrics };
+}
+
 function outcomeOf(error: unknown, retryAfterMs: number | undefined): ActionOutcome {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof HubThrottledError)
@@ -81,14 +87,7 @@ export async function runHubAction(action: HubOperation, connect: HubConnector):
         const { configuration } = action;
         const target = { kind: "create" as const, configurationId: configuration.id };
         try {
-          await client.createConfiguration({
-            id: configuration.id,
-            content: configuration.content,
-            targetCondition: configuration.targetCondition,
-            priority: configuration.priority,
-            labels: configuration.labels,
-            metrics: configuration.metrics,
-          });
+          await client.createConfiguration(hubConfiguration(configuration));
         } catch (error) {
           // Ids are content-addressed: one with this id already on the hub is this configuration.
           if (!(error instanceof HubConflictError)) return { ...target, ...outcomeOf(error, retryAfterMs) };
@@ -105,15 +104,7 @@ export async function runHubAction(action: HubOperation, connect: HubConnector):
         };
         try {
           // one PUT: the content as created, the new target condition and priority, any etag
-          await client.replaceConfiguration({
-            id: configuration.id,
-            content: configuration.content,
-            targetCondition: configuration.targetCondition,
-            priority: configuration.priority,
-            labels: configuration.labels,
-            metrics: configuration.metrics,
-            etag: "*",
-          });
+          await client.replaceConfiguration({ ...hubConfiguration(configuration), etag: "*" });
         } catch (error) {
           return { ...target, ...outcomeOf(error, retryAfterMs) };
         }

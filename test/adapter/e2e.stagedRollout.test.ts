@@ -29,14 +29,19 @@ const IMAGE_2 = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5
 const CRASHING = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5.2-crashes";
 const deviceIds = Array.from({ length: DEVICES }, (_, n) => `edge-${String(n + 1).padStart(4, "0")}`);
 
-/** 10 replicas, one new at a time and none unavailable: the Deployment moves in 10 % steps. */
+/**
+ * 10 replicas, one new at a time and none unavailable: the Deployment moves in 10 % steps. A module
+ * reports running before it crashes (the simulator's crash comes 1 s after the start), so a replica
+ * counts as available only once its stage has been healthy for minReadySeconds, as in any cluster.
+ */
 function deployment(image: string): string {
   return `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: ${NAME}, namespace: default }
 spec:
   replicas: 10
-  progressDeadlineSeconds: 30
+  minReadySeconds: 5
+  progressDeadlineSeconds: 60
   strategy: { type: RollingUpdate, rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
   selector: { matchLabels: { app: ${NAME} } }
   template:
@@ -57,7 +62,7 @@ spec:
 
 const STAGE = new RegExp(`tags\\.${ROLLOUT_BUCKET_TAG} < (\\d+)$`);
 
-describe("a staged rollout across the fleet, end to end", { timeout: 300_000 }, () => {
+describe("a staged rollout across the fleet, end to end", { timeout: 480_000 }, () => {
   let cluster: ControlPlane;
   let simulator: RunningSimulator;
   let app: LocalApp;
@@ -162,7 +167,7 @@ describe("a staged rollout across the fleet, end to end", { timeout: 300_000 }, 
     const operationsBefore = operations();
     const startedAt = Date.now();
     await setImage(IMAGE_2);
-    const status = await rolloutStatus(180);
+    const status = await rolloutStatus(360);
     done = true;
     await watch;
     expect(status.ok, status.text).toBe(true);
@@ -191,7 +196,7 @@ describe("a staged rollout across the fleet, end to end", { timeout: 300_000 }, 
   it("a crash-looping image stays at its first stage, most devices on the old one, until the progress deadline", async () => {
     simulator.fleet.injectImageFault(CRASHING, "crash");
     await setImage(CRASHING);
-    const status = await rolloutStatus(90);
+    const status = await rolloutStatus(180);
     expect(status.ok).toBe(false);
     expect(status.text).toMatch(/exceeded its progress deadline/);
     const { stdout } = await cluster.kubectl([

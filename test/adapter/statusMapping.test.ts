@@ -58,8 +58,37 @@ describe("pod status written to the status subresource", () => {
     const evicted = { ...pod, status: { ...pod.status, conditions: [disruption] } };
     const ready = { type: "Ready", status: "True" };
     const withConditions = { ...provided({}), status: { phase: "Running", conditions: [ready] } };
-    expect(podStatusToWrite(evicted, withConditions, "10.1.2.3").conditions).toEqual([ready, disruption]);
+    const now = new Date("2026-11-25T10:09:00Z");
+    expect(podStatusToWrite(evicted, withConditions, "10.1.2.3", now).conditions).toEqual([
+      { ...ready, lastTransitionTime: now },
+      disruption,
+    ]);
     expect(podStatusToWrite(evicted, provided({}), "10.1.2.3").conditions).toEqual([disruption]);
+  });
+
+  it("stamps each condition with when its status last changed, which minReadySeconds counts from", () => {
+    const earlier = new Date("2026-11-25T10:05:00Z");
+    const now = new Date("2026-11-25T10:09:00Z");
+    const written = {
+      ...pod,
+      status: {
+        conditions: [
+          { type: "Ready", status: "True", lastTransitionTime: earlier },
+          { type: "ContainersReady", status: "False", lastTransitionTime: earlier },
+        ],
+      },
+    };
+    const conditions = [
+      { type: "Ready", status: "True" },
+      { type: "ContainersReady", status: "True" },
+      { type: "PodScheduled", status: "True" },
+    ];
+    const next = { ...provided({}), status: { phase: "Running", conditions } };
+    expect(podStatusToWrite(written, next, "10.1.2.3", now).conditions).toEqual([
+      { type: "Ready", status: "True", lastTransitionTime: earlier },
+      { type: "ContainersReady", status: "True", lastTransitionTime: now },
+      { type: "PodScheduled", status: "True", lastTransitionTime: now },
+    ]);
   });
 
   it("keeps a start time already written", () => {

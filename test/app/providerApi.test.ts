@@ -242,7 +242,11 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
     const targeted = await eventually(
       async () => {
         const response = await logs("device=dev-1&tail=2&timestamps=true");
-        return { status: response.status, device: response.headers.get("x-device-id"), text: await response.text() };
+        return {
+          status: response.status,
+          device: response.headers.get("x-device-id"),
+          text: await response.text(),
+        };
       },
       (response) => response.status === 200 && response.text !== "",
       { attempts: 300, intervalMs: 100 },

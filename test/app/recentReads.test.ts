@@ -34,7 +34,8 @@ describe("reads shared for a short while", () => {
   it("forgets a failed read, so the next caller reads again", async () => {
     let attempt = 0;
     const reads = new RecentReads<string>(1_000, () => 0);
-    const load = () => (++attempt === 1 ? Promise.reject(new Error("storage down")) : Promise.resolve("view"));
+    const load = () =>
+      ++attempt === 1 ? Promise.reject(new Error("storage down")) : Promise.resolve("view");
     await expect(reads.read("hub1", load)).rejects.toThrow("storage down");
     await expect(reads.read("hub1", load)).resolves.toBe("view");
   });
