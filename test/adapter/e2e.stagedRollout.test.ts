@@ -128,7 +128,8 @@ describe("a staged rollout across the fleet, end to end", { timeout: 480_000 }, 
     });
     adapter = startAdapterProcess(adapterArgs);
     await cluster.kubectl(["apply", "--filename=-"], deployment(IMAGE_1));
-    expect((await rolloutStatus(120)).ok).toBe(true);
+    const created = await rolloutStatus(120);
+    expect(created.ok, created.text).toBe(true);
     await everyDeviceRuns(IMAGE_1);
   });
 
@@ -214,5 +215,70 @@ describe("a staged rollout across the fleet, end to end", { timeout: 480_000 }, 
     );
     expect(newPods).toHaveLength(1);
     expect(newPods[0]?.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("False");
+    // the old replicas count only the devices outside the stage: they stay Ready
+    const oldPods = (await podsSelected(cluster, `app=${NAME}`)).filter(
+      (pod) => pod.spec?.containers[0]?.image === stable,
+    );
+    expect(oldPods.map((pod) => pod.status?.conditions?.find((c) => c.type === "Ready")?.status)).toEqual(
+      Array.from({ length: 10 }, () => "True"),
+    );
+  });
+
+  it("kubectl rollout undo after the failed stage brings every device back and the rollout completes", async () => {
+    await cluster.kubectl(["rollout", "undo", `deployment/${NAME}`]);
+    const status = await rolloutStatus(120);
+    expect(status.ok, status.text).toBe(true);
+    await everyDeviceRuns(stable);
+    expect(await hubStages()).toEqual([]);
+    await eventually(async () => {
+      const pods = await podsSelected(cluster, `app=${NAME}`);
+      expect(pods.map((pod) => pod.spec?.containers[0]?.image)).toEqual(
+        Array.from({ length: 10 }, () => stable),
+      );
+    }, POLL);
+  });
+
+  it("kubectl rollout pause holds the fleet at its stage, resume finishes the rollout", async () => {
+    const next = stable === IMAGE_1 ? IMAGE_2 : IMAGE_1;
+    await setImage(next);
+    await eventually(async () => expect((await hubStages()).length).toBe(1), POLL);
+    await cluster.kubectl(["rollout", "pause", `deployment/${NAME}`]);
+    const replicaSet = async () => {
+      const { stdout } = await cluster.kubectl([
+        "get",
+        "replicasets",
+        `--selector=app=${NAME}`,
+        "--output=jsonpath={range .items[*]}{.spec.template.spec.containers[0].image} {.spec.replicas} {.status.readyReplicas}{'\\n'}{end}",
+      ]);
+      const line = stdout.split("\n").find((row) => row.startsWith(`${next} `)) ?? "";
+      const [, replicas, ready] = line.split(" ");
+      return { replicas: Number(replicas), ready: Number(ready || 0) };
+    };
+    // Paused with its stage healthy (every new replica Ready), the controller would go on if it could.
+    const held = await eventually(async () => {
+      const now = await replicaSet();
+      expect(now.replicas).toBeGreaterThan(0);
+      expect(now.ready).toBe(now.replicas);
+      const [stage] = await hubStages();
+      expect(stage).toBeDefined();
+      return { stage, replicas: now.replicas };
+    }, POLL);
+    expect(held.replicas).toBeLessThan(10);
+    // Through several evaluations of the fleet and status rounds, neither the stage nor the ReplicaSet moves.
+    for (let round = 0; round < 10; round++) {
+      await simulator.fleet.evaluateNow();
+      expect(await hubStages()).toEqual([held.stage]);
+      expect((await replicaSet()).replicas).toBe(held.replicas);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const onOld = deviceIds.filter((id) => rolloutBucket(id) >= (held.stage as number));
+    const runningNext = await runningImage(next);
+    expect(onOld.filter((id) => runningNext.has(id))).toEqual([]);
+    await cluster.kubectl(["rollout", "resume", `deployment/${NAME}`]);
+    const status = await rolloutStatus(180);
+    expect(status.ok, status.text).toBe(true);
+    await everyDeviceRuns(next);
+    stable = next;
+    expect(await hubStages()).toEqual([]);
   });
 });
