@@ -1,0 +1,140 @@
+// bench:rollout — a rolling update of a 10-replica Deployment across 1,000 simulated devices, staged
+// (`iotedge.connector/rollout: staged`) side by side with all at once, on the real control plane with
+// the chart, the adapter as its own process and the Functions app on the local host (the pieces of
+// test/adapter/e2e.stagedRollout.test.ts, dev/connector/stagedRollout.ts). The simulator serves the
+// `unlimited` SKU, evaluates deployments every 500 ms and starts a module in about 300 ms: the times
+// are the connector's and the Deployment controller's, not a real hub's evaluation cadence. Per mode:
+// the stages seen on the hub, the configuration operations from `kubectl set image` until the old
+// configuration is deleted, the time until `kubectl rollout status` completes, and until every
+// device runs the new image. Each mode gets a Deployment of its own on the same stack, the one
+// before deleted and gone from the hub first.
+//   npm run bench:rollout [-- --devices 1000 --replicas 10]
+import { parseArgs } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
+import { rolloutOperations } from "../lib/rollout/rolloutStage.js";
+import { startSimulator } from "../dev/simulator/simulator.js";
+import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
+import {
+  devicesRunningImage,
+  hubStages,
+  rolloutFleet,
+  rolloutStatus,
+  sensorRolloutDeployment,
+  startRolloutStack,
+} from "../dev/connector/stagedRollout.js";
+
+const HUB = "bench-hub";
+const NODE = "vk-rollout";
+const IMAGE_1 = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5";
+const IMAGE_2 = "mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5.1";
+const POLL_MS = 250;
+const MAX_POLLS = 2_400; // ten minutes, then the run fails with what it saw
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: "string", default: "1000" },
+    replicas: { type: "string", default: "10" },
+  },
+});
+function wholeNumber(name: string, text: string, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new Error(`--${name} must be 1..${max}, got "${text}"`);
+  return value;
+}
+const deviceCount = wholeNumber("devices", values.devices, 9_999);
+const replicas = wholeNumber("replicas", values.replicas, 100);
+
+const { devices } = rolloutFleet(deviceCount);
+const simulator = await startSimulator({
+  hubName: HUB,
+  host: await freeLoopbackHost(),
+  sku: "unlimited",
+  evaluationIntervalMs: 500,
+  devices,
+});
+const stack = await startRolloutStack({ simulator, hub: HUB, node: NODE });
+const { cluster, hub } = stack;
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  for (let poll = 0; poll < MAX_POLLS; poll += 1) {
+    if (await check()) return;
+    await sleep(POLL_MS);
+  }
+  throw new Error(`gave up waiting: ${what}`);
+}
+const workloadConfigurations = async () =>
+  (await hub.listConfigurations()).filter((c) => c.labels?.["k8s-namespace"] === "default").length;
+const everyDeviceRuns = (image: string) =>
+  until(`every device runs ${image}`, async () => {
+    await simulator.fleet.evaluateNow();
+    return (await devicesRunningImage(hub, image)).size === deviceCount;
+  });
+const configurationOperations = () =>
+  (simulator.stats.operations.addOrUpdateConfiguration ?? 0) +
+  (simulator.stats.operations.removeConfiguration ?? 0);
+
+interface ModeResult {
+  mode: "staged" | "all-at-once";
+  stages: number[];
+  operations: number;
+  rolloutStatusMs: number;
+  everyDeviceMs: number;
+}
+
+async function measure(mode: ModeResult["mode"]): Promise<ModeResult> {
+  const name = `sensor-${mode}`;
+  await cluster.kubectl(
+    ["apply", "--filename=-"],
+    sensorRolloutDeployment({ name, image: IMAGE_1, replicas, rollout: mode }),
+  );
+  const created = await rolloutStatus(cluster, name, 300);
+  if (!created.ok) throw new Error(`${name} did not roll out: ${created.text}`);
+  await everyDeviceRuns(IMAGE_1);
+
+  const stages: number[] = [];
+  let done = false;
+  const watch = (async () => {
+    while (!done) {
+      const [stage] = await hubStages(hub);
+      if (stage !== undefined && stage !== stages.at(-1)) stages.push(stage);
+      await sleep(100);
+    }
+  })();
+  const operationsBefore = configurationOperations();
+  const startedAt = performance.now();
+  await cluster.kubectl(["set", "image", `deployment/${name}`, `sensor=${IMAGE_2}`]);
+  const status = await rolloutStatus(cluster, name, 600);
+  const rolloutStatusMs = performance.now() - startedAt;
+  done = true;
+  await watch;
+  if (!status.ok) throw new Error(`${name} update did not complete: ${status.text}`);
+  await everyDeviceRuns(IMAGE_2);
+  const everyDeviceMs = performance.now() - startedAt;
+  await until("the old configuration deleted", async () => (await workloadConfigurations()) === 1);
+  const operations = configurationOperations() - operationsBefore;
+
+  await cluster.kubectl(["delete", `deployment/${name}`, "--wait=true"]);
+  await until("the workload gone from the hub", async () => (await workloadConfigurations()) === 0);
+  return { mode, stages, operations, rolloutStatusMs, everyDeviceMs };
+}
+
+try {
+  const results = [await measure("staged"), await measure("all-at-once")];
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  console.log(
+    `bench:rollout — ${deviceCount} devices, a ${replicas}-replica Deployment (maxSurge 1, maxUnavailable 0, minReadySeconds 5), one image update`,
+  );
+  console.log("mode          stages  config ops (bound)  rollout status s  every device s");
+  for (const r of results) {
+    const bound = r.mode === "staged" ? `(${rolloutOperations(r.stages.length)})` : "";
+    console.log(
+      `${r.mode.padEnd(12)}  ${String(r.stages.length).padStart(6)}  ${`${r.operations} ${bound}`.padEnd(18)}  ${seconds(r.rolloutStatusMs).padStart(16)}  ${seconds(r.everyDeviceMs).padStart(14)}`,
+    );
+  }
+  const staged = results[0];
+  if (staged) console.log(`staged stages (buckets reached): ${staged.stages.join(", ")}`);
+} finally {
+  await stack.stop();
+  await simulator.stop();
+}
