@@ -1,5 +1,5 @@
 // The pieces of a staged rollout run on the real control plane against the simulator, shared by the
-// end-to-end test (test/adapter/e2e.stagedRollout.test.ts) and bench:rollout: a fleet whose devices
+// end-to-end test (test/adapter/e2e.stagedRollout.test.ts) and benchmarks: a fleet whose devices
 // carry their rollout bucket tag (seeded with the product's rule, as the tagger would write it), the
 // whole stack (control plane, chart, adapter process, Functions app on the local host), the sensor
 // Deployment, and what the hub and kubectl say of the rollout.
