@@ -31,7 +31,7 @@ import { derivePodStatus } from "../lib/status/podStatus.js";
 import { readHubEvents } from "../lib/status/readHubEvents.js";
 import { startSimulator } from "../dev/simulator/simulator.js";
 import { baseDeployment } from "../test/support/deployments.js";
-import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { replicaWants } from "../test/scheduler/replicaPods.js";
 
 const { values } = parseArgs({

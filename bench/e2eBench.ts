@@ -23,7 +23,7 @@ import { startLocalAzurite } from "../dev/localAzurite.js";
 import { startHostProcess } from "../dev/host/hostProcess.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
 import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/localNodes.js";
-import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
 import { startCountingStorageProxy } from "./support/countingStorageProxy.js";

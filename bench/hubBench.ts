@@ -9,7 +9,7 @@ import iothub from "azure-iothub";
 import { parseArgs } from "node:util";
 import { startSimulator } from "../dev/simulator/simulator.js";
 import { baseDeployment, layeredDeployment } from "../test/support/deployments.js";
-import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { trustsLocalCa } from "./trustLocalCa.js";
 
 const { values } = parseArgs({

@@ -11,7 +11,7 @@ import { localNodes } from "../dev/connector/localNodes.js";
 import { startLocalAzurite } from "../dev/localAzurite.js";
 import { startSimulator } from "../dev/simulator/simulator.js";
 import { startAppHost } from "../test/support/appHost.js";
-import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { busiestMinute, readNodeConditions } from "../test/support/nodeConditionReads.js";
 import { trustsLocalCa } from "./trustLocalCa.js";
 

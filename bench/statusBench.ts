@@ -38,7 +38,7 @@ import { readHubEvents } from "../lib/status/readHubEvents.js";
 import { StatusStore } from "../lib/status/statusStore.js";
 import { startAppHost } from "../test/support/appHost.js";
 import { baseDeployment } from "../test/support/deployments.js";
-import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { schedulerView, seedSchedulerView } from "../test/support/schedulerViewSeed.js";
 import { trustsLocalCa } from "./trustLocalCa.js";
 

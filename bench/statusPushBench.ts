@@ -22,7 +22,7 @@ import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/
 import { startHostProcess } from "../dev/host/hostProcess.js";
 import { startLocalAzurite } from "../dev/localAzurite.js";
 import { startSimulator, type RunningSimulator } from "../dev/simulator/simulator.js";
-import { freeLoopbackHost } from "../test/support/loopbackHost.js";
+import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
 
 const { values } = parseArgs({

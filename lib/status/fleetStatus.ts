@@ -2,6 +2,10 @@
 // configuration targets (its target condition evaluated locally, with the hub's rule that among
 // matching base deployments only the highest priority one is applied, while every matching layered
 // deployment is), and of those how many applied it, run every module, report a failure or are offline.
+// The hub merges the layers over the base in priority order, so a module that a layer merged later
+// also defines is that layer's module on the device (a staged rollout's new configuration over the
+// old one): a configuration whose every module is overridden on a device does not count the device;
+// one partly overridden counts it, judged by the modules that stay its own.
 // Work is incremental: a changed device re-evaluates its own targets and marks dirty only the
 // configurations it enters, leaves or belongs to; only dirty configurations are recounted.
 import { isDeepStrictEqual } from "node:util";
@@ -103,6 +107,7 @@ export class FleetTracker {
         this.configurations.delete(id);
         this.dirty.delete(id);
         for (const deviceId of tracked.targets) this.targetsOf.get(deviceId)?.delete(id);
+        membershipChanged = true;
       }
     }
     for (const configuration of next.values()) {
@@ -124,7 +129,8 @@ export class FleetTracker {
       this.dirty.add(configuration.id);
       membershipChanged = true;
     }
-    // A new base deployment can outrank another on devices it never shared: evaluate them all.
+    // A configuration that comes or goes can outrank or override another on devices it never
+    // shared (or stop doing so): evaluate them all.
     if (membershipChanged) this.devicesChanged([...this.cache.all()].map((device) => device.deviceId));
   }
 
@@ -158,7 +164,36 @@ export class FleetTracker {
       else if (!base || this.outranks(tracked, base, device)) base = tracked;
     }
     if (base) targets.add(base.spec.id);
+    for (const id of [...targets]) {
+      const tracked = this.configurations.get(id) as TrackedConfiguration;
+      const names = Object.keys(tracked.spec.modules);
+      const overridden = this.overriddenModules(tracked, targets);
+      if (names.length > 0 && names.every((name) => overridden.has(name))) targets.delete(id);
+    }
     return targets;
+  }
+
+  /**
+   * The modules of `tracked` that a configuration merged after it on the device defines too: a
+   * layered one above a base one, or above a layered one of lower priority. Equal layered priorities
+   * merge in creation order, which the scheduler's view does not carry: neither overrides the other.
+   */
+  private overriddenModules(tracked: TrackedConfiguration, onDevice: Iterable<string>): Set<string> {
+    const overridden = new Set<string>();
+    for (const id of onDevice) {
+      const other = this.configurations.get(id);
+      if (!other || other === tracked || other.spec.kind !== "layered") continue;
+      if (tracked.spec.kind === "layered" && other.spec.priority <= tracked.spec.priority) continue;
+      for (const name of Object.keys(other.spec.modules))
+        if (name in tracked.spec.modules) overridden.add(name);
+    }
+    return overridden;
+  }
+
+  /** The modules of the configuration that are its own on a device it targets. */
+  private ownModules(tracked: TrackedConfiguration, deviceId: string): string[] {
+    const overridden = this.overriddenModules(tracked, this.targetsOf.get(deviceId) ?? []);
+    return Object.keys(tracked.spec.modules).filter((name) => !overridden.has(name));
   }
 
   /** Higher priority wins; on a tie the hub applies the newest, which the device reports as Applied. */
@@ -216,7 +251,11 @@ export class FleetTracker {
     return [...tracked.targets]
       .filter((deviceId) => {
         const device = this.cache.get(deviceId);
-        return device !== undefined && device.agent.modules[module]?.runtimeStatus === "running";
+        return (
+          device !== undefined &&
+          device.agent.modules[module]?.runtimeStatus === "running" &&
+          this.ownModules(tracked, deviceId).includes(module)
+        );
       })
       .sort();
   }
@@ -243,8 +282,13 @@ export class FleetTracker {
       if (synced && code !== undefined) reported[code === 200 ? "successful" : "failed"] += 1;
       const deviceFailures: FleetStatus["failures"] = rejected ? [{ deviceId, reason: rejected }] : [];
       let runsAll = synced && !rejected;
+      const own = new Set(this.ownModules(tracked, deviceId));
       for (const name of moduleNames) {
         const aggregate = modules[name] as FleetStatus["modules"][string];
+        if (!own.has(name)) {
+          aggregate.overridden = (aggregate.overridden ?? 0) + 1;
+          continue;
+        }
         const state = device.agent.modules[name];
         if (!state || !synced) {
           runsAll = false;

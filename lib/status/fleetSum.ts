@@ -3,7 +3,7 @@
 // devices the hub's twins were filled from and no partition has reported on since. A part is a
 // FleetStatus of its own; the one the API shows is their sum.
 //
-// Counts, per-module running counts and restarts add up; where a partition counts a filled device
+// Counts, per-module running, overridden and restart counts add up; where a partition counts a filled device
 // it subtracts the device's filled state (the fill part still counts it), so the fill part carries
 // only those additive figures. The device lists (running on, worst state, last termination,
 // failures) come from the partitions. A part's version is the serial of its row's last write that
@@ -27,6 +27,9 @@ export function withoutBase(status: FleetStatus, base: FleetStatus | undefined):
       ...module,
       running: module.running - (baseModule?.running ?? 0),
       restartCount: module.restartCount - (baseModule?.restartCount ?? 0),
+      ...(module.overridden !== undefined && {
+        overridden: module.overridden - (baseModule?.overridden ?? 0),
+      }),
     };
   }
   const reported = status.reported &&
@@ -41,7 +44,11 @@ export function withoutBase(status: FleetStatus, base: FleetStatus | undefined):
 export function additiveOnly(status: FleetStatus): FleetStatus {
   const modules: FleetStatus["modules"] = {};
   for (const [name, module] of Object.entries(status.modules))
-    modules[name] = { running: module.running, restartCount: module.restartCount };
+    modules[name] = {
+      running: module.running,
+      restartCount: module.restartCount,
+      ...(module.overridden !== undefined && { overridden: module.overridden }),
+    };
   return { ...status, modules, failures: [] };
 }
 
@@ -67,6 +74,7 @@ function sumModules(parts: readonly FleetStatus[], name: string): ModuleStatus {
     if (!module) continue;
     sum.running += module.running;
     sum.restartCount += module.restartCount;
+    if (module.overridden !== undefined) sum.overridden = (sum.overridden ?? 0) + module.overridden;
     runningOn.push(...(module.runningOn ?? []));
     const worst = module.worst;
     if (
@@ -83,6 +91,7 @@ function sumModules(parts: readonly FleetStatus[], name: string): ModuleStatus {
   }
   sum.running = Math.max(0, sum.running);
   sum.restartCount = Math.max(0, sum.restartCount);
+  if (sum.overridden !== undefined) sum.overridden = Math.max(0, sum.overridden);
   if (runningOn.length > 0) sum.runningOn = runningOn.sort().slice(0, MAX_LISTED_RUNNING);
   return sum;
 }

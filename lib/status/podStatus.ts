@@ -15,7 +15,8 @@
 // conditions  PodScheduled and Initialized: the deployment is on the hub; ContainersReady and Ready:
 //          every container is ready; iotedge.connector/Fleet: True when every targeted device runs the
 //          pod, its message carries the counts.
-// containers  ready when the module runs on every device that applied the deployment; the state shown
+// containers  ready when the module runs on every device that applied the deployment (but those where
+//          a higher layer defines the module: fleetStatus.ts); the state shown
 //          is the worst device's (failed > backoff > unhealthy > stopped > not started > running);
 //          restartCount is summed over devices; lastState.terminated is the devices' latest exit.
 // message  one line: `running on 4/5 devices, 1 failed: tempSensor backoff on dev-3`.
@@ -129,7 +130,8 @@ function containerStatuses(pod: PodContainers, fleet: FleetStatus | undefined): 
       name: container.name,
       image: container.image,
       imageID: "",
-      ready: applied > 0 && module !== undefined && module.running === applied,
+      // a device where a higher layer defines the module runs that layer's module, not this one
+      ready: applied > 0 && module !== undefined && module.running === applied - (module.overridden ?? 0),
       started: state.running !== undefined,
       restartCount: module?.restartCount ?? 0,
       state,

@@ -60,6 +60,8 @@ export interface FleetStatus {
     string,
     {
       running: number;
+      /** applied devices where a layer merged later defines the module too (runs its module there) */
+      overridden?: number;
       /** the first few devices (sorted) where it runs: where container logs are read */
       runningOn?: string[];
       restartCount: number;

@@ -15,7 +15,7 @@ import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlP
 import { ContractProvider } from "./support/contractProvider.js";
 import type { PutPodRequest } from "../../lib/provider/providerContract.js";
 import { eventually } from "./support/eventually.js";
-import { startAdapterProcess } from "./support/adapterProcess.js";
+import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
 
 const NODE = "vk-e2e";

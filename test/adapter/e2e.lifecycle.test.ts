@@ -11,7 +11,7 @@ import type { HubClient } from "../../lib/hub/hubClient.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
 import { startTestSimulator } from "../support/testSimulator.js";
-import { startAdapterProcess } from "./support/adapterProcess.js";
+import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 import { podsSelected, startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
 import { eventually } from "./support/eventually.js";
 import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";

@@ -19,7 +19,7 @@ import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import { startTestSimulator } from "../support/testSimulator.js";
-import { startAdapterProcess } from "./support/adapterProcess.js";
+import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 import { eventually } from "./support/eventually.js";
 import { sensorDeployment } from "./support/sensorDeployment.js";
 import { startStandInNodes } from "./support/standInNodes.js";

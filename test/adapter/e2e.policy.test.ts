@@ -15,7 +15,7 @@ import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlP
 import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
 import { startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
 import { startTestSimulator } from "../support/testSimulator.js";
-import { startAdapterProcess } from "./support/adapterProcess.js";
+import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 import { eventually } from "./support/eventually.js";
 
 const HUB = "hub1";

@@ -30,7 +30,7 @@ import { startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
 import { annotations } from "../../lib/translate/annotations.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { storageContents, whereFound } from "../support/storageContents.js";
-import { startAdapterProcess } from "./support/adapterProcess.js";
+import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 import { eventually } from "./support/eventually.js";
 
 const HUB = "hub1";

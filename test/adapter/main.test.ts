@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { adapterSettingNames } from "../../lib/adapter/config.js";
-import { startAdapterProcess } from "./support/adapterProcess.js";
+import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 
 describe("adapter process", () => {
   it("exits with code 2 and one log line naming every bad setting, without the key", async () => {

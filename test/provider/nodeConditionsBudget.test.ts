@@ -9,7 +9,7 @@ import { localNodes } from "../../dev/connector/localNodes.js";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { startSimulator, type RunningSimulator } from "../../dev/simulator/simulator.js";
 import { startAppHost } from "../support/appHost.js";
-import { freeLoopbackHost } from "../support/loopbackHost.js";
+import { freeLoopbackHost } from "../../dev/simulator/loopbackHost.js";
 import { busiestMinute, readNodeConditions } from "../support/nodeConditionReads.js";
 
 const devices = 10_000;

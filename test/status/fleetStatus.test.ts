@@ -90,8 +90,11 @@ describe("fleet counts", () => {
 
   it("every matching layered deployment targets a device", () => {
     const { fleet } = tracker(
-      [device("dev-1", { applied: ["c1", "c2"] })],
-      [configuration("c1", { priority: 1 }), configuration("c2", { priority: 50 })],
+      [device("dev-1", { applied: ["c1", "c2"], modules: { tempSensor: running, filter: running } })],
+      [
+        configuration("c1", { priority: 1 }),
+        configuration("c2", { priority: 50, modules: { filter: "filter" } }),
+      ],
     );
     expect(fleet.status("c1")!.counts.targeted).toBe(1);
     expect(fleet.status("c2")!.counts.targeted).toBe(1);
@@ -212,6 +215,119 @@ describe("fleet counts", () => {
   it("a target condition the evaluator cannot parse targets no device", () => {
     const { fleet } = tracker([device("dev-1")], [configuration("c1", { targetCondition: "tags.site = " })]);
     expect(fleet.status("c1")!.counts.targeted).toBe(0);
+  });
+});
+
+describe("layered deployments defining the same module", () => {
+  const STABLE = "tags.site = 'north'";
+  const STAGED = "tags.site = 'north' AND tags.bucket < 10";
+  const crashing: DeviceModuleState = { runtimeStatus: "backoff", restartCount: 4, exitCode: 1 };
+  /** 10 devices of the scope, the first 2 in the stage, where the higher-priority one crash-loops */
+  function stagedFleet() {
+    return Array.from({ length: 10 }, (_, n) =>
+      device(`dev-${n}`, {
+        tags: { site: "north", bucket: n * 5 },
+        applied: n < 2 ? ["stable", "staged"] : ["stable"],
+        modules: { tempSensor: n < 2 ? crashing : running },
+      }),
+    );
+  }
+
+  it("the old configuration counts only the devices outside the higher-priority stage", () => {
+    const { fleet } = tracker(stagedFleet(), [
+      configuration("stable", { targetCondition: STABLE, priority: 10 }),
+      configuration("staged", { targetCondition: STAGED, priority: 11 }),
+    ]);
+    expect(fleet.status("stable")!.counts).toEqual({
+      targeted: 8,
+      applied: 8,
+      running: 8,
+      failed: 0,
+      offline: 0,
+    });
+    expect(fleet.status("stable")!.failures).toEqual([]);
+    expect(fleet.targetedDevices("stable")).not.toContain("dev-0");
+    expect(fleet.status("staged")!.counts).toMatchObject({ targeted: 2, applied: 2, running: 0, failed: 2 });
+  });
+
+  it("the old configuration takes the stage's devices back when the staged one goes", () => {
+    const { fleet } = tracker(stagedFleet(), [
+      configuration("stable", { targetCondition: STABLE, priority: 10 }),
+      configuration("staged", { targetCondition: STAGED, priority: 11 }),
+    ]);
+    fleet.setConfigurations([configuration("stable", { targetCondition: STABLE, priority: 10 })]);
+    fleet.update();
+    expect(fleet.status("stable")!.counts).toMatchObject({ targeted: 10, failed: 2 });
+  });
+
+  it("a lower priority layer does not override a higher one", () => {
+    const { fleet } = tracker(stagedFleet(), [
+      configuration("stable", { targetCondition: STABLE, priority: 12 }),
+      configuration("staged", { targetCondition: STAGED, priority: 11 }),
+    ]);
+    expect(fleet.status("stable")!.counts.targeted).toBe(10);
+    expect(fleet.status("staged")!.counts.targeted).toBe(0);
+  });
+
+  it("equal priorities override neither way: the hub's tie-break (creation order) is not seen here", () => {
+    const { fleet } = tracker(stagedFleet(), [
+      configuration("stable", { targetCondition: STABLE, priority: 10 }),
+      configuration("staged", { targetCondition: STAGED, priority: 10 }),
+    ]);
+    expect(fleet.status("stable")!.counts.targeted).toBe(10);
+    expect(fleet.status("staged")!.counts.targeted).toBe(2);
+  });
+
+  it("a layer overrides a base deployment's module of the same name whatever the priorities", () => {
+    const { fleet } = tracker(stagedFleet(), [
+      configuration("stable", { kind: "base", targetCondition: STABLE, priority: 50 }),
+      configuration("staged", { targetCondition: STAGED, priority: 1 }),
+    ]);
+    expect(fleet.status("stable")!.counts).toMatchObject({ targeted: 8, failed: 0 });
+  });
+
+  it("a partly overridden device counts, judged by the modules that stay the configuration's own", () => {
+    const { fleet } = tracker(
+      [
+        device("dev-0", {
+          tags: { site: "north", bucket: 0 },
+          applied: ["stable", "staged"],
+          modules: { tempSensor: crashing, filter: running },
+        }),
+        device("dev-1", {
+          tags: { site: "north", bucket: 50 },
+          applied: ["stable"],
+          modules: { tempSensor: running, filter: running },
+        }),
+      ],
+      [
+        configuration("stable", {
+          targetCondition: STABLE,
+          priority: 10,
+          modules: { tempSensor: "temp-sensor", filter: "filter" },
+        }),
+        configuration("staged", { targetCondition: STAGED, priority: 11 }),
+      ],
+    );
+    const status = fleet.status("stable")!;
+    expect(status.counts).toEqual({ targeted: 2, applied: 2, running: 2, failed: 0, offline: 0 });
+    expect(status.modules["tempSensor"]).toMatchObject({ running: 1, overridden: 1 });
+    expect(status.modules["tempSensor"]!.worst?.deviceId).toBe("dev-1");
+    expect(status.modules["filter"]).toMatchObject({ running: 2 });
+    expect(status.modules["filter"]!.overridden).toBeUndefined();
+    expect(fleet.devicesRunningModule("stable", "tempSensor")).toEqual(["dev-1"]);
+  });
+
+  it("a device entering the stage leaves the old configuration's count", () => {
+    const { cache, fleet } = tracker(stagedFleet(), [
+      configuration("stable", { targetCondition: STABLE, priority: 10 }),
+      configuration("staged", { targetCondition: STAGED, priority: 11 }),
+    ]);
+    cache.get("dev-2")!.tags = { site: "north", bucket: 5 };
+    fleet.devicesChanged(["dev-2"]);
+    fleet.update();
+    expect(fleet.status("stable")!.counts.targeted).toBe(7);
+    expect(fleet.status("staged")!.counts.targeted).toBe(3);
   });
 });
 

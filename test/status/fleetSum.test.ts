@@ -34,7 +34,9 @@ describe("fleet status parts", () => {
           c1: part({
             counts: counts(3, 3, 2, 1),
             reported: { successful: 3, failed: 0 },
-            modules: { sensor: { running: 2, restartCount: 5, runningOn: ["dev-3", "dev-1"] } },
+            modules: {
+              sensor: { running: 2, restartCount: 5, runningOn: ["dev-3", "dev-1"], overridden: 1 },
+            },
             failures: [{ deviceId: "dev-2", module: "sensor", reason: "backoff" }],
             version: 3,
           }),
@@ -46,7 +48,7 @@ describe("fleet status parts", () => {
           c1: part({
             counts: counts(2, 1, 1),
             reported: { successful: 1, failed: 0 },
-            modules: { sensor: { running: 1, restartCount: 1, runningOn: ["dev-0"] } },
+            modules: { sensor: { running: 1, restartCount: 1, runningOn: ["dev-0"], overridden: 2 } },
             version: 7,
           }),
         },
@@ -55,7 +57,9 @@ describe("fleet status parts", () => {
     expect(sumFleetStatus("c1", rows)).toMatchObject({
       counts: counts(5, 4, 3, 1),
       reported: { successful: 4, failed: 0 },
-      modules: { sensor: { running: 3, restartCount: 6, runningOn: ["dev-0", "dev-1", "dev-3"] } },
+      modules: {
+        sensor: { running: 3, restartCount: 6, runningOn: ["dev-0", "dev-1", "dev-3"], overridden: 3 },
+      },
       failures: [{ deviceId: "dev-2", module: "sensor", reason: "backoff" }],
       version: 10,
     });

@@ -318,6 +318,13 @@ describe("container statuses", () => {
     });
   });
 
+  it("a module running on every applied device where a higher layer does not override it is ready", () => {
+    const status = fleet({ targeted: 3, applied: 3, running: 3 });
+    status.modules["tempSensor"] = { ...status.modules["tempSensor"]!, running: 2, overridden: 1 };
+    const [container] = derivePodStatus(onHub, status, pod).containerStatuses!;
+    expect(container!.ready).toBe(true);
+  });
+
   it("a module in backoff somewhere is waiting with the device's description, restarts summed and the last exit", () => {
     const status = fleet(
       { targeted: 2, applied: 2, running: 1, failed: 1 },

@@ -5,7 +5,7 @@ import {
   type RunningSimulator,
   type SimulatorOptions,
 } from "../../dev/simulator/simulator.js";
-import { freeLoopbackHost } from "./loopbackHost.js";
+import { freeLoopbackHost } from "../../dev/simulator/loopbackHost.js";
 
 export async function startTestSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   return startSimulator({

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { ensureLocalCa, issueServerCertificate } from "../../../dev/simulator/certificates.js";
-import { freeLoopbackHost } from "../../support/loopbackHost.js";
+import { freeLoopbackHost } from "../../../dev/simulator/loopbackHost.js";
 
 export interface RecordedRequest {
   method: string;

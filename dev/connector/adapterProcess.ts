@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 
-const root = path.resolve(import.meta.dirname, "../../..");
+const root = path.resolve(import.meta.dirname, "../..");
 const TERMINATE_BOUND_MS = 20_000;
 
 export function startAdapterProcess(args: string[]) {
