@@ -1,60 +1,10 @@
-// The pieces of a staged rollout run on the real control plane against the simulator, shared by the
-// end-to-end test (test/adapter/e2e.stagedRollout.test.ts) and benchmarks: a fleet whose devices
-// carry their rollout bucket tag (seeded with the product's rule, as the tagger would write it), the
-// whole stack (control plane, chart, adapter process, Functions app on the local host), the sensor
-// Deployment, and what the hub and kubectl say of the rollout.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { createHubClient } from "../../lib/hub/createHubClient.js";
+// The pieces of a staged rollout run on the connector stack (./connectorStack.ts) against the
+// simulator, shared by the end-to-end tests and benchmarks: a fleet whose devices carry their rollout
+// bucket tag (seeded with the product's rule, as the tagger would write it), the sensor Deployment,
+// and what the hub and kubectl say of the rollout.
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import { ROLLOUT_BUCKET_TAG, rolloutBucket } from "../../lib/rollout/rolloutBucket.js";
-import { startControlPlane, type ControlPlane } from "../cluster/controlPlane.js";
-import type { RunningSimulator } from "../simulator/simulator.js";
-import { startAdapterProcess } from "./adapterProcess.js";
-import { installChartForAdapter } from "./installedAdapter.js";
-import { startLocalApp } from "./localApp.js";
-
-/**
- * The control plane with the chart for one virtual node of the simulator's hub, the adapter as its
- * own process and the app on the local host (released configurations deleted after 2 s). `stop`
- * ends what was started here, in reverse; the simulator stays the caller's.
- */
-export async function startRolloutStack(options: { simulator: RunningSimulator; hub: string; node: string }) {
-  const { simulator, hub: hubName, node } = options;
-  const dir = await mkdtemp(path.join(tmpdir(), "staged-rollout-"));
-  const cluster = await startControlPlane();
-  const app = await startLocalApp({
-    hubs: [{ name: hubName, simulator }],
-    nodes: [{ node, hub: hubName }],
-    releaseGraceSeconds: 2,
-  });
-  const hub = createHubClient(simulator.iotHubConnectionString);
-  const { adapterArgs } = await installChartForAdapter({
-    cluster,
-    dir,
-    node,
-    hub: hubName,
-    providerUrl: `${app.url}/api`,
-    key: app.node(node).key,
-  });
-  const adapter = startAdapterProcess(adapterArgs);
-  return {
-    cluster,
-    app,
-    hub,
-    adapter,
-    async stop(): Promise<void> {
-      await adapter.terminate();
-      hub.close();
-      await app.stop();
-      await cluster.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export type RolloutStack = Awaited<ReturnType<typeof startRolloutStack>>;
+import type { ControlPlane } from "../cluster/controlPlane.js";
 
 /** `edge-0001` ... : the devices of a rollout fleet, tagged `environment: dev` and with their bucket. */
 export function rolloutFleet(count: number) {

@@ -12,9 +12,8 @@ import {
   hubStages,
   rolloutStatus,
   sensorRolloutDeployment,
-  startRolloutStack,
-  type RolloutStack,
 } from "../../dev/connector/stagedRollout.js";
+import { startConnectorStack, type ConnectorStack } from "../../dev/connector/connectorStack.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { eventually } from "./support/eventually.js";
 
@@ -30,7 +29,7 @@ const FIRST_STAGE = stagePercent({ newReplicas: 1, oldReplicas: REPLICAS, desire
 
 describe("a staged rollout whose first stage holds no device, end to end", { timeout: 240_000 }, () => {
   let simulator: RunningSimulator;
-  let stack: RolloutStack | undefined;
+  let stack: ConnectorStack | undefined;
 
   const hubOperations = () =>
     (simulator.stats.operations.addOrUpdateConfiguration ?? 0) +
@@ -52,7 +51,7 @@ describe("a staged rollout whose first stage holds no device, end to end", { tim
         tags: { environment: "dev", [ROLLOUT_BUCKET_TAG]: rolloutBucket(deviceId) },
       })),
     });
-    stack = await startRolloutStack({ simulator, hub: HUB, node: NODE });
+    stack = await startConnectorStack({ simulator, hub: HUB, node: NODE });
     await stack.cluster.kubectl(["apply", "--filename=-"], deployment(IMAGE_1));
     expect((await rolloutStatus(stack.cluster, NAME, 120)).ok).toBe(true);
     await everyDeviceRuns(IMAGE_1);

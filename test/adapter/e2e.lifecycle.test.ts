@@ -2,19 +2,14 @@
 // the hub: `helm install`, the adapter as its own process with the chart's ServiceAccount token,
 // the Functions app on the local host, the IoT Hub simulator's edge devices. Every step is driven
 // with kubectl and checked where a user would look (kubectl get / describe) and on the hub itself.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
+import type { ControlPlane } from "../../dev/cluster/controlPlane.js";
+import { startConnectorStack, type ConnectorStack } from "../../dev/connector/connectorStack.js";
 import { startTestSimulator } from "../support/testSimulator.js";
-import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
-import { podsSelected, startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
+import { podsSelected, type LocalApp } from "../../dev/connector/localApp.js";
 import { eventually } from "./support/eventually.js";
-import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
 import { sensorDeployment } from "./support/sensorDeployment.js";
 
 const HUB = "hub1";
@@ -31,9 +26,7 @@ describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000
   let simulator: RunningSimulator;
   let app: LocalApp;
   let hub: HubClient;
-  let adapterArgs: string[];
-  let adapter: ReturnType<typeof startAdapterProcess> | undefined;
-  let dir: string;
+  let stack: ConnectorStack | undefined;
 
   const sensorPods = () => podsSelected(cluster, SELECTOR);
   /** The workload's configurations on the hub (the app's base deployment left out). */
@@ -62,30 +55,13 @@ describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000
     }, POLL);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "e2e-lifecycle-"));
-    [cluster, simulator] = await Promise.all([
-      startControlPlane(),
-      startTestSimulator({
-        hubName: HUB,
-        evaluationIntervalMs: 200,
-        devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
-      }),
-    ]);
-    app = await startLocalApp({
-      hubs: [{ name: HUB, simulator }],
-      nodes: [{ node: NODE, hub: HUB }],
-      releaseGraceSeconds: 2,
+    simulator = await startTestSimulator({
+      hubName: HUB,
+      evaluationIntervalMs: 200,
+      devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { environment: "dev" } })),
     });
-    hub = createHubClient(simulator.iotHubConnectionString);
-    ({ adapterArgs } = await installChartForAdapter({
-      cluster,
-      dir,
-      node: NODE,
-      hub: HUB,
-      providerUrl: `${app.url}/api`,
-      key: app.node(NODE).key,
-    }));
-    adapter = startAdapterProcess(adapterArgs);
+    stack = await startConnectorStack({ simulator, hub: HUB, node: NODE });
+    ({ cluster, app, hub } = stack);
     await eventually(async () => {
       const { stdout } = await cluster.kubectl([
         "get",
@@ -98,12 +74,8 @@ describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000
   });
 
   afterAll(async () => {
-    await adapter?.terminate();
-    hub?.close();
-    await app?.stop();
+    await stack?.stop();
     await simulator?.stop();
-    await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("kubectl describe pod shows the Submitted and Applied events of a running pod", async () => {
@@ -179,9 +151,9 @@ describe("a Deployment's life on a virtual node, end to end", { timeout: 240_000
         pods.some((pod) => pod.spec?.containers[0]?.image === IMAGE_3 && pod.spec.nodeName === NODE),
       ).toBe(true);
     }, POLL);
-    const stopped = await adapter?.terminate();
-    expect(stopped?.code).toBe(0);
-    adapter = startAdapterProcess(adapterArgs);
+    const stopped = await stack!.adapter.terminate();
+    expect(stopped.code).toBe(0);
+    stack!.startAdapter();
 
     const pods = await allRunning(3, IMAGE_3);
     expect(new Set(pods.map((pod) => pod.metadata?.name)).size).toBe(3);

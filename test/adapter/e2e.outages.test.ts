@@ -6,20 +6,15 @@
 // an unreachable or not-Ready node for 2 s only (300 s by default), so an eviction would happen inside
 // each test. The hub's outage lasts as long as the pods need to say why they wait (the hub's trouble
 // is shown after a minute, lib/provider/hubTrouble.ts), far beyond what Kubernetes waits.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CoreV1Event, V1Node, V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
-import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
-import { podsSelected, startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
+import type { ControlPlane } from "../../dev/cluster/controlPlane.js";
+import { startConnectorStack, type ConnectorStack } from "../../dev/connector/connectorStack.js";
+import { podsSelected, type LocalApp } from "../../dev/connector/localApp.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import { startTestSimulator } from "../support/testSimulator.js";
-import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 import { eventually } from "./support/eventually.js";
 import { sensorDeployment } from "./support/sensorDeployment.js";
 import { startStandInNodes } from "./support/standInNodes.js";
@@ -43,9 +38,7 @@ describe("outages behind the adapter never take workloads off the devices", { ti
   let app: LocalApp;
   let hub: HubClient;
   let standIns: Awaited<ReturnType<typeof startStandInNodes>> | undefined;
-  let adapterArgs: string[];
-  let adapter: ReturnType<typeof startAdapterProcess> | undefined;
-  let dir: string;
+  let stack: ConnectorStack | undefined;
 
   const node = async () =>
     JSON.parse((await cluster.kubectl(["get", "node", NODE, "--output=json"])).stdout) as V1Node;
@@ -104,35 +97,24 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     }, POLL);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "e2e-outages-"));
-    [cluster, simulator] = await Promise.all([
-      startControlPlane({
+    simulator = await startTestSimulator({
+      hubName: HUB,
+      evaluationIntervalMs: 200,
+      devices: DEVICES.map((deviceId) => ({ deviceId, tags: { environment: "dev" } })),
+    });
+    stack = await startConnectorStack({
+      simulator,
+      hub: HUB,
+      node: NODE,
+      controlPlane: {
         nodeLifecycle: { monitorGracePeriodSeconds: GRACE_SECONDS, evictionRatePerSecond: 10 },
-      }),
-      startTestSimulator({
-        hubName: HUB,
-        evaluationIntervalMs: 200,
-        devices: DEVICES.map((deviceId) => ({ deviceId, tags: { environment: "dev" } })),
-      }),
-    ]);
-    standIns = await startStandInNodes(cluster, 3);
-    app = await startLocalApp({
-      hubs: [{ name: HUB, simulator }],
-      nodes: [{ node: NODE, hub: HUB }],
+      },
       // no grace: a configuration released is deleted at once, so only the evicted-pod rule
       // (lib/adapter/evictionHold.ts) keeps the evicted pods' configuration for their replacements
       releaseGraceSeconds: 0,
     });
-    hub = createHubClient(simulator.iotHubConnectionString);
-    ({ adapterArgs } = await installChartForAdapter({
-      cluster,
-      dir,
-      node: NODE,
-      hub: HUB,
-      providerUrl: `${app.url}/api`,
-      key: app.node(NODE).key,
-    }));
-    adapter = startAdapterProcess(adapterArgs);
+    ({ cluster, app, hub } = stack);
+    standIns = await startStandInNodes(cluster, 3);
     await cluster.kubectl(
       ["apply", "--filename=-"],
       sensorDeployment(IMAGE, REPLICAS, { name: WORKLOAD, evictAfterSeconds: TOLERATION_SECONDS }),
@@ -142,13 +124,9 @@ describe("outages behind the adapter never take workloads off the devices", { ti
   }, 240_000);
 
   afterAll(async () => {
-    await adapter?.terminate();
     await standIns?.stop();
-    hub?.close();
-    await app?.stop();
+    await stack?.stop();
     await simulator?.stop();
-    await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("the Functions app down longer than Kubernetes waits: the node stays Ready and untainted, says why, and no pod is evicted", async () => {
@@ -206,8 +184,8 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     const operations = hubOperations();
 
     const killedAt = Date.now();
-    adapter?.signal("SIGKILL");
-    await adapter?.exited;
+    stack!.adapter.signal("SIGKILL");
+    await stack!.adapter.exited;
     // With healthy nodes beside it, Kubernetes taints the silent node and evicts its pods.
     await eventually(async () => {
       expect(evictionTaints(await node()).map((taint) => taint.key)).toContain(
@@ -232,7 +210,7 @@ describe("outages behind the adapter never take workloads off the devices", { ti
     // must neither leave the app nor the cluster (without the rule the adapter removes them at once
     // and, with no release grace, the configuration goes from the hub).
     await cluster.kubectl(["cordon", NODE]);
-    adapter = startAdapterProcess(adapterArgs);
+    stack!.startAdapter();
     const keptOrGone = await eventually(async () => {
       const kept = new Set(
         (await podEvents())

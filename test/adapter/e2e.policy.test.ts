@@ -2,20 +2,15 @@
 // own process, the Functions app on the local host with FLEET_POLICY, the simulator's edge devices
 // on two sites. The adapter first runs without a policy of its own, so every refusal here is the
 // app's (it holds the hub's rights); then with the chart's copy, which refuses before sending.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
 import { parseFleetPolicy } from "../../lib/policy/fleetPolicy.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { startControlPlane, type ControlPlane } from "../../dev/cluster/controlPlane.js";
-import { installChartForAdapter } from "../../dev/connector/installedAdapter.js";
-import { startLocalApp, type LocalApp } from "../../dev/connector/localApp.js";
+import type { ControlPlane } from "../../dev/cluster/controlPlane.js";
+import { startConnectorStack, type ConnectorStack } from "../../dev/connector/connectorStack.js";
+import type { LocalApp } from "../../dev/connector/localApp.js";
 import { startTestSimulator } from "../support/testSimulator.js";
-import { startAdapterProcess } from "../../dev/connector/adapterProcess.js";
 import { eventually } from "./support/eventually.js";
 
 const HUB = "hub1";
@@ -62,9 +57,7 @@ describe("the fleet policy on a real control plane", { timeout: 180_000 }, () =>
   let simulator: RunningSimulator;
   let app: LocalApp;
   let hub: HubClient;
-  let adapterArgs: string[];
-  let adapter: ReturnType<typeof startAdapterProcess> | undefined;
-  let dir: string;
+  let stack: ConnectorStack | undefined;
 
   const podOf = async (namespace: string, app: string): Promise<V1Pod | undefined> => {
     const args = ["get", "pods", `--namespace=${namespace}`, `--selector=app=${app}`, "--output=json"];
@@ -81,47 +74,28 @@ describe("the fleet policy on a real control plane", { timeout: 180_000 }, () =>
     cluster.kubectl(["describe", "pod", `--namespace=${namespace}`, name]).then((out) => out.stdout);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "e2e-policy-"));
-    [cluster, simulator] = await Promise.all([
-      startControlPlane(),
-      startTestSimulator({
-        hubName: HUB,
-        evaluationIntervalMs: 200,
-        devices: [
-          { deviceId: "dev-a1", tags: { site: "plant-a", line: "1" } },
-          { deviceId: "dev-a2", tags: { site: "plant-a", line: "1" } },
-          { deviceId: "dev-b1", tags: { site: "plant-b", line: "1" } },
-        ],
-      }),
-    ]);
-    app = await startLocalApp({
-      hubs: [{ name: HUB, simulator }],
-      nodes: [{ node: NODE, hub: HUB }],
-      releaseGraceSeconds: 2,
-      env: { FLEET_POLICY },
+    simulator = await startTestSimulator({
+      hubName: HUB,
+      evaluationIntervalMs: 200,
+      devices: [
+        { deviceId: "dev-a1", tags: { site: "plant-a", line: "1" } },
+        { deviceId: "dev-a2", tags: { site: "plant-a", line: "1" } },
+        { deviceId: "dev-b1", tags: { site: "plant-b", line: "1" } },
+      ],
     });
-    hub = createHubClient(simulator.iotHubConnectionString);
-    const namespaces = ["line-a", "plant-ops", "outsider"];
-    for (const namespace of namespaces) await cluster.kubectl(["create", "namespace", namespace]);
-    ({ adapterArgs } = await installChartForAdapter({
-      cluster,
-      dir,
-      node: NODE,
+    stack = await startConnectorStack({
+      simulator,
       hub: HUB,
-      providerUrl: `${app.url}/api`,
-      key: app.node(NODE).key,
-      namespaces,
-    }));
-    adapter = startAdapterProcess(adapterArgs);
+      node: NODE,
+      appEnv: { FLEET_POLICY },
+      namespaces: ["line-a", "plant-ops", "outsider"],
+    });
+    ({ cluster, app, hub } = stack);
   });
 
   afterAll(async () => {
-    await adapter?.terminate();
-    hub?.close();
-    await app?.stop();
+    await stack?.stop();
     await simulator?.stop();
-    await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("a namespace with a scope lands only on its devices", async () => {
@@ -177,9 +151,9 @@ describe("the fleet policy on a real control plane", { timeout: 180_000 }, () =>
   });
 
   it("with the chart's copy of the policy, the adapter refuses before the pod reaches the app", async () => {
-    await adapter?.terminate();
+    await stack!.adapter.terminate();
     const nodePolicy = JSON.stringify(parseFleetPolicy(FLEET_POLICY).nodes[NODE]);
-    adapter = startAdapterProcess([...adapterArgs, `--fleet-policy=${nodePolicy}`]);
+    stack!.startAdapter([`--fleet-policy=${nodePolicy}`]);
     await cluster.kubectl(
       ["apply", "--filename=-"],
       deployment({ name: "early", namespace: "line-a", privileged: true }),

@@ -16,9 +16,8 @@ import {
   rolloutFleet,
   rolloutStatus as rolloutStatusOf,
   sensorRolloutDeployment,
-  startRolloutStack,
-  type RolloutStack,
 } from "../../dev/connector/stagedRollout.js";
+import { startConnectorStack, type ConnectorStack } from "../../dev/connector/connectorStack.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { eventually } from "./support/eventually.js";
 
@@ -36,7 +35,7 @@ const deployment = (image: string) =>
 
 describe("a staged rollout across the fleet, end to end", { timeout: 480_000 }, () => {
   let simulator: RunningSimulator;
-  let stack: RolloutStack | undefined;
+  let stack: ConnectorStack | undefined;
   let cluster: ControlPlane;
   let hub: HubClient;
   /** the image the fleet runs between the tests */
@@ -55,7 +54,7 @@ describe("a staged rollout across the fleet, end to end", { timeout: 480_000 }, 
 
   beforeAll(async () => {
     simulator = await startTestSimulator({ hubName: HUB, evaluationIntervalMs: 500, devices });
-    stack = await startRolloutStack({ simulator, hub: HUB, node: NODE });
+    stack = await startConnectorStack({ simulator, hub: HUB, node: NODE });
     ({ cluster, hub } = stack);
     await cluster.kubectl(["apply", "--filename=-"], deployment(IMAGE_1));
     const created = await rolloutStatus(120);
