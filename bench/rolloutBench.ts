@@ -23,6 +23,7 @@ import {
   sensorRolloutDeployment,
   startRolloutStack,
 } from "../dev/connector/stagedRollout.js";
+import { trustsLocalCa } from "./trustLocalCa.js";
 
 const HUB = "bench-hub";
 const NODE = "vk-rollout";
@@ -55,133 +56,139 @@ function progress(text: string): void {
   process.stderr.write(`[${seconds(performance.now() - runStartedAt).padStart(6)} s] ${text}\n`);
 }
 
-progress(`starting the simulator with ${deviceCount} devices`);
-const { devices } = rolloutFleet(deviceCount);
-const simulator = await startSimulator({
-  hubName: HUB,
-  host: await freeLoopbackHost(),
-  sku: "unlimited",
-  evaluationIntervalMs: 500,
-  runtimeStepMs: 20,
-  runtime: { imagePullMs: 30, crashAfterMs: 60, backoffBaseMs: 40, backoffMaxMs: 400 },
-  devices,
-});
-progress("starting the control plane, the chart, the adapter and the app");
-const stack = await startRolloutStack({ simulator, hub: HUB, node: NODE });
-const { cluster, hub } = stack;
-progress("stack up");
-
-/** Polls `check` until it says done; says every WAITING_NOTE_MS what it last saw. */
-async function until(what: string, check: () => Promise<{ done: boolean; saw: string }>): Promise<void> {
-  const startedAt = performance.now();
-  let noted = startedAt;
-  for (;;) {
-    const { done, saw } = await check();
-    if (done) return;
-    const now = performance.now();
-    if (now - startedAt > STEP_LIMIT_MS) throw new Error(`gave up waiting for ${what}; last: ${saw}`);
-    if (now - noted >= WAITING_NOTE_MS) {
-      progress(`  still waiting for ${what} (${seconds(now - startedAt)} s): ${saw}`);
-      noted = now;
-    }
-    await sleep(POLL_MS);
-  }
-}
-const workloadConfigurations = async () =>
-  (await hub.listConfigurations()).filter((c) => c.labels?.["k8s-namespace"] === "default").length;
-const everyDeviceRuns = (image: string) =>
-  until(`every device on ${image}`, async () => {
-    await simulator.fleet.evaluateNow();
-    const running = (await devicesRunningImage(hub, image)).size;
-    return { done: running === deviceCount, saw: `${running}/${deviceCount} devices` };
+/** One run on a fresh simulator and stack: staged, then all at once; the figures to stdout. */
+async function run(): Promise<void> {
+  progress(`starting the simulator with ${deviceCount} devices`);
+  const { devices } = rolloutFleet(deviceCount);
+  const simulator = await startSimulator({
+    hubName: HUB,
+    host: await freeLoopbackHost(),
+    sku: "unlimited",
+    evaluationIntervalMs: 500,
+    runtimeStepMs: 20,
+    runtime: { imagePullMs: 30, crashAfterMs: 60, backoffBaseMs: 40, backoffMaxMs: 400 },
+    devices,
   });
-const configurationOperations = () =>
-  (simulator.stats.operations.addOrUpdateConfiguration ?? 0) +
-  (simulator.stats.operations.removeConfiguration ?? 0);
+  progress("starting the control plane, the chart, the adapter and the app");
+  const stack = await startRolloutStack({ simulator, hub: HUB, node: NODE });
+  const { cluster, hub } = stack;
+  progress("stack up");
 
-interface ModeResult {
-  mode: "staged" | "all-at-once";
-  stages: number[];
-  operations: number;
-  rolloutStatusMs: number;
-  everyDeviceMs: number;
-}
-
-async function measure(mode: ModeResult["mode"]): Promise<ModeResult> {
-  const name = `sensor-${mode}`;
-  progress(`${mode}: applying ${name} (${replicas} replicas) on ${IMAGE_1}`);
-  await cluster.kubectl(
-    ["apply", "--filename=-"],
-    sensorRolloutDeployment({ name, image: IMAGE_1, replicas, rollout: mode }),
-  );
-  // A first rollout over many devices may outlast the progress deadline: only the update is measured.
-  await until(`${name} available`, async () => {
-    const { stdout } = await cluster.kubectl([
-      "get",
-      `deployment/${name}`,
-      "--output=jsonpath={.status.availableReplicas}",
-    ]);
-    const available = Number(stdout.trim());
-    return { done: available === replicas, saw: `${available}/${replicas} replicas available` };
-  });
-  await everyDeviceRuns(IMAGE_1);
-  progress(`${mode}: every device on ${IMAGE_1}; kubectl set image`);
-
-  const stages: number[] = [];
-  let done = false;
-  const operationsBefore = configurationOperations();
-  const startedAt = performance.now();
-  const watch = (async () => {
-    while (!done) {
-      const [stage] = await hubStages(hub);
-      if (stage !== undefined && stage !== stages.at(-1)) {
-        stages.push(stage);
-        progress(`${mode}: stage ${stage} % on the hub, ${seconds(performance.now() - startedAt)} s`);
+  /** Polls `check` until it says done; says every WAITING_NOTE_MS what it last saw. */
+  async function until(what: string, check: () => Promise<{ done: boolean; saw: string }>): Promise<void> {
+    const startedAt = performance.now();
+    let noted = startedAt;
+    for (;;) {
+      const { done, saw } = await check();
+      if (done) return;
+      const now = performance.now();
+      if (now - startedAt > STEP_LIMIT_MS) throw new Error(`gave up waiting for ${what}; last: ${saw}`);
+      if (now - noted >= WAITING_NOTE_MS) {
+        progress(`  still waiting for ${what} (${seconds(now - startedAt)} s): ${saw}`);
+        noted = now;
       }
-      await sleep(100);
+      await sleep(POLL_MS);
     }
-  })();
-  await cluster.kubectl(["set", "image", `deployment/${name}`, `sensor=${IMAGE_2}`]);
-  const status = await rolloutStatus(cluster, name, STEP_LIMIT_MS / 1000);
-  const rolloutStatusMs = performance.now() - startedAt;
-  done = true;
-  await watch;
-  if (!status.ok) throw new Error(`${name} update did not complete: ${status.text}`);
-  progress(`${mode}: rollout status done, ${seconds(rolloutStatusMs)} s`);
-  await everyDeviceRuns(IMAGE_2);
-  const everyDeviceMs = performance.now() - startedAt;
-  progress(`${mode}: every device on ${IMAGE_2}, ${seconds(everyDeviceMs)} s`);
-  await until("the old configuration deleted", async () => {
-    const count = await workloadConfigurations();
-    return { done: count === 1, saw: `${count} configurations` };
-  });
-  const operations = configurationOperations() - operationsBefore;
-
-  progress(`${mode}: deleting ${name}`);
-  await cluster.kubectl(["delete", `deployment/${name}`, "--wait=true"]);
-  await until("the workload gone from the hub", async () => {
-    const count = await workloadConfigurations();
-    return { done: count === 0, saw: `${count} configurations` };
-  });
-  return { mode, stages, operations, rolloutStatusMs, everyDeviceMs };
-}
-
-try {
-  const results = [await measure("staged"), await measure("all-at-once")];
-  console.log(
-    `bench:rollout — ${deviceCount} devices, a ${replicas}-replica Deployment (maxSurge 1, maxUnavailable 0, minReadySeconds 5), one image update`,
-  );
-  console.log("mode          stages  config ops (bound)  rollout status s  every device s");
-  for (const r of results) {
-    const bound = r.mode === "staged" ? `(${rolloutOperations(r.stages.length)})` : "";
-    console.log(
-      `${r.mode.padEnd(12)}  ${String(r.stages.length).padStart(6)}  ${`${r.operations} ${bound}`.padEnd(18)}  ${seconds(r.rolloutStatusMs).padStart(16)}  ${seconds(r.everyDeviceMs).padStart(14)}`,
-    );
   }
-  const staged = results[0];
-  if (staged) console.log(`staged stages (buckets reached): ${staged.stages.join(", ")}`);
-} finally {
-  progress("stopping");
-  await stack.stop();
-  await simulator.stop();
+  const workloadConfigurations = async () =>
+    (await hub.listConfigurations()).filter((c) => c.labels?.["k8s-namespace"] === "default").length;
+  const everyDeviceRuns = (image: string) =>
+    until(`every device on ${image}`, async () => {
+      await simulator.fleet.evaluateNow();
+      const running = (await devicesRunningImage(hub, image)).size;
+      return { done: running === deviceCount, saw: `${running}/${deviceCount} devices` };
+    });
+  const configurationOperations = () =>
+    (simulator.stats.operations.addOrUpdateConfiguration ?? 0) +
+    (simulator.stats.operations.removeConfiguration ?? 0);
+
+  interface ModeResult {
+    mode: "staged" | "all-at-once";
+    stages: number[];
+    operations: number;
+    rolloutStatusMs: number;
+    everyDeviceMs: number;
+  }
+
+  async function measure(mode: ModeResult["mode"]): Promise<ModeResult> {
+    const name = `sensor-${mode}`;
+    progress(`${mode}: applying ${name} (${replicas} replicas) on ${IMAGE_1}`);
+    await cluster.kubectl(
+      ["apply", "--filename=-"],
+      sensorRolloutDeployment({ name, image: IMAGE_1, replicas, rollout: mode }),
+    );
+    // A first rollout over many devices may outlast the progress deadline: only the update is measured.
+    await until(`${name} available`, async () => {
+      const { stdout } = await cluster.kubectl([
+        "get",
+        `deployment/${name}`,
+        "--output=jsonpath={.status.availableReplicas}",
+      ]);
+      const available = Number(stdout.trim());
+      return { done: available === replicas, saw: `${available}/${replicas} replicas available` };
+    });
+    await everyDeviceRuns(IMAGE_1);
+    progress(`${mode}: every device on ${IMAGE_1}; kubectl set image`);
+
+    const stages: number[] = [];
+    let done = false;
+    const operationsBefore = configurationOperations();
+    const startedAt = performance.now();
+    const watch = (async () => {
+      while (!done) {
+        const [stage] = await hubStages(hub);
+        if (stage !== undefined && stage !== stages.at(-1)) {
+          stages.push(stage);
+          progress(`${mode}: stage ${stage} % on the hub, ${seconds(performance.now() - startedAt)} s`);
+        }
+        await sleep(100);
+      }
+    })();
+    await cluster.kubectl(["set", "image", `deployment/${name}`, `sensor=${IMAGE_2}`]);
+    const status = await rolloutStatus(cluster, name, STEP_LIMIT_MS / 1000);
+    const rolloutStatusMs = performance.now() - startedAt;
+    done = true;
+    await watch;
+    if (!status.ok) throw new Error(`${name} update did not complete: ${status.text}`);
+    progress(`${mode}: rollout status done, ${seconds(rolloutStatusMs)} s`);
+    await everyDeviceRuns(IMAGE_2);
+    const everyDeviceMs = performance.now() - startedAt;
+    progress(`${mode}: every device on ${IMAGE_2}, ${seconds(everyDeviceMs)} s`);
+    await until("the old configuration deleted", async () => {
+      const count = await workloadConfigurations();
+      return { done: count === 1, saw: `${count} configurations` };
+    });
+    const operations = configurationOperations() - operationsBefore;
+
+    progress(`${mode}: deleting ${name}`);
+    await cluster.kubectl(["delete", `deployment/${name}`, "--wait=true"]);
+    await until("the workload gone from the hub", async () => {
+      const count = await workloadConfigurations();
+      return { done: count === 0, saw: `${count} configurations` };
+    });
+    return { mode, stages, operations, rolloutStatusMs, everyDeviceMs };
+  }
+
+  try {
+    const results = [await measure("staged"), await measure("all-at-once")];
+    console.log(
+      `bench:rollout — ${deviceCount} devices, a ${replicas}-replica Deployment (maxSurge 1, maxUnavailable 0, minReadySeconds 5), one image update`,
+    );
+    console.log("mode          stages  config ops (bound)  rollout status s  every device s");
+    for (const r of results) {
+      const bound = r.mode === "staged" ? `(${rolloutOperations(r.stages.length)})` : "";
+      console.log(
+        `${r.mode.padEnd(12)}  ${String(r.stages.length).padStart(6)}  ${`${r.operations} ${bound}`.padEnd(18)}  ${seconds(r.rolloutStatusMs).padStart(16)}  ${seconds(r.everyDeviceMs).padStart(14)}`,
+      );
+    }
+    const staged = results[0];
+    if (staged) console.log(`staged stages (buckets reached): ${staged.stages.join(", ")}`);
+  } finally {
+    progress("stopping");
+    await stack.stop();
+    await simulator.stop();
+  }
 }
+
+// the simulator's certificate comes from a local CA that node trusts only from its start
+if (await trustsLocalCa()) await run();
