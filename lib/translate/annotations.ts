@@ -41,7 +41,7 @@ export const annotations = {
   loggingOptions: `${annotationPrefix}logging-options`,
   /** the device `kubectl logs` reads the pod's containers from when the request names none */
   logsDevice: `${annotationPrefix}logs-device`,
-  /** `staged` or `all-at-once` (default): how a Deployment's rolling update reaches the devices */
+  /** `staged` (default) or `all-at-once`: how a Deployment's rolling update reaches the devices */
   rollout: `${annotationPrefix}rollout`,
   twin: `${annotationPrefix}twin.`,
   twinConfigMap: `${annotationPrefix}twin-configmap.`,
@@ -52,11 +52,12 @@ export const annotations = {
 export const rolloutStrategies = ["staged", "all-at-once"] as const;
 
 /**
- * Whether a rolling update of the pod's Deployment moves across its devices in stages: opt-in while
- * staged rollouts have known gaps (docs/staged-rollouts.md, "Not built yet").
+ * Whether a rolling update of the pod's Deployment moves across its devices in stages: the default,
+ * unless the pod template says `all-at-once` (docs/staged-rollouts.md). A value that is neither is
+ * refused at translation, so it never reaches a device either way.
  */
 export function stagedRolloutAllowed(podAnnotations: Readonly<Record<string, string>> | undefined): boolean {
-  return podAnnotations?.[annotations.rollout] === "staged";
+  return podAnnotations?.[annotations.rollout] !== "all-at-once";
 }
 
 const knownNames = Object.values(annotations)

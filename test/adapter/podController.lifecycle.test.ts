@@ -145,9 +145,6 @@ async function startControllers(
   };
 }
 
-/** Staged rollouts are opt-in this round (docs/staged-rollouts.md). */
-const staged = { "iotedge.connector/rollout": "staged" };
-
 function createPod(
   name: string,
   {
@@ -642,18 +639,16 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 4, "2");
     const old = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
-    await Promise.all(
-      ["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old, annotations: staged })),
-    );
+    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old })));
     const updated = await createDeploymentReplicaSet(deployment, "new2", 1, "2");
-    await createPod("sensor-new2-a", { owner: updated, annotations: staged });
+    await createPod("sensor-new2-a", { owner: updated });
     await eventually(() => expect(putsOf("sensor-new2-a")).toHaveLength(1), soon);
     expect(sentStage("sensor-new2-a")).toEqual({ percent: 25 });
     expect(sentStage("sensor-old1-a")).toBeUndefined();
 
     // the Deployment controller scales the new ReplicaSet up, then creates its pod
     await scaleReplicaSet("sensor-new2", 2);
-    await createPod("sensor-new2-b", { owner: updated, annotations: staged });
+    await createPod("sensor-new2-b", { owner: updated });
     await eventually(() => {
       expect(sentStage("sensor-new2-b")).toEqual({ percent: 50 });
       expect(sentStage("sensor-new2-a")).toEqual({ percent: 50 });
@@ -675,13 +670,9 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 4, "2");
     const stable = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
-    await Promise.all(
-      ["sensor-old1-a", "sensor-old1-b"].map((name) =>
-        createPod(name, { owner: stable, annotations: staged }),
-      ),
-    );
+    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: stable })));
     const bad = await createDeploymentReplicaSet(deployment, "bad2", 1, "2");
-    await createPod("sensor-bad2-a", { owner: bad, annotations: staged });
+    await createPod("sensor-bad2-a", { owner: bad });
     await eventually(() => expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 }), soon);
 
     // kubectl rollout undo: the stable ReplicaSet becomes the newest revision; a pod event follows
@@ -696,7 +687,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
       { name: "sensor-old1", namespace: NAMESPACE, body: revision("3") },
       mergePatch,
     );
-    await createPod("sensor-old1-c", { owner: stable, annotations: staged });
+    await createPod("sensor-old1-c", { owner: stable });
     await eventually(() => expect(putsOf("sensor-old1-c")).toHaveLength(1), soon);
     await core.deleteNamespacedPod({ name: "sensor-old1-a", namespace: NAMESPACE });
     await eventually(async () => expect(await podExists("sensor-old1-a")).toBe(false), soon);
@@ -705,7 +696,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 });
   });
 
-  it("sends no stage with a pod not annotated staged or annotated all-at-once, a bare ReplicaSet's pod, or when the Deployment is whole", async () => {
+  it("sends a new replica without the rollout annotation its stage (staged is the default); none with one annotated all-at-once, a bare ReplicaSet's pod, or when the Deployment is whole", async () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 2, "2");
     const old = await createDeploymentReplicaSet(deployment, "old1", 1, "1");
@@ -717,12 +708,13 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     });
     await createPod("sensor-new2-b", { owner: updated });
     const bare = await createReplicaSet("bare", 1);
-    await createPod("bare-a", { owner: bare, annotations: staged });
+    await createPod("bare-a", { owner: bare });
     const whole = await createDeployment("whole", 1, "1");
     const wholeSet = await createDeploymentReplicaSet(whole, "w1", 1, "1");
-    await createPod("whole-w1-a", { owner: wholeSet, annotations: staged });
+    await createPod("whole-w1-a", { owner: wholeSet });
     await eventually(() => expect(provider.pods.size).toBe(5), soon);
-    for (const name of ["sensor-new2-a", "sensor-new2-b", "bare-a", "whole-w1-a", "sensor-old1-a"])
+    await eventually(() => expect(sentStage("sensor-new2-b")).toEqual({ percent: 50 }), soon);
+    for (const name of ["sensor-new2-a", "bare-a", "whole-w1-a", "sensor-old1-a"])
       expect(sentStage(name), name).toBeUndefined();
   });
 

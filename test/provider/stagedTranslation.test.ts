@@ -5,17 +5,11 @@ import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 import { translatePod } from "../../lib/provider/podActivities.js";
 import { podFixture } from "./providerFixtures.js";
 
-/** A pod that opts in to staged rollouts (the default is all at once). */
-function stagedPod() {
-  const pod = podFixture();
-  pod.metadata!.annotations = { ...pod.metadata!.annotations, "iotedge.connector/rollout": "staged" };
-  return pod;
-}
-
+/** A pod without the rollout annotation: staged, the default. */
 const input = {
   hub: "hub-a",
   node: "edge-node",
-  pod: stagedPod(),
+  pod: podFixture(),
   resolved: { configMaps: {}, secrets: {} },
 };
 
@@ -78,11 +72,14 @@ describe("the rollout annotation", () => {
     });
   });
 
-  it("all-at-once is the default while staged rollouts are opt-in", () => {
+  it("staged is the default: a pod without the annotation translates at its stage", () => {
     const pod = podFixture();
-    const whole = translatePod({ ...input, pod }, defaultNodePolicy);
-    const staged = translatePod({ ...input, pod, rollout: { percent: 10 } }, defaultNodePolicy);
-    expect(staged).toEqual(whole);
+    expect(pod.metadata?.annotations?.["iotedge.connector/rollout"]).toBeUndefined();
+    const result = translatePod({ ...input, pod, rollout: { percent: 10 } }, defaultNodePolicy);
+    expect(result.accepted && result.want.configuration.targetCondition).toContain(
+      "tags.iotEdgeConnectorRolloutBucket < 10",
+    );
+    expect(result.accepted && result.stage?.percent).toBe(10);
   });
 
   it("refuses any other value with the field path", () => {
