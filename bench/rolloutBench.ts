@@ -22,8 +22,8 @@ import {
   rolloutFleet,
   rolloutStatus,
   sensorRolloutDeployment,
-  startRolloutStack,
 } from "../dev/connector/stagedRollout.js";
+import { startConnectorStack } from "../dev/connector/connectorStack.js";
 import { trustsLocalCa } from "./trustLocalCa.js";
 
 const HUB = "bench-hub";
@@ -71,7 +71,7 @@ async function run(): Promise<void> {
     devices,
   });
   progress("starting the control plane, the chart, the adapter and the app");
-  const stack = await startRolloutStack({ simulator, hub: HUB, node: NODE });
+  const stack = await startConnectorStack({ simulator, hub: HUB, node: NODE });
   const { cluster, hub } = stack;
   progress("stack up");
 
