@@ -1,4 +1,5 @@
-// One durable orchestration per pod instance. It translates the pod, asks the hub's scheduler for
+// One durable orchestration per pod instance. It takes the pod as the HTTP API translated it (or
+// translates it, for inputs from before), asks the hub's scheduler for
 // the pod's configuration (`want`, whose answer carries the phase), waits until the configuration is
 // on the hub (the scheduler's `configurationReady` event, or a poll on a durable timer), records
 // each stage, and then waits
@@ -236,11 +237,13 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       resolved: spec.resolved,
       ...(spec.rollout !== undefined && { rollout: spec.rollout }),
     };
-    const translated = (yield context.df.callActivityWithRetry(
-      podActivityNames.translate,
-      activityRetry,
-      translateInput,
-    )) as TranslatePodResult;
+    const translated =
+      spec.translated ??
+      ((yield context.df.callActivityWithRetry(
+        podActivityNames.translate,
+        activityRetry,
+        translateInput,
+      )) as TranslatePodResult);
 
     if (!translated.accepted) {
       const { reason, problems, node } = translated;

@@ -18,7 +18,8 @@ import type {
 } from "./providerContract.js";
 import { podInstanceId, podKey, type PodIdentity } from "./podIdentity.js";
 import { podEvents, type PodOrchestrationInput } from "./podOrchestration.js";
-import type { PodSpecInput } from "./podActivities.js";
+import { translatePod, type PodSpecInput } from "./podActivities.js";
+import type { NodePolicy } from "../policy/fleetPolicy.js";
 import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.js";
 import { podContainers, podStatusView } from "./podStatusView.js";
 import type { FleetStatus } from "../status/statusContract.js";
@@ -50,6 +51,8 @@ export interface ProviderDependencies {
   hubClient(hub: string): HubClient;
   /** deployments the hub's SKU allows, for node conditions before the scheduler has run */
   deploymentLimit(hub: string): number;
+  /** the virtual node's fleet policy: the HTTP API translates a pod under it before its orchestration starts */
+  nodePolicy(node: string): NodePolicy;
   /** the hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT), else undefined */
   baseDeployment(hub: string): EdgeConfiguration | undefined;
   /** changes whenever any fleet status of the hub may have changed (cheap: no statuses read) */
@@ -180,6 +183,8 @@ export class ProviderService {
       ...(request.rollout !== undefined && { rollout: request.rollout }),
       specHash: specHash(request, caller.cluster),
     };
+    // translated here, where the policy is at hand: the orchestration saves an activity and an episode
+    spec.translated = translatePod({ hub: pod.hub, ...spec }, this.deps.nodePolicy(request.node));
     const existing = await this.deps.records.get(pod);
     if (existing !== undefined) ProviderService.refuseOthers(caller, existing);
     if (existing?.lifecycle.stage === "Deleting")

@@ -145,6 +145,35 @@ describe("pod orchestration", () => {
     expect(actions.filter((action) => action.operation !== undefined)).toEqual([]);
   });
 
+  describe("started with the HTTP API's translation", () => {
+    const translatedInput = (result: TranslatePodResult): PodOrchestrationInput => ({
+      ...input,
+      spec: { ...input.spec, translated: result },
+    });
+
+    it("wants its configuration at once, with no translate activity", async () => {
+      const given = translatedInput(accepted);
+      const actions = flat((await replay(started(given), given)).actions);
+      expect(actions.map((action) => action.functionName ?? action.operation)).toEqual(["want"]);
+      expect(actions[0]?.input).toMatchObject({ pod: podKey(pod), configuration: { id: "cfg-new" } });
+    });
+
+    it("records a refusal with its field and asks the scheduler for nothing", async () => {
+      const refused: TranslatePodResult = {
+        accepted: false,
+        reason: "UnsupportedPod",
+        problems: [{ field: "spec.containers[0].ports", reason: "is not supported" }],
+      };
+      const given = translatedInput(refused);
+      const actions = flat((await replay(started(given), given)).actions);
+      expect(actions).toHaveLength(1);
+      expect(actions[0]).toMatchObject({
+        functionName: podActivityNames.record,
+        input: { lifecycle: { stage: "Refused", problems: refused.problems } },
+      });
+    });
+  });
+
   it("wants the configuration with the pod key, the node and its own instance to notify", async () => {
     const state = await replay([...started(), ...translated()]);
     const want = flat(state.actions).find((action) => action.operation === "want");
