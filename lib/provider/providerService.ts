@@ -18,7 +18,14 @@ import type {
 } from "./providerContract.js";
 import { podInstanceId, podKey, type PodIdentity } from "./podIdentity.js";
 import { podEvents, type PodOrchestrationInput } from "./podOrchestration.js";
-import { translatePod, type PodSpecInput } from "./podActivities.js";
+import {
+  configurationPhaseIn,
+  translatePod,
+  type PodSpecInput,
+  type TranslatePodResult,
+} from "./podActivities.js";
+import { refusedLifecycle, scheduledLifecycle } from "./podLifecycles.js";
+import type { PodLifecycle } from "../status/statusContract.js";
 import type { NodePolicy } from "../policy/fleetPolicy.js";
 import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.js";
 import { podContainers, podStatusView } from "./podStatusView.js";
@@ -84,6 +91,18 @@ export function specHash(request: PutPodRequest, cluster?: string): string {
   return createHash("sha256")
     .update(stringify(relevant) ?? "")
     .digest("base64url");
+}
+
+/**
+ * A new pod's stage as its record is created: refused, or with its configuration's phase when the
+ * scheduler already has that configuration (a replica's is often on the hub: its orchestration then
+ * writes nothing more), else Accepted.
+ */
+function firstLifecycle(translated: TranslatePodResult, spec: PodSpecInput, view: unknown): PodLifecycle {
+  if (!translated.accepted) return refusedLifecycle(translated);
+  const id = translated.want.configuration.id;
+  const phase = configurationPhaseIn(view, id);
+  return phase === null ? { stage: "Accepted" } : scheduledLifecycle(id, phase, spec, translated);
 }
 
 /** How often a held node list checks storage for a change: well inside the adapter's 2 s to show a status. */
@@ -197,12 +216,15 @@ export class ProviderService {
       if (existing.specHash !== spec.specHash) await workflows.raise(instanceId, podEvents.changed, spec);
       return { created: false, status: podStatusView(existing) };
     }
+    const view = await workflows.schedulerState(pod.hub);
+    const lifecycle = firstLifecycle(spec.translated, spec, view);
     const record = await this.deps.records.createIfAbsent(
       {
         ...pod,
         node: request.node,
         cluster: caller.cluster,
-        lifecycle: { stage: "Accepted" },
+        lifecycle,
+        ...(lifecycle.stage === "Scheduled" && { configurationId: lifecycle.configurationId }),
         containers: podContainers(request.pod),
         specHash: spec.specHash,
       },
@@ -211,11 +233,13 @@ export class ProviderService {
     ProviderService.refuseOthers(caller, record);
     if (running) return { created: existing === undefined, status: podStatusView(record) };
     // an earlier orchestration of the pod may have failed holding configurations: the new one releases them
-    const leftovers = configurationsHeldBy(await workflows.schedulerState(pod.hub), podKey(pod));
+    const leftovers = configurationsHeldBy(view, podKey(pod));
     await workflows.start(instanceId, {
       pod,
       spec,
       ...(leftovers.length > 0 && { leftoverConfigurationIds: leftovers }),
+      // the orchestration writes no stage the record already holds for this spec
+      ...(record.specHash === spec.specHash && { recorded: record.lifecycle }),
     });
     return { created: existing === undefined, status: podStatusView(record) };
   }

@@ -23,6 +23,8 @@ import type { DemandResult } from "../../lib/scheduler/applierProtocol.js";
 import { schedulerCalls } from "../../lib/scheduler/schedulerCalls.js";
 import type { TranslatePodResult } from "../../lib/provider/podActivities.js";
 import { podFixture } from "./providerFixtures.js";
+import { refusedLifecycle, scheduledLifecycle } from "../../lib/provider/podLifecycles.js";
+import type { ConfigurationPhase } from "../../lib/scheduler/schedulerContract.js";
 
 const instanceId = "pod-hub1-default-sensor-abc";
 const pod = { hub: "hub1", namespace: "default", name: "sensor", uid: "uid-1" };
@@ -171,6 +173,48 @@ describe("pod orchestration", () => {
         functionName: podActivityNames.record,
         input: { lifecycle: { stage: "Refused", problems: refused.problems } },
       });
+    });
+  });
+
+  describe("started with what the pod's record already holds", () => {
+    const translatedSpec = { ...input.spec, translated: accepted };
+    const recordedAs = (phase: ConfigurationPhase): PodOrchestrationInput => ({
+      ...input,
+      spec: translatedSpec,
+      recorded: scheduledLifecycle("cfg-new", phase, translatedSpec, accepted),
+    });
+    const answered = (given: PodOrchestrationInput, demand: DemandResult) =>
+      replay([...started(given), ...entityCalled(0, "want", demand)], given);
+
+    it("a replica whose configuration is on the hub writes nothing after the want: it waits", async () => {
+      const state = await answered(recordedAs({ phase: "OnHub" }), onHub);
+      const actions = flat(state.actions);
+      expect(actions.filter((action) => action.functionName !== undefined)).toEqual([]);
+      expect(actions.filter((action) => action.operation !== undefined)).toHaveLength(1);
+      expect(state.isDone).toBe(false);
+    });
+
+    it("records the want's answer when the record holds another phase, and only the first time it is the same", async () => {
+      const state = await answered(recordedAs({ phase: "Creating" }), onHub);
+      expect(flat(state.actions).at(-1)).toMatchObject({
+        functionName: podActivityNames.record,
+        input: { lifecycle: { stage: "Scheduled", configuration: { phase: "OnHub" } } },
+      });
+    });
+
+    it("a refusal already recorded is not written again", async () => {
+      const refused: TranslatePodResult = {
+        accepted: false,
+        reason: "UnsupportedPod",
+        problems: [{ field: "spec.initContainers", reason: "is not supported" }],
+      };
+      const given: PodOrchestrationInput = {
+        ...input,
+        spec: { ...input.spec, translated: refused },
+        recorded: refusedLifecycle(refused),
+      };
+      const state = await replay(started(given), given);
+      expect(flat(state.actions).filter((action) => action.functionName !== undefined)).toEqual([]);
     });
   });
 

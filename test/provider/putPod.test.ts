@@ -1,10 +1,12 @@
 // A pod's PUT through the ProviderService, with its records in Azurite and the durable client's
 // calls recorded (the app harness runs the same through the host: test/app/providerApi.test.ts):
 // what it translates, writes and starts before the pod's orchestration runs.
+import type { V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 import type { PodOrchestrationInput } from "../../lib/provider/podOrchestration.js";
+import { translatePod } from "../../lib/provider/podActivities.js";
 import { PodRecords } from "../../lib/provider/podRecords.js";
 import { ProviderService, type PodWorkflows } from "../../lib/provider/providerService.js";
 import type { HubSchedulerView } from "../../lib/scheduler/schedulerContract.js";
@@ -102,6 +104,63 @@ describe("a pod's PUT", () => {
     const translated = workflows.started[0]?.spec.translated;
     expect(translated?.accepted).toBe(false);
     expect(translated?.accepted === false && translated.problems[0]?.field).toBe("spec.initContainers");
+  });
+
+  it("records a replica whose configuration is on the hub as such when it creates its record, and tells the orchestration", async () => {
+    const request = (pod: V1Pod) => ({
+      node: "edge-node",
+      pod,
+      resolved: { configMaps: {}, secrets: {} },
+    });
+    const replica = newPod();
+    const translated = translatePod({ hub, ...request(replica) }, defaultNodePolicy);
+    const id = translated.accepted ? translated.want.configuration.id : "";
+    workflows.view = {
+      hub,
+      configurations: {
+        [id]: {
+          id,
+          kind: "layered",
+          targetCondition: "tags.environment='dev'",
+          priority: 20,
+          modules: { sensor: "sensor" },
+          images: {},
+          pods: ["default/sensor-x/uid-x"],
+          state: { phase: "OnHub" },
+        },
+      },
+      deploymentsOnHub: 1,
+      deploymentLimit: 100,
+      counters: { creates: 1, deletes: 0, throttled: 0, coalesced: 0 },
+    };
+    const answer = await service.putPod(workflows, caller, hub, request(replica));
+    const stored = await records.get({
+      hub,
+      namespace: "default",
+      name: replica.metadata!.name!,
+      uid: `uid-${uid}`,
+    });
+    expect(stored?.lifecycle).toEqual({
+      stage: "Scheduled",
+      configurationId: id,
+      configuration: { phase: "OnHub" },
+    });
+    expect(stored?.configurationId).toBe(id);
+    expect(workflows.started[0]?.recorded).toEqual(stored?.lifecycle);
+    expect(answer.status.configurationId).toBe(id);
+  });
+
+  it("records a pod its translation refuses as Failed with the field when it creates its record", async () => {
+    const pod = newPod();
+    pod.spec!.initContainers = [{ name: "setup", image: "busybox" }];
+    const answer = await service.putPod(workflows, caller, hub, {
+      node: "edge-node",
+      pod,
+      resolved: { configMaps: {}, secrets: {} },
+    });
+    expect(answer.status.status.phase).toBe("Failed");
+    expect(answer.status.status.message).toContain("spec.initContainers");
+    expect(workflows.started[0]?.recorded).toMatchObject({ stage: "Refused" });
   });
 
   it("sends a running pod's changed spec with its translation", async () => {
