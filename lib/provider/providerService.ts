@@ -204,21 +204,11 @@ export class ProviderService {
     };
     // translated here, where the policy is at hand: the orchestration saves an activity and an episode
     spec.translated = translatePod({ hub: pod.hub, ...spec }, this.deps.nodePolicy(request.node));
-    const existing = await this.deps.records.get(pod);
-    if (existing !== undefined) ProviderService.refuseOthers(caller, existing);
-    if (existing?.lifecycle.stage === "Deleting")
-      throw new ProviderHttpError(409, {
-        code: "PodDeleting",
-        message: `pod ${podKey(pod)} is being deleted`,
-      });
-    const running = await workflows.isRunning(instanceId);
-    if (existing !== undefined && running) {
-      if (existing.specHash !== spec.specHash) await workflows.raise(instanceId, podEvents.changed, spec);
-      return { created: false, status: podStatusView(existing) };
-    }
+    // the scheduler's view (read at most once a second per hub by the app) gives a new pod's first stage
     const view = await workflows.schedulerState(pod.hub);
     const lifecycle = firstLifecycle(spec.translated, spec, view);
-    const record = await this.deps.records.createIfAbsent(
+    // creating the record alone tells a new pod from a known one: no record or instance read first
+    const { record, created } = await this.deps.records.createIfAbsent(
       {
         ...pod,
         node: request.node,
@@ -231,8 +221,19 @@ export class ProviderService {
       this.deps.now(),
     );
     ProviderService.refuseOthers(caller, record);
-    if (running) return { created: existing === undefined, status: podStatusView(record) };
-    // an earlier orchestration of the pod may have failed holding configurations: the new one releases them
+    if (!created) {
+      if (record.lifecycle.stage === "Deleting")
+        throw new ProviderHttpError(409, {
+          code: "PodDeleting",
+          message: `pod ${podKey(pod)} is being deleted`,
+        });
+      if (await workflows.isRunning(instanceId)) {
+        if (record.specHash !== spec.specHash) await workflows.raise(instanceId, podEvents.changed, spec);
+        return { created, status: podStatusView(record) };
+      }
+    }
+    // an earlier orchestration of the pod may have failed holding configurations: the new one releases
+    // them (a start while one runs, its record just forgotten, is refused and changes nothing)
     const leftovers = configurationsHeldBy(view, podKey(pod));
     await workflows.start(instanceId, {
       pod,
@@ -241,7 +242,7 @@ export class ProviderService {
       // the orchestration writes no stage the record already holds for this spec
       ...(record.specHash === spec.specHash && { recorded: record.lifecycle }),
     });
-    return { created: existing === undefined, status: podStatusView(record) };
+    return { created, status: podStatusView(record) };
   }
 
   /** Once per process and hub: (re)submit the app's base deployment, replacing older ones it holds. */

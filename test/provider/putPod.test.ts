@@ -2,7 +2,7 @@
 // calls recorded (the app harness runs the same through the host: test/app/providerApi.test.ts):
 // what it translates, writes and starts before the pod's orchestration runs.
 import type { V1Pod } from "@kubernetes/client-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
 import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 import type { PodOrchestrationInput } from "../../lib/provider/podOrchestration.js";
@@ -161,6 +161,31 @@ describe("a pod's PUT", () => {
     expect(answer.status.status.phase).toBe("Failed");
     expect(answer.status.status.message).toContain("spec.initContainers");
     expect(workflows.started[0]?.recorded).toMatchObject({ stage: "Refused" });
+  });
+
+  it("a new pod: creates its record and starts its orchestration, reading neither its record nor its instance first", async () => {
+    const get = vi.spyOn(records, "get");
+    const answer = await service.putPod(workflows, caller, hub, {
+      node: "edge-node",
+      pod: newPod(),
+      resolved: { configMaps: {}, secrets: {} },
+    });
+    expect(answer.created).toBe(true);
+    expect(workflows.calls).toEqual(["start"]);
+    expect(get).not.toHaveBeenCalled();
+    get.mockRestore();
+  });
+
+  it("a known pod: the same spec again starts nothing and sends nothing; after its orchestration ended, starts it again", async () => {
+    const request = { node: "edge-node", pod: newPod(), resolved: { configMaps: {}, secrets: {} } };
+    await service.putPod(workflows, caller, hub, request);
+    const again = await service.putPod(workflows, caller, hub, request);
+    expect(again.created).toBe(false);
+    expect(workflows.calls).toEqual(["start", "isRunning"]);
+    workflows.running.clear();
+    const afterFailure = await service.putPod(workflows, caller, hub, request);
+    expect(afterFailure.created).toBe(false);
+    expect(workflows.calls).toEqual(["start", "isRunning", "isRunning", "start"]);
   });
 
   it("sends a running pod's changed spec with its translation", async () => {
