@@ -77,6 +77,7 @@ export class ConnectorApp {
       records: this.records,
       hubClient: (hub) => this.hubClient(hub),
       deploymentLimit: (hub) => this.schedulerSettings(hub).budget.deploymentLimit,
+      nodePolicy: (node) => this.nodePolicy(node),
       baseDeployment: (hub) =>
         this.hubSettings(hub).baseDeployment ? baseDeployment(settings.base, hub) : undefined,
       fleetStatuses: (hub, ids) => this.statusStore.fleetStatuses(hub, ids),

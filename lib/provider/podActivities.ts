@@ -27,6 +27,11 @@ export interface PodSpecInput {
   resolved: ResolvedObjects;
   rollout?: RolloutStage;
   specHash: string;
+  /**
+   * The HTTP API's translation of this spec under the node's fleet policy: the orchestration wants
+   * it at once (absent in specs from before, and in a deleting orchestration's: it translates then).
+   */
+  translated?: TranslatePodResult;
 }
 
 export interface TranslatePodInput {

@@ -1,4 +1,5 @@
-// One durable orchestration per pod instance. It translates the pod, asks the hub's scheduler for
+// One durable orchestration per pod instance. It takes the pod as the HTTP API translated it (or
+// translates it, for inputs from before), asks the hub's scheduler for
 // the pod's configuration (`want`, whose answer carries the phase), waits until the configuration is
 // on the hub (the scheduler's `configurationReady` event, or a poll on a durable timer), records
 // each stage, and then waits
@@ -22,6 +23,7 @@ import type { PodLifecycle } from "../status/statusContract.js";
 import { podKey, type PodIdentity } from "./podIdentity.js";
 import { podContainers } from "./podStatusView.js";
 import type { PodSpecInput, RecordPodInput, TranslatePodInput, TranslatePodResult } from "./podActivities.js";
+import { refusedLifecycle, sameLifecycle, scheduledLifecycle } from "./podLifecycles.js";
 
 export const podOrchestrationName = "podOrchestration";
 export const podActivityNames = {
@@ -56,6 +58,11 @@ export interface PodOrchestrationInput {
    * from a running orchestration's own want, so without this they would stay held for good.
    */
   leftoverConfigurationIds?: string[];
+  /**
+   * The stage the pod's record held for this spec when the HTTP API started this execution (it
+   * writes the stage when it creates the record): the first record of the same stage is skipped.
+   */
+  recorded?: PodLifecycle;
 }
 
 export const podOrchestrationTiming = {
@@ -110,8 +117,12 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
     const key = podKey(pod);
     let deployed = input.deployedConfigurationId;
     let leftovers = input.leftoverConfigurationIds ?? [];
+    let recorded = input.recorded;
 
     function* record(lifecycle: PodLifecycle, configurationId?: string): Generator<Task, void, unknown> {
+      const already = sameLifecycle(recorded, lifecycle);
+      recorded = undefined; // after the first record, the record holds what this execution wrote
+      if (already) return;
       const recordInput: RecordPodInput = {
         pod,
         node: spec.node,
@@ -236,15 +247,16 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       resolved: spec.resolved,
       ...(spec.rollout !== undefined && { rollout: spec.rollout }),
     };
-    const translated = (yield context.df.callActivityWithRetry(
-      podActivityNames.translate,
-      activityRetry,
-      translateInput,
-    )) as TranslatePodResult;
+    const translated =
+      spec.translated ??
+      ((yield context.df.callActivityWithRetry(
+        podActivityNames.translate,
+        activityRetry,
+        translateInput,
+      )) as TranslatePodResult);
 
     if (!translated.accepted) {
-      const { reason, problems, node } = translated;
-      yield* record({ stage: "Refused", problems, reason, ...(node !== undefined && { node }) });
+      yield* record(refusedLifecycle(translated));
       yield* releaseEarlier();
       deployed = undefined;
     } else {
@@ -257,12 +269,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       };
       const demand = yield* scheduler.want(context, pod.hub, want);
       let phase: ConfigurationPhase = demand.state ?? { phase: "Creating" };
-      // the stage with its target condition, which tells the pod's status an evaluated empty stage
-      const rollout = spec.rollout !== undefined ? { rollout: translated.stage ?? spec.rollout } : {};
-      yield* record(
-        { stage: "Scheduled", configurationId: wanted, configuration: phase, ...rollout },
-        wanted,
-      );
+      yield* record(scheduledLifecycle(wanted, phase, spec, translated), wanted);
 
       let onHub = phase.phase === "OnHub";
       for (
@@ -289,10 +296,7 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
               })) as ConfigurationPhase | null);
         if (next === null || JSON.stringify(next) === JSON.stringify(phase)) continue;
         phase = next;
-        yield* record(
-          { stage: "Scheduled", configurationId: wanted, configuration: phase, ...rollout },
-          wanted,
-        );
+        yield* record(scheduledLifecycle(wanted, phase, spec, translated), wanted);
         if (phase.phase === "OnHub") onHub = true;
       }
       if (!onHub && phase.phase !== "Refused") return yield* changeTo(spec, deployed, wanted);

@@ -220,18 +220,21 @@ export class PodRecords {
     return records;
   }
 
-  /** Adds the pod unless a record exists; returns the record that is stored. */
-  async createIfAbsent(record: Omit<PodRecord, "version" | "updatedAt">, now: Date): Promise<PodRecord> {
+  /** Adds the pod unless a record exists; returns the record that is stored, and whether this call wrote it. */
+  async createIfAbsent(
+    record: Omit<PodRecord, "version" | "updatedAt">,
+    now: Date,
+  ): Promise<{ record: PodRecord; created: boolean }> {
     const table = await this.table.client();
     const created: PodRecord = { ...record, version: 1, updatedAt: now.toISOString() };
     try {
       await table.createEntity(toRow(created));
-      return created;
+      return { record: created, created: true };
     } catch (error) {
       if (!isStatus(error, 409)) throw error;
       const existing = await this.get(record);
       if (existing === undefined) return this.createIfAbsent(record, now);
-      return existing;
+      return { record: existing, created: false };
     }
   }
 

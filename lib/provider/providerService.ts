@@ -18,7 +18,15 @@ import type {
 } from "./providerContract.js";
 import { podInstanceId, podKey, type PodIdentity } from "./podIdentity.js";
 import { podEvents, type PodOrchestrationInput } from "./podOrchestration.js";
-import type { PodSpecInput } from "./podActivities.js";
+import {
+  configurationPhaseIn,
+  translatePod,
+  type PodSpecInput,
+  type TranslatePodResult,
+} from "./podActivities.js";
+import { refusedLifecycle, scheduledLifecycle } from "./podLifecycles.js";
+import type { PodLifecycle } from "../status/statusContract.js";
+import type { NodePolicy } from "../policy/fleetPolicy.js";
 import { nodeListVersion, type PodRecord, type PodRecords } from "./podRecords.js";
 import { podContainers, podStatusView } from "./podStatusView.js";
 import type { FleetStatus } from "../status/statusContract.js";
@@ -50,6 +58,8 @@ export interface ProviderDependencies {
   hubClient(hub: string): HubClient;
   /** deployments the hub's SKU allows, for node conditions before the scheduler has run */
   deploymentLimit(hub: string): number;
+  /** the virtual node's fleet policy: the HTTP API translates a pod under it before its orchestration starts */
+  nodePolicy(node: string): NodePolicy;
   /** the hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT), else undefined */
   baseDeployment(hub: string): EdgeConfiguration | undefined;
   /** changes whenever any fleet status of the hub may have changed (cheap: no statuses read) */
@@ -81,6 +91,18 @@ export function specHash(request: PutPodRequest, cluster?: string): string {
   return createHash("sha256")
     .update(stringify(relevant) ?? "")
     .digest("base64url");
+}
+
+/**
+ * A new pod's stage as its record is created: refused, or with its configuration's phase when the
+ * scheduler already has that configuration (a replica's is often on the hub: its orchestration then
+ * writes nothing more), else Accepted.
+ */
+function firstLifecycle(translated: TranslatePodResult, spec: PodSpecInput, view: unknown): PodLifecycle {
+  if (!translated.accepted) return refusedLifecycle(translated);
+  const id = translated.want.configuration.id;
+  const phase = configurationPhaseIn(view, id);
+  return phase === null ? { stage: "Accepted" } : scheduledLifecycle(id, phase, spec, translated);
 }
 
 /** How often a held node list checks storage for a change: well inside the adapter's 2 s to show a status. */
@@ -180,39 +202,47 @@ export class ProviderService {
       ...(request.rollout !== undefined && { rollout: request.rollout }),
       specHash: specHash(request, caller.cluster),
     };
-    const existing = await this.deps.records.get(pod);
-    if (existing !== undefined) ProviderService.refuseOthers(caller, existing);
-    if (existing?.lifecycle.stage === "Deleting")
-      throw new ProviderHttpError(409, {
-        code: "PodDeleting",
-        message: `pod ${podKey(pod)} is being deleted`,
-      });
-    const running = await workflows.isRunning(instanceId);
-    if (existing !== undefined && running) {
-      if (existing.specHash !== spec.specHash) await workflows.raise(instanceId, podEvents.changed, spec);
-      return { created: false, status: podStatusView(existing) };
-    }
-    const record = await this.deps.records.createIfAbsent(
+    // translated here, where the policy is at hand: the orchestration saves an activity and an episode
+    spec.translated = translatePod({ hub: pod.hub, ...spec }, this.deps.nodePolicy(request.node));
+    // the scheduler's view (read at most once a second per hub by the app) gives a new pod's first stage
+    const view = await workflows.schedulerState(pod.hub);
+    const lifecycle = firstLifecycle(spec.translated, spec, view);
+    // creating the record alone tells a new pod from a known one: no record or instance read first
+    const { record, created } = await this.deps.records.createIfAbsent(
       {
         ...pod,
         node: request.node,
         cluster: caller.cluster,
-        lifecycle: { stage: "Accepted" },
+        lifecycle,
+        ...(lifecycle.stage === "Scheduled" && { configurationId: lifecycle.configurationId }),
         containers: podContainers(request.pod),
         specHash: spec.specHash,
       },
       this.deps.now(),
     );
     ProviderService.refuseOthers(caller, record);
-    if (running) return { created: existing === undefined, status: podStatusView(record) };
-    // an earlier orchestration of the pod may have failed holding configurations: the new one releases them
-    const leftovers = configurationsHeldBy(await workflows.schedulerState(pod.hub), podKey(pod));
+    if (!created) {
+      if (record.lifecycle.stage === "Deleting")
+        throw new ProviderHttpError(409, {
+          code: "PodDeleting",
+          message: `pod ${podKey(pod)} is being deleted`,
+        });
+      if (await workflows.isRunning(instanceId)) {
+        if (record.specHash !== spec.specHash) await workflows.raise(instanceId, podEvents.changed, spec);
+        return { created, status: podStatusView(record) };
+      }
+    }
+    // an earlier orchestration of the pod may have failed holding configurations: the new one releases
+    // them (a start while one runs, its record just forgotten, is refused and changes nothing)
+    const leftovers = configurationsHeldBy(view, podKey(pod));
     await workflows.start(instanceId, {
       pod,
       spec,
       ...(leftovers.length > 0 && { leftoverConfigurationIds: leftovers }),
+      // the orchestration writes no stage the record already holds for this spec
+      ...(record.specHash === spec.specHash && { recorded: record.lifecycle }),
     });
-    return { created: existing === undefined, status: podStatusView(record) };
+    return { created, status: podStatusView(record) };
   }
 
   /** Once per process and hub: (re)submit the app's base deployment, replacing older ones it holds. */

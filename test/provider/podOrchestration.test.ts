@@ -23,6 +23,8 @@ import type { DemandResult } from "../../lib/scheduler/applierProtocol.js";
 import { schedulerCalls } from "../../lib/scheduler/schedulerCalls.js";
 import type { TranslatePodResult } from "../../lib/provider/podActivities.js";
 import { podFixture } from "./providerFixtures.js";
+import { refusedLifecycle, scheduledLifecycle } from "../../lib/provider/podLifecycles.js";
+import type { ConfigurationPhase } from "../../lib/scheduler/schedulerContract.js";
 
 const instanceId = "pod-hub1-default-sensor-abc";
 const pod = { hub: "hub1", namespace: "default", name: "sensor", uid: "uid-1" };
@@ -143,6 +145,77 @@ describe("pod orchestration", () => {
       },
     });
     expect(actions.filter((action) => action.operation !== undefined)).toEqual([]);
+  });
+
+  describe("started with the HTTP API's translation", () => {
+    const translatedInput = (result: TranslatePodResult): PodOrchestrationInput => ({
+      ...input,
+      spec: { ...input.spec, translated: result },
+    });
+
+    it("wants its configuration at once, with no translate activity", async () => {
+      const given = translatedInput(accepted);
+      const actions = flat((await replay(started(given), given)).actions);
+      expect(actions.map((action) => action.functionName ?? action.operation)).toEqual(["want"]);
+      expect(actions[0]?.input).toMatchObject({ pod: podKey(pod), configuration: { id: "cfg-new" } });
+    });
+
+    it("records a refusal with its field and asks the scheduler for nothing", async () => {
+      const refused: TranslatePodResult = {
+        accepted: false,
+        reason: "UnsupportedPod",
+        problems: [{ field: "spec.containers[0].ports", reason: "is not supported" }],
+      };
+      const given = translatedInput(refused);
+      const actions = flat((await replay(started(given), given)).actions);
+      expect(actions).toHaveLength(1);
+      expect(actions[0]).toMatchObject({
+        functionName: podActivityNames.record,
+        input: { lifecycle: { stage: "Refused", problems: refused.problems } },
+      });
+    });
+  });
+
+  describe("started with what the pod's record already holds", () => {
+    const translatedSpec = { ...input.spec, translated: accepted };
+    const recordedAs = (phase: ConfigurationPhase): PodOrchestrationInput => ({
+      ...input,
+      spec: translatedSpec,
+      recorded: scheduledLifecycle("cfg-new", phase, translatedSpec, accepted),
+    });
+    const answered = (given: PodOrchestrationInput, demand: DemandResult) =>
+      replay([...started(given), ...entityCalled(0, "want", demand)], given);
+
+    it("a replica whose configuration is on the hub writes nothing after the want: it waits", async () => {
+      const state = await answered(recordedAs({ phase: "OnHub" }), onHub);
+      const actions = flat(state.actions);
+      expect(actions.filter((action) => action.functionName !== undefined)).toEqual([]);
+      expect(actions.filter((action) => action.operation !== undefined)).toHaveLength(1);
+      expect(state.isDone).toBe(false);
+    });
+
+    it("records the want's answer when the record holds another phase, and only the first time it is the same", async () => {
+      const state = await answered(recordedAs({ phase: "Creating" }), onHub);
+      expect(flat(state.actions).at(-1)).toMatchObject({
+        functionName: podActivityNames.record,
+        input: { lifecycle: { stage: "Scheduled", configuration: { phase: "OnHub" } } },
+      });
+    });
+
+    it("a refusal already recorded is not written again", async () => {
+      const refused: TranslatePodResult = {
+        accepted: false,
+        reason: "UnsupportedPod",
+        problems: [{ field: "spec.initContainers", reason: "is not supported" }],
+      };
+      const given: PodOrchestrationInput = {
+        ...input,
+        spec: { ...input.spec, translated: refused },
+        recorded: refusedLifecycle(refused),
+      };
+      const state = await replay(started(given), given);
+      expect(flat(state.actions).filter((action) => action.functionName !== undefined)).toEqual([]);
+    });
   });
 
   it("wants the configuration with the pod key, the node and its own instance to notify", async () => {
