@@ -17,7 +17,7 @@ import { FleetTracker } from "./fleetStatus.js";
 import { samePart, withoutBase } from "./fleetSum.js";
 import type { HubFill } from "./hubFill.js";
 import { readHubEvents } from "./readHubEvents.js";
-import { BUCKET_WRITES_PER_BATCH, type RolloutBucketTagger } from "./rolloutBucketTagger.js";
+import type { RolloutBucketTagger } from "./rolloutBucketTagger.js";
 import type { FleetStatus } from "./statusContract.js";
 import type { DeviceCounts, DeviceRecord, PartitionRow, StatusStore, StoredRecords } from "./statusStore.js";
 
@@ -41,7 +41,7 @@ export interface PartitionContext {
   fill: HubFill;
   hubClient: () => HubClient;
   warn: (message: string) => void;
-  /** writes the rollout bucket tag of devices first seen without it */
+  /** queues the rollout bucket tag of devices seen without it (the batch does not wait for it) */
   tagger: RolloutBucketTagger;
 }
 
@@ -140,6 +140,7 @@ export class PartitionStatus {
     partition.based.setConfigurations(managed);
     partition.dropGoneConfigurations(managed);
     if (rebased) await partition.commit([], true);
+    context.tagger.enqueue(cache.all()); // whatever an earlier holder left untagged
     return partition;
   }
 
@@ -187,9 +188,16 @@ export class PartitionStatus {
         changedStatuses,
       };
       await this.refreshStale();
-      await this.context.tagger.tag(this.cache.all(), BUCKET_WRITES_PER_BATCH);
+      this.context.tagger.enqueue(this.statesOf([...changed, ...seeded]));
       return result;
     });
+  }
+
+  private *statesOf(deviceIds: Iterable<string>): Generator<DeviceState> {
+    for (const deviceId of deviceIds) {
+      const state = this.cache.get(deviceId);
+      if (state) yield state;
+    }
   }
 
   private recordsOf(deviceIds: Iterable<string>): DeviceRecord[] {
