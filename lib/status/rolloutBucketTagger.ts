@@ -30,8 +30,9 @@ export interface QueueOptions {
   pause?: (roundStartedAt: number) => Promise<void>;
 }
 
+// unref: a queue still draining never keeps a process (a benchmark, a tool) from exiting
 const restOfSecond = (startedAt: number) =>
-  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, startedAt + 1_000 - Date.now())));
+  new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, startedAt + 1_000 - Date.now())).unref());
 
 interface Queued {
   state: TaggedDevice;
