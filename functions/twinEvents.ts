@@ -14,14 +14,14 @@ async function handleBatch(hub: string, bodies: unknown[], context: InvocationCo
   const connector = connectorApp();
   const partitionId = partitionIdFromTrigger(context.triggerMetadata);
   // The batch's events may come from a configuration wanted a moment ago: a view read before the
-  // batch arrived may not have it, and no later event might come to correct the counts.
+  // batch arrived may not have it, and no later event might come to correct the counts. The device
+  // states are stored while it is read; the parts wait for it.
   const arrivedAt = Date.now();
   try {
-    const view = await connector.schedulerView(df.getClient(context), hub, { startedAfter: arrivedAt });
-    const result = await connector.hubStatuses.use(hub, async (status) => {
-      await status.setConfigurations(view);
-      return status.processEvents(partitionId, eventsFromTrigger(bodies, context.triggerMetadata));
-    });
+    const view = connector.schedulerView(df.getClient(context), hub, { startedAfter: arrivedAt });
+    const result = await connector.hubStatuses.use(hub, (status) =>
+      status.processEvents(partitionId, eventsFromTrigger(bodies, context.triggerMetadata), view),
+    );
     context.debug(
       `twin events on ${hub} partition ${partitionId}: ${bodies.length} events, ${result.notifications} notifications, ${result.malformed} malformed, ${result.changedDevices} devices and ${result.changedStatuses.length} fleet status parts changed`,
     );

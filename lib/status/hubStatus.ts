@@ -116,10 +116,24 @@ export class HubStatus {
     });
   }
 
-  /** Applies a batch of one partition's events and stores what changed. */
-  async processEvents(partitionId: string, events: readonly ReceivedEventLike[]): Promise<BatchResult> {
+  /**
+   * Applies a batch of one partition's events and stores what changed. With `view` (a scheduler view
+   * being read for the batch) the device states are stored while it is read, and the parts are
+   * counted against it once it is applied.
+   */
+  async processEvents(
+    partitionId: string,
+    events: readonly ReceivedEventLike[],
+    view?: Promise<HubSchedulerView | undefined>,
+  ): Promise<BatchResult> {
     await this.last; // a configuration change in progress first
-    return (await this.partition(partitionId)).processEvents(events);
+    const partition = await this.partition(partitionId);
+    if (!view) return partition.processEvents(events);
+    const [staged] = await Promise.all([
+      partition.stage(events),
+      view.then((read) => this.setConfigurations(read)),
+    ]);
+    return partition.finish(staged);
   }
 
   /**

@@ -17,7 +17,7 @@ import { FleetTracker } from "./fleetStatus.js";
 import { samePart, withoutBase } from "./fleetSum.js";
 import type { HubFill } from "./hubFill.js";
 import { readHubEvents } from "./readHubEvents.js";
-import { BUCKET_WRITES_PER_BATCH, type RolloutBucketTagger } from "./rolloutBucketTagger.js";
+import type { RolloutBucketTagger } from "./rolloutBucketTagger.js";
 import type { FleetStatus } from "./statusContract.js";
 import type { DeviceCounts, DeviceRecord, PartitionRow, StatusStore, StoredRecords } from "./statusStore.js";
 
@@ -34,6 +34,15 @@ export interface BatchResult {
   changedStatuses: FleetStatus[];
 }
 
+/** A batch applied to the device states and its journal entry stored, its row not yet written. */
+export interface StagedBatch {
+  notifications: number;
+  malformed: number;
+  /** the devices the batch changed or first brought */
+  devices: string[];
+  changedDevices: number;
+}
+
 export interface PartitionContext {
   hub: string;
   partitionId: string;
@@ -41,7 +50,7 @@ export interface PartitionContext {
   fill: HubFill;
   hubClient: () => HubClient;
   warn: (message: string) => void;
-  /** writes the rollout bucket tag of devices first seen without it */
+  /** queues the rollout bucket tag of devices seen without it (the batch does not wait for it) */
   tagger: RolloutBucketTagger;
 }
 
@@ -54,6 +63,8 @@ export class PartitionStatus {
   private last: Promise<unknown> = Promise.resolve();
   private readonly seen: FleetTracker;
   private readonly based: FleetTracker;
+  /** journal entries stored (their states in the cache) that no row written names yet */
+  private pending: StoredRecords[] = [];
 
   private constructor(
     private readonly context: PartitionContext,
@@ -139,7 +150,8 @@ export class PartitionStatus {
     partition.seen.setConfigurations(managed);
     partition.based.setConfigurations(managed);
     partition.dropGoneConfigurations(managed);
-    if (rebased) await partition.commit([], true);
+    if (rebased) await partition.commit(true);
+    context.tagger.enqueue(cache.all()); // whatever an earlier holder left untagged
     return partition;
   }
 
@@ -148,7 +160,7 @@ export class PartitionStatus {
       this.seen.setConfigurations(managed);
       this.based.setConfigurations(managed);
       const dropped = this.dropGoneConfigurations(managed);
-      return this.commit([], false, dropped);
+      return this.commit(false, dropped);
     });
   }
 
@@ -163,7 +175,16 @@ export class PartitionStatus {
   }
 
   /** Applies a batch of the partition's events and stores what changed. */
-  processEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
+  async processEvents(events: readonly ReceivedEventLike[]): Promise<BatchResult> {
+    return this.finish(await this.stage(events));
+  }
+
+  /**
+   * The first half of a batch, which needs no configurations: applies the events to the device
+   * states and stores them as a journal entry. The row naming the entry is written by the next
+   * commit (`finish`, or a configuration change that comes first).
+   */
+  stage(events: readonly ReceivedEventLike[]): Promise<StagedBatch> {
     return this.serially(async () => {
       const read = readHubEvents(events, this.context.warn);
       const seeded: string[] = [];
@@ -179,17 +200,32 @@ export class PartitionStatus {
       this.seen.devicesChanged(seeded);
       this.based.devicesChanged(seeded);
       const changed = this.cache.apply(read.notifications);
-      const changedStatuses = await this.commit(this.recordsOf(changed));
-      const result = {
+      await this.storeRecords(this.recordsOf(changed));
+      return {
         notifications: read.notifications.length,
         malformed: read.malformed,
+        devices: [...new Set([...changed, ...seeded])],
         changedDevices: changed.size,
-        changedStatuses,
       };
-      await this.refreshStale();
-      await this.context.tagger.tag(this.cache.all(), BUCKET_WRITES_PER_BATCH);
-      return result;
     });
+  }
+
+  /** The second half: the parts against the configurations now set, and the row. */
+  finish(staged: StagedBatch): Promise<BatchResult> {
+    return this.serially(async () => {
+      const changedStatuses = await this.commit();
+      await this.refreshStale();
+      this.context.tagger.enqueue(this.statesOf(staged.devices));
+      const { notifications, malformed, changedDevices } = staged;
+      return { notifications, malformed, changedDevices, changedStatuses };
+    });
+  }
+
+  private *statesOf(deviceIds: Iterable<string>): Generator<DeviceState> {
+    for (const deviceId of deviceIds) {
+      const state = this.cache.get(deviceId);
+      if (state) yield state;
+    }
   }
 
   private recordsOf(deviceIds: Iterable<string>): DeviceRecord[] {
@@ -223,18 +259,26 @@ export class PartitionStatus {
         `partition ${this.partitionId}: reading devices that missed a change failed: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
-    if (refreshed.length > 0) await this.commit(this.recordsOf(refreshed));
+    if (refreshed.length > 0) {
+      await this.storeRecords(this.recordsOf(refreshed));
+      await this.commit();
+    }
+  }
+
+  /** Stores changed device states as a journal entry that the next row written names. */
+  private async storeRecords(records: DeviceRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const { store, hub, partitionId } = this.context;
+    const serial = this.row.serial + 1 + this.pending.length;
+    this.pending.push(await store.appendJournal(hub, partitionId, serial, records));
   }
 
   /**
-   * Recomputes the parts the last changes touched and, when anything changed, writes the journal
-   * entry and the row (a snapshot instead once the journal is long, or when `snapshot` says so).
+   * Recomputes the parts the last changes touched and, when anything changed, writes the row naming
+   * the entries stored since the last one (a snapshot instead once the journal is long, or when
+   * `snapshot` says so).
    */
-  private async commit(
-    records: DeviceRecord[],
-    snapshot = false,
-    partsChanged = false,
-  ): Promise<FleetStatus[]> {
+  private async commit(snapshot = false, partsChanged = false): Promise<FleetStatus[]> {
     const { store, hub, partitionId, warn } = this.context;
     const touched = new Set([...this.seen.update(), ...this.based.update()].map((s) => s.configurationId));
     const serial = this.row.serial + 1;
@@ -254,22 +298,23 @@ export class PartitionStatus {
     const changed =
       snapshot ||
       partsChanged ||
-      records.length > 0 ||
+      this.pending.length > 0 ||
       changedStatuses.length > 0 ||
       !sameCounts(devices, this.row.devices);
     if (!changed) return [];
 
     const next: PartitionRow = { ...this.row, serial, statuses, devices };
     let obsolete: StoredRecords[] = [];
-    if (snapshot || this.row.journal.length + 1 > JOURNAL_LIMIT) {
+    if (snapshot || this.row.journal.length + this.pending.length > JOURNAL_LIMIT) {
       next.snapshot = await store.writeSnapshot(hub, partitionId, this.allRecords());
       next.journal = [];
-      obsolete = [...(this.row.snapshot ? [this.row.snapshot] : []), ...this.row.journal];
-    } else if (records.length > 0) {
-      next.journal = [...this.row.journal, await store.appendJournal(hub, partitionId, serial, records)];
+      obsolete = [...(this.row.snapshot ? [this.row.snapshot] : []), ...this.row.journal, ...this.pending];
+    } else {
+      next.journal = [...this.row.journal, ...this.pending];
     }
     this.etag = await store.writePartitionRow(hub, next, this.etag);
     this.row = next;
+    this.pending = [];
     if (obsolete.length > 0) {
       // Entries a failed write left behind go with them; neither is named by any row any more.
       const leftovers = await store.unreferencedRecords(hub, next).catch(() => obsolete);

@@ -1,6 +1,7 @@
 // The bucket tagger against the simulator's REST surface through the project's hub client: it writes
 // a bounded number of tags a call, never the same device twice while its write's event is on the way,
-// and again when someone changed the tag afterwards.
+// and again when someone changed the tag afterwards. Its queue (what the status pipeline hands it)
+// writes in the background, a budgeted round at a time, and retries a failed write.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
@@ -98,5 +99,76 @@ describe("rollout bucket tagger", () => {
     for (const twin of await Promise.all(deviceIds.map((id) => hub.getDeviceTwin(id)))) {
       expect(twin.tags?.[ROLLOUT_BUCKET_TAG]).toBe(rolloutBucket(twin.deviceId));
     }
+  });
+
+  describe("its queue", () => {
+    const untagAll = () =>
+      Promise.all(deviceIds.map((id) => hub.updateDeviceTags(id, { [ROLLOUT_BUCKET_TAG]: null })));
+    const taggedCount = async () =>
+      (await Promise.all(deviceIds.map((id) => hub.getDeviceTwin(id)))).filter(
+        (twin) => twin.tags?.[ROLLOUT_BUCKET_TAG] === rolloutBucket(twin.deviceId),
+      ).length;
+
+    it("writes every queued device in rounds of at most the round's budget, pausing between rounds", async () => {
+      await untagAll();
+      const before = twinUpdates();
+      const taggedAtPauses: number[] = [];
+      const tagger = new RolloutBucketTagger(
+        () => hub,
+        (m) => warnings.push(m),
+        { writesPerRound: 2, pause: async () => void taggedAtPauses.push(await taggedCount()) },
+      );
+      const queued = tagger.enqueue(await readStates());
+      expect(queued).toBe(5);
+      await tagger.idle();
+      expect(taggedAtPauses).toEqual([2, 4]);
+      expect(await taggedCount()).toBe(5);
+      expect(twinUpdates()).toBe(before + 5);
+    });
+
+    it("queues a device once however often it is handed over, and not again once written", async () => {
+      await untagAll();
+      const before = twinUpdates();
+      const tagger = new RolloutBucketTagger(
+        () => hub,
+        (m) => warnings.push(m),
+        { pause: async () => {} },
+      );
+      const stale = await readStates();
+      tagger.enqueue(stale);
+      tagger.enqueue(stale);
+      await tagger.idle();
+      expect(twinUpdates()).toBe(before + 5);
+      // the states the events carried before the writes' own events arrive: nothing to write
+      expect(tagger.enqueue(stale)).toBe(0);
+      expect(tagger.enqueue(await readStates())).toBe(0);
+      await tagger.idle();
+      expect(twinUpdates()).toBe(before + 5);
+    });
+
+    it("queues a failed write again with a warning, and writes it once the hub answers", async () => {
+      await untagAll();
+      const refusing = createHubClient(
+        simulator.iotHubConnectionString.replace(/SharedAccessKey=[^;]+/, "SharedAccessKey=d3Jvbmc="),
+      );
+      let answering = false;
+      const seen: string[] = [];
+      const tagger = new RolloutBucketTagger(
+        () => (answering ? hub : refusing),
+        (m) => seen.push(m),
+        {
+          pause: () => {
+            answering = true;
+            return Promise.resolve();
+          },
+        },
+      );
+      tagger.enqueue(await readStates());
+      await tagger.idle();
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen[0]).toMatch(/^rollout bucket of device gw-\d not written \(attempt 1\): /);
+      expect(await taggedCount()).toBe(5);
+      refusing.close();
+    });
   });
 });
