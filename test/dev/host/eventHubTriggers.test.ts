@@ -237,7 +237,11 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
         .map(ours)
         .filter((n) => n > 0);
       expect(sizes.reduce((sum, n) => sum + n, 0)).toBe(1_200);
-      expect(Math.max(...sizes)).toBe(1_000);
+      // A batch holds what has been prefetched when it is taken (on a loaded machine not always
+      // the whole 1,000), never more than the setting; over 100 (the extension's default) shows
+      // the setting was read.
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(1_000);
+      expect(Math.max(...sizes)).toBeGreaterThan(100);
     } finally {
       await host.stop();
     }
