@@ -64,6 +64,8 @@ const runningAndReady = (pod: V1Pod) =>
 
 interface RunResult {
   pods: number[]; // ms from apply to Running, per pod
+  created: number[]; // ms from apply to the pod's creationTimestamp (1 s resolution), per pod
+  bound: number[]; // ms from apply until kubectl first shows the pod bound to the node, per pod
   atApp: number[]; // ms from apply until the app lists the pod (the adapter's PUT accepted), per pod
   runningAtApp: number[]; // ms from apply until the app's status of the pod is Running, per pod
   configurations: Map<string, number>; // ms from apply to on the hub, per configuration id
@@ -163,8 +165,11 @@ async function run(): Promise<RunResult> {
     const storageBefore = await storage.counts();
 
     const applied = performance.now();
+    const appliedAtEpochMs = Date.now();
     await cluster.kubectl(["apply", "--filename=-"], workload());
     const runningAt = new Map<string, number>();
+    const createdAt = new Map<string, number>();
+    const boundAt = new Map<string, number>();
     const onHubAt = new Map<string, number>();
     const atAppAt = new Map<string, number>();
     const runningAtAppAt = new Map<string, number>();
@@ -195,7 +200,12 @@ async function run(): Promise<RunResult> {
       const elapsed = performance.now() - applied;
       for (const pod of (JSON.parse(stdout) as { items: V1Pod[] }).items) {
         const uid = pod.metadata?.uid;
-        if (uid !== undefined && !runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
+        if (uid === undefined) continue;
+        if (!runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
+        if (!boundAt.has(uid) && pod.spec?.nodeName === NODE) boundAt.set(uid, elapsed);
+        const created = pod.metadata?.creationTimestamp;
+        if (!createdAt.has(uid) && created !== undefined)
+          createdAt.set(uid, new Date(created).getTime() - appliedAtEpochMs);
       }
       if (response !== undefined) {
         for (const pod of response.pods) {
@@ -214,6 +224,8 @@ async function run(): Promise<RunResult> {
     const storageAfter = await storage.counts();
     return {
       pods: [...runningAt.values()],
+      created: [...createdAt.values()],
+      bound: [...boundAt.values()],
       atApp: [...atAppAt.values()],
       runningAtApp: [...runningAtAppAt.values()],
       configurations: onHubAt,
@@ -290,6 +302,11 @@ const rows: [string, ...string[]][] = [
     "apply → every configuration on the hub",
     ...results.map((r) => seconds(Math.max(...r.configurations.values()))),
   ],
+  [
+    "apply → every pod created (creationTimestamp, 1 s)",
+    ...results.map((r) => seconds(Math.max(...r.created))),
+  ],
+  ["apply → every pod bound to the node", ...results.map((r) => seconds(Math.max(...r.bound)))],
   ["apply → every pod at the app (PUT)", ...results.map((r) => seconds(Math.max(...r.atApp)))],
   ["apply → pod Running at the app, median", ...results.map((r) => seconds(percentile(r.runningAtApp, 50)))],
   ["apply → pod Running, median", ...results.map((r) => seconds(percentile(r.pods, 50)))],

@@ -39,7 +39,11 @@ export function startBuiltAdapter(args: string[], nodeOptions = chartNodeOptions
     [path.join(root, "dist/lib/adapter/main.js"), ...args],
     {
       cwd: root,
-      env: { PATH: process.env.PATH, LOG_LEVEL: "warn", NODE_OPTIONS: nodeOptions },
+      env: {
+        PATH: process.env.PATH,
+        LOG_LEVEL: "warn",
+        NODE_OPTIONS: `${nodeOptions} ${process.env.ADAPTER_EXTRA_NODE_OPTIONS ?? ""}`,
+      },
       stdio: ["ignore", "ignore", "inherit"],
     },
   );

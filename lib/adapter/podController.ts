@@ -112,7 +112,7 @@ export class PodController {
     );
     this.queue = new WorkQueue({
       handler: (key) => this.sync(key),
-      workers: options.workers ?? 4,
+      workers: options.workers ?? 10, // virtual-kubelet's pod sync workers
       baseDelayMs: options.retryDelayMs ?? 500,
       maxDelayMs: options.maxRetryDelayMs ?? 60_000,
       onError: (key, error, attempt, retryInMs) => {
@@ -130,12 +130,16 @@ export class PodController {
     };
     const enqueue = (pod: V1Pod) =>
       enqueueKey(podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""));
-    // A replica coming or going moves its Deployment's rollout: its siblings are sent their new stage.
+    // A replica coming or going moves its Deployment's rollout while the Deployment has replicas of
+    // more than one ReplicaSet here: its siblings are sent their new stage. With one ReplicaSet the
+    // stage is whole whatever the counts, so a burst of replicas is neither re-queued nor re-read.
     const enqueueWithSiblings = (pod: V1Pod) => {
       enqueue(pod);
-      if (replicaSetOf(pod) === undefined) return;
+      const siblings = deploymentSiblings(this.informer.list(), pod);
+      const replicaSets = new Set([pod, ...siblings].map((each) => replicaSetOf(each)?.uid));
+      if (replicaSets.size < 2) return;
       this.rollouts.forget(pod.metadata?.namespace ?? "");
-      for (const sibling of deploymentSiblings(this.informer.list(), pod)) enqueue(sibling);
+      for (const sibling of siblings) enqueue(sibling);
     };
     this.informer.on("add", enqueueWithSiblings);
     this.informer.on("update", (pod: V1Pod) =>

@@ -43,6 +43,8 @@ export class RolloutStageReader {
   private readonly cache = new ExpiringCache<Cached<ReplicaSetRead | DeploymentRead>>();
   /** per namespace, bumped by forget: a read that began before it is not cached */
   private readonly epochs = new Map<string, number>();
+  /** cached reads under way, by epoch and key */
+  private readonly reading = new Map<string, Promise<Cached<ReplicaSetRead | DeploymentRead>>>();
 
   constructor(
     private readonly apps: AppsV1Api,
@@ -143,9 +145,20 @@ export class RolloutStageReader {
     cached: boolean,
     get: () => Promise<T>,
   ): Promise<T | undefined> {
-    const epoch = this.epochs.get(namespace) ?? 0;
-    const hit = cached ? this.cache.get(`${epoch}/${key}`) : undefined;
+    const epochKey = `${this.epochs.get(namespace) ?? 0}/${key}`;
+    if (!cached) return (await this.fetch(key, epochKey, get)) ?? undefined;
+    const hit = this.cache.get(epochKey);
     if (hit !== undefined) return (hit ?? undefined) as T | undefined;
+    // the replicas of a burst ask at once: one GET answers them all
+    let reading = this.reading.get(epochKey);
+    if (reading === undefined) {
+      reading = this.fetch(key, epochKey, get).finally(() => this.reading.delete(epochKey));
+      this.reading.set(epochKey, reading);
+    }
+    return ((await reading) ?? undefined) as T | undefined;
+  }
+
+  private async fetch<T>(key: string, epochKey: string, get: () => Promise<T>): Promise<T | null> {
     let value: T | null;
     try {
       value = await get();
@@ -154,7 +167,7 @@ export class RolloutStageReader {
       value = null;
     }
     // a read that began before a forget may be older than the event: keyed by its epoch, never found again
-    this.cache.set(`${epoch}/${key}`, value, this.ttlMs);
-    return value ?? undefined;
+    this.cache.set(epochKey, value as Cached<ReplicaSetRead | DeploymentRead>, this.ttlMs);
+    return value;
   }
 }

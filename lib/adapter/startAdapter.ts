@@ -1,5 +1,6 @@
 // Wires one virtual node: provider client, node controller, pod controller, status writer, kubelet
 // API and ops endpoint. Returns a stop that shuts down in reverse order with a bound on draining.
+import { ConnectionReusingKubeConfig } from "./kubeConnections.js";
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import {
@@ -30,7 +31,7 @@ export interface RunningAdapter {
 }
 
 export function loadKubeConfig(config: Pick<AdapterConfig, "kubeconfig">): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new ConnectionReusingKubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
   return kubeConfig;

@@ -666,6 +666,23 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(sentStage("sensor-new2-b")).toBeUndefined();
   });
 
+  it("sends a burst of replicas of a Deployment's only ReplicaSet once each, reading the ReplicaSet and the Deployment once", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const deployment = await createDeployment("sensor", 30, "1");
+    const only = await createDeploymentReplicaSet(deployment, "one1", 30, "1");
+    const names = Array.from({ length: 30 }, (_, index) => `sensor-one1-${index}`);
+    await Promise.all(names.map((name) => createPod(name, { owner: only })));
+    await eventually(() => expect(provider.pods.size).toBe(30), soon);
+    const reads = (path: string) =>
+      cluster.requests.filter((request) => request.method === "GET" && request.path.endsWith(path)).length;
+    expect(reads("/replicasets/sensor-one1")).toBe(1);
+    expect(reads("/deployments/sensor")).toBe(1);
+    for (const name of names) {
+      expect(putsOf(name), name).toHaveLength(1);
+      expect(sentStage(name), name).toBeUndefined();
+    }
+  });
+
   it("never widens a replica of a ReplicaSet rolled back from: it keeps the stage it was sent with", async () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 4, "2");
