@@ -66,8 +66,14 @@ export interface PodOrchestrationInput {
 }
 
 export const podOrchestrationTiming = {
-  /** how often the orchestration asks the scheduler while it waits for its configuration */
+  /**
+   * The first wait before the orchestration asks the scheduler while it waits for its configuration;
+   * each later wait doubles, up to maxPollSeconds. The configurationReady event is what ends a wait;
+   * the poll is for an event that never came, and a thousand pods polling every 30 s through a long
+   * wait crowded the scheduler they waited for (docs/benchmarks.md).
+   */
   pollSeconds: 30,
+  maxPollSeconds: 300,
   /** polls before the orchestration continues as new (keeps its history short) */
   pollsPerExecution: 20,
 };
@@ -155,16 +161,14 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
       unsettled = unsettled.filter((entry) => entry !== taken);
       return { kind: taken.kind, value: taken.task.result };
     }
-    function* waitFor(kinds: Waited["kind"][]): Generator<Task, Waited, unknown> {
+    function* waitFor(kinds: Waited["kind"][], pollSeconds = 0): Generator<Task, Waited, unknown> {
       const early = takeUnsettled(kinds);
       if (early !== undefined) return early;
       const tasks: { kind: Waited["kind"]; task: Task }[] = [];
       let timer: TimerTask | undefined;
       for (const kind of kinds) {
         if (kind === "poll") {
-          const fireAt = new Date(
-            context.df.currentUtcDateTime.getTime() + podOrchestrationTiming.pollSeconds * 1000,
-          );
+          const fireAt = new Date(context.df.currentUtcDateTime.getTime() + pollSeconds * 1000);
           timer = context.df.createTimer(fireAt);
           tasks.push({ kind, task: timer });
         } else {
@@ -277,7 +281,11 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
         poll < podOrchestrationTiming.pollsPerExecution && !onHub && phase.phase !== "Refused";
         poll += 1
       ) {
-        const waited = yield* waitFor(["ready", "changed", "deleted", "poll"]);
+        const pollSeconds = Math.min(
+          podOrchestrationTiming.pollSeconds * 2 ** poll,
+          podOrchestrationTiming.maxPollSeconds,
+        );
+        const waited = yield* waitFor(["ready", "changed", "deleted", "poll"], pollSeconds);
         if (waited.kind === "deleted") {
           if (wanted !== deployed) yield* release(wanted);
           return yield* leave();

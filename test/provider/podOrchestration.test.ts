@@ -291,6 +291,28 @@ describe("pod orchestration", () => {
     });
   });
 
+  it("backs off its poll while it waits for its configuration (30 s, doubling, at most 5 min), so a long wait does not crowd the scheduler", async () => {
+    const EVENT_ORCHESTRATOR_STARTED = 12;
+    const delays: number[] = [];
+    let history = submitted();
+    for (let timerId = 3; timerId < 3 + 2 * 6; timerId += 2) {
+      const timer = flat((await replay(history)).actions).at(-1);
+      expect(timer).toMatchObject({ actionType: CREATE_TIMER });
+      const episodeStart = history.filter((event) => event.EventType === EVENT_ORCHESTRATOR_STARTED).at(-1);
+      const fireAt = timer?.fireAt ?? "";
+      delays.push(Math.round((Date.parse(fireAt) - Date.parse(episodeStart?.Timestamp ?? "")) / 1000));
+      if (timerId !== 3) history = [...history, historyEvents.timerCreated(timerId, fireAt), ...episode()];
+      history = [
+        ...history,
+        historyEvents.timerFired(timerId, fireAt),
+        historyEvents.taskScheduled(timerId + 1, podActivityNames.configurationPhase, null),
+        ...episode(),
+        historyEvents.taskCompleted(timerId + 1, json(waiting.state)),
+      ];
+    }
+    expect(delays).toEqual([30, 60, 120, 240, 300, 300]);
+  });
+
   it("ignores a configurationReady event for another configuration", async () => {
     const state = await replay([
       ...submitted(),
