@@ -112,7 +112,9 @@ export class PodController {
     );
     this.queue = new WorkQueue({
       handler: (key) => this.sync(key),
-      workers: options.workers ?? 10, // virtual-kubelet's pod sync workers
+      // 4, not virtual-kubelet's 10: at 9 PUTs a second the local app's task hub fell behind and
+      // 1,000 pods took 565 s to Running instead of 161 s (docs/benchmarks.md, End to end)
+      workers: options.workers ?? 4,
       baseDelayMs: options.retryDelayMs ?? 500,
       maxDelayMs: options.maxRetryDelayMs ?? 60_000,
       onError: (key, error, attempt, retryInMs) => {
