@@ -61,6 +61,8 @@ try {
     providerUrl: provider.baseUrl,
     key: "bench-key",
   });
+  // the node's capacity is what the provider reports (the stand-in: 100 pods unless told)
+  provider.capacityPods = replicas + 10;
   const config = readAdapterConfig({}, [...adapterArgs, "--status-interval-ms=1000", "--capacity-pods=1000"]);
   const adapter = await startAdapter(config, pino({ level: "silent" }));
   const runningCount = async (app: string) => {
