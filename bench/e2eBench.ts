@@ -8,7 +8,7 @@
 // peak RSS come from /proc; it runs with the chart's nodeOptions. Storage transactions are the
 // app's requests to Azurite, counted by a proxy (support/countingStorageProxy.ts). Each run starts
 // a fresh stack.
-//   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000]
+//   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000 --storage disk|memory]
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     deployments: { type: "string", default: "10" },
     runs: { type: "string", default: "1" },
     "status-interval-ms": { type: "string", default: "5000" },
+    // disk: Azurite as `npm start` runs it; memory: without its persistence, whose cost grows with the data
+    storage: { type: "string", default: "disk" },
   },
 });
 function wholeNumber(name: string, text: string, max: number): number {
@@ -52,6 +54,9 @@ const deploymentCount = wholeNumber("deployments", values.deployments, 90); // t
 const podCount = wholeNumber("pods", values.pods, 1_000);
 const runs = wholeNumber("runs", values.runs, 20);
 const statusIntervalMs = wholeNumber("status-interval-ms", values["status-interval-ms"], 60_000);
+if (values.storage !== "disk" && values.storage !== "memory")
+  throw new Error(`--storage must be disk or memory, got "${values.storage}"`);
+const inMemoryStorage = values.storage === "memory";
 if (podCount % deploymentCount !== 0) throw new Error("--pods must be a multiple of --deployments");
 const replicas = podCount / deploymentCount;
 
@@ -95,7 +100,7 @@ async function run(): Promise<RunResult> {
     };
     const [clusterPart, azuritePart, simulatorPart] = await Promise.allSettled([
       startControlPlane().then(stoppedLater),
-      startLocalAzurite().then(stoppedLater),
+      startLocalAzurite({ inMemory: inMemoryStorage }).then(stoppedLater),
       freeLoopbackHost().then((host) =>
         startSimulator({
           host,
@@ -341,7 +346,8 @@ const rows: [string, ...string[]][] = [
   ]),
 ];
 console.log(
-  `\nS1 x 1, 5 devices, adapter status poll ${statusIntervalMs} ms, kubectl/app poll ${POLL_MS} ms`,
+  `\nS1 x 1, 5 devices, adapter status poll ${statusIntervalMs} ms, kubectl/app poll ${POLL_MS} ms, ` +
+    `Azurite ${inMemoryStorage ? "in memory" : "on disk"}`,
 );
 const widths = Array.from({ length: runs + 1 }, (_, column) =>
   Math.max(...rows.map((row) => (row[column] ?? "").length)),
