@@ -1,6 +1,5 @@
 // Wires one virtual node: provider client, node controller, pod controller, status writer, kubelet
 // API and ops endpoint. Returns a stop that shuts down in reverse order with a bound on draining.
-import { ConnectionReusingKubeConfig } from "./kubeConnections.js";
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import {
@@ -12,6 +11,7 @@ import {
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { AdapterConfig } from "./config.js";
+import { ConnectionReusingKubeConfig } from "./kubeConnections.js";
 import { KubeletAccess } from "./kubeletAccess.js";
 import { startKubeletServer } from "./kubeletServer.js";
 import { createAdapterMetrics, type AdapterMetrics } from "./metrics.js";
