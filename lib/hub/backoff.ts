@@ -21,8 +21,13 @@ export function backoffDelayMs(
   retryAfterMs?: number,
 ): number {
   if (retryAfterMs !== undefined) return retryAfterMs + Math.floor(random() * policy.baseDelayMs);
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  const step = backoffStepMs(retry, policy);
   return Math.floor(step / 2 + random() * (step / 2));
+}
+
+/** The exponential step of retry number `retry` without jitter (orchestrations must be deterministic). */
+export function backoffStepMs(retry: number, policy: BackoffPolicy): number {
+  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */

@@ -13,6 +13,7 @@
 // change becomes the next input).
 import * as df from "durable-functions";
 import type { OrchestrationContext, OrchestrationHandler, Task, TimerTask } from "durable-functions";
+import { backoffStepMs } from "../hub/backoff.js";
 import { configurationContentNeededEventName, type DemandResult } from "../scheduler/applierProtocol.js";
 import {
   type ConfigurationPhase,
@@ -281,10 +282,11 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
         poll < podOrchestrationTiming.pollsPerExecution && !onHub && phase.phase !== "Refused";
         poll += 1
       ) {
-        const pollSeconds = Math.min(
-          podOrchestrationTiming.pollSeconds * 2 ** poll,
-          podOrchestrationTiming.maxPollSeconds,
-        );
+        const pollSeconds =
+          backoffStepMs(poll + 1, {
+            baseDelayMs: podOrchestrationTiming.pollSeconds * 1000,
+            maxDelayMs: podOrchestrationTiming.maxPollSeconds * 1000,
+          }) / 1000;
         const waited = yield* waitFor(["ready", "changed", "deleted", "poll"], pollSeconds);
         if (waited.kind === "deleted") {
           if (wanted !== deployed) yield* release(wanted);
