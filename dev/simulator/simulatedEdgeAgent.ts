@@ -4,6 +4,7 @@
 // failure -> backoff; crash -> backoff -> restart with a growing restart count, or failed under
 // restartPolicy "never") and reports it all in $edgeAgent's reported properties. Offline, it does
 // nothing; back online, it catches up with the desired properties it missed.
+import { createHash } from "node:crypto";
 import type { TwinObject } from "../../lib/hub/twinQuery.js";
 import type { DeviceRegistry } from "./deviceRegistry.js";
 import { diffAsMergePatch, isJsonObject } from "./jsonMergePatch.js";
@@ -14,7 +15,11 @@ export type ModuleFault = "imagePullFailure" | "crash";
 export interface RuntimeTimings {
   /** How long an image pull takes before the module starts. */
   imagePullMs: number;
-  /** How long a module with the "crash" fault runs before it exits. */
+  /**
+   * How long a module with the "crash" fault runs before it exits, on average: each run lasts
+   * 0.5-1.5 times this, different on each device and restart, as real crashes do, so devices that
+   * got a bad release at the same moment do not crash and run in lockstep.
+   */
   crashAfterMs: number;
   /** First backoff delay; doubles with each failure up to backoffMaxMs (edgeAgent's exponential backoff). */
   backoffBaseMs: number;
@@ -132,7 +137,7 @@ export class SimulatedEdgeAgent {
     this.faults.set(moduleName, fault);
     const module = this.modules.get(moduleName);
     if (module?.phase === "running" && fault === "crash") {
-      module.nextTransitionAt = this.now().getTime() + this.timings.crashAfterMs;
+      module.nextTransitionAt = this.now().getTime() + this.runBeforeCrashMs(module);
     }
   }
 
@@ -219,7 +224,8 @@ export class SimulatedEdgeAgent {
     module.statusDescription = "running";
     // exitCode keeps the last exit's code across a restart, as edgeAgent reports it.
     module.lastStartTimeUtc = new Date(now).toISOString();
-    module.nextTransitionAt = this.faultOf(module) === "crash" ? now + this.timings.crashAfterMs : undefined;
+    module.nextTransitionAt =
+      this.faultOf(module) === "crash" ? now + this.runBeforeCrashMs(module) : undefined;
     this.note(module.journal, 6, `${module.name} starting (image ${module.image})`);
   }
 
@@ -236,6 +242,12 @@ export class SimulatedEdgeAgent {
     module.exitCode = exitCode;
     module.lastExitTimeUtc = new Date(now).toISOString();
     module.nextTransitionAt = undefined;
+  }
+
+  /** 0.5-1.5 x crashAfterMs, fixed by device, module and restart so that a run is reproducible. */
+  private runBeforeCrashMs(module: ModuleRuntime): number {
+    const share = unitHash(`${this.deviceId}/${module.name}/${module.restartCount}`);
+    return Math.round(this.timings.crashAfterMs * (0.5 + share));
   }
 
   private backoffDelay(failures: number): number {
@@ -413,4 +425,9 @@ export class SimulatedEdgeAgent {
     this.reported = next;
     if (Object.keys(patch).length > 0) this.registry.patchReported(this.deviceId, "$edgeAgent", patch);
   }
+}
+
+/** A number in [0, 1) from a string: the same text always gives the same share. */
+function unitHash(text: string): number {
+  return createHash("sha256").update(text, "utf8").digest().readUInt32BE(0) / 2 ** 32;
 }

@@ -424,6 +424,44 @@ describe("module runtime", () => {
     );
   });
 
+  // Devices that received a bad release at the same moment must not crash in lockstep: if they did,
+  // the whole fleet would report "running" at the same instants, which no real fleet does, and a
+  // staged rollout's stage would look healthy for those instants.
+  it("runs a crashing module for a different time on each device and restart, about crashAfterMs on average", async () => {
+    const devices = Array.from({ length: 20 }, () => newDevice({ release: "bad-3" }).deviceId);
+    simulator.fleet.injectImageFault("example/bad-release:3", "crash");
+    await deploy(
+      baseDeployment("lockstep-bad", {
+        targetCondition: "tags.release='bad-3'",
+        modules: { app: { image: "example/bad-release:3" } },
+      }),
+    );
+    await simulator.fleet.evaluateNow();
+
+    /** per device, the length of its last run before a crash, read while it backs off */
+    const runs = new Map<string, number>();
+    await eventually(
+      () => {
+        for (const deviceId of devices) {
+          const app = reportedModules(deviceId).app;
+          if (app?.runtimeStatus === "backoff" && (app.restartCount ?? 0) >= 1) {
+            runs.set(
+              deviceId,
+              Date.parse(app.lastExitTimeUtc ?? "") - Date.parse(app.lastStartTimeUtc ?? ""),
+            );
+          }
+        }
+        return runs.size;
+      },
+      (size) => size === devices.length,
+    );
+    const lengths = [...runs.values()];
+    const crashAfterMs = 60; // test/support/testSimulator.ts
+    expect(Math.min(...lengths)).toBeGreaterThanOrEqual(crashAfterMs / 2);
+    expect(Math.max(...lengths)).toBeLessThanOrEqual((crashAfterMs * 3) / 2);
+    expect(new Set(lengths).size, `run lengths: ${lengths.join(", ")}`).toBeGreaterThanOrEqual(10);
+  });
+
   it("leaves a crashed module failed under restartPolicy never", async () => {
     const { deviceId, group } = newDevice();
     simulator.fleet.injectFault(deviceId, "once", "crash");
