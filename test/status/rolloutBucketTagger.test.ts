@@ -2,7 +2,11 @@
 // a bounded number of tags a call, never the same device twice while its write's event is on the way,
 // and again when someone changed the tag afterwards. Its queue (what the status pipeline hands it)
 // writes in the background, a budgeted round at a time, and retries a failed write.
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { projectNode } from "../../dev/package/compileApp.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { createHubClient } from "../../lib/hub/createHubClient.js";
 import type { HubClient } from "../../lib/hub/hubClient.js";
@@ -11,6 +15,7 @@ import { deviceStateFromTwins, type DeviceState } from "../../lib/status/deviceS
 import { RolloutBucketTagger } from "../../lib/status/rolloutBucketTagger.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 
+const root = path.resolve(import.meta.dirname, "../..");
 const deviceIds = ["gw-1", "gw-2", "gw-3", "gw-4", "gw-5"];
 
 describe("rollout bucket tagger", () => {
@@ -169,6 +174,19 @@ describe("rollout bucket tagger", () => {
       expect(seen[0]).toMatch(/^rollout bucket of device gw-\d not written \(attempt 1\): /);
       expect(await taggedCount()).toBe(5);
       refusing.close();
+    });
+
+    it("does not keep its process from exiting while it still drains", async () => {
+      await untagAll();
+      const before = twinUpdates();
+      await promisify(execFile)(
+        projectNode,
+        ["--import", "tsx", path.join(root, "test/status/support/drainingTagger.ts"), ...deviceIds],
+        { cwd: root, env: { ...process.env, IOTHUB_CONNECTION_STRING: simulator.iotHubConnectionString } },
+      );
+      // the process ended after its first round of two: the pause before the next one did not hold it
+      expect(twinUpdates() - before).toBe(2);
+      expect(await taggedCount()).toBe(2);
     });
   });
 });

@@ -4,61 +4,33 @@
 // configuration's status (no later event may come to put it back, and its pods would show "no
 // device matches the target condition" for good), neither in this instance nor, through the
 // fill row all instances share, in another.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
-import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { createHubClient } from "../../lib/hub/createHubClient.js";
-import type { HubClient } from "../../lib/hub/hubClient.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { HubSchedulerView, ManagedConfiguration } from "../../lib/scheduler/schedulerContract.js";
 import { HubStatus } from "../../lib/status/hubStatus.js";
 import { StatusStore } from "../../lib/status/statusStore.js";
 import { schedulerView } from "../support/schedulerViewSeed.js";
-import { startTestSimulator } from "../support/testSimulator.js";
+import { northConfiguration, useStatusStack } from "./support/statusStack.js";
 
-const sensor: ManagedConfiguration = {
-  id: "c-sensor",
-  kind: "base",
-  targetCondition: "tags.site = 'north'",
-  priority: 10,
-  modules: { sensor: "sensor" },
-  images: { sensor: "example/sensor:1" },
-  pods: ["default/sensor/uid-1"],
-  state: { phase: "OnHub" },
-};
+const sensor = northConfiguration("c-sensor", "sensor");
 
 function viewAt(hub: string, revision: number, configurations: ManagedConfiguration[]): HubSchedulerView {
   return { ...schedulerView(hub, configurations), revision };
 }
 
 describe("a scheduler view older than the one applied", { timeout: 60_000 }, () => {
-  let azurite: LocalAzurite;
-  let simulator: RunningSimulator;
-  let hub: HubClient;
+  const stack = useStatusStack(["dev-1", "dev-2", "dev-3"]);
   let store: StatusStore;
 
   const targeted = async () =>
-    (await store.fleetStatuses(simulator.hubName, [sensor.id])).get(sensor.id)?.counts.targeted;
-  const open = () => HubStatus.open({ hub: simulator.hubName, store, hubClient: () => hub });
+    (await store.fleetStatuses(stack.simulator.hubName, [sensor.id])).get(sensor.id)?.counts.targeted;
+  const open = () => HubStatus.open({ hub: stack.simulator.hubName, store, hubClient: () => stack.hub });
 
-  beforeAll(async () => {
-    [azurite, simulator] = await Promise.all([
-      startLocalAzurite(),
-      startTestSimulator({
-        devices: [1, 2, 3].map((n) => ({ deviceId: `dev-${n}`, tags: { site: "north" } })),
-      }),
-    ]);
-    hub = createHubClient(simulator.iotHubConnectionString);
-    store = StatusStore.fromConnectionString(azurite.connectionString);
-  });
-
-  afterAll(async () => {
-    hub?.close();
-    await simulator?.stop();
-    await azurite?.stop();
+  beforeAll(() => {
+    store = StatusStore.fromConnectionString(stack.azurite.connectionString);
   });
 
   it("keeps the configuration's status in this instance and in another; a newer view still removes it", async () => {
-    const hubName = simulator.hubName;
+    const hubName = stack.simulator.hubName;
     const first = await open();
     await first.setConfigurations(viewAt(hubName, 2, [sensor]));
     expect(await targeted()).toBe(3);

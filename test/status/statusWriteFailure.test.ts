@@ -4,11 +4,6 @@
 // stored, and the stored counts end equal to the truth from the simulator's twins.
 import { EventHubConsumerClient, earliestEventPosition } from "@azure/event-hubs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalAzurite, type LocalAzurite } from "../../dev/localAzurite.js";
-import type { RunningSimulator } from "../../dev/simulator/simulator.js";
-import { createHubClient } from "../../lib/hub/createHubClient.js";
-import type { HubClient } from "../../lib/hub/hubClient.js";
-import type { ManagedConfiguration } from "../../lib/scheduler/schedulerContract.js";
 import { HubStatusRegistry } from "../../lib/status/hubStatusRegistry.js";
 import type { FleetCounts } from "../../lib/status/statusContract.js";
 import { StatusStore, type PartitionRow } from "../../lib/status/statusStore.js";
@@ -16,20 +11,12 @@ import { LazyTable } from "../../lib/storage/lazyTable.js";
 import { baseDeployment } from "../support/deployments.js";
 import { fleetTruth } from "../support/fleetTruth.js";
 import { schedulerView } from "../support/schedulerViewSeed.js";
-import { eventually, startTestSimulator } from "../support/testSimulator.js";
+import { eventually } from "../support/testSimulator.js";
+import { northConfiguration, useStatusStack } from "./support/statusStack.js";
 
 const configuration = { id: "c-fan", site: "north", modules: ["fan"] };
 const deviceIds = ["fan-1", "fan-2", "fan-3", "fan-4", "fan-5", "fan-6"];
-const managed: ManagedConfiguration = {
-  id: configuration.id,
-  kind: "base",
-  targetCondition: "tags.site = 'north'",
-  priority: 10,
-  modules: { fan: "fan" },
-  images: { fan: "example/fan:1" },
-  pods: ["default/fan/uid-1"],
-  state: { phase: "OnHub" },
-};
+const managed = northConfiguration(configuration.id, "fan");
 
 /** The real table; the seam: the next partition row write fails after the batch's journal entry was stored. */
 class RowWriteFailingStore extends StatusStore {
@@ -50,28 +37,19 @@ class RowWriteFailingStore extends StatusStore {
 }
 
 describe("a status table write failing mid-batch", { timeout: 90_000 }, () => {
-  let azurite: LocalAzurite;
-  let simulator: RunningSimulator;
-  let hub: HubClient;
+  const stack = useStatusStack(deviceIds);
   let consumer: EventHubConsumerClient;
 
-  beforeAll(async () => {
-    [azurite, simulator] = await Promise.all([
-      startLocalAzurite(),
-      startTestSimulator({ devices: deviceIds.map((deviceId) => ({ deviceId, tags: { site: "north" } })) }),
-    ]);
-    hub = createHubClient(simulator.iotHubConnectionString);
-    consumer = new EventHubConsumerClient("$Default", simulator.eventHubConnectionString);
+  beforeAll(() => {
+    consumer = new EventHubConsumerClient("$Default", stack.simulator.eventHubConnectionString);
   });
 
   afterAll(async () => {
     await consumer?.close();
-    hub?.close();
-    await simulator?.stop();
-    await azurite?.stop();
   });
 
   it("converges to the truth after the trigger retries the batch", async () => {
+    const { azurite, simulator, hub } = stack;
     const hubName = simulator.hubName;
     const store = new RowWriteFailingStore(
       LazyTable.fromConnectionString(azurite.connectionString, "connectorstatus"),
