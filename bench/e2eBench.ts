@@ -8,14 +8,18 @@
 // peak RSS come from /proc; it runs with the chart's nodeOptions. Storage transactions are the
 // app's requests to Azurite, counted by a proxy (support/countingStorageProxy.ts). Each run starts
 // a fresh stack.
-//   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000 --storage disk|memory]
+// The task hub's backlog (its queued messages, what the app's 503 watches) is sampled every second.
+//   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000 --storage disk|memory
+//                        --pod-sync-workers N --backlog-limit N]
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
+import { QueueServiceClient } from "@azure/storage-queue";
 import { hubSettingNames } from "../lib/app/settings.js";
+import { TaskHubBacklog } from "../lib/app/taskHubBacklog.js";
 import type { NodePodsResponse } from "../lib/provider/providerContract.js";
 import { startSimulator, type SimulatorStats } from "../dev/simulator/simulator.js";
 import { startControlPlane } from "../dev/cluster/controlPlane.js";
@@ -33,6 +37,8 @@ const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
 const POLL_MS = 500;
 const MAX_POLLS = 1_200; // ten minutes per run, then the run fails with what it saw
+/** host.json extensions.durableTask.hubName */
+const TASK_HUB = "IotEdgeConnector";
 
 const { values } = parseArgs({
   options: {
@@ -42,6 +48,9 @@ const { values } = parseArgs({
     "status-interval-ms": { type: "string", default: "5000" },
     // disk: Azurite as `npm start` runs it; memory: without its persistence, whose cost grows with the data
     storage: { type: "string", default: "disk" },
+    // the adapter's and the app's defaults unless given
+    "pod-sync-workers": { type: "string" },
+    "backlog-limit": { type: "string" },
   },
 });
 function wholeNumber(name: string, text: string, max: number): number {
@@ -57,6 +66,11 @@ const statusIntervalMs = wholeNumber("status-interval-ms", values["status-interv
 if (values.storage !== "disk" && values.storage !== "memory")
   throw new Error(`--storage must be disk or memory, got "${values.storage}"`);
 const inMemoryStorage = values.storage === "memory";
+const podSyncWorkers = values["pod-sync-workers"];
+if (podSyncWorkers !== undefined) wholeNumber("pod-sync-workers", podSyncWorkers, 100);
+const backlogLimit = values["backlog-limit"];
+if (backlogLimit !== undefined && !/^\d+$/.test(backlogLimit))
+  throw new Error(`--backlog-limit must be a whole number (0: none), got "${backlogLimit}"`);
 if (podCount % deploymentCount !== 0) throw new Error("--pods must be a multiple of --deployments");
 const replicas = podCount / deploymentCount;
 
@@ -77,6 +91,9 @@ interface RunResult {
   adapterCpuSeconds: number;
   adapterIdleCpuSeconds: number;
   adapterPeakRssMiB: number;
+  /** the task hub's queued messages, sampled each second from the apply */
+  backlogPeak: number;
+  backlogMedian: number;
   hub: SimulatorStats;
   /** storage requests (Azurite, through a counting proxy) from the apply until all Running, by service and resource */
   storage: Record<string, number>;
@@ -137,6 +154,7 @@ async function run(): Promise<RunResult> {
         [names.eventsName]: HUB,
         [names.sku]: "S1",
         [names.baseDeployment]: "true",
+        ...(backlogLimit !== undefined && { TASK_HUB_BACKLOG_LIMIT: backlogLimit }),
       },
     });
     stops.push(() => host.stop());
@@ -155,6 +173,7 @@ async function run(): Promise<RunResult> {
       "--node-status-interval-ms=10000",
       "--lease-interval-ms=10000",
       `--capacity-pods=${podCount + 10}`,
+      ...(podSyncWorkers !== undefined ? [`--pod-sync-workers=${podSyncWorkers}`] : []),
     ]);
     stops.push(() => adapter.stop());
     for (let poll = 0; ; poll++) {
@@ -169,6 +188,16 @@ async function run(): Promise<RunResult> {
     const hubBefore = simulator.stats;
     const storageBefore = await storage.counts();
 
+    // straight to Azurite, not through the counting proxy: the app's own requests stay counted alone
+    const backlog = new TaskHubBacklog(QueueServiceClient.fromConnectionString(azurite.connectionString));
+    const backlogSamples: number[] = [];
+    const sampling = setInterval(() => {
+      backlog.messages(TASK_HUB).then(
+        (count) => backlogSamples.push(count),
+        () => undefined,
+      );
+    }, 1_000);
+    stops.push(() => Promise.resolve(clearInterval(sampling)));
     const applied = performance.now();
     const appliedAtEpochMs = Date.now();
     await cluster.kubectl(["apply", "--filename=-"], workload());
@@ -224,6 +253,7 @@ async function run(): Promise<RunResult> {
       }
       await sleep(POLL_MS);
     }
+    clearInterval(sampling);
     const afterRun = processUsage(adapter.pid);
     const hubAfter = simulator.stats;
     const storageAfter = await storage.counts();
@@ -237,6 +267,8 @@ async function run(): Promise<RunResult> {
       adapterCpuSeconds: afterRun.cpuSeconds - beforeApply.cpuSeconds,
       adapterIdleCpuSeconds: beforeApply.cpuSeconds,
       adapterPeakRssMiB: afterRun.peakRssMiB,
+      backlogPeak: Math.max(0, ...backlogSamples),
+      backlogMedian: percentile(backlogSamples, 50),
       hub: difference(hubAfter, hubBefore),
       storageLatencyMs: Object.fromEntries(
         (["blob", "queue", "table"] as const).map((service) => [
@@ -328,6 +360,10 @@ const rows: [string, ...string[]][] = [
   ],
   ["adapter CPU, start → apply", ...results.map((r) => `${r.adapterIdleCpuSeconds.toFixed(2)} s`)],
   ["adapter peak RSS", ...results.map((r) => `${r.adapterPeakRssMiB.toFixed(0)} MiB`)],
+  [
+    "task hub messages waiting, median / peak",
+    ...results.map((r) => `${r.backlogMedian} / ${r.backlogPeak}`),
+  ],
   ["hub operations (all classes)", ...results.map((r) => String(sum(r.hub.operations)))],
   ["hub configuration operations", ...results.map((r) => String(r.hub.admitted.configurations ?? 0))],
   ["hub 429s (all classes)", ...results.map((r) => String(sum(r.hub.throttled)))],

@@ -10,7 +10,7 @@ import { sweepConfigurations } from "../lib/provider/configurationSweep.js";
 async function sweep(context: InvocationContext): Promise<void> {
   const connector = connectorApp();
   const client = df.getClient(context);
-  const workflows = durableWorkflows(client);
+  const workflows = durableWorkflows(client, connector.taskHubBacklog);
   await forEachHub(connector.settings.hubs, "configuration sweep", context, async (hub) => {
     const { released } = await sweepConfigurations({
       hub,

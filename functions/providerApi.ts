@@ -52,7 +52,7 @@ function handle(handler: Handler) {
       const client = df.getClient(context);
       // the scheduler's view read at most once a second per hub: pod statuses show the hub's trouble from it
       const workflows = {
-        ...durableWorkflows(client),
+        ...durableWorkflows(client, app.taskHubBacklog),
         schedulerState: (hub: string) => app.schedulerView(client, hub),
       };
       return await handler(app.provider, request, caller, workflows);
@@ -62,7 +62,7 @@ function handle(handler: Handler) {
         context.error(
           `provider API ${request.method} ${new URL(request.url).pathname} failed: ${answer.logMessage}`,
         );
-      return { status: answer.status, jsonBody: answer.body };
+      return { status: answer.status, jsonBody: answer.body, headers: answer.headers };
     }
   };
 }

@@ -37,6 +37,8 @@ export interface AdapterConfig {
   leaseDurationSeconds: number;
   /** capacity reported until the provider answers (pods, cpu, memory) */
   capacity: Record<string, string>;
+  /** pods sent to the provider at once (virtual-kubelet's --pod-sync-workers) */
+  podSyncWorkers: number;
   /** bound on draining in-flight work at shutdown */
   shutdownTimeoutMs: number;
   logLevel: string;
@@ -95,6 +97,7 @@ export const adapterSettingNames = {
   capacityPods: ["capacity-pods", "CAPACITY_PODS"],
   capacityCpu: ["capacity-cpu", "CAPACITY_CPU"],
   capacityMemory: ["capacity-memory", "CAPACITY_MEMORY"],
+  podSyncWorkers: ["pod-sync-workers", "POD_SYNC_WORKERS"],
   shutdownTimeoutMs: ["shutdown-timeout-ms", "SHUTDOWN_TIMEOUT_MS"],
   logLevel: ["log-level", "LOG_LEVEL"],
   taint: ["taint", "NODE_TAINT"],
@@ -118,6 +121,12 @@ export function adapterUsage(): string {
     "",
   ].join("\n");
 }
+
+/**
+ * 4, not virtual-kubelet's 10: 10 without the app's backlog limit put its task hub behind (1,000 pods
+ * 364-565 s to Running instead of 168 s); with TASK_HUB_BACKLOG_LIMIT=50, 176 s (docs/benchmarks.md).
+ */
+export const DEFAULT_POD_SYNC_WORKERS = 4;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const interval = z.coerce.number().int().min(100).max(3_600_000);
@@ -157,6 +166,7 @@ const schema = z.object({
   capacityPods: z.string().regex(/^\d+$/, "must be a whole number").default("110"),
   capacityCpu: z.string().min(1).default("20"),
   capacityMemory: z.string().min(1).default("100Gi"),
+  podSyncWorkers: z.coerce.number().int().min(1).max(100).default(DEFAULT_POD_SYNC_WORKERS),
   shutdownTimeoutMs: interval.default(10_000),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   taint: z

@@ -24,6 +24,7 @@ import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import type { ResolvedObjects, RolloutStage } from "../provider/providerContract.js";
 import { ProviderCallError } from "./podProvider.js";
+import { DEFAULT_POD_SYNC_WORKERS } from "./config.js";
 import { MissingReferenceError, resolveReferences } from "./resolveReferences.js";
 import type { NodePolicy } from "../policy/fleetPolicy.js";
 import { decidePod } from "../policy/podPolicy.js";
@@ -112,9 +113,7 @@ export class PodController {
     );
     this.queue = new WorkQueue({
       handler: (key) => this.sync(key),
-      // 4, not virtual-kubelet's 10: at 9 PUTs a second the local app's task hub fell behind and
-      // 1,000 pods took 565 s to Running instead of 161 s (docs/benchmarks.md, End to end)
-      workers: options.workers ?? 4,
+      workers: options.workers ?? DEFAULT_POD_SYNC_WORKERS,
       baseDelayMs: options.retryDelayMs ?? 500,
       maxDelayMs: options.maxRetryDelayMs ?? 60_000,
       onError: (key, error, attempt, retryInMs) => {
@@ -122,6 +121,15 @@ export class PodController {
         options.logger.warn(
           { pod: key, attempt, retryInMs, err: describeError(error) },
           "pod sync failed; will retry",
+        );
+      },
+      // the app is behind on its work (503 with Retry-After): every PUT would be refused, so all wait
+      retryAfterMs: (error) => ProviderCallError.retryAfterMs(error),
+      onHold: (key, error, until) => {
+        options.metrics.errors.inc({ kind: "provider_busy" });
+        options.logger.info(
+          { pod: key, retryInMs: until - Date.now(), err: describeError(error) },
+          "provider busy; pod syncs wait",
         );
       },
       onDepthChange: (depth) => options.metrics.queueDepth.set(depth),

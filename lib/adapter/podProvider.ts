@@ -62,9 +62,18 @@ export class ProviderCallError extends Error {
     readonly status: number,
     readonly reason: string,
     readonly field?: string,
+    /** from the answer's Retry-After (a busy app: 503, 429) */
+    readonly retryAfterMs?: number,
   ) {
     super(`provider ${route}: ${status === 0 ? "unreachable" : `HTTP ${status}`}: ${reason}`);
     this.name = "ProviderCallError";
+  }
+
+  /** The Retry-After of a provider call this error is or was caused by, if it named one. */
+  static retryAfterMs(error: unknown): number | undefined {
+    for (let cause = error; cause instanceof Error; cause = cause.cause)
+      if (cause instanceof ProviderCallError) return cause.retryAfterMs;
+    return undefined;
   }
 
   /** 4xx other than 408/429: retrying the same request cannot help */

@@ -152,11 +152,19 @@ export class ProviderClient implements PodProvider {
       if (response.ok || response.status === 304 || (request.allow404 && response.status === 404))
         return response;
       const { reason, field } = await errorReason(response);
-      throw new ProviderCallError(route, response.status, reason, field);
+      throw new ProviderCallError(route, response.status, reason, field, retryAfterMs(response));
     } finally {
       stopTimer?.({ outcome });
     }
   }
+}
+
+/** Retry-After in seconds (the provider's form; an HTTP date is not sent) as ms, capped at 5 minutes. */
+function retryAfterMs(response: Response): number | undefined {
+  const header = response.headers.get("retry-after")?.trim();
+  if ((response.status !== 429 && response.status !== 503) || !header || !/^\d+$/.test(header))
+    return undefined;
+  return Math.min(Number(header), 300) * 1000;
 }
 
 /** A network failure's code (ECONNREFUSED, timeout), never the URL it carried. */

@@ -66,6 +66,7 @@ export async function startAdapter(
     logger,
     metrics,
     reconcileIntervalMs: config.reconcileIntervalMs,
+    workers: config.podSyncWorkers,
     notReadyBeforeStart: () => nodes.notReadyBeforeStart,
     ...(config.fleetPolicy !== undefined && {
       policy: { node: config.fleetPolicy, hubName: config.hubName },

@@ -1,7 +1,9 @@
 // A keyed work queue in the manner of client-go's rate-limited workqueue: a key is processed by one
 // worker at a time, adding a key that is already waiting does nothing (dedupe), adding it while it
 // is being processed runs it once more afterwards (so the latest state is always synced), and a
-// failed key comes back after an exponential backoff. Keys are `namespace/name`.
+// failed key comes back after an exponential backoff. A failure that names when to try again (the
+// backend is busy: Retry-After) holds every worker until then, not only its key, since any key's
+// next call would be refused too. Keys are `namespace/name`.
 
 export interface WorkQueueOptions {
   /** does the work for one key; a throw schedules a retry after a backoff */
@@ -11,6 +13,10 @@ export interface WorkQueueOptions {
   baseDelayMs: number;
   maxDelayMs: number;
   onError?: (key: string, error: unknown, attempt: number, retryInMs: number) => void;
+  /** the wait a failure asks for (Retry-After): the whole queue holds for it, without a backoff */
+  retryAfterMs?: (error: unknown) => number | undefined;
+  /** the queue holds until `until` (epoch ms) for a key's failure */
+  onHold?: (key: string, error: unknown, until: number) => void;
   onDepthChange?: (depth: number) => void;
 }
 
@@ -22,6 +28,9 @@ export class WorkQueue {
   private readonly waiting = new Map<string, NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
   private stopped = false;
+  /** no key starts before this (epoch ms): a failure asked the queue to hold */
+  private heldUntil = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkQueueOptions) {
     if (options.workers < 1) throw new Error("WorkQueue: workers must be at least 1");
@@ -66,6 +75,7 @@ export class WorkQueue {
   /** Stops taking work, drops pending retries, and waits for in-flight work up to `timeoutMs`. */
   async shutdown(timeoutMs: number): Promise<{ drained: boolean }> {
     this.stopped = true;
+    clearTimeout(this.holdTimer);
     for (const timer of this.waiting.values()) clearTimeout(timer);
     this.waiting.clear();
     this.ready.length = 0;
@@ -85,6 +95,7 @@ export class WorkQueue {
   }
 
   private pump(): void {
+    if (Date.now() < this.heldUntil) return;
     while (!this.stopped && this.processing.size < this.options.workers && this.ready.length > 0) {
       const key = this.ready.shift() as string;
       this.queued.delete(key);
@@ -98,6 +109,11 @@ export class WorkQueue {
       await this.options.handler(key);
       this.failures.delete(key);
     } catch (error) {
+      const retryAfter = this.options.retryAfterMs?.(error);
+      if (retryAfter !== undefined) {
+        this.hold(key, error, retryAfter);
+        return;
+      }
       const attempt = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, attempt);
       const delay = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
@@ -112,6 +128,19 @@ export class WorkQueue {
       this.changed();
       this.pump();
     }
+  }
+
+  /** The key waits for `ms` (not a failure: no backoff) and no key starts before then. */
+  private hold(key: string, error: unknown, ms: number): void {
+    const until = Date.now() + ms;
+    this.options.onHold?.(key, error, until);
+    if (this.stopped) return;
+    this.dirty.delete(key);
+    this.addAfter(key, ms);
+    if (until <= this.heldUntil) return;
+    this.heldUntil = until;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => this.pump(), ms);
   }
 
   private changed(): void {

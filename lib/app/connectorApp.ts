@@ -23,6 +23,7 @@ import { appCredential } from "./appIdentity.js";
 import { chargeScheduler, readSchedulerView } from "./durableWorkflows.js";
 import { HubMetrics } from "./hubMetrics.js";
 import { RecentReads } from "./recentReads.js";
+import { TaskHubBacklog } from "./taskHubBacklog.js";
 import {
   appSettingNames,
   hubSettingNames,
@@ -45,6 +46,8 @@ export class ConnectorApp {
   readonly statusStore: StatusStore;
   readonly hubStatuses: HubStatusRegistry;
   readonly provider: ProviderService;
+  /** the Durable task hub's queued messages: the provider takes no new pods while they are over the limit */
+  readonly taskHubBacklog: TaskHubBacklog;
   /** the virtual nodes that may call the provider API (CONNECTOR_NODES) */
   readonly nodeCredentials: NodeCredentials;
   /** every hub request of this process, for the metrics route */
@@ -66,6 +69,7 @@ export class ConnectorApp {
       typeof storage === "string" ? { kind: "connectionString", connectionString: storage } : storage;
     this.records = PodRecords.forStorage(connection, credential);
     this.nodeCredentials = new NodeCredentials(settings.nodes);
+    this.taskHubBacklog = TaskHubBacklog.forStorage(connection, credential);
     this.statusStore = StatusStore.forStorage(connection, credential);
     this.hubStatuses = new HubStatusRegistry((hub) => ({
       hub,
@@ -77,6 +81,7 @@ export class ConnectorApp {
       records: this.records,
       hubClient: (hub) => this.hubClient(hub),
       deploymentLimit: (hub) => this.schedulerSettings(hub).budget.deploymentLimit,
+      backlogLimit: settings.backlogLimit,
       nodePolicy: (node) => this.nodePolicy(node),
       baseDeployment: (hub) =>
         this.hubSettings(hub).baseDeployment ? baseDeployment(settings.base, hub) : undefined,

@@ -5,6 +5,7 @@ import type { DurableClient } from "durable-functions";
 import { baseDeploymentInstanceId, baseDeploymentOrchestrationName } from "../provider/baseDeployment.js";
 import { podOrchestrationName } from "../provider/podOrchestration.js";
 import type { PodWorkflows } from "../provider/providerService.js";
+import type { TaskHubBacklog } from "./taskHubBacklog.js";
 import { wakeHubApplier } from "../scheduler/applierWake.js";
 import {
   hubSchedulerEntityName,
@@ -67,7 +68,7 @@ export async function releaseThroughScheduler(
   await wakeHubApplier(client, hub);
 }
 
-export function durableWorkflows(client: DurableClient): PodWorkflows {
+export function durableWorkflows(client: DurableClient, taskHubBacklog: TaskHubBacklog): PodWorkflows {
   return {
     async isRunning(instanceId) {
       try {
@@ -89,5 +90,6 @@ export function durableWorkflows(client: DurableClient): PodWorkflows {
       await client.raiseEvent(instanceId, event, data);
     },
     schedulerState: (hub) => readSchedulerView(client, hub),
+    backlog: () => taskHubBacklog.messages(client.taskHubName),
   };
 }

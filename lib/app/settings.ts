@@ -49,6 +49,8 @@ export const appSettingNames = {
   purgeSchedule: "PURGE_SCHEDULE",
   releaseGraceSeconds: "CONFIGURATION_RELEASE_GRACE_SECONDS",
   reconcileSchedule: "RECONCILE_SCHEDULE",
+  /** messages waiting in the Durable task hub's queues above which a PUT is answered 503; 0: never */
+  backlogLimit: "TASK_HUB_BACKLOG_LIMIT",
   baseTargetCondition: "BASE_DEPLOYMENT_TARGET_CONDITION",
   baseEdgeAgentImage: "BASE_EDGE_AGENT_IMAGE",
   baseEdgeHubImage: "BASE_EDGE_HUB_IMAGE",
@@ -78,6 +80,8 @@ export interface AppSettings {
   nodes: NodeRegistration[];
   releaseGraceSeconds: number;
   reconcileSchedule: string;
+  /** the task hub's queued messages above which the provider takes no new work (0: no limit) */
+  backlogLimit: number;
   purgeSchedule: string;
   base: BaseDeploymentSettings;
   /** undefined: no policy written, every node gets defaultNodePolicy */
@@ -111,6 +115,12 @@ const registryCredentialsSchema = z.record(
 );
 
 type Environment = Readonly<Record<string, string | undefined>>;
+
+/**
+ * No limit unless set: on the local host a limit of 20 left 290 of 1,000 pods refused for 10 minutes
+ * (some messages stayed visible while the host was idle; not yet explained), 50 worked (docs/benchmarks.md).
+ */
+export const DEFAULT_BACKLOG_LIMIT = 0;
 
 function positiveInteger(
   env: Environment,
@@ -207,6 +217,7 @@ export function readAppSettings(env: Environment = process.env): AppSettings {
     nodes,
     releaseGraceSeconds: positiveInteger(env, appSettingNames.releaseGraceSeconds, 60, problems),
     reconcileSchedule: env[appSettingNames.reconcileSchedule] || "0 */5 * * * *",
+    backlogLimit: positiveInteger(env, appSettingNames.backlogLimit, DEFAULT_BACKLOG_LIMIT, problems),
     purgeSchedule: env[appSettingNames.purgeSchedule] || "0 * * * * *",
     base: {
       targetCondition: env[appSettingNames.baseTargetCondition] || "*",

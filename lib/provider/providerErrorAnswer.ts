@@ -9,12 +9,20 @@ import { ProviderHttpError } from "./providerErrors.js";
 export interface ErrorAnswer {
   status: number;
   body: ProviderError;
+  headers?: Record<string, string>;
   /** for the app's log (redacted), when the error was unexpected */
   logMessage?: string;
 }
 
 export function errorAnswer(error: unknown, invocationId: string): ErrorAnswer {
-  if (error instanceof ProviderHttpError) return { status: error.status, body: { error: error.body } };
+  if (error instanceof ProviderHttpError)
+    return {
+      status: error.status,
+      body: { error: error.body },
+      ...(error.retryAfterSeconds !== undefined && {
+        headers: { "retry-after": String(error.retryAfterSeconds) },
+      }),
+    };
   const message = redact(error instanceof Error ? error.message : String(error));
   // the hub answered, but not with what was asked: the caller's problem (404) or the hub's (502)
   if (error instanceof HubNotFoundError)

@@ -7,6 +7,8 @@ export class ProviderHttpError extends Error {
   constructor(
     readonly status: number,
     readonly body: ProviderError["error"],
+    /** sent as Retry-After: when the caller may try again */
+    readonly retryAfterSeconds?: number,
   ) {
     super(body.message);
     this.name = "ProviderHttpError";
@@ -47,4 +49,9 @@ export function notFound(code: string, message: string): ProviderHttpError {
 /** 403: the caller is known, but this is not its to ask (another node's hub, node or pod). */
 export function forbidden(code: string, message: string): ProviderHttpError {
   return new ProviderHttpError(403, { code, message });
+}
+
+/** 503: the app is behind on its work; the caller tries again after `retryAfterSeconds`. */
+export function busy(message: string, retryAfterSeconds: number): ProviderHttpError {
+  return new ProviderHttpError(503, { code: "AppBusy", message }, retryAfterSeconds);
 }

@@ -33,7 +33,7 @@ import type { FleetStatus } from "../status/statusContract.js";
 import type { EdgeConfiguration } from "../translate/deploymentTypes.js";
 import type { HubSchedulerView, HubTrouble } from "../scheduler/schedulerContract.js";
 import { baseDeploymentInstanceId, heldBaseDeployments, type BaseDeploymentInput } from "./baseDeployment.js";
-import { badRequest, forbidden, notFound, ProviderHttpError } from "./providerErrors.js";
+import { badRequest, busy, forbidden, notFound, ProviderHttpError } from "./providerErrors.js";
 import { KeyedSerial } from "./keyedSerial.js";
 import { configurationsHeldBy } from "../scheduler/heldConfigurations.js";
 import type { LogsQuery } from "./providerRequests.js";
@@ -49,6 +49,8 @@ export interface PodWorkflows {
   startBaseDeployment(hub: string, input: BaseDeploymentInput): Promise<void>;
   /** the hub scheduler's entity state (undefined before its first operation) */
   schedulerState(hub: string): Promise<unknown>;
+  /** messages waiting in the task hub's queues (at most a second old) */
+  backlog(): Promise<number>;
 }
 
 /** What the provider needs from the process; the durable client (PodWorkflows) comes with each call. */
@@ -58,6 +60,8 @@ export interface ProviderDependencies {
   hubClient(hub: string): HubClient;
   /** deployments the hub's SKU allows, for node conditions before the scheduler has run */
   deploymentLimit(hub: string): number;
+  /** task hub messages waiting above which a PUT is answered 503 with Retry-After (0: no limit) */
+  backlogLimit: number;
   /** the virtual node's fleet policy: the HTTP API translates a pod under it before its orchestration starts */
   nodePolicy(node: string): NodePolicy;
   /** the hub's base deployment when the app owns one (HUB_<NAME>_BASE_DEPLOYMENT), else undefined */
@@ -73,6 +77,9 @@ export interface ProviderDependencies {
   deviceCounts(hub: string): Promise<{ total: number; connected: number } | undefined>;
   now(): Date;
 }
+
+/** How long a caller refused for the task hub's backlog waits: twice the backlog count's age. */
+export const BUSY_RETRY_AFTER_SECONDS = 2;
 
 export type PutPodResult = { created: boolean; status: ProviderPodStatus };
 
@@ -182,6 +189,7 @@ export class ProviderService {
       name: metadata.name!,
       uid: metadata.uid!,
     };
+    await this.refuseWhileBehind(workflows);
     await this.submitBaseDeployment(workflows, hub);
     const instanceId = podInstanceId(pod);
     return this.serial.run(instanceId, () => this.putPodAlone(workflows, caller, pod, instanceId, request));
@@ -243,6 +251,22 @@ export class ProviderService {
       ...(record.specHash === spec.specHash && { recorded: record.lifecycle }),
     });
     return { created, status: podStatusView(record) };
+  }
+
+  /**
+   * A PUT adds work to the task hub (a start, an event, the scheduler's `want`s). While the hub is
+   * behind, more of it makes every pod later, so the caller is asked to come back (its retries pace
+   * the burst); deletes are always taken, since they shorten the queue's work.
+   */
+  private async refuseWhileBehind(workflows: PodWorkflows): Promise<void> {
+    const limit = this.deps.backlogLimit;
+    if (limit === 0) return;
+    const waiting = await workflows.backlog();
+    if (waiting > limit)
+      throw busy(
+        `the app's task hub has ${waiting} messages waiting (limit ${limit}); try again in ${BUSY_RETRY_AFTER_SECONDS} s`,
+        BUSY_RETRY_AFTER_SECONDS,
+      );
   }
 
   /** Once per process and hub: (re)submit the app's base deployment, replacing older ones it holds. */

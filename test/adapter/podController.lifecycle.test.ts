@@ -491,6 +491,31 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(await adapter.metricValue("adapter_provider_reachable")).toBe(1);
   });
 
+  it("while the app answers 503 with Retry-After, holds every pod sync for it (no failure, no backoff) and then sends each pod", async () => {
+    adapter = await startControllers({ workers: 4 });
+    provider.busyPuts = 1;
+    provider.busyRetryAfterSeconds = 1;
+    await createPod("busy-1");
+    const busyAt = await eventually(() => {
+      const [refused] = provider.callsTo("pod", "PUT").filter((call) => call.status === 503);
+      if (!refused) throw new Error("no PUT refused yet");
+      return refused.at;
+    }, soon);
+    await createPod("busy-2");
+    await createPod("busy-3");
+    await eventually(
+      () => expect([...provider.pods.keys()].filter((key) => key.includes("busy-")).sort()).toHaveLength(3),
+      soon,
+    );
+    const puts = provider.callsTo("pod", "PUT");
+    expect(puts.map((call) => call.status)).toEqual([503, 200, 200, 200]);
+    // Retry-After is whole seconds; the host's clock and this one agree within a few ms
+    for (const call of puts.slice(1)) expect(call.at).toBeGreaterThanOrEqual(busyAt + 990);
+    const logs = adapter.logs;
+    expect(logs.filter((line) => line.msg === "pod sync failed; will retry")).toEqual([]);
+    expect(logs.filter((line) => line.msg === "provider busy; pod syncs wait")).toHaveLength(1);
+  });
+
   it("says in the message of each pod whose status it can no longer refresh that the Functions app does not answer, and since when, keeping its phase", async () => {
     adapter = await startControllers({ staleStatusAfterMs: 300 });
     await createPod("sensor");

@@ -97,6 +97,17 @@ describe("ProviderClient", () => {
     expect((error as Error).message).toBe("provider pod: HTTP 400: IoT Edge has no init containers");
   });
 
+  it("reads a busy app's Retry-After into the error, retryable", async () => {
+    provider.busyPuts = 1;
+    provider.busyRetryAfterSeconds = 7;
+    const error = await client
+      .putPod(pod, { configMaps: {}, secrets: {} })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ status: 503, retryAfterMs: 7_000, permanent: false });
+    expect(ProviderCallError.retryAfterMs(new Error("sending pod", { cause: error }))).toBe(7_000);
+    await client.putPod(pod, { configMaps: {}, secrets: {} });
+  });
+
   it("deletes with the uid and answers undefined once the provider no longer has the pod", async () => {
     await client.deletePod("default", "sensor-1", "uid-1");
     expect(provider.callsTo("pod", "DELETE")[0]?.query.get("uid")).toBe("uid-1");

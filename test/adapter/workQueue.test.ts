@@ -89,6 +89,43 @@ describe("WorkQueue", () => {
     await queue.shutdown(100);
   });
 
+  it("holds every worker for a failure's Retry-After, with no backoff for the key", async () => {
+    const started: { key: string; at: number }[] = [];
+    const holds: number[] = [];
+    let busy = true;
+    const queue = new WorkQueue({
+      handler: (key) => {
+        started.push({ key, at: Date.now() });
+        if (key === "ns/a" && busy) {
+          busy = false;
+          return Promise.reject(Object.assign(new Error("busy"), { retryAfter: 200 }));
+        }
+        return Promise.resolve();
+      },
+      workers: 4,
+      baseDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      retryAfterMs: (error) => (error as { retryAfter?: number }).retryAfter,
+      onHold: (_key, _error, until) => holds.push(until),
+    });
+    queue.add("ns/a");
+    await tick();
+    queue.add("ns/b");
+    await tick();
+    expect(started.map((run) => run.key)).toEqual(["ns/a"]); // b waits although workers are free
+    while (started.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(
+      started
+        .slice(1)
+        .map((run) => run.key)
+        .sort(),
+    ).toEqual(["ns/a", "ns/b"]);
+    expect(holds).toHaveLength(1);
+    for (const run of started.slice(1)) expect(run.at).toBeGreaterThanOrEqual(holds[0]!);
+    expect(queue.attempts("ns/a")).toBe(0); // not a failure: the backoff of 60 s never applied
+    await queue.shutdown(100);
+  });
+
   it("does not cut a backoff short when the key is added again", async () => {
     let calls = 0;
     const queue = new WorkQueue({

@@ -29,6 +29,7 @@ function conditionsAt(now: Date, hubTrouble?: HubTrouble) {
       throw new Error("node conditions make no hub call");
     },
     deploymentLimit: () => 100,
+    backlogLimit: 0,
     nodePolicy: () => ({ namespaces: {} }),
     baseDeployment: () => undefined,
     fleetStatuses: () => Promise.resolve(new Map()),

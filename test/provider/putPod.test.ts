@@ -8,12 +8,17 @@ import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 import type { PodOrchestrationInput } from "../../lib/provider/podOrchestration.js";
 import { translatePod } from "../../lib/provider/podActivities.js";
 import { PodRecords } from "../../lib/provider/podRecords.js";
-import { ProviderService, type PodWorkflows } from "../../lib/provider/providerService.js";
+import {
+  BUSY_RETRY_AFTER_SECONDS,
+  ProviderService,
+  type PodWorkflows,
+} from "../../lib/provider/providerService.js";
 import type { HubSchedulerView } from "../../lib/scheduler/schedulerContract.js";
 import { podFixture } from "./providerFixtures.js";
 
 const hub = "hub1";
 const caller = { cluster: "cluster-a", hub, node: "edge-node" };
+const BACKLOG_LIMIT = 50;
 
 /** The durable client's calls, with the scheduler's view as given. */
 class RecordingWorkflows implements PodWorkflows {
@@ -22,6 +27,8 @@ class RecordingWorkflows implements PodWorkflows {
   readonly raised: { event: string; data: unknown }[] = [];
   readonly running = new Set<string>();
   view: HubSchedulerView | undefined;
+  /** the task hub's queued messages */
+  waiting = 0;
 
   isRunning(instanceId: string): Promise<boolean> {
     this.calls.push("isRunning");
@@ -43,6 +50,9 @@ class RecordingWorkflows implements PodWorkflows {
   }
   schedulerState(): Promise<unknown> {
     return Promise.resolve(this.view);
+  }
+  backlog(): Promise<number> {
+    return Promise.resolve(this.waiting);
   }
 }
 
@@ -68,6 +78,7 @@ describe("a pod's PUT", () => {
         throw new Error("a PUT makes no hub call");
       },
       deploymentLimit: () => 100,
+      backlogLimit: BACKLOG_LIMIT,
       baseDeployment: () => undefined,
       fleetStatuses: () => Promise.resolve(new Map()),
       fleetTag: () => Promise.resolve(""),
@@ -78,6 +89,28 @@ describe("a pod's PUT", () => {
   afterAll(() => azurite?.stop());
   beforeEach(() => {
     workflows = new RecordingWorkflows();
+  });
+
+  it("while the task hub has more messages waiting than its limit: 503 with Retry-After, nothing written or started", async () => {
+    const pod = newPod();
+    const request = { node: "edge-node", pod, resolved: { configMaps: {}, secrets: {} } };
+    workflows.waiting = BACKLOG_LIMIT + 1;
+    const refused = await service.putPod(workflows, caller, hub, request).catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      status: 503,
+      retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+      body: {
+        code: "AppBusy",
+        message: expect.stringContaining(`${BACKLOG_LIMIT + 1} messages waiting (limit ${BACKLOG_LIMIT})`),
+      },
+    });
+    expect(workflows.calls).toEqual([]);
+    expect(await records.findByName(hub, "default", pod.metadata!.name!)).toEqual([]);
+    // at the limit it is taken
+    workflows.waiting = BACKLOG_LIMIT;
+    const taken = await service.putPod(workflows, caller, hub, request);
+    expect(taken.created).toBe(true);
+    expect(workflows.calls).toEqual(["start"]);
   });
 
   it("starts a new pod's orchestration with the pod translated under its node's policy", async () => {

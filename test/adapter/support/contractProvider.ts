@@ -27,6 +27,8 @@ export interface ProviderCall {
   query: URLSearchParams;
   body?: unknown;
   status: number;
+  /** epoch ms the call arrived */
+  at: number;
 }
 
 interface StoredPod {
@@ -54,6 +56,9 @@ export class ContractProvider {
   capacityPods = 100;
   /** false plays an older app: `?wait=` is ignored and the answer comes at once, without the wait header */
   waits = true;
+  /** the next this many PUTs are answered 503 with `Retry-After: busyRetryAfterSeconds`, as a busy app does */
+  busyPuts = 0;
+  busyRetryAfterSeconds = 1;
   private readonly heldRemovals: (() => void)[] = [];
   private server: Server | undefined;
   private version = 1;
@@ -169,6 +174,7 @@ export class ContractProvider {
       query: url.searchParams,
       body,
       status: 0,
+      at: Date.now(),
     };
     this.calls.push(call);
     const answer = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
@@ -181,6 +187,12 @@ export class ContractProvider {
     const key = `${params.namespace}/${params.name}`;
     switch (`${call.method} ${matched.route}`) {
       case "PUT pod":
+        if (this.busyPuts > 0) {
+          this.busyPuts -= 1;
+          return answer(503, error("AppBusy", "the app's task hub has messages waiting"), {
+            "retry-after": String(this.busyRetryAfterSeconds),
+          });
+        }
         return answer(...this.putPod(key, body as PutPodRequest));
       case "DELETE pod": {
         const stored = this.pods.get(key);
