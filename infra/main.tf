@@ -54,6 +54,7 @@ module "app_settings" {
   }
   release_grace_seconds     = var.release_grace_seconds
   reconcile_schedule        = var.reconcile_schedule
+  task_hub_backlog_limit    = var.task_hub_backlog_limit
   base_target_condition     = var.base_deployment.target_condition
   base_edge_agent_image     = var.base_deployment.edge_agent_image
   base_edge_hub_image       = var.base_deployment.edge_hub_image

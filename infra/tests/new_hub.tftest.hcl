@@ -114,7 +114,7 @@ run "reaches_storage_and_hubs_by_managed_identity_by_default" {
 run "sets_every_app_setting_with_identity_or_key_vault_references_only" {
   assert {
     condition = toset(keys(azurerm_function_app_flex_consumption.connector[0].app_settings)) == toset([
-      "AzureWebJobsStorage__accountName", "CONNECTOR_HUBS", "CONFIGURATION_RELEASE_GRACE_SECONDS", "RECONCILE_SCHEDULE",
+      "AzureWebJobsStorage__accountName", "CONNECTOR_HUBS", "CONFIGURATION_RELEASE_GRACE_SECONDS", "RECONCILE_SCHEDULE", "TASK_HUB_BACKLOG_LIMIT",
       "BASE_DEPLOYMENT_TARGET_CONDITION", "BASE_EDGE_AGENT_IMAGE", "BASE_EDGE_HUB_IMAGE", "BASE_REGISTRY_CREDENTIALS", "LOG_LEVEL", "FLEET_POLICY",
       "PURGE_SCHEDULE", "CONNECTOR_NODES", "AzureWebJobsSecretStorageType", "AzureWebJobsSecretStorageKeyVaultUri",
       "HUB_PLANT_A_HOSTNAME", "HUB_PLANT_A_EVENTS_CONNECTION", "HUB_PLANT_A_EVENTS_NAME", "HUB_PLANT_A_CONSUMER_GROUP",

@@ -1,8 +1,8 @@
 // How far the app's Durable task hub is behind: the messages waiting in its queues for a worker to
 // take them (with the Azure Storage backend its control queues and its work-item queue; the local
 // host keeps three queues of the same prefix). Waiting means visible: a queue's approximate count
-// would include the messages being worked on and every durable timer not yet due (a long-lived pod
-// orchestration keeps one), so 700 Running pods read as a backlog of 700 that never drains. A peek
+// also counts the messages being worked on and the durable timers not yet due; it stayed over 100
+// with 700 pods Running and nothing to do, and the app refused new pods for good. A peek
 // sees up to 32 visible messages a queue, enough to tell a worker that keeps up from one that does
 // not. The provider API refuses new work while it is over a limit (ProviderService.putPod): a PUT
 // accepted whatever the backlog makes every pod later once the senders outrun the task hub

@@ -26,8 +26,12 @@ describe("orchestration failures, then delete or update, then the sweep", { time
 
   async function start(): Promise<AppHarness> {
     // every 10 s: each status reconcile charges the hub's query budget, which the scheduler's
-    // configuration operations share (20 a minute), so every 2 s would starve them
-    harness = await startAppHarness({ env: { RECONCILE_SCHEDULE: "*/10 * * * * *" } });
+    // configuration operations share (20 a minute), so every 2 s would starve them. The purge only
+    // once a year: at its default (every minute) a Failed orchestration is gone at the next minute,
+    // so a failure just before it left a window shorter than the 1 s poll (a CI run missed it).
+    harness = await startAppHarness({
+      env: { RECONCILE_SCHEDULE: "*/10 * * * * *", PURGE_SCHEDULE: "0 0 0 1 1 *" },
+    });
     return harness;
   }
 

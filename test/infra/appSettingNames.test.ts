@@ -12,6 +12,7 @@ const hubNames = ["plant-a", "Factory7"] as const;
 const common = {
   release_grace_seconds: 90,
   reconcile_schedule: "0 */10 * * * *",
+  task_hub_backlog_limit: 50,
   base_target_condition: "tags.fleet='edge'",
   base_edge_agent_image: "mcr.microsoft.com/azureiotedge-agent:1.5",
   base_edge_hub_image: "mcr.microsoft.com/azureiotedge-hub:1.5",

@@ -29,6 +29,7 @@ export interface AppSettingsModuleInputs {
   storage: { account_name?: string; connection?: string };
   release_grace_seconds: number;
   reconcile_schedule: string;
+  task_hub_backlog_limit: number;
   base_target_condition: string;
   base_edge_agent_image: string;
   base_edge_hub_image: string;

@@ -43,6 +43,10 @@ variable "release_grace_seconds" {
   type = number
 }
 
+variable "task_hub_backlog_limit" {
+  type = number
+}
+
 variable "reconcile_schedule" {
   type = string
 }
@@ -116,6 +120,7 @@ locals {
     "CONNECTOR_HUBS"                      = join(",", sort(keys(var.hubs)))
     "CONFIGURATION_RELEASE_GRACE_SECONDS" = tostring(var.release_grace_seconds)
     "RECONCILE_SCHEDULE"                  = var.reconcile_schedule
+    "TASK_HUB_BACKLOG_LIMIT"              = tostring(var.task_hub_backlog_limit)
     "BASE_DEPLOYMENT_TARGET_CONDITION"    = var.base_target_condition
     "BASE_EDGE_AGENT_IMAGE"               = var.base_edge_agent_image
     "BASE_EDGE_HUB_IMAGE"                 = var.base_edge_hub_image
