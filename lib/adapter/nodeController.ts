@@ -153,11 +153,19 @@ export class NodeController {
   private async renewLease(): Promise<void> {
     const { coordination, config, logger, metrics } = this.deps;
     const name = config.nodeName;
+    const renewExisting = async () => {
+      const lease = await coordination.readNamespacedLease({ name, namespace: LEASE_NAMESPACE });
+      lease.spec = { ...lease.spec, holderIdentity: name, renewTime: new V1MicroTime() };
+      await coordination.replaceNamespacedLease({ name, namespace: LEASE_NAMESPACE, body: lease });
+    };
     try {
       try {
-        const lease = await coordination.readNamespacedLease({ name, namespace: LEASE_NAMESPACE });
-        lease.spec = { ...lease.spec, holderIdentity: name, renewTime: new V1MicroTime() };
-        await coordination.replaceNamespacedLease({ name, namespace: LEASE_NAMESPACE, body: lease });
+        // A write between our read and ours (a second adapter for the node, briefly) is a 409:
+        // read again and renew on top of it, as the kubelet does, rather than fail a start over it.
+        await renewExisting().catch(async (error: unknown) => {
+          if (!isConflict(error)) throw error;
+          await renewExisting();
+        });
       } catch (error) {
         if (!isNotFound(error)) throw error;
         const lease: V1Lease = {
