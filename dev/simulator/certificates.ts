@@ -45,11 +45,21 @@ async function newKeyPair(): Promise<{
   };
 }
 
-function newCertificate(publicKey: forge.pki.PublicKey, validDays: number): forge.pki.Certificate {
+/** Where a serial number's randomness comes from (a test gives chosen bytes). */
+export type RandomSource = (size: number) => Buffer;
+
+function newCertificate(
+  publicKey: forge.pki.PublicKey,
+  validDays: number,
+  random: RandomSource = randomBytes,
+): forge.pki.Certificate {
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = publicKey;
-  // A positive serial number: clear the top bit of the first byte.
-  certificate.serialNumber = "0" + randomBytes(15).toString("hex");
+  // A positive serial in DER's shortest form: a first byte of 0x01-0x7f needs no padding byte and
+  // allows none (a leading zero byte is "illegal padding" to OpenSSL, 1 certificate in 512 before).
+  const serial = Buffer.from(random(16));
+  serial[0] = serial[0]! & 0x7f || 0x01;
+  certificate.serialNumber = serial.toString("hex");
   certificate.validity.notBefore = new Date(Date.now() - DAY_MS);
   certificate.validity.notAfter = new Date(Date.now() + validDays * DAY_MS);
   return certificate;
@@ -102,11 +112,15 @@ export async function ensureLocalCa(directory = defaultCaDirectory()): Promise<L
 }
 
 /** Issues a server certificate for an IP address (and `localhost`), valid for a week, signed by the CA. */
-export async function issueServerCertificate(ca: LocalCa, ipAddress: string): Promise<ServerCertificate> {
+export async function issueServerCertificate(
+  ca: LocalCa,
+  ipAddress: string,
+  random: RandomSource = randomBytes,
+): Promise<ServerCertificate> {
   const caCertificate = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
   const keys = await newKeyPair();
-  const certificate = newCertificate(keys.publicKey, 7);
+  const certificate = newCertificate(keys.publicKey, 7, random);
   certificate.setSubject([{ name: "commonName", value: ipAddress }]);
   certificate.setIssuer(caCertificate.subject.attributes);
   certificate.setExtensions([

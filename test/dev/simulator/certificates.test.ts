@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { createSecureContext } from "node:tls";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +33,25 @@ describe("local CA", () => {
     expect(leaf.checkIP("127.13.7.21")).toBe("127.13.7.21");
     expect(leaf.checkIP("127.13.7.22")).toBeUndefined();
     expect(leaf.ca).toBe(false);
+  });
+
+  // DER wants an integer's shortest form. Random serials that start with zero bytes once in a few
+  // hundred certificates made one OpenSSL refuses ("illegal padding"): a simulator start failed in CI.
+  it.each([
+    ["two zero bytes", [0x00, 0x00, 0x12]],
+    ["a zero byte, then a small one", [0x00, 0x7f]],
+    ["a zero byte, then a large one", [0x00, 0x80]],
+    ["all zero", [0x00]],
+    ["the top bit set", [0xff]],
+  ])("issues a certificate TLS loads whatever the serial's random bytes: %s", async (_, start) => {
+    const ca = await ensureLocalCa(join(scratch, "ca"));
+    const random = (size: number) =>
+      Buffer.concat([Buffer.from(start), Buffer.alloc(size)]).subarray(0, size);
+    const { certPem, keyPem } = await issueServerCertificate(ca, "127.0.0.1", random);
+    expect(() => createSecureContext({ cert: certPem, key: keyPem })).not.toThrow();
+    const serial = new X509Certificate(certPem).serialNumber;
+    expect(serial).toMatch(/^[0-9A-F]+$/);
+    expect(serial).not.toMatch(/^0+$/); // RFC 5280: a positive integer
   });
 });
 
