@@ -95,7 +95,13 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    if (Date.now() < this.heldUntil) return;
+    const heldFor = this.heldUntil - Date.now();
+    if (heldFor > 0) {
+      // Timers and Date.now() keep different clocks: a hold timer may fire a little early. Always
+      // leave a timer for what remains, or the queue would wait for the next add.
+      if (!this.stopped) this.pumpAfter(heldFor);
+      return;
+    }
     while (!this.stopped && this.processing.size < this.options.workers && this.ready.length > 0) {
       const key = this.ready.shift() as string;
       this.queued.delete(key);
@@ -139,6 +145,10 @@ export class WorkQueue {
     this.addAfter(key, ms);
     if (until <= this.heldUntil) return;
     this.heldUntil = until;
+    this.pumpAfter(ms);
+  }
+
+  private pumpAfter(ms: number): void {
     clearTimeout(this.holdTimer);
     this.holdTimer = setTimeout(() => this.pump(), ms);
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { WorkQueue } from "../../lib/adapter/workQueue.js";
 
 /** A handler whose runs the test finishes one by one. */
@@ -18,6 +18,10 @@ function controlledHandler() {
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("WorkQueue", () => {
   it("runs one key at a time and once more if it was added during its run", async () => {
@@ -123,6 +127,36 @@ describe("WorkQueue", () => {
     expect(holds).toHaveLength(1);
     for (const run of started.slice(1)) expect(run.at).toBeGreaterThanOrEqual(holds[0]!);
     expect(queue.attempts("ns/a")).toBe(0); // not a failure: the backoff of 60 s never applied
+    await queue.shutdown(100);
+  });
+
+  it("starts the held work when its timer fires before the wall clock reaches the hold's end", async () => {
+    // Timers run on a monotonic clock and Date.now() on the wall clock: they can disagree by a
+    // millisecond or two (a CI run's queue stayed held for good after a 503).
+    vi.useFakeTimers();
+    const started: string[] = [];
+    let busy = true;
+    const queue = new WorkQueue({
+      handler: (key) => {
+        started.push(key);
+        if (busy) {
+          busy = false;
+          return Promise.reject(Object.assign(new Error("busy"), { retryAfter: 1_000 }));
+        }
+        return Promise.resolve();
+      },
+      workers: 4,
+      baseDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      retryAfterMs: (error) => (error as { retryAfter?: number }).retryAfter,
+    });
+    queue.add("ns/a");
+    await vi.advanceTimersByTimeAsync(0);
+    queue.add("ns/b");
+    vi.setSystemTime(Date.now() - 2); // the wall clock falls 2 ms behind the timers
+    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(started.sort()).toEqual(["ns/a", "ns/a", "ns/b"]);
     await queue.shutdown(100);
   });
 
