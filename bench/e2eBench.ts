@@ -10,7 +10,8 @@
 // a fresh stack.
 // The task hub's backlog (its queued messages, what the app's 503 watches) is sampled every second.
 //   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000 --storage disk|memory
-//                        --pod-sync-workers N --backlog-limit N]
+//                        --pod-sync-workers N --backlog-limit N --give-up-after-minutes 10]
+// A run that gives up says what waits in the task hub's queues (support/waitingMessages.ts).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -31,12 +32,13 @@ import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
 import { startCountingStorageProxy } from "./support/countingStorageProxy.js";
+import { describeWaitingMessages } from "./support/waitingMessages.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
 const POLL_MS = 500;
-const MAX_POLLS = 1_200; // ten minutes per run, then the run fails with what it saw
+const MAX_POLLS = 1_200; // ten minutes for the node to become Ready
 /** host.json extensions.durableTask.hubName */
 const TASK_HUB = "IotEdgeConnector";
 
@@ -51,6 +53,8 @@ const { values } = parseArgs({
     // the adapter's and the app's defaults unless given
     "pod-sync-workers": { type: "string" },
     "backlog-limit": { type: "string" },
+    // then the run fails with what it saw
+    "give-up-after-minutes": { type: "string", default: "10" },
   },
 });
 function wholeNumber(name: string, text: string, max: number): number {
@@ -62,6 +66,7 @@ function wholeNumber(name: string, text: string, max: number): number {
 const deploymentCount = wholeNumber("deployments", values.deployments, 90); // the hub holds 100 deployments
 const podCount = wholeNumber("pods", values.pods, 1_000);
 const runs = wholeNumber("runs", values.runs, 20);
+const giveUpAfterMs = wholeNumber("give-up-after-minutes", values["give-up-after-minutes"], 60) * 60_000;
 const statusIntervalMs = wholeNumber("status-interval-ms", values["status-interval-ms"], 60_000);
 if (values.storage !== "disk" && values.storage !== "memory")
   throw new Error(`--storage must be disk or memory, got "${values.storage}"`);
@@ -189,7 +194,8 @@ async function run(): Promise<RunResult> {
     const storageBefore = await storage.counts();
 
     // straight to Azurite, not through the counting proxy: the app's own requests stay counted alone
-    const backlog = new TaskHubBacklog(QueueServiceClient.fromConnectionString(azurite.connectionString));
+    const queues = QueueServiceClient.fromConnectionString(azurite.connectionString);
+    const backlog = new TaskHubBacklog(queues);
     const backlogSamples: number[] = [];
     const sampling = setInterval(() => {
       backlog.messages(TASK_HUB).then(
@@ -215,10 +221,11 @@ async function run(): Promise<RunResult> {
         .then((response) => (response.ok ? (response.json() as Promise<NodePodsResponse>) : undefined))
         .catch(() => undefined);
     for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
-      // ten minutes from the apply (a poll of 1,000 pods takes longer than POLL_MS)
-      if (performance.now() - applied > MAX_POLLS * POLL_MS || !adapter.running()) {
+      // measured from the apply (a poll of 1,000 pods takes longer than POLL_MS)
+      if (performance.now() - applied > giveUpAfterMs || !adapter.running()) {
         const hostLog = path.join(tmpdir(), `e2e-bench-host-${Date.now()}.log`);
         await writeFile(hostLog, host.output.join("\n"));
+        console.log(`waiting in the task hub's queues:\n${await describeWaitingMessages(queues, TASK_HUB)}`);
         const { byResource } = await storage.counts();
         const transactions = sum(byResource) - sum(storageBefore.byResource);
         throw new Error(
