@@ -4,6 +4,7 @@
 // they are (an orchestration's event type, an activity's name, an entity's operation).
 import type { QueueServiceClient } from "@azure/storage-queue";
 import { EventType } from "../../dev/host/durable/historyEvents.js";
+import { PEEK_MAX } from "../../lib/app/taskHubBacklog.js";
 
 const eventTypeNames = new Map<number, string>(
   Object.entries(EventType).map(([name, value]) => [value, name]),
@@ -48,7 +49,7 @@ export async function describeWaitingMessages(
   for await (const queue of queues.listQueues({ prefix: `${taskHubName.toLowerCase()}-` })) {
     const client = queues.getQueueClient(queue.name);
     const [peeked, properties] = await Promise.all([
-      client.peekMessages({ numberOfMessages: 32 }),
+      client.peekMessages({ numberOfMessages: PEEK_MAX }),
       client.getProperties(),
     ]);
     const items = peeked.peekedMessageItems;

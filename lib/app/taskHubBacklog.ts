@@ -2,11 +2,11 @@
 // take them (with the Azure Storage backend its control queues and its work-item queue; the local
 // host keeps three queues of the same prefix). Waiting means visible: a queue's approximate count
 // also counts the messages being worked on and the durable timers not yet due (a waiting pod's poll
-// is one), so it does not fall when the workers keep up. A peek
-// sees up to 32 visible messages a queue, enough to tell a worker that keeps up from one that does
-// not (a limit over 32 misses one queue far behind: 50 did, docs/benchmarks.md). The provider API refuses new work while it is over a limit (ProviderService.putPod): a PUT
-// accepted whatever the backlog makes every pod later once the senders outrun the task hub
-// (docs/benchmarks.md, End to end).
+// is one), so it does not fall when the workers keep up. A peek sees up to 32 visible messages a
+// queue, enough to tell a worker that keeps up from one that does not (a limit over 32 misses one
+// queue far behind: 50 did, docs/benchmarks.md). The provider API refuses new work while it is over
+// a limit (ProviderService.putPod): a PUT accepted whatever the backlog makes every pod later once
+// the senders outrun the task hub (docs/benchmarks.md, End to end).
 import type { TokenCredential } from "@azure/core-auth";
 import { QueueServiceClient } from "@azure/storage-queue";
 import type { StorageConnection } from "../storage/storageConnection.js";

@@ -5,12 +5,12 @@
 import { CoordinationV1Api, CoreV1Api, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { readAdapterConfig } from "../../lib/adapter/config.js";
 import { createAdapterMetrics } from "../../lib/adapter/metrics.js";
 import { NodeController } from "../../lib/adapter/nodeController.js";
 import { EventRecorder } from "../../lib/adapter/podEvents.js";
 import { ProviderClient } from "../../lib/adapter/providerClient.js";
 import { ContractProvider } from "./support/contractProvider.js";
+import { controllerConfig } from "./support/controllerConfig.js";
 import { FakeCluster } from "./support/fakeCluster.js";
 
 const NODE = "vk-lease";
@@ -30,19 +30,8 @@ afterEach(async () => {
 });
 
 it("starts, and keeps its lease, when another writer renews the lease between its read and its write", async () => {
-  const config = readAdapterConfig({}, [
-    `--node-name=${NODE}`,
-    "--hub-name=hub1",
-    `--provider-url=${provider.baseUrl}`,
-    "--allow-http-provider-for-local-development",
-    `--function-key=${FUNCTION_KEY}`,
-    "--node-address=127.0.0.1",
-    "--tls-cert-file=unused",
-    "--tls-key-file=unused",
-    "--client-ca-file=unused",
-    "--lease-interval-ms=60000",
-    "--node-status-interval-ms=60000",
-  ]);
+  const target = { node: NODE, hub: "hub1", providerUrl: provider.baseUrl, functionKey: FUNCTION_KEY };
+  const config = controllerConfig(target, ["--lease-interval-ms=60000", "--node-status-interval-ms=60000"]);
   const kubeConfig = cluster.kubeConfig();
   const rival = kubeConfig.makeApiClient(CoordinationV1Api);
   const lease: V1Lease = {

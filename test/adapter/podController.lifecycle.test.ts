@@ -18,7 +18,6 @@ import {
 } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readAdapterConfig } from "../../lib/adapter/config.js";
 import { createAdapterMetrics, type AdapterMetrics } from "../../lib/adapter/metrics.js";
 import { NodeController } from "../../lib/adapter/nodeController.js";
 import { PodController } from "../../lib/adapter/podController.js";
@@ -27,6 +26,7 @@ import { PodStatusWriter } from "../../lib/adapter/podStatusWriter.js";
 import { ProviderClient } from "../../lib/adapter/providerClient.js";
 import type { PutPodRequest } from "../../lib/provider/providerContract.js";
 import { ContractProvider, type ProviderCall } from "./support/contractProvider.js";
+import { controllerConfig } from "./support/controllerConfig.js";
 import { eventually } from "./support/eventually.js";
 import { FakeCluster } from "./support/fakeCluster.js";
 
@@ -63,16 +63,8 @@ async function startControllers(
     staleStatusAfterMs?: number;
   } = {},
 ) {
-  const config = readAdapterConfig({}, [
-    `--node-name=${NODE}`,
-    `--hub-name=${HUB}`,
-    `--provider-url=${provider.baseUrl}`,
-    "--allow-http-provider-for-local-development",
-    `--function-key=${FUNCTION_KEY}`,
-    "--node-address=127.0.0.1",
-    "--tls-cert-file=unused-no-kubelet-server",
-    "--tls-key-file=unused-no-kubelet-server",
-    "--client-ca-file=unused-no-kubelet-server",
+  const target = { node: NODE, hub: HUB, providerUrl: provider.baseUrl, functionKey: FUNCTION_KEY };
+  const config = controllerConfig(target, [
     "--status-interval-ms=100",
     "--node-status-interval-ms=100",
     "--lease-interval-ms=100",

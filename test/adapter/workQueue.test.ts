@@ -19,6 +19,25 @@ function controlledHandler() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A queue of 4 workers whose first run is refused with a Retry-After of `retryAfterMs`. */
+function refusingFirstRun(retryAfterMs: number, onHold?: (until: number) => void) {
+  const started: { key: string; at: number }[] = [];
+  const queue = new WorkQueue({
+    handler: (key) => {
+      started.push({ key, at: Date.now() });
+      if (started.length === 1)
+        return Promise.reject(Object.assign(new Error("busy"), { retryAfter: retryAfterMs }));
+      return Promise.resolve();
+    },
+    workers: 4,
+    baseDelayMs: 60_000,
+    maxDelayMs: 60_000,
+    retryAfterMs: (error) => (error as { retryAfter?: number }).retryAfter,
+    ...(onHold && { onHold: (_key: string, _error: unknown, until: number) => onHold(until) }),
+  });
+  return { queue, started };
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -94,24 +113,8 @@ describe("WorkQueue", () => {
   });
 
   it("holds every worker for a failure's Retry-After, with no backoff for the key", async () => {
-    const started: { key: string; at: number }[] = [];
     const holds: number[] = [];
-    let busy = true;
-    const queue = new WorkQueue({
-      handler: (key) => {
-        started.push({ key, at: Date.now() });
-        if (key === "ns/a" && busy) {
-          busy = false;
-          return Promise.reject(Object.assign(new Error("busy"), { retryAfter: 200 }));
-        }
-        return Promise.resolve();
-      },
-      workers: 4,
-      baseDelayMs: 60_000,
-      maxDelayMs: 60_000,
-      retryAfterMs: (error) => (error as { retryAfter?: number }).retryAfter,
-      onHold: (_key, _error, until) => holds.push(until),
-    });
+    const { queue, started } = refusingFirstRun(200, (until) => holds.push(until));
     queue.add("ns/a");
     await tick();
     queue.add("ns/b");
@@ -134,29 +137,14 @@ describe("WorkQueue", () => {
     // Timers run on a monotonic clock and Date.now() on the wall clock: they can disagree by a
     // millisecond or two (a CI run's queue stayed held for good after a 503).
     vi.useFakeTimers();
-    const started: string[] = [];
-    let busy = true;
-    const queue = new WorkQueue({
-      handler: (key) => {
-        started.push(key);
-        if (busy) {
-          busy = false;
-          return Promise.reject(Object.assign(new Error("busy"), { retryAfter: 1_000 }));
-        }
-        return Promise.resolve();
-      },
-      workers: 4,
-      baseDelayMs: 60_000,
-      maxDelayMs: 60_000,
-      retryAfterMs: (error) => (error as { retryAfter?: number }).retryAfter,
-    });
+    const { queue, started } = refusingFirstRun(1_000);
     queue.add("ns/a");
     await vi.advanceTimersByTimeAsync(0);
     queue.add("ns/b");
     vi.setSystemTime(Date.now() - 2); // the wall clock falls 2 ms behind the timers
     await vi.advanceTimersByTimeAsync(1_000);
     await vi.advanceTimersByTimeAsync(10);
-    expect(started.sort()).toEqual(["ns/a", "ns/a", "ns/b"]);
+    expect(started.map((run) => run.key).sort()).toEqual(["ns/a", "ns/a", "ns/b"]);
     await queue.shutdown(100);
   });
 
