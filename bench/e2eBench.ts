@@ -2,18 +2,19 @@
 // `kubectl apply` on the real control plane, the adapter as its own process (chart RBAC), the
 // Functions app on the local host (Azurite), the IoT Hub simulator at S1 x 1 with 5 devices tagged
 // environment=dev, as `npm start` runs it. Per pod: time from the apply to its first Running+Ready
-// status; per configuration: time from the apply until the app reports it on the hub (the pods'
+// status (watched: support/podWatch.ts); per configuration: time from the apply until the app reports it on the hub (the pods'
 // PodScheduled condition, set when the hub answered the create: read from the app, not the hub, so
 // the measurement spends none of the hub's 20 configuration operations a minute). Adapter CPU and
 // peak RSS come from /proc; it runs with the chart's nodeOptions. Storage transactions are the
 // app's requests to Azurite, counted by a proxy (support/countingStorageProxy.ts). Each run starts
-// a fresh stack.
+// a fresh stack. The CPU of the app's host, Azurite, the bench (with the simulator) and the whole
+// machine say whether a run waited for the 2 shared cores.
 // The task hub's backlog (its queued messages, what the app's 503 watches) is sampled every second.
 //   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000 --storage disk|memory
 //                        --pod-sync-workers N --backlog-limit N --give-up-after-minutes 10]
 // A run that gives up says what waits in the task hub's queues (support/waitingMessages.ts).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
@@ -33,12 +34,16 @@ import { processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
 import { startCountingStorageProxy } from "./support/countingStorageProxy.js";
 import { describeWaitingMessages } from "./support/waitingMessages.js";
+import { watchPods } from "./support/podWatch.js";
+import { machineBusySeconds } from "./support/machineCpu.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
 const POLL_MS = 500;
 const MAX_POLLS = 1_200; // ten minutes for the node to become Ready
+/** the app's list of the node's pods (1,000 statuses a read): its figures are this coarse */
+const APP_POLL_MS = 2_000;
 /** host.json extensions.durableTask.hubName */
 const TASK_HUB = "IotEdgeConnector";
 
@@ -96,6 +101,11 @@ interface RunResult {
   adapterCpuSeconds: number;
   adapterIdleCpuSeconds: number;
   adapterPeakRssMiB: number;
+  /** CPU seconds from the apply until all Running: the app's host, Azurite, this bench, all cores busy */
+  hostCpuSeconds: number;
+  azuriteCpuSeconds: number;
+  benchCpuSeconds: number;
+  machineBusySeconds: number;
   /** the task hub's queued messages, sampled each second from the apply */
   backlogPeak: number;
   backlogMedian: number;
@@ -190,6 +200,7 @@ async function run(): Promise<RunResult> {
     }
     await sleep(2_000); // let the adapter's start (reconcile, first polls) settle before the idle baseline
     const beforeApply = processUsage(adapter.pid);
+    const cpuBefore = otherCpuSeconds(host.pid, azurite.pid);
     const hubBefore = simulator.stats;
     const storageBefore = await storage.counts();
 
@@ -204,15 +215,28 @@ async function run(): Promise<RunResult> {
       );
     }, 1_000);
     stops.push(() => Promise.resolve(clearInterval(sampling)));
-    const applied = performance.now();
-    const appliedAtEpochMs = Date.now();
-    await cluster.kubectl(["apply", "--filename=-"], workload());
     const runningAt = new Map<string, number>();
     const createdAt = new Map<string, number>();
     const boundAt = new Map<string, number>();
     const onHubAt = new Map<string, number>();
     const atAppAt = new Map<string, number>();
     const runningAtAppAt = new Map<string, number>();
+    let applied = Infinity;
+    let appliedAtEpochMs = 0;
+    const pods = await watchPods(cluster.kubeconfigPath, "bench=e2e", (pod) => {
+      const uid = pod.metadata?.uid;
+      if (uid === undefined) return;
+      const elapsed = performance.now() - applied;
+      if (!runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
+      if (!boundAt.has(uid) && pod.spec?.nodeName === NODE) boundAt.set(uid, elapsed);
+      const created = pod.metadata?.creationTimestamp;
+      if (!createdAt.has(uid) && created !== undefined)
+        createdAt.set(uid, new Date(created).getTime() - appliedAtEpochMs);
+    });
+    stops.push(() => Promise.resolve(pods.stop()));
+    applied = performance.now();
+    appliedAtEpochMs = Date.now();
+    await cluster.kubectl(["apply", "--filename=-"], workload());
     // A read the busy local host drops (connection reset) is skipped: the next poll reads again.
     const nodePods = () =>
       fetch(`${providerUrl}/v1/hubs/${HUB}/nodes/${NODE}/pods`, {
@@ -220,8 +244,8 @@ async function run(): Promise<RunResult> {
       })
         .then((response) => (response.ok ? (response.json() as Promise<NodePodsResponse>) : undefined))
         .catch(() => undefined);
-    for (let poll = 0; runningAt.size < podCount || onHubAt.size < deploymentCount; poll++) {
-      // measured from the apply (a poll of 1,000 pods takes longer than POLL_MS)
+    while (runningAt.size < podCount || onHubAt.size < deploymentCount) {
+      // measured from the apply (a poll of 1,000 pods takes longer than APP_POLL_MS)
       if (performance.now() - applied > giveUpAfterMs || !adapter.running()) {
         const hostLog = path.join(tmpdir(), `e2e-bench-host-${Date.now()}.log`);
         await writeFile(hostLog, host.output.join("\n"));
@@ -234,20 +258,8 @@ async function run(): Promise<RunResult> {
             `${transactions} storage transactions (host log: ${hostLog})`,
         );
       }
-      const [{ stdout }, response] = await Promise.all([
-        cluster.kubectl(["get", "pods", "--selector=bench=e2e", "--output=json"]),
-        nodePods(),
-      ]);
+      const response = await nodePods();
       const elapsed = performance.now() - applied;
-      for (const pod of (JSON.parse(stdout) as { items: V1Pod[] }).items) {
-        const uid = pod.metadata?.uid;
-        if (uid === undefined) continue;
-        if (!runningAt.has(uid) && runningAndReady(pod)) runningAt.set(uid, elapsed);
-        if (!boundAt.has(uid) && pod.spec?.nodeName === NODE) boundAt.set(uid, elapsed);
-        const created = pod.metadata?.creationTimestamp;
-        if (!createdAt.has(uid) && created !== undefined)
-          createdAt.set(uid, new Date(created).getTime() - appliedAtEpochMs);
-      }
       if (response !== undefined) {
         for (const pod of response.pods) {
           if (!atAppAt.has(pod.uid)) atAppAt.set(pod.uid, elapsed);
@@ -258,10 +270,12 @@ async function run(): Promise<RunResult> {
             onHubAt.set(pod.configurationId, elapsed);
         }
       }
-      await sleep(POLL_MS);
+      await sleep(APP_POLL_MS);
     }
+    pods.stop();
     clearInterval(sampling);
     const afterRun = processUsage(adapter.pid);
+    const cpuAfter = otherCpuSeconds(host.pid, azurite.pid);
     const hubAfter = simulator.stats;
     const storageAfter = await storage.counts();
     return {
@@ -274,6 +288,10 @@ async function run(): Promise<RunResult> {
       adapterCpuSeconds: afterRun.cpuSeconds - beforeApply.cpuSeconds,
       adapterIdleCpuSeconds: beforeApply.cpuSeconds,
       adapterPeakRssMiB: afterRun.peakRssMiB,
+      hostCpuSeconds: cpuAfter.host - cpuBefore.host,
+      azuriteCpuSeconds: cpuAfter.azurite - cpuBefore.azurite,
+      benchCpuSeconds: cpuAfter.bench - cpuBefore.bench,
+      machineBusySeconds: cpuAfter.machine - cpuBefore.machine,
       backlogPeak: Math.max(0, ...backlogSamples),
       backlogMedian: percentile(backlogSamples, 50),
       hub: difference(hubAfter, hubBefore),
@@ -294,6 +312,17 @@ async function run(): Promise<RunResult> {
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
+}
+
+/** CPU seconds so far of the app's host, Azurite, this process (its polls) and the whole machine. */
+function otherCpuSeconds(hostPid: number | undefined, azuritePid: number | undefined) {
+  const of = (pid: number | undefined) => (pid === undefined ? NaN : processUsage(pid).cpuSeconds);
+  return {
+    host: of(hostPid),
+    azurite: of(azuritePid),
+    bench: processUsage(process.pid, { withChildren: true }).cpuSeconds,
+    machine: machineBusySeconds(),
+  };
 }
 
 function difference(after: SimulatorStats, before: SimulatorStats): SimulatorStats {
@@ -367,6 +396,20 @@ const rows: [string, ...string[]][] = [
   ],
   ["adapter CPU, start → apply", ...results.map((r) => `${r.adapterIdleCpuSeconds.toFixed(2)} s`)],
   ["adapter peak RSS", ...results.map((r) => `${r.adapterPeakRssMiB.toFixed(0)} MiB`)],
+  ...(
+    [
+      ["app host", "hostCpuSeconds"],
+      ["Azurite", "azuriteCpuSeconds"],
+      ["this bench (its watch and polls, the simulator)", "benchCpuSeconds"],
+    ] as const
+  ).map(([who, key]): [string, ...string[]] => [
+    `${who} CPU per pod, apply → all Running`,
+    ...results.map((r) => `${((r[key] / r.pods.length) * 1000).toFixed(1)} ms`),
+  ]),
+  [
+    `machine CPU busy, apply → all Running (of ${availableParallelism()} cores)`,
+    ...results.map((r) => `${((r.machineBusySeconds / (Math.max(...r.pods) / 1000)) * 100).toFixed(0)} %`),
+  ],
   [
     "task hub messages waiting, median / peak",
     ...results.map((r) => `${r.backlogMedian} / ${r.backlogPeak}`),
@@ -389,7 +432,7 @@ const rows: [string, ...string[]][] = [
   ]),
 ];
 console.log(
-  `\nS1 x 1, 5 devices, adapter status poll ${statusIntervalMs} ms, kubectl/app poll ${POLL_MS} ms, ` +
+  `\nS1 x 1, 5 devices, adapter status poll ${statusIntervalMs} ms, pods watched, app polled every ${APP_POLL_MS} ms, ` +
     `Azurite ${inMemoryStorage ? "in memory" : "on disk"}`,
 );
 const widths = Array.from({ length: runs + 1 }, (_, column) =>

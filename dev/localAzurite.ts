@@ -20,6 +20,8 @@ export interface LocalAzurite {
   connectionString: string;
   /** the account's service URIs, as `AzureWebJobsStorage__<service>ServiceUri` takes them */
   serviceUris: { blob: string; queue: string; table: string };
+  /** its process (benchmarks read its CPU) */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startLocalAzurite(
     child.once("exit", (code) => reject(new Error(`Azurite exited with ${code}:\n${output.join("\n")}`)));
   });
   return {
+    pid: child.pid,
     serviceUris: {
       blob: `${endpoints.Blob}/${account}`,
       queue: `${endpoints.Queue}/${account}`,
