@@ -140,7 +140,7 @@ variable "reconcile_schedule" {
 variable "task_hub_backlog_limit" {
   description = "TASK_HUB_BACKLOG_LIMIT: visible messages waiting in the Durable task hub's queues above which the provider API answers a PUT 503 with Retry-After; 0: no limit (docs/benchmarks.md)."
   type        = number
-  default     = 0
+  default     = 20
   validation {
     condition     = var.task_hub_backlog_limit >= 0 && floor(var.task_hub_backlog_limit) == var.task_hub_backlog_limit
     error_message = "task_hub_backlog_limit: must be a whole number >= 0."

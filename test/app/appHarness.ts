@@ -16,6 +16,7 @@ import {
   providerCall,
   startAppHost,
   type AppHostOptions,
+  type ProviderCallOptions,
 } from "../support/appHost.js";
 import { startTestSimulator } from "../support/testSimulator.js";
 import { podFixture } from "../provider/providerFixtures.js";
@@ -62,7 +63,8 @@ export interface AppHarness {
   host(): HostProcess;
   /** stops the running host (SIGTERM unless told) and starts another on the same storage */
   restartHost(signal?: NodeJS.Signals): Promise<void>;
-  call(route: string, init?: RequestInit, key?: string): Promise<Response>;
+  /** honours a 503's Retry-After unless told (test/support/appHost.ts) */
+  call(route: string, init?: RequestInit, key?: string, options?: ProviderCallOptions): Promise<Response>;
   putPod(
     pod?: ReturnType<typeof podFixture>,
     target?: string,
@@ -107,8 +109,12 @@ export async function startAppHarness(
   const hubClient = createHubClient(simulator.iotHubConnectionString, {
     trustedCa: readFileSync(simulator.caCertPath, "utf8"),
   });
-  const call = (route: string, init: RequestInit = {}, key: string | undefined = keyOf(node)) =>
-    providerCall(host, route, init, key);
+  const call = (
+    route: string,
+    init: RequestInit = {},
+    key: string | undefined = keyOf(node),
+    options?: ProviderCallOptions,
+  ) => providerCall(host, route, init, key, options);
   return {
     simulator,
     storageConnectionString: azurite.connectionString,

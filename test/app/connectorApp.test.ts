@@ -41,6 +41,20 @@ describe("the app's process-wide objects", () => {
     ).toThrow(/AzureWebJobsStorage: is required/);
   });
 
+  it("takes no new pods while the task hub has more than 20 messages waiting unless TASK_HUB_BACKLOG_LIMIT says otherwise (0: no limit)", () => {
+    const hubSettings = {
+      CONNECTOR_HUBS: "hub-a",
+      HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
+      HUB_HUB_A_EVENTS_NAME: "hub-a",
+    };
+    expect(readAppSettings(hubSettings).backlogLimit).toBe(20);
+    expect(readAppSettings({ ...hubSettings, TASK_HUB_BACKLOG_LIMIT: "0" }).backlogLimit).toBe(0);
+    expect(() => readAppSettings({ ...hubSettings, TASK_HUB_BACKLOG_LIMIT: "-1" })).toThrow(
+      /TASK_HUB_BACKLOG_LIMIT/,
+    );
+  });
+
   it("gives a hub the runtime base deployment unless HUB_<NAME>_BASE_DEPLOYMENT is false", () => {
     expect(settings.hubs[0]?.baseDeployment).toBe(true);
     const withoutBase = readAppSettings({

@@ -1,6 +1,7 @@
 // The app's own registrations in a local host process, wired to a simulator and an Azurite, with
 // the virtual nodes it serves (each with its own key), and its provider API as an adapter calls it
 // (its node's key). Tests and benchmarks start several on one storage account as the app's instances.
+import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
 import type { LocalAzurite } from "../../dev/localAzurite.js";
@@ -73,19 +74,38 @@ export function startAppHost(options: AppHostOptions): Promise<HostProcess> {
   });
 }
 
+export interface ProviderCallOptions {
+  /**
+   * A 503 with Retry-After (the app is behind) is sent again after it, as the adapter does, for up
+   * to two minutes; false: the first answer is returned.
+   */
+  honourRetryAfter?: boolean;
+}
+
+const BUSY_GIVE_UP_MS = 120_000;
+
 /** A provider API call on the host with this key (a node's; none to call without one). */
-export function providerCall(
+export async function providerCall(
   host: HostProcess,
   route: string,
   init: RequestInit,
   key: string | undefined,
+  { honourRetryAfter = true }: ProviderCallOptions = {},
 ): Promise<Response> {
-  return fetch(`${host.url}/api/v1/hubs/${route}`, {
-    ...init,
-    headers: {
-      "content-type": "application/json",
-      ...(key ? { "x-functions-key": key } : {}),
-      ...init.headers,
-    },
-  });
+  const giveUpAt = Date.now() + BUSY_GIVE_UP_MS;
+  for (;;) {
+    const response = await fetch(`${host.url}/api/v1/hubs/${route}`, {
+      ...init,
+      headers: {
+        "content-type": "application/json",
+        ...(key ? { "x-functions-key": key } : {}),
+        ...init.headers,
+      },
+    });
+    const retryAfterMs = Number(response.headers.get("retry-after")) * 1000;
+    if (!honourRetryAfter || response.status !== 503 || !(retryAfterMs > 0)) return response;
+    if (Date.now() + retryAfterMs > giveUpAt) return response;
+    await response.body?.cancel();
+    await sleep(retryAfterMs);
+  }
 }
