@@ -20,6 +20,7 @@ import { redact } from "../hub/redact.js";
 import { AdapterError, describeError, isNotFound } from "./kubeErrors.js";
 import { keepsConfiguration, replicaSetOf, wasEvicted, type NotReadySpan } from "./evictionHold.js";
 import { RolloutStageReader } from "./rolloutStageReader.js";
+import { PodsByReplicaSet } from "./podsByReplicaSet.js";
 import type { EventRecorder } from "./podEvents.js";
 import type { PodProvider } from "./podProvider.js";
 import type { ResolvedObjects, RolloutStage } from "../provider/providerContract.js";
@@ -90,6 +91,8 @@ export class PodController {
   /** uids of evicted pods whose removal waits for their replacements (evictionHold.ts) */
   private readonly held = new Set<string>();
   private readonly rollouts: RolloutStageReader;
+  /** the informer's pods by ReplicaSet, for questions about a pod's siblings */
+  private readonly byReplicaSet = new PodsByReplicaSet();
   private readonly deletePollMs: number;
   private synced = false;
   /** keys of pods that changed before the provider answered the reconcile; queued after it (see start) */
@@ -108,9 +111,11 @@ export class PodController {
     if (missing.length > 0) throw new Error(`PodController: missing ${missing.join(", ")}`);
     this.informer = nodePodInformer(options.kubeConfig, options.core, options.nodeName);
     this.deletePollMs = options.deletePollMs ?? 2_000;
-    this.rollouts = new RolloutStageReader(options.kubeConfig.makeApiClient(AppsV1Api), () =>
-      this.informer.list(),
-    );
+    // filed first: the handlers below ask it about the pod's siblings
+    this.informer.on("add", (pod: V1Pod) => this.byReplicaSet.set(pod));
+    this.informer.on("update", (pod: V1Pod) => this.byReplicaSet.set(pod));
+    this.informer.on("delete", (pod: V1Pod) => this.byReplicaSet.delete(pod));
+    this.rollouts = new RolloutStageReader(options.kubeConfig.makeApiClient(AppsV1Api), this.byReplicaSet);
     this.queue = new WorkQueue({
       handler: (key) => this.sync(key),
       workers: options.workers ?? DEFAULT_POD_SYNC_WORKERS,
@@ -145,7 +150,7 @@ export class PodController {
     // stage is whole whatever the counts, so a burst of replicas is neither re-queued nor re-read.
     const enqueueWithSiblings = (pod: V1Pod) => {
       enqueue(pod);
-      const siblings = deploymentSiblings(this.informer.list(), pod);
+      const siblings = deploymentSiblings(this.byReplicaSet, pod);
       const replicaSets = new Set([pod, ...siblings].map((each) => replicaSetOf(each)?.uid));
       if (replicaSets.size < 2) return;
       this.rollouts.forget(pod.metadata?.namespace ?? "");
@@ -465,11 +470,10 @@ export class PodController {
     const owner = replicaSetOf(pod);
     if (!evicted || owner === undefined) return false; // no read for pods the rule releases anyway
     const ownerNow = await this.rollouts.readReplicaSet(namespace, owner.name, { cached: false });
-    const replacementsSent = this.informer.list().filter((other) => {
+    const replacementsSent = this.byReplicaSet.podsOf(namespace, owner.name).filter((other) => {
       const { name: otherName = "", uid: otherUid, deletionTimestamp } = other.metadata ?? {};
-      const sent = this.sent.get(podKey(other.metadata?.namespace ?? "", otherName));
+      const sent = this.sent.get(podKey(namespace, otherName));
       return (
-        other.metadata?.namespace === namespace &&
         deletionTimestamp === undefined &&
         replicaSetOf(other)?.uid === owner.uid &&
         sent !== undefined &&
@@ -500,19 +504,23 @@ export class PodController {
 }
 
 /**
- * The other pods here of the pod's Deployment, by name: its ReplicaSets are `<deployment>-<hash>`,
+ * The other live pods here of the pod's Deployment, by name: its ReplicaSets are `<deployment>-<hash>`,
  * the hash the pods' pod-template-hash label. (The stage reader checks ownership; this only queues.)
  */
-function deploymentSiblings(pods: readonly V1Pod[], pod: V1Pod): V1Pod[] {
+function deploymentSiblings(index: PodsByReplicaSet, pod: V1Pod): V1Pod[] {
   const owner = replicaSetOf(pod);
   const hash = pod.metadata?.labels?.["pod-template-hash"];
   if (owner === undefined || hash === undefined || !owner.name.endsWith(`-${hash}`)) return [];
-  const prefix = owner.name.slice(0, -hash.length);
-  return pods.filter(
-    (other) =>
-      other !== pod &&
-      other.metadata?.namespace === pod.metadata?.namespace &&
-      other.metadata?.deletionTimestamp === undefined &&
-      (replicaSetOf(other)?.name.startsWith(prefix) ?? false),
+  const namespace = pod.metadata?.namespace ?? "";
+  const replicaSets = index.replicaSetsNamed(namespace, owner.name.slice(0, -hash.length));
+  // its own ReplicaSet alone: no sibling's stage moves (and a burst of replicas is not walked n² times)
+  if (replicaSets.every((name) => name === owner.name)) return [];
+  return replicaSets.flatMap((name) =>
+    index
+      .podsOf(namespace, name)
+      .filter(
+        (other) =>
+          other.metadata?.uid !== pod.metadata?.uid && other.metadata?.deletionTimestamp === undefined,
+      ),
   );
 }

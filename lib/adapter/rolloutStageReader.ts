@@ -6,6 +6,7 @@
 import type { AppsV1Api, V1Pod } from "@kubernetes/client-node";
 import { replicaSetOf, type ReplicaSetNow } from "./evictionHold.js";
 import { ExpiringCache } from "./expiringCache.js";
+import type { PodsByReplicaSet } from "./podsByReplicaSet.js";
 import { AdapterError, isNotFound } from "./kubeErrors.js";
 import type { RolloutStage } from "../provider/providerContract.js";
 import { ROLLOUT_BUCKETS } from "../rollout/rolloutBucket.js";
@@ -48,8 +49,8 @@ export class RolloutStageReader {
 
   constructor(
     private readonly apps: AppsV1Api,
-    /** the pods on this node (the pod controller's informer cache) */
-    private readonly podsOnNode: () => readonly V1Pod[],
+    /** the pods on this node by ReplicaSet (kept from the pod controller's informer) */
+    private readonly podsOnNode: PodsByReplicaSet,
     private readonly ttlMs = 5_000,
   ) {}
 
@@ -123,18 +124,17 @@ export class RolloutStageReader {
     deployment: { name: string; uid: string },
   ): Promise<number> {
     let count = 0;
-    for (const other of this.podsOnNode()) {
-      const owner = replicaSetOf(other);
-      if (
-        other.metadata?.namespace !== namespace ||
-        other.metadata.deletionTimestamp !== undefined ||
-        owner === undefined ||
-        owner.uid === current.uid ||
-        !owner.name.startsWith(`${deployment.name}-`)
-      )
-        continue;
-      const replicaSet = await this.readReplicaSet(namespace, owner.name, { cached: true });
-      if (replicaSet?.uid === owner.uid && replicaSet.deployment?.uid === deployment.uid) count += 1;
+    for (const name of this.podsOnNode.replicaSetsNamed(namespace, `${deployment.name}-`)) {
+      const live = this.podsOnNode.podsOf(namespace, name).filter((other) => {
+        const owner = replicaSetOf(other);
+        return (
+          other.metadata?.deletionTimestamp === undefined && owner !== undefined && owner.uid !== current.uid
+        );
+      });
+      if (live.length === 0) continue;
+      const replicaSet = await this.readReplicaSet(namespace, name, { cached: true });
+      if (replicaSet === undefined || replicaSet.deployment?.uid !== deployment.uid) continue;
+      count += live.filter((other) => replicaSetOf(other)?.uid === replicaSet.uid).length;
     }
     return count;
   }
