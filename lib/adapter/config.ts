@@ -124,7 +124,8 @@ export function adapterUsage(): string {
 
 /**
  * 4, not virtual-kubelet's 10: 10 without the app's backlog limit put its task hub behind (1,000 pods
- * 364-565 s to Running instead of 132-168 s); with TASK_HUB_BACKLOG_LIMIT=20, 153 s (docs/benchmarks.md).
+ * 364-565 s to Running); with the limit (20, the app's default) 8 took 106.9 s and 4 took 83.6 s on
+ * the shared 2-core bench (docs/benchmarks.md).
  */
 export const DEFAULT_POD_SYNC_WORKERS = 4;
 

@@ -344,16 +344,32 @@ describe("Helm chart iot-edge-connector", () => {
     expect(message).toContain("at '/nodes/0/taint/effect'");
   });
 
+  it("sends each node's pods to the app with podSyncWorkers at once, 4 unless set", async () => {
+    const workersOf = async (args: string[]) =>
+      ((await render([...twoNodes, ...args])) as { kind: string; spec?: unknown }[])
+        .filter((o) => o.kind === "Deployment")
+        .map(
+          (d) =>
+            (
+              d.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } }
+            ).template.spec.containers[0]?.env.find((e) => e.name === "POD_SYNC_WORKERS")?.value,
+        );
+    expect(await workersOf([])).toEqual(["4", "4"]);
+    expect(await workersOf(["--set=podSyncWorkers=8"])).toEqual(["8", "8"]);
+  });
+
   it("refuses misspelt and malformed values, naming each", async () => {
     const message = await refusal([
       "--set=taint.valeu=x",
       "--set=nodes[0].name=Edge_Hub,nodes[0].hubName=hub1,nodes[0].functionsUrl=app.example.net,nodes[0].functionKeySecret.name=k",
       "--set=statusIntervalMs=fast",
+      "--set=podSyncWorkers=0",
     ]);
     expect(message).toContain("at '/taint': additional properties 'valeu' not allowed");
     expect(message).toContain("at '/nodes/0/name'");
     expect(message).toContain("at '/nodes/0/functionsUrl'");
     expect(message).toContain("at '/statusIntervalMs'");
+    expect(message).toContain("at '/podSyncWorkers'");
   });
 
   it("prints, for each node, the nodeSelector and tolerations a pod needs, eviction ones included", async () => {

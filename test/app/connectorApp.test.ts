@@ -5,13 +5,14 @@ import { LocalTokenIssuer } from "../../dev/simulator/localTokenIssuer.js";
 import { defaultNodePolicy } from "../../lib/policy/fleetPolicy.js";
 
 const storage = "UseDevelopmentStorage=true";
-const settings = readAppSettings({
+/** the settings of one hub, "hub-a", and nothing else */
+const hubA = {
   CONNECTOR_HUBS: "hub-a",
   HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
   HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
   HUB_HUB_A_EVENTS_NAME: "hub-a",
-  HUB_HUB_A_UNITS: "3",
-});
+};
+const settings = readAppSettings({ ...hubA, HUB_HUB_A_UNITS: "3" });
 
 describe("the app's process-wide objects", () => {
   it("derives the scheduler's budget from the hub's SKU and units and refuses a hub the app does not know", () => {
@@ -31,39 +32,20 @@ describe("the app's process-wide objects", () => {
   });
 
   it("names the storage setting when it is missing", () => {
-    expect(() =>
-      ConnectorApp.fromEnvironment({
-        CONNECTOR_HUBS: "hub-a",
-        HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-        HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-        HUB_HUB_A_EVENTS_NAME: "hub-a",
-      }),
-    ).toThrow(/AzureWebJobsStorage: is required/);
+    expect(() => ConnectorApp.fromEnvironment(hubA)).toThrow(/AzureWebJobsStorage: is required/);
   });
 
   it("takes no new pods while the task hub has more than 20 messages waiting unless TASK_HUB_BACKLOG_LIMIT says otherwise (0: no limit)", () => {
-    const hubSettings = {
-      CONNECTOR_HUBS: "hub-a",
-      HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-      HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-      HUB_HUB_A_EVENTS_NAME: "hub-a",
-    };
-    expect(readAppSettings(hubSettings).backlogLimit).toBe(20);
-    expect(readAppSettings({ ...hubSettings, TASK_HUB_BACKLOG_LIMIT: "0" }).backlogLimit).toBe(0);
-    expect(() => readAppSettings({ ...hubSettings, TASK_HUB_BACKLOG_LIMIT: "-1" })).toThrow(
+    expect(readAppSettings(hubA).backlogLimit).toBe(20);
+    expect(readAppSettings({ ...hubA, TASK_HUB_BACKLOG_LIMIT: "0" }).backlogLimit).toBe(0);
+    expect(() => readAppSettings({ ...hubA, TASK_HUB_BACKLOG_LIMIT: "-1" })).toThrow(
       /TASK_HUB_BACKLOG_LIMIT/,
     );
   });
 
   it("gives a hub the runtime base deployment unless HUB_<NAME>_BASE_DEPLOYMENT is false", () => {
     expect(settings.hubs[0]?.baseDeployment).toBe(true);
-    const withoutBase = readAppSettings({
-      CONNECTOR_HUBS: "hub-a",
-      HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-      HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-      HUB_HUB_A_EVENTS_NAME: "hub-a",
-      HUB_HUB_A_BASE_DEPLOYMENT: "false",
-    });
+    const withoutBase = readAppSettings({ ...hubA, HUB_HUB_A_BASE_DEPLOYMENT: "false" });
     expect(withoutBase.hubs[0]?.baseDeployment).toBe(false);
   });
 
@@ -101,14 +83,7 @@ describe("the app's process-wide objects", () => {
       { cluster: "c1", hub: "hub-z", node: "n2", keySha256: hash },
       { cluster: "Not A Label", hub: "hub-a", node: "n3", keySha256: "b".repeat(64) },
     ];
-    const read = (value: string) =>
-      readAppSettings({
-        CONNECTOR_HUBS: "hub-a",
-        HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-        HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-        HUB_HUB_A_EVENTS_NAME: "hub-a",
-        CONNECTOR_NODES: value,
-      });
+    const read = (value: string) => readAppSettings({ ...hubA, CONNECTOR_NODES: value });
     expect(() => read(JSON.stringify(nodes.slice(0, 2)))).toThrow(
       'CONNECTOR_NODES[1].hub: "hub-z" is not one of CONNECTOR_HUBS; CONNECTOR_NODES[1].keySha256: is registered twice',
     );
@@ -121,12 +96,7 @@ describe("the app's process-wide objects", () => {
 });
 
 describe("the fleet policy setting", () => {
-  const hub = {
-    CONNECTOR_HUBS: "hub-a",
-    HUB_HUB_A_CONNECTION: "HostName=hub-a.azure-devices.net;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-    HUB_HUB_A_EVENTS_CONNECTION: "Endpoint=sb://example/;SharedAccessKeyName=s;SharedAccessKey=a2V5",
-    HUB_HUB_A_EVENTS_NAME: "hub-a",
-  };
+  const hub = hubA;
 
   it("gives each node its policy, the default without FLEET_POLICY, and nothing to a node it leaves out", () => {
     const written = new ConnectorApp(
