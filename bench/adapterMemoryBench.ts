@@ -14,7 +14,8 @@ import { parseArgs } from "node:util";
 import { startControlPlane } from "../dev/cluster/controlPlane.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
 import { ContractProvider } from "../test/adapter/support/contractProvider.js";
-import { chartNodeOptions, processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
+import { chartNodeOptions, startBuiltAdapter } from "./support/builtAdapter.js";
+import { processUsage } from "./support/cpuAccounting.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
 
 const NODE = "vk-memory";

@@ -30,12 +30,12 @@ import { startHostProcess } from "../dev/host/hostProcess.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
 import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/localNodes.js";
 import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
-import { processUsage, startBuiltAdapter } from "./support/builtAdapter.js";
+import { startBuiltAdapter } from "./support/builtAdapter.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
 import { startCountingStorageProxy } from "./support/countingStorageProxy.js";
 import { describeWaitingMessages } from "./support/waitingMessages.js";
 import { watchPods } from "./support/podWatch.js";
-import { machineBusySeconds } from "./support/machineCpu.js";
+import { machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";

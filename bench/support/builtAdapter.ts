@@ -1,37 +1,12 @@
 // The built adapter (`npm run build`) as its own process, as the image runs it (no TypeScript loader
-// in its CPU and memory) with the V8 heap bounds the chart gives it, and its CPU and resident
-// memory from the kernel's accounting.
+// in its CPU and memory) with the V8 heap bounds the chart gives it (its CPU and memory:
+// cpuAccounting.ts).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
-
-/**
- * CPU (user + system), current and peak resident memory of a process; `withChildren` adds the CPU of
- * its children that exited (the kubectl runs of a bench).
- */
-export function processUsage(
-  pid: number,
-  options: { withChildren?: boolean } = {},
-): { cpuSeconds: number; rssMiB: number; peakRssMiB: number } {
-  // fields after the parenthesised command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = [11, 12, ...(options.withChildren ? [13, 14] : [])].reduce(
-    (total, index) => total + Number(fields[index]),
-    0,
-  );
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
-  return {
-    cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND,
-    rssMiB: kib("VmRSS") / 1024,
-    peakRssMiB: kib("VmHWM") / 1024,
-  };
-}
 
 /** The chart's `nodeOptions` (values.yaml): the NODE_OPTIONS its adapter Deployments run with. */
 export function chartNodeOptions(): string {

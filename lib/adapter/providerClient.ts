@@ -159,8 +159,11 @@ export class ProviderClient implements PodProvider {
   }
 }
 
-/** Retry-After in seconds (the provider's form; an HTTP date is not sent) as ms, capped at 5 minutes. */
-function retryAfterMs(response: Response): number | undefined {
+/**
+ * A 429's or 503's Retry-After in seconds (the provider's form; an HTTP date is not sent) as ms,
+ * capped at 5 minutes; undefined for any other answer.
+ */
+export function retryAfterMs(response: Response): number | undefined {
   const header = response.headers.get("retry-after")?.trim();
   if ((response.status !== 429 && response.status !== 503) || !header || !/^\d+$/.test(header))
     return undefined;

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import path from "node:path";
 import { startHostProcess, type HostProcess } from "../../dev/host/hostProcess.js";
+import { retryAfterMs } from "../../lib/adapter/providerClient.js";
 import type { LocalAzurite } from "../../dev/localAzurite.js";
 import type { ManagedIdentityEndpoint } from "../../dev/simulator/managedIdentityEndpoint.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
@@ -102,10 +103,9 @@ export async function providerCall(
         ...init.headers,
       },
     });
-    const retryAfterMs = Number(response.headers.get("retry-after")) * 1000;
-    if (!honourRetryAfter || response.status !== 503 || !(retryAfterMs > 0)) return response;
-    if (Date.now() + retryAfterMs > giveUpAt) return response;
+    const waitMs = response.status === 503 ? retryAfterMs(response) : undefined;
+    if (!honourRetryAfter || !waitMs || Date.now() + waitMs > giveUpAt) return response;
     await response.body?.cancel();
-    await sleep(retryAfterMs);
+    await sleep(waitMs);
   }
 }
