@@ -148,13 +148,14 @@ export class PodController {
     // A replica coming or going moves its Deployment's rollout while the Deployment has replicas of
     // more than one ReplicaSet here: its siblings are sent their new stage. With one ReplicaSet the
     // stage is whole whatever the counts, so a burst of replicas is neither re-queued nor re-read.
+    // The reads are forgotten before the pod is queued: a queued pod's sync starts at once, and one
+    // that joined a ReplicaSet read begun before this event would be sent a stale stage.
     const enqueueWithSiblings = (pod: V1Pod) => {
-      enqueue(pod);
       const siblings = deploymentSiblings(this.byReplicaSet, pod);
       const replicaSets = new Set([pod, ...siblings].map((each) => replicaSetOf(each)?.uid));
-      if (replicaSets.size < 2) return;
-      this.rollouts.forget(pod.metadata?.namespace ?? "");
-      for (const sibling of siblings) enqueue(sibling);
+      if (replicaSets.size >= 2) this.rollouts.forget(pod.metadata?.namespace ?? "");
+      enqueue(pod);
+      if (replicaSets.size >= 2) for (const sibling of siblings) enqueue(sibling);
     };
     this.informer.on("add", enqueueWithSiblings);
     this.informer.on("update", (pod: V1Pod) =>

@@ -683,6 +683,28 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     expect(sentStage("sensor-new2-b")).toBeUndefined();
   });
 
+  it("sends a new replica and its sibling the stage after a scale-up, even while a read of their ReplicaSet begun before it is answered", async () => {
+    adapter = await startControllers({ writeStatuses: false });
+    const deployment = await createDeployment("sensor", 4, "2");
+    const old = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
+    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old })));
+    const updated = await createDeploymentReplicaSet(deployment, "new2", 1, "2");
+    await createPod("sensor-new2-a", { owner: updated });
+    await eventually(() => expect(sentStage("sensor-new2-a")).toEqual({ percent: 25 }), soon);
+
+    // a pod event syncs sensor-new2-a again; its ReplicaSet read is answered only after the scale-up
+    const held = cluster.holdNextGet("/replicasets/sensor-new2");
+    await createPod("sensor-old1-c", { owner: old });
+    expect((await held.asked).spec?.replicas).toBe(1);
+    await scaleReplicaSet("sensor-new2", 2);
+    await createPod("sensor-new2-b", { owner: updated });
+    await eventually(() => expect(sentStage("sensor-new2-b")).toEqual({ percent: 50 }), soon);
+    expect(sentStage("sensor-new2-a")).toEqual({ percent: 25 });
+
+    held.release();
+    await eventually(() => expect(sentStage("sensor-new2-a")).toEqual({ percent: 50 }), soon);
+  });
+
   it("sends a burst of replicas of a Deployment's only ReplicaSet once each, reading the ReplicaSet and the Deployment once", async () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 30, "1");

@@ -27,7 +27,7 @@ interface ObjectMeta {
   [field: string]: unknown;
 }
 
-interface KubeObject {
+export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
@@ -116,6 +116,14 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+/** A GET answered late, with the object as it was when asked (a read racing a write). */
+export interface HeldGet {
+  /** resolves with the answer once the GET has come in */
+  readonly asked: Promise<KubeObject>;
+  /** sends the answer */
+  release(): void;
+}
+
 interface Change {
   type: ResourceType;
   resourceVersion: number;
@@ -182,6 +190,8 @@ export class FakeCluster {
   private readonly changes: Change[] = [];
   private readonly watchers = new Set<Watcher>();
   private revision = 0;
+  private readonly holds: { path: string; asked: (answer: KubeObject) => void; released: Promise<void> }[] =
+    [];
 
   private constructor(private readonly server: Server) {}
 
@@ -227,6 +237,19 @@ export class FakeCluster {
       currentContext: "fake",
     });
     return kubeConfig;
+  }
+
+  /**
+   * Holds the next GET of an object whose path ends with `pathEnding`: it reads the object when
+   * the GET comes in and answers only on `release()`, so changes made meanwhile are not in it.
+   */
+  holdNextGet(pathEnding: string): HeldGet {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let asked = (_answer: KubeObject) => {};
+    const answered = new Promise<KubeObject>((resolve) => (asked = resolve));
+    this.holds.push({ path: pathEnding, asked, released });
+    return { asked: answered, release };
   }
 
   /** Ends every watch and connection. */
@@ -278,7 +301,7 @@ export class FakeCluster {
       if (!current) throw notFound(type, name);
       switch (method) {
         case "GET":
-          return respond(response, 200, current);
+          return this.answerGet(response, url.pathname, current);
         case "PUT":
           return respond(response, 200, this.update(type, current, body, subresource));
         case "PATCH":
@@ -297,6 +320,16 @@ export class FakeCluster {
       }
     }
     throw new StatusError(405, "MethodNotAllowed", `${method} is not supported here`);
+  }
+
+  private async answerGet(response: ServerResponse, path: string, current: KubeObject): Promise<void> {
+    const at = this.holds.findIndex((hold) => path.endsWith(hold.path));
+    if (at < 0) return respond(response, 200, current);
+    const [hold] = this.holds.splice(at, 1);
+    const asOfNow = structuredClone(current);
+    hold?.asked(asOfNow);
+    await hold?.released;
+    respond(response, 200, asOfNow);
   }
 
   private list(type: ResourceType, namespace: string | undefined, query: URLSearchParams) {
