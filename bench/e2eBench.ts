@@ -11,7 +11,7 @@
 // machine say whether a run waited for the 2 shared cores.
 // The task hub's backlog (its queued messages, what the app's 503 watches) is sampled every second.
 //   npm run bench:e2e [-- --pods 200 --deployments 10 --runs 1 --status-interval-ms 5000 --storage disk|memory
-//                        --pod-sync-workers N --backlog-limit N --give-up-after-minutes 10]
+//                        --pod-sync-workers N --backlog-limit N --control-plane-qps N --give-up-after-minutes 10]
 // A run that gives up says what waits in the task hub's queues (support/waitingMessages.ts).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
@@ -58,6 +58,8 @@ const { values } = parseArgs({
     // the adapter's and the app's defaults unless given
     "pod-sync-workers": { type: "string" },
     "backlog-limit": { type: "string" },
+    // the controller-manager's and scheduler's requests a second (their defaults 20 and 50 unless given)
+    "control-plane-qps": { type: "string" },
     // then the run fails with what it saw
     "give-up-after-minutes": { type: "string", default: "10" },
   },
@@ -81,6 +83,8 @@ if (podSyncWorkers !== undefined) wholeNumber("pod-sync-workers", podSyncWorkers
 const backlogLimit = values["backlog-limit"];
 if (backlogLimit !== undefined && !/^\d+$/.test(backlogLimit))
   throw new Error(`--backlog-limit must be a whole number (0: none), got "${backlogLimit}"`);
+const controlPlaneQps = values["control-plane-qps"];
+if (controlPlaneQps !== undefined) wholeNumber("control-plane-qps", controlPlaneQps, 1_000);
 if (podCount % deploymentCount !== 0) throw new Error("--pods must be a multiple of --deployments");
 const replicas = podCount / deploymentCount;
 
@@ -131,7 +135,9 @@ async function run(): Promise<RunResult> {
       return part;
     };
     const [clusterPart, azuritePart, simulatorPart] = await Promise.allSettled([
-      startControlPlane().then(stoppedLater),
+      startControlPlane(controlPlaneQps === undefined ? {} : { clientQps: Number(controlPlaneQps) }).then(
+        stoppedLater,
+      ),
       startLocalAzurite({ inMemory: inMemoryStorage }).then(stoppedLater),
       freeLoopbackHost().then((host) =>
         startSimulator({
@@ -433,7 +439,7 @@ const rows: [string, ...string[]][] = [
 ];
 console.log(
   `\nS1 x 1, 5 devices, adapter status poll ${statusIntervalMs} ms, pods watched, app polled every ${APP_POLL_MS} ms, ` +
-    `Azurite ${inMemoryStorage ? "in memory" : "on disk"}`,
+    `Azurite ${inMemoryStorage ? "in memory" : "on disk"}, control plane qps ${controlPlaneQps ?? "default (20 / 50)"}`,
 );
 const widths = Array.from({ length: runs + 1 }, (_, column) =>
   Math.max(...rows.map((row) => (row[column] ?? "").length)),

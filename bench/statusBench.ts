@@ -21,7 +21,7 @@ import { BlobCheckpointStore } from "@azure/eventhubs-checkpointstore-blob";
 import { ContainerClient } from "@azure/storage-blob";
 import { parseArgs } from "node:util";
 import type { HostProcess } from "../dev/host/hostProcess.js";
-import { startLocalAzurite } from "../dev/localAzurite.js";
+import { startLocalAzurite, type LocalAzurite } from "../dev/localAzurite.js";
 import type { HubEvent } from "../dev/simulator/eventLog.js";
 import { partitionIndexForKey } from "../dev/simulator/memoryEventLog.js";
 import { twinChangeEvent } from "../dev/simulator/routedEvents.js";
@@ -40,6 +40,7 @@ import { startAppHost } from "../test/support/appHost.js";
 import { baseDeployment } from "../test/support/deployments.js";
 import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { schedulerView, seedSchedulerView } from "../test/support/schedulerViewSeed.js";
+import { machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
 import { trustsLocalCa } from "./trustLocalCa.js";
 
 const { values } = parseArgs({
@@ -247,8 +248,28 @@ interface InstancesResult {
   /** the instances' start before the drain (loading the app), not counted in it */
   startMs: number;
   drainMs: number;
+  /** CPU seconds during the drain: the instances (summed), Azurite, this process (the simulator), all cores */
+  drainCpu: DrainCpu;
   faultLatencies: number[];
   peakHostRssMb: number;
+}
+
+interface DrainCpu {
+  instances: number;
+  azurite: number;
+  bench: number;
+  machine: number;
+}
+
+/** CPU seconds so far of the instances (summed), Azurite, this process and the machine. */
+function cpuNow(hosts: readonly HostProcess[], azurite: LocalAzurite): DrainCpu {
+  const of = (pid: number | undefined) => (pid === undefined ? NaN : processUsage(pid).cpuSeconds);
+  return {
+    instances: hosts.reduce((total, host) => total + of(host.pid), 0),
+    azurite: of(azurite.pid),
+    bench: processUsage(process.pid).cpuSeconds,
+    machine: machineBusySeconds(),
+  };
 }
 
 /** Summed stored counts over every configuration. */
@@ -311,10 +332,11 @@ async function withInstances(instances: number): Promise<InstancesResult> {
     for (const host of hosts) {
       const pid = host.pid;
       if (pid === undefined) continue;
-      readRssMb(pid).then(
-        (mb) => (peakHostRssMb = Math.max(peakHostRssMb, mb)),
-        () => undefined,
-      );
+      try {
+        peakHostRssMb = Math.max(peakHostRssMb, processUsage(pid).peakRssMiB);
+      } catch {
+        // it exited between the check and the read
+      }
     }
   }, 500);
   try {
@@ -379,9 +401,17 @@ async function withInstances(instances: number): Promise<InstancesResult> {
       )),
     );
     const drainStarted = Date.now();
+    const cpuBefore = cpuNow(hosts, azurite);
     const startMs = drainStarted - startingAt;
     await waitForCheckpoints(azurite.connectionString, simulator);
     const drainMs = Date.now() - drainStarted;
+    const cpuAfter = cpuNow(hosts, azurite);
+    const drainCpu: DrainCpu = {
+      instances: cpuAfter.instances - cpuBefore.instances,
+      azurite: cpuAfter.azurite - cpuBefore.azurite,
+      bench: cpuAfter.bench - cpuBefore.bench,
+      machine: cpuAfter.machine - cpuBefore.machine,
+    };
 
     // Single module crashes on the settled fleet.
     const faultLatencies: number[] = [];
@@ -406,6 +436,7 @@ async function withInstances(instances: number): Promise<InstancesResult> {
       backlogEvents,
       startMs,
       drainMs,
+      drainCpu,
       faultLatencies,
       peakHostRssMb,
     };
@@ -416,13 +447,6 @@ async function withInstances(instances: number): Promise<InstancesResult> {
     await simulator.stop();
     await azurite.stop();
   }
-}
-
-async function readRssMb(pid: number): Promise<number> {
-  const { readFile } = await import("node:fs/promises");
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
 }
 
 async function checkpoints(connectionString: string, simulator: RunningSimulator) {
@@ -497,6 +521,15 @@ function printInstances(results: InstancesResult[]): void {
   );
   line("backlog: events/s stored per instance", (r) =>
     fmt(r.backlogEvents / (r.drainMs / 1000) / r.instances),
+  );
+  line(
+    "backlog: CPU, s: the instances / Azurite / the simulator (this process) / machine busy",
+    ({ drainCpu: c, drainMs }) =>
+      `${c.instances.toFixed(1)} / ${c.azurite.toFixed(1)} / ${c.bench.toFixed(1)} / ${((c.machine / (drainMs / 1000)) * 100).toFixed(0)} %`,
+  );
+  // What an instance costs, apart from the cores it shares here: events stored per second of its CPU.
+  line("backlog: events stored per CPU second of the instances", (r) =>
+    fmt(r.backlogEvents / r.drainCpu.instances),
   );
   line("backlog: the instances' start before it (not counted)", (r) => fmt(r.startMs, " ms"));
   line(

@@ -31,6 +31,11 @@ export interface ControlPlaneOptions {
    * second it may taint for eviction (0.1 by default).
    */
   nodeLifecycle?: { monitorGracePeriodSeconds: number; evictionRatePerSecond?: number };
+  /**
+   * Requests a second the controller-manager and the scheduler may send the apiserver (burst twice
+   * that); their defaults (20 and 50) by default. The ReplicaSet controller creates pods at this pace.
+   */
+  clientQps?: number;
 }
 
 export interface ControlPlane {
@@ -189,6 +194,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `binding ${KUBELET_CLIENT_USER} to system:kubelet-api-admin: ${binding.status} ${binding.body}`,
       );
 
+    const clientRate =
+      options.clientQps === undefined
+        ? []
+        : [`--kube-api-qps=${options.clientQps}`, `--kube-api-burst=${options.clientQps * 2}`];
     // secure-port=0: the tests need neither component's own HTTPS endpoint.
     const controllerManager = startProcess("kube-controller-manager", binaries.kube, [
       "kube-controller-manager",
@@ -206,12 +215,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
             `--node-eviction-rate=${options.nodeLifecycle.evictionRatePerSecond ?? 0.1}`,
           ]
         : []),
+      ...clientRate,
     ]);
     const scheduler = startProcess("kube-scheduler", binaries.kube, [
       "kube-scheduler",
       `--kubeconfig=${credential("scheduler").kubeconfigPath}`,
       "--secure-port=0",
       "--leader-elect=false",
+      ...clientRate,
     ]);
 
     // Pods can only be created once their namespace's default service account exists, so that
