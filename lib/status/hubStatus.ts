@@ -108,12 +108,31 @@ export class HubStatus {
       if (this.isOlder(revision)) return;
       if (key !== this.key) {
         if (!(await this.fillParts.publish(managed, revision))) return; // another instance applied a newer view
-        for (const partition of this.partitions.values()) await (await partition).setConfigurations(managed);
+        for (const [partitionId, partition] of this.partitions)
+          await this.moveToConfigurations(partitionId, await partition, managed);
         this.managed = managed;
         this.key = key;
       }
       this.revision = revision ?? this.revision;
     });
+  }
+
+  /**
+   * A partition's parts counted again for new configurations. Its row changed by another writer:
+   * the partition moved to another instance (which applies the configurations itself), so this one
+   * lets it go; a batch of it here later loads it again from the table.
+   */
+  private async moveToConfigurations(
+    partitionId: string,
+    partition: PartitionStatus,
+    managed: readonly ManagedConfiguration[],
+  ): Promise<void> {
+    try {
+      await partition.setConfigurations(managed);
+    } catch (error) {
+      if (!(error instanceof StatusConflict)) throw error;
+      this.partitions.delete(partitionId);
+    }
   }
 
   /**

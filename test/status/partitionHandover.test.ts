@@ -6,6 +6,7 @@ import type { ReceivedEventLike } from "../../lib/hub/hubNotifications.js";
 import { HubStatusRegistry } from "../../lib/status/hubStatusRegistry.js";
 import { StatusConflict, StatusStore } from "../../lib/status/statusStore.js";
 import { schedulerView } from "../support/schedulerViewSeed.js";
+import type { HubSchedulerView } from "../../lib/scheduler/schedulerContract.js";
 import { connectionEvent, northConfiguration, useStatusStack } from "./support/statusStack.js";
 
 const configurationId = "c-pump";
@@ -45,5 +46,42 @@ describe("a partition handed from one app instance to another", { timeout: 60_00
     const retried = (await store.fleetStatuses(hubName, [configurationId])).get(configurationId)!;
     expect(retried.counts.offline).toBe(1);
     expect(retried.version).toBeGreaterThan(afterHandover.version);
+  });
+
+  it("lets a partition that moved away go when the configurations change, and still stores its own batch", async () => {
+    const { azurite, simulator, hub } = stack;
+    const hubName = simulator.hubName;
+    const store = StatusStore.fromConnectionString(azurite.connectionString);
+    const instance = () => new HubStatusRegistry((name) => ({ hub: name, store, hubClient: () => hub }));
+    const [first, second] = [instance(), instance()];
+    const batch = (
+      registry: HubStatusRegistry,
+      partitionId: string,
+      view: HubSchedulerView,
+      events: ReceivedEventLike[],
+    ) =>
+      registry.use(hubName, async (status) => {
+        await status.setConfigurations(view);
+        return status.processEvents(partitionId, events);
+      });
+    const before = schedulerView(hubName, [pump]);
+    const valve = northConfiguration("c-valve", "valve");
+    const after = schedulerView(hubName, [pump, valve]);
+
+    await batch(first, "2", before, [connectionEvent(hubName, "pump-1", false, 20)]);
+    await batch(first, "3", before, [connectionEvent(hubName, "pump-2", false, 21)]);
+    // partition 3 moves to the second instance, which writes its row
+    await batch(second, "3", before, [connectionEvent(hubName, "pump-2", true, 22)]);
+    const movedRow = await store.readPartitionRow(hubName, "3");
+
+    // A configuration comes with the first instance's next batch, on the partition it still reads:
+    // the row of partition 3, which it holds from before, is the second instance's to write now.
+    await batch(first, "2", after, [connectionEvent(hubName, "pump-1", true, 23)]);
+    expect((await store.readPartitionRow(hubName, "2"))?.value.statuses[valve.id]).toBeDefined();
+    expect((await store.readPartitionRow(hubName, "3"))?.etag).toBe(movedRow?.etag);
+
+    // the second instance goes on with partition 3 unhindered, and counts the new configuration there
+    await batch(second, "3", after, [connectionEvent(hubName, "pump-2", false, 24)]);
+    expect((await store.readPartitionRow(hubName, "3"))?.value.statuses[valve.id]).toBeDefined();
   });
 });
