@@ -107,6 +107,8 @@ interface RunResult {
   adapterPeakRssMiB: number;
   /** CPU seconds from the apply until all Running: the app's host, Azurite, this bench, all cores busy */
   hostCpuSeconds: number;
+  /** etcd, the apiserver, the controller-manager and the scheduler together */
+  controlPlaneCpuSeconds: number;
   azuriteCpuSeconds: number;
   benchCpuSeconds: number;
   machineBusySeconds: number;
@@ -206,7 +208,7 @@ async function run(): Promise<RunResult> {
     }
     await sleep(2_000); // let the adapter's start (reconcile, first polls) settle before the idle baseline
     const beforeApply = processUsage(adapter.pid);
-    const cpuBefore = otherCpuSeconds(host.pid, azurite.pid);
+    const cpuBefore = otherCpuSeconds(host.pid, azurite.pid, cluster.processIds());
     const hubBefore = simulator.stats;
     const storageBefore = await storage.counts();
 
@@ -281,7 +283,7 @@ async function run(): Promise<RunResult> {
     pods.stop();
     clearInterval(sampling);
     const afterRun = processUsage(adapter.pid);
-    const cpuAfter = otherCpuSeconds(host.pid, azurite.pid);
+    const cpuAfter = otherCpuSeconds(host.pid, azurite.pid, cluster.processIds());
     const hubAfter = simulator.stats;
     const storageAfter = await storage.counts();
     return {
@@ -296,6 +298,7 @@ async function run(): Promise<RunResult> {
       adapterPeakRssMiB: afterRun.peakRssMiB,
       hostCpuSeconds: cpuAfter.host - cpuBefore.host,
       azuriteCpuSeconds: cpuAfter.azurite - cpuBefore.azurite,
+      controlPlaneCpuSeconds: cpuAfter.controlPlane - cpuBefore.controlPlane,
       benchCpuSeconds: cpuAfter.bench - cpuBefore.bench,
       machineBusySeconds: cpuAfter.machine - cpuBefore.machine,
       backlogPeak: Math.max(0, ...backlogSamples),
@@ -320,12 +323,17 @@ async function run(): Promise<RunResult> {
   }
 }
 
-/** CPU seconds so far of the app's host, Azurite, this process (its polls) and the whole machine. */
-function otherCpuSeconds(hostPid: number | undefined, azuritePid: number | undefined) {
+/** CPU seconds so far of the app's host, Azurite, the control plane, this process (its polls) and the whole machine. */
+function otherCpuSeconds(
+  hostPid: number | undefined,
+  azuritePid: number | undefined,
+  controlPlanePids: number[],
+) {
   const of = (pid: number | undefined) => (pid === undefined ? NaN : processUsage(pid).cpuSeconds);
   return {
     host: of(hostPid),
     azurite: of(azuritePid),
+    controlPlane: controlPlanePids.reduce((total, pid) => total + of(pid), 0),
     bench: processUsage(process.pid, { withChildren: true }).cpuSeconds,
     machine: machineBusySeconds(),
   };
@@ -406,6 +414,7 @@ const rows: [string, ...string[]][] = [
     [
       ["app host", "hostCpuSeconds"],
       ["Azurite", "azuriteCpuSeconds"],
+      ["the control plane (etcd, apiserver, controller-manager, scheduler)", "controlPlaneCpuSeconds"],
       ["this bench (its watch and polls, the simulator)", "benchCpuSeconds"],
     ] as const
   ).map(([who, key]): [string, ...string[]] => [

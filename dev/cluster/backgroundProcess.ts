@@ -80,6 +80,11 @@ export class BackgroundProcess {
     return !this.hasExited;
   }
 
+  /** The process id while it runs (for its CPU in /proc). */
+  get pid(): number | undefined {
+    return this.hasExited ? undefined : this.child.pid;
+  }
+
   killGroup(signal: NodeJS.Signals): void {
     if (this.child.pid === undefined) return;
     try {

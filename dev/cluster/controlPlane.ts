@@ -52,6 +52,8 @@ export interface ControlPlane {
   nodeCredentials: Record<string, Credential>;
   kubectl(args: string[], input?: string): Promise<CommandOutput>;
   helm(args: string[], input?: string): Promise<CommandOutput>;
+  /** The ids of its running processes (etcd, apiserver, controller-manager, scheduler), for their CPU. */
+  processIds(): number[];
   /** Stops every process (SIGTERM, then SIGKILL) and removes the temp dir it created. */
   stop(): Promise<void>;
 }
@@ -266,6 +268,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         }),
       helm: (args, input) =>
         runCommand(binaries.helm, args, { env: helmEnv, input, displayName: `helm ${args.join(" ")}` }),
+      processIds: () => processes.flatMap((started) => (started.pid === undefined ? [] : [started.pid])),
       stop: async () => {
         if (stopped) return;
         stopped = true;

@@ -27,6 +27,9 @@ import { resolveSettingReferences } from "./timerTriggers.js";
 import { defaultEventHubOptions, type EventHubOptions } from "./eventHubOptions.js";
 
 const checkpointContainer = "azure-webjobs-eventhub";
+
+/** Another host took the partition: not retryable, so the consumer client stops reading it here. */
+class PartitionTaken extends Error {}
 const maxWaitTimeInSeconds = 1;
 
 interface EventHubFunction {
@@ -211,19 +214,22 @@ export class EventHubTriggers {
     for (const fn of this.#functions) {
       const checkpoints = new BlobCheckpointStore(container);
       const clientOptions = { loadBalancingOptions: this.#options.loadBalancing };
-      this.#running.push(this.#subscribe(fn, consumerClient(fn, checkpoints, clientOptions)));
+      this.#running.push(this.#subscribe(fn, consumerClient(fn, checkpoints, clientOptions), checkpoints));
     }
   }
 
-  #subscribe(fn: EventHubFunction, client: EventHubConsumerClient) {
+  #subscribe(fn: EventHubFunction, client: EventHubConsumerClient, checkpoints: BlobCheckpointStore) {
     const subscription = client.subscribe(
       {
-        processEvents: (events, context) => this.#process(fn, client, events, context),
+        processEvents: async (events, context) => {
+          if (events.length === 0) return;
+          await this.#stillOwned(fn, client, checkpoints, context.partitionId);
+          await this.#process(fn, client, events, context);
+        },
         processError: (error, context) => {
-          this.#logger.warn(
-            { function: fn.registration.metadata.name, partitionId: context.partitionId, err: error },
-            "event hub receive error",
-          );
+          const partition = { function: fn.registration.metadata.name, partitionId: context.partitionId };
+          if (error instanceof PartitionTaken) this.#logger.info(partition, error.message);
+          else this.#logger.warn({ ...partition, err: error }, "event hub receive error");
           return Promise.resolve();
         },
       },
@@ -237,13 +243,37 @@ export class EventHubTriggers {
     return { client, subscription };
   }
 
+  /**
+   * Throws PartitionTaken (which stops this host's reading of the partition) when another host owns
+   * it now. A takeover reaches the consumer client only while it waits for events: one that comes
+   * while the function runs closes the receiver unseen, and the client opens it again, taking the
+   * partition back, so that two hosts would read it side by side. The real extension stops reading a
+   * partition taken from it: so does this host, by asking the ownership before each batch.
+   */
+  async #stillOwned(
+    fn: EventHubFunction,
+    client: EventHubConsumerClient,
+    checkpoints: BlobCheckpointStore,
+    partitionId: string,
+  ): Promise<void> {
+    const ownerships = await checkpoints.listOwnership(
+      client.fullyQualifiedNamespace,
+      client.eventHubName,
+      fn.consumerGroup,
+    );
+    const owner = ownerships.find((ownership) => ownership.partitionId === partitionId)?.ownerId;
+    if (owner !== client.identifier)
+      throw new PartitionTaken(
+        `partition ${partitionId} is read by another host now: this one stops reading it`,
+      );
+  }
+
   async #process(
     fn: EventHubFunction,
     client: EventHubConsumerClient,
     events: ReceivedEventData[],
     context: PartitionContext,
   ): Promise<void> {
-    if (events.length === 0) return;
     const batches = fn.many ? [events] : events.map((event) => [event]);
     for (const batch of batches) {
       const { data, triggerMetadata } = eventHubTriggerData(

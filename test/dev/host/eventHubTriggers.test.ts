@@ -55,6 +55,8 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
       .map((line) => JSON.parse(line) as Batch);
   }
 
+  const partitionOf = (batch: Batch) => String(batch.partitionContext["partitionId"]);
+
   async function waitForBodies(count: number): Promise<Batch[]> {
     for (let attempt = 0; attempt < 400; attempt++) {
       const received = batches();
@@ -215,6 +217,57 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
       await Promise.all([a?.stop(), b?.stop()]);
     }
   });
+  it("stops reading a partition another host took while its function ran, as the real extension does: no partition read by two hosts", async () => {
+    const onPartition = (partition: number) =>
+      Array.from({ length: 50 }, (_, i) => `slow-${i}`).find(
+        (deviceId) => partitionIndexForKey(deviceId, 2) === partition,
+      )!;
+    const devices = [onPartition(0), onPartition(1)];
+    const settled = batches().length;
+    const balancing = {
+      AzureFunctionsJobHost__extensions__eventHubs__loadBalancingUpdateInterval: "00:00:01",
+      AzureFunctionsJobHost__extensions__eventHubs__partitionOwnershipExpirationInterval: "00:00:04",
+      AzureFunctionsJobHost__extensions__eventHubs__maxEventBatchSize: "5",
+    };
+    const start = (name: string, batchDelayMs: number) =>
+      startHostProcess({
+        settingsFile,
+        entry: "events/hubEvents.js",
+        env: { ...balancing, FIXTURE_HOST_NAME: name, FIXTURE_BATCH_DELAY_MS: String(batchDelayMs) },
+      });
+    // The slow host reads both partitions alone first; its function takes a second a batch.
+    const slow = await start("slow", 1_000);
+    let other: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      const mine = () => batches().slice(settled);
+      for (let attempt = 0; attempt < 100 && new Set(mine().map(partitionOf)).size < 2; attempt++) {
+        devices.forEach((deviceId) => connect(deviceId));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // The other host takes a partition over; events keep coming to both for 8 seconds.
+      other = await start("other", 0);
+      for (let tick = 0; tick < 40; tick++) {
+        devices.forEach((deviceId) => connect(deviceId));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const taken = mine().find((batch) => batch.host === "other");
+      expect(taken, "the other host read a partition").toBeDefined();
+      const partition = partitionOf(taken!);
+      const after = mine().slice(mine().indexOf(taken!));
+      // at most the batch the slow host was in when the partition was taken
+      expect(
+        after.filter((batch) => batch.host === "slow" && partitionOf(batch) === partition).length,
+      ).toBeLessThanOrEqual(1);
+      // and every event of the partition reached a host once, but for that batch
+      const delivered = mine()
+        .filter((batch) => partitionOf(batch) === partition)
+        .flatMap((batch) => batch.sequenceNumbers);
+      expect(delivered.length - new Set(delivered).size).toBeLessThanOrEqual(5);
+    } finally {
+      await Promise.all([slow.stop(), other?.stop()]);
+    }
+  });
+
   it("passes a backlog in batches of host.json's maxEventBatchSize, prefetched ahead", async () => {
     const first = connectionCounter + 1n;
     for (let i = 0; i < 1_200; i++) connect("edge-backlog");
