@@ -24,7 +24,7 @@ import { hubSettingNames } from "../lib/app/settings.js";
 import { TaskHubBacklog } from "../lib/app/taskHubBacklog.js";
 import type { NodePodsResponse } from "../lib/provider/providerContract.js";
 import { startSimulator, type SimulatorStats } from "../dev/simulator/simulator.js";
-import { startControlPlane } from "../dev/cluster/controlPlane.js";
+import { startControlPlane, type ControlPlane } from "../dev/cluster/controlPlane.js";
 import { startLocalAzurite } from "../dev/localAzurite.js";
 import { startHostProcess } from "../dev/host/hostProcess.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
@@ -102,6 +102,8 @@ interface RunResult {
   atApp: number[]; // ms from apply until the app lists the pod (the adapter's PUT accepted), per pod
   runningAtApp: number[]; // ms from apply until the app's status of the pod is Running, per pod
   configurations: Map<string, number>; // ms from apply to on the hub, per configuration id
+  /** Kubernetes Events on the pods when all are Running (each an apiserver write, kept in etcd), by reason */
+  events: Record<string, number>;
   adapterCpuSeconds: number;
   adapterIdleCpuSeconds: number;
   adapterPeakRssMiB: number;
@@ -286,6 +288,7 @@ async function run(): Promise<RunResult> {
     const cpuAfter = otherCpuSeconds(host.pid, azurite.pid, cluster.processIds());
     const hubAfter = simulator.stats;
     const storageAfter = await storage.counts();
+    const events = await eventsByReason(cluster);
     return {
       pods: [...runningAt.values()],
       created: [...createdAt.values()],
@@ -293,6 +296,7 @@ async function run(): Promise<RunResult> {
       atApp: [...atAppAt.values()],
       runningAtApp: [...runningAtAppAt.values()],
       configurations: onHubAt,
+      events,
       adapterCpuSeconds: afterRun.cpuSeconds - beforeApply.cpuSeconds,
       adapterIdleCpuSeconds: beforeApply.cpuSeconds,
       adapterPeakRssMiB: afterRun.peakRssMiB,
@@ -321,6 +325,21 @@ async function run(): Promise<RunResult> {
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   }
+}
+
+/** The Events of the run's pods (read after the timed span), counted by reason. */
+async function eventsByReason(cluster: ControlPlane): Promise<Record<string, number>> {
+  const { stdout } = await cluster.kubectl([
+    "get",
+    "events",
+    "--namespace=default",
+    "--field-selector=involvedObject.kind=Pod",
+    '--output=jsonpath={range .items[*]}{.reason}{"\\n"}{end}',
+  ]);
+  const counts: Record<string, number> = {};
+  for (const reason of stdout.split("\n").filter((line) => line.length > 0))
+    counts[reason] = (counts[reason] ?? 0) + 1;
+  return counts;
 }
 
 /** CPU seconds so far of the app's host, Azurite, the control plane, this process (its polls) and the whole machine. */
@@ -422,6 +441,12 @@ const rows: [string, ...string[]][] = [
     ...results.map((r) => `${((r[key] / r.pods.length) * 1000).toFixed(1)} ms`),
   ]),
   [
+    "Kubernetes Events a pod (on the pods, when all Running)",
+    ...results.map(
+      (r) => `${(Object.values(r.events).reduce((a, b) => a + b, 0) / r.pods.length).toFixed(1)}`,
+    ),
+  ],
+  [
     `machine CPU busy, apply → all Running (of ${availableParallelism()} cores)`,
     ...results.map((r) => `${((r.machineBusySeconds / (Math.max(...r.pods) / 1000)) * 100).toFixed(0)} %`),
   ],
@@ -456,3 +481,4 @@ const widths = Array.from({ length: runs + 1 }, (_, column) =>
 for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  "));
 console.log("hub operations by name, run 1:", JSON.stringify(results[0]?.hub.operations));
 console.log("storage requests by resource, run 1:", JSON.stringify(results[0]?.storage));
+console.log("Kubernetes Events on the pods by reason, run 1:", JSON.stringify(results[0]?.events));
