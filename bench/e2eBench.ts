@@ -44,6 +44,8 @@ const POLL_MS = 500;
 const MAX_POLLS = 1_200; // ten minutes for the node to become Ready
 /** the app's list of the node's pods (1,000 statuses a read): its figures are this coarse */
 const APP_POLL_MS = 2_000;
+/** the stack idle before the apply, measured this long */
+const IDLE_SPAN_MS = 5_000;
 /** host.json extensions.durableTask.hubName */
 const TASK_HUB = "IotEdgeConnector";
 
@@ -104,6 +106,8 @@ interface RunResult {
   configurations: Map<string, number>; // ms from apply to on the hub, per configuration id
   /** Kubernetes Events on the pods when all are Running (each an apiserver write, kept in etcd), by reason */
   events: Record<string, number>;
+  /** cores' worth of CPU each process spent with the stack idle before the apply */
+  idle: { host: number; azurite: number; controlPlane: number; bench: number; machine: number };
   adapterCpuSeconds: number;
   adapterIdleCpuSeconds: number;
   adapterPeakRssMiB: number;
@@ -209,6 +213,22 @@ async function run(): Promise<RunResult> {
       await sleep(POLL_MS);
     }
     await sleep(2_000); // let the adapter's start (reconcile, first polls) settle before the idle baseline
+    // the whole stack idle, its pods not yet applied: what each process spends doing nothing
+    const idleFrom = {
+      cpu: otherCpuSeconds(host.pid, azurite.pid, cluster.processIds()),
+      at: performance.now(),
+    };
+    await sleep(IDLE_SPAN_MS);
+    const idleTo = otherCpuSeconds(host.pid, azurite.pid, cluster.processIds());
+    const idleSeconds = (performance.now() - idleFrom.at) / 1000;
+    const idleShare = (key: keyof typeof idleTo) => (idleTo[key] - idleFrom.cpu[key]) / idleSeconds;
+    const idle = {
+      host: idleShare("host"),
+      azurite: idleShare("azurite"),
+      controlPlane: idleShare("controlPlane"),
+      bench: idleShare("bench"),
+      machine: idleShare("machine"),
+    };
     const beforeApply = processUsage(adapter.pid);
     const cpuBefore = otherCpuSeconds(host.pid, azurite.pid, cluster.processIds());
     const hubBefore = simulator.stats;
@@ -297,6 +317,7 @@ async function run(): Promise<RunResult> {
       runningAtApp: [...runningAtAppAt.values()],
       configurations: onHubAt,
       events,
+      idle,
       adapterCpuSeconds: afterRun.cpuSeconds - beforeApply.cpuSeconds,
       adapterIdleCpuSeconds: beforeApply.cpuSeconds,
       adapterPeakRssMiB: afterRun.peakRssMiB,
@@ -440,6 +461,14 @@ const rows: [string, ...string[]][] = [
     `${who} CPU per pod, apply → all Running`,
     ...results.map((r) => `${((r[key] / r.pods.length) * 1000).toFixed(1)} ms`),
   ]),
+  [
+    "idle before the apply, % of a core: app host / Azurite / control plane / bench / machine",
+    ...results.map(({ idle }) =>
+      [idle.host, idle.azurite, idle.controlPlane, idle.bench, idle.machine]
+        .map((share) => `${(share * 100).toFixed(0)}`)
+        .join(" / "),
+    ),
+  ],
   [
     "Kubernetes Events a pod (on the pods, when all Running)",
     ...results.map(
