@@ -97,6 +97,8 @@ export class PodController {
   private synced = false;
   /** keys of pods that changed before the provider answered the reconcile; queued after it (see start) */
   private readonly beforeReconcile = new Set<string>();
+  /** of those, the first replica of a ReplicaSet: queued ahead of the others */
+  private readonly firstsBeforeReconcile = new Set<string>();
   private reconciled = false;
   private firstListError: unknown;
   private stopped = false;
@@ -139,25 +141,35 @@ export class PodController {
       },
       onDepthChange: (depth) => options.metrics.queueDepth.set(depth),
     });
-    const enqueueKey = (key: string) => {
-      if (this.reconciled) this.queue.add(key);
-      else this.beforeReconcile.add(key);
+    const enqueue = (pod: V1Pod, { first = false } = {}) => {
+      const key = podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "");
+      if (this.reconciled) this.queue.add(key, { first });
+      else (first ? this.firstsBeforeReconcile : this.beforeReconcile).add(key);
     };
-    const enqueue = (pod: V1Pod) =>
-      enqueueKey(podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? ""));
+    // The first replica of a ReplicaSet to arrive goes ahead of the replicas waiting: a burst of
+    // several Deployments then asks for every configuration early, and the replicas that follow find
+    // theirs on the hub (cheaper for the app) instead of one configuration waiting behind another's
+    // replicas.
+    const firstOfItsReplicaSet = (pod: V1Pod) => {
+      const owner = replicaSetOf(pod);
+      return (
+        owner !== undefined &&
+        this.byReplicaSet.podsOf(pod.metadata?.namespace ?? "", owner.name).length === 1
+      );
+    };
     // A replica coming or going moves its Deployment's rollout while the Deployment has replicas of
     // more than one ReplicaSet here: its siblings are sent their new stage. With one ReplicaSet the
     // stage is whole whatever the counts, so a burst of replicas is neither re-queued nor re-read.
     // The reads are forgotten before the pod is queued: a queued pod's sync starts at once, and one
     // that joined a ReplicaSet read begun before this event would be sent a stale stage.
-    const enqueueWithSiblings = (pod: V1Pod) => {
+    const enqueueWithSiblings = (pod: V1Pod, options: { first?: boolean } = {}) => {
       const siblings = deploymentSiblings(this.byReplicaSet, pod);
       const replicaSets = new Set([pod, ...siblings].map((each) => replicaSetOf(each)?.uid));
       if (replicaSets.size >= 2) this.rollouts.forget(pod.metadata?.namespace ?? "");
-      enqueue(pod);
+      enqueue(pod, options);
       if (replicaSets.size >= 2) for (const sibling of siblings) enqueue(sibling);
     };
-    this.informer.on("add", enqueueWithSiblings);
+    this.informer.on("add", (pod: V1Pod) => enqueueWithSiblings(pod, { first: firstOfItsReplicaSet(pod) }));
     this.informer.on("update", (pod: V1Pod) =>
       pod.metadata?.deletionTimestamp ? enqueueWithSiblings(pod) : enqueue(pod),
     );
@@ -207,7 +219,9 @@ export class PodController {
     // Pods are sent only now: the provider drops every pod not in `live`, so a pod that arrived
     // after the list and was sent while the provider reconciled would be dropped, never to be re-sent.
     this.reconciled = true;
+    for (const key of this.firstsBeforeReconcile) this.queue.add(key);
     for (const key of this.beforeReconcile) this.queue.add(key);
+    this.firstsBeforeReconcile.clear();
     this.beforeReconcile.clear();
     const intervalMs = this.options.reconcileIntervalMs ?? 300_000;
     if (intervalMs > 0) this.reconcileTimer = setInterval(() => void this.reconcile(), intervalMs);

@@ -49,13 +49,15 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
-  add(key: string): void {
+  /** Queues the key; `first`: ahead of the keys already waiting (a key already waiting keeps its place). */
+  add(key: string, { first = false }: { first?: boolean } = {}): void {
     if (this.stopped) return;
     if (this.processing.has(key)) this.dirty.add(key);
     // A key backing off keeps its delay: re-adding it must not turn an outage into a retry storm.
     else if (!this.waiting.has(key) && !this.queued.has(key)) {
       this.queued.add(key);
-      this.ready.push(key);
+      if (first) this.ready.unshift(key);
+      else this.ready.push(key);
     }
     this.changed();
     this.pump();

@@ -705,6 +705,21 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     await eventually(() => expect(sentStage("sensor-new2-a")).toEqual({ percent: 50 }), soon);
   });
 
+  it("sends the first replica of each ReplicaSet before the other replicas waiting, so that each configuration is asked for early", async () => {
+    const first = await createReplicaSet("first", 4);
+    const second = await createReplicaSet("second", 2);
+    for (const name of ["first-a", "first-b", "first-c", "first-d"]) await createPod(name, { owner: first });
+    for (const name of ["second-a", "second-b"]) await createPod(name, { owner: second });
+
+    adapter = await startControllers({ workers: 1, writeStatuses: false });
+    await eventually(() => expect(provider.pods.size).toBe(6), soon);
+    const order = provider.calls
+      .filter((call) => call.method === "PUT" && call.route === "pod")
+      .map((call) => call.params.name);
+    expect(order.slice(0, 2).sort()).toEqual(["first-a", "second-a"]);
+    expect(order.slice(2)).toEqual(["first-b", "first-c", "first-d", "second-b"]);
+  });
+
   it("sends a burst of replicas of a Deployment's only ReplicaSet once each, reading the ReplicaSet and the Deployment once", async () => {
     adapter = await startControllers({ writeStatuses: false });
     const deployment = await createDeployment("sensor", 30, "1");

@@ -75,6 +75,23 @@ describe("WorkQueue", () => {
     await queue.shutdown(100);
   });
 
+  it("runs a key added first before those already waiting, once", async () => {
+    const { runs, handler, nextRun } = controlledHandler();
+    const queue = new WorkQueue({ handler, workers: 1, baseDelayMs: 10, maxDelayMs: 100 });
+    queue.add("ns/busy");
+    const busy = await nextRun(1);
+    queue.add("ns/a-2");
+    queue.add("ns/a-3");
+    queue.add("ns/b-1", { first: true });
+    queue.add("ns/b-1", { first: true });
+    expect(queue.depth).toBe(3);
+    busy.finish();
+    for (let run = 2; run <= 4; run++) (await nextRun(run)).finish();
+    await tick();
+    expect(runs.map((run) => run.key)).toEqual(["ns/busy", "ns/b-1", "ns/a-2", "ns/a-3"]);
+    await queue.shutdown(100);
+  });
+
   it("runs different keys in parallel up to the worker count", async () => {
     const { runs, handler, nextRun } = controlledHandler();
     const queue = new WorkQueue({ handler, workers: 2, baseDelayMs: 10, maxDelayMs: 100 });
