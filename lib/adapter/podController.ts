@@ -164,10 +164,10 @@ export class PodController {
     // that joined a ReplicaSet read begun before this event would be sent a stale stage.
     const enqueueWithSiblings = (pod: V1Pod, options: { first?: boolean } = {}) => {
       const siblings = deploymentSiblings(this.byReplicaSet, pod);
-      const replicaSets = new Set([pod, ...siblings].map((each) => replicaSetOf(each)?.uid));
-      if (replicaSets.size >= 2) this.rollouts.forget(pod.metadata?.namespace ?? "");
+      const rollingOut = new Set([pod, ...siblings].map((each) => replicaSetOf(each)?.uid)).size >= 2;
+      if (rollingOut) this.rollouts.forget(pod.metadata?.namespace ?? "");
       enqueue(pod, options);
-      if (replicaSets.size >= 2) for (const sibling of siblings) enqueue(sibling);
+      if (rollingOut) for (const sibling of siblings) enqueue(sibling);
     };
     this.informer.on("add", (pod: V1Pod) => enqueueWithSiblings(pod, { first: firstOfItsReplicaSet(pod) }));
     this.informer.on("update", (pod: V1Pod) =>

@@ -218,6 +218,20 @@ function createDeploymentReplicaSet(
 const scaleReplicaSet = (name: string, replicas: number) =>
   apps.patchNamespacedReplicaSet({ name, namespace: NAMESPACE, body: { spec: { replicas } } }, mergePatch);
 
+/**
+ * Deployment "sensor" (4 replicas) mid-rollout: 2 replicas of its old ReplicaSet (old1) here and the
+ * first of its new one (`sensor-<hash>-a`), sent with the first stage, 25 %.
+ */
+async function rolloutAtFirstStage(hash: string) {
+  const deployment = await createDeployment("sensor", 4, "2");
+  const old = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
+  await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old })));
+  const updated = await createDeploymentReplicaSet(deployment, hash, 1, "2");
+  await createPod(`sensor-${hash}-a`, { owner: updated });
+  await eventually(() => expect(sentStage(`sensor-${hash}-a`)).toEqual({ percent: 25 }), soon);
+  return { old, updated };
+}
+
 /** The rollout stage of a pod's last PUT (undefined: all its devices). */
 const sentStage = (name: string) => (putsOf(name).at(-1)?.body as PutPodRequest | undefined)?.rollout;
 
@@ -685,12 +699,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
 
   it("sends a new replica and its sibling the stage after a scale-up, even while a read of their ReplicaSet begun before it is answered", async () => {
     adapter = await startControllers({ writeStatuses: false });
-    const deployment = await createDeployment("sensor", 4, "2");
-    const old = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
-    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: old })));
-    const updated = await createDeploymentReplicaSet(deployment, "new2", 1, "2");
-    await createPod("sensor-new2-a", { owner: updated });
-    await eventually(() => expect(sentStage("sensor-new2-a")).toEqual({ percent: 25 }), soon);
+    const { old, updated } = await rolloutAtFirstStage("new2");
 
     // a pod event syncs sensor-new2-a again; its ReplicaSet read is answered only after the scale-up
     const held = cluster.holdNextGet("/replicasets/sensor-new2");
@@ -739,12 +748,7 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
 
   it("never widens a replica of a ReplicaSet rolled back from: it keeps the stage it was sent with", async () => {
     adapter = await startControllers({ writeStatuses: false });
-    const deployment = await createDeployment("sensor", 4, "2");
-    const stable = await createDeploymentReplicaSet(deployment, "old1", 4, "1");
-    await Promise.all(["sensor-old1-a", "sensor-old1-b"].map((name) => createPod(name, { owner: stable })));
-    const bad = await createDeploymentReplicaSet(deployment, "bad2", 1, "2");
-    await createPod("sensor-bad2-a", { owner: bad });
-    await eventually(() => expect(sentStage("sensor-bad2-a")).toEqual({ percent: 25 }), soon);
+    const { old: stable } = await rolloutAtFirstStage("bad2");
 
     // kubectl rollout undo: the stable ReplicaSet becomes the newest revision; a pod event follows
     const revision = (value: string) => ({

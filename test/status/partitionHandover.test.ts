@@ -14,26 +14,28 @@ const pump = northConfiguration(configurationId, "pump");
 
 describe("a partition handed from one app instance to another", { timeout: 60_000 }, () => {
   const stack = useStatusStack(["pump-1", "pump-2"]);
+  /** The table, and an app instance's status pipeline over it. */
+  const store = () => StatusStore.fromConnectionString(stack.azurite.connectionString);
+  const instance = () =>
+    new HubStatusRegistry((name) => ({ hub: name, store: store(), hubClient: () => stack.hub }));
 
   it("refuses the old owner's write, which then loads the partition again and carries on from the new owner's", async () => {
-    const { azurite, simulator, hub } = stack;
-    const hubName = simulator.hubName;
-    const store = StatusStore.fromConnectionString(azurite.connectionString);
-    const instance = () => new HubStatusRegistry((name) => ({ hub: name, store, hubClient: () => hub }));
+    const hubName = stack.simulator.hubName;
     const [first, second] = [instance(), instance()];
+    const table = store();
     const batch = (registry: HubStatusRegistry, events: ReceivedEventLike[]) =>
       registry.use(hubName, async (status) => {
         await status.setConfigurations(schedulerView(hubName, [pump]));
         return status.processEvents("0", events);
       });
     const offline = async () =>
-      (await store.fleetStatuses(hubName, [configurationId])).get(configurationId)!.counts.offline;
+      (await table.fleetStatuses(hubName, [configurationId])).get(configurationId)!.counts.offline;
 
     await batch(first, [connectionEvent(hubName, "pump-1", false, 10)]);
     expect(await offline()).toBe(1);
     // The partition moves: the second instance reads it from the table and goes on.
     await batch(second, [connectionEvent(hubName, "pump-2", false, 11)]);
-    const afterHandover = (await store.fleetStatuses(hubName, [configurationId])).get(configurationId)!;
+    const afterHandover = (await table.fleetStatuses(hubName, [configurationId])).get(configurationId)!;
     expect(afterHandover.counts.offline).toBe(2);
 
     // The first instance, unaware, writes a batch the second already handled: refused.
@@ -43,17 +45,15 @@ describe("a partition handed from one app instance to another", { timeout: 60_00
     expect(await offline()).toBe(2);
     // Its retry loads the partition again: pump-2's disconnection is kept, pump-1's reconnection added.
     await batch(first, [connectionEvent(hubName, "pump-1", true, 12)]);
-    const retried = (await store.fleetStatuses(hubName, [configurationId])).get(configurationId)!;
+    const retried = (await table.fleetStatuses(hubName, [configurationId])).get(configurationId)!;
     expect(retried.counts.offline).toBe(1);
     expect(retried.version).toBeGreaterThan(afterHandover.version);
   });
 
   it("lets a partition that moved away go when the configurations change, and still stores its own batch", async () => {
-    const { azurite, simulator, hub } = stack;
-    const hubName = simulator.hubName;
-    const store = StatusStore.fromConnectionString(azurite.connectionString);
-    const instance = () => new HubStatusRegistry((name) => ({ hub: name, store, hubClient: () => hub }));
+    const hubName = stack.simulator.hubName;
     const [first, second] = [instance(), instance()];
+    const table = store();
     const batch = (
       registry: HubStatusRegistry,
       partitionId: string,
@@ -72,16 +72,16 @@ describe("a partition handed from one app instance to another", { timeout: 60_00
     await batch(first, "3", before, [connectionEvent(hubName, "pump-2", false, 21)]);
     // partition 3 moves to the second instance, which writes its row
     await batch(second, "3", before, [connectionEvent(hubName, "pump-2", true, 22)]);
-    const movedRow = await store.readPartitionRow(hubName, "3");
+    const movedRow = await table.readPartitionRow(hubName, "3");
 
     // A configuration comes with the first instance's next batch, on the partition it still reads:
     // the row of partition 3, which it holds from before, is the second instance's to write now.
     await batch(first, "2", after, [connectionEvent(hubName, "pump-1", true, 23)]);
-    expect((await store.readPartitionRow(hubName, "2"))?.value.statuses[valve.id]).toBeDefined();
-    expect((await store.readPartitionRow(hubName, "3"))?.etag).toBe(movedRow?.etag);
+    expect((await table.readPartitionRow(hubName, "2"))?.value.statuses[valve.id]).toBeDefined();
+    expect((await table.readPartitionRow(hubName, "3"))?.etag).toBe(movedRow?.etag);
 
     // the second instance goes on with partition 3 unhindered, and counts the new configuration there
     await batch(second, "3", after, [connectionEvent(hubName, "pump-2", false, 24)]);
-    expect((await store.readPartitionRow(hubName, "3"))?.value.statuses[valve.id]).toBeDefined();
+    expect((await table.readPartitionRow(hubName, "3"))?.value.statuses[valve.id]).toBeDefined();
   });
 });

@@ -56,6 +56,11 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
   }
 
   const partitionOf = (batch: Batch) => String(batch.partitionContext["partitionId"]);
+  /** A device id `<prefix>-<n>` whose events go to that one of the two partitions. */
+  const deviceOnPartition = (prefix: string, partition: number) =>
+    Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`).find(
+      (deviceId) => partitionIndexForKey(deviceId, 2) === partition,
+    )!;
 
   async function waitForBodies(count: number): Promise<Batch[]> {
     for (let attempt = 0; attempt < 400; attempt++) {
@@ -135,11 +140,7 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
 
   it("shares the partitions among hosts on one storage account, and hands a killed host's partitions to another once their ownership expires", async () => {
     // One device on each of the two partitions.
-    const onPartition = (partition: number) =>
-      Array.from({ length: 50 }, (_, i) => `edge-${i}`).find(
-        (deviceId) => partitionIndexForKey(deviceId, 2) === partition,
-      )!;
-    const devices = [onPartition(0), onPartition(1)];
+    const devices = [deviceOnPartition("edge", 0), deviceOnPartition("edge", 1)];
     const before = new Set(batches().map((b) => JSON.stringify(b.sequenceNumbers)));
     const fresh = () => batches().filter((b) => !before.has(JSON.stringify(b.sequenceNumbers)));
     const ownersNow = () => {
@@ -218,11 +219,7 @@ describe("eventHub triggers in the local host", { timeout: 90_000 }, () => {
     }
   });
   it("stops reading a partition another host took while its function ran, as the real extension does: no partition read by two hosts", async () => {
-    const onPartition = (partition: number) =>
-      Array.from({ length: 50 }, (_, i) => `slow-${i}`).find(
-        (deviceId) => partitionIndexForKey(deviceId, 2) === partition,
-      )!;
-    const devices = [onPartition(0), onPartition(1)];
+    const devices = [deviceOnPartition("slow", 0), deviceOnPartition("slow", 1)];
     const settled = batches().length;
     const balancing = {
       AzureFunctionsJobHost__extensions__eventHubs__loadBalancingUpdateInterval: "00:00:01",
