@@ -42,7 +42,20 @@ export function writtenStatus(status: ProviderPodStatus): WrittenStatus {
   };
 }
 
-/** Events for the change from `previous` (as written) to `current` status of the same pod (uid). */
+/**
+ * Whether a device count that went from `before` to `now` reached 1, 10, 100, …: a fleet reports
+ * device by device, and an Event for each (on each replica) would flood the apiserver, so the counts
+ * between are in the pod's status only.
+ */
+function reachedStep(before: number, now: number): boolean {
+  for (let step = 1; step <= now; step *= 10) if (before < step) return true;
+  return false;
+}
+
+/**
+ * Events for the change from `previous` (as written) to `current` status of the same pod (uid): the
+ * refusal, and a device count reaching 1, 10, 100, … (or, for applied, all targeted devices).
+ */
 export function fleetTransitionEvents(
   previous: WrittenStatus | undefined,
   current: ProviderPodStatus,
@@ -58,21 +71,23 @@ export function fleetTransitionEvents(
   }
   const before = previous;
   const now = current.fleet;
-  if (now.applied !== (before?.applied ?? 0) && now.applied > 0) {
+  const appliedBefore = before?.applied ?? 0;
+  const appliedAll = now.applied === now.targeted && now.applied !== appliedBefore;
+  if (now.applied > 0 && (reachedStep(appliedBefore, now.applied) || appliedAll)) {
     events.push({
       type: "Normal",
       reason: "Applied",
       message: `${current.configurationId ? `deployment ${current.configurationId}` : "deployment"} applied on ${now.applied} of ${now.targeted} targeted devices`,
     });
   }
-  if (now.failed > (before?.failed ?? 0)) {
+  if (reachedStep(before?.failed ?? 0, now.failed)) {
     events.push({
       type: "Warning",
       reason: "DeviceFailed",
       message: `failed on ${now.failed} of ${now.targeted} targeted devices${current.status.message ? `: ${current.status.message}` : ""}`,
     });
   }
-  if (now.offline > (before?.offline ?? 0)) {
+  if (reachedStep(before?.offline ?? 0, now.offline)) {
     events.push({
       type: "Warning",
       reason: "DeviceOffline",

@@ -1,6 +1,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { fleetTransitionEvents, writtenStatus } from "../../lib/adapter/podEvents.js";
+import { fleetTransitionEvents, writtenStatus, type WrittenStatus } from "../../lib/adapter/podEvents.js";
 import { podStatusToWrite } from "../../lib/adapter/podStatusWriter.js";
 import { virtualNode, virtualNodeStatus } from "../../lib/adapter/virtualNode.js";
 import type { NodeConditionsResponse, ProviderPodStatus } from "../../lib/provider/providerContract.js";
@@ -107,6 +107,27 @@ describe("Events on fleet transitions", () => {
     expect(
       fleetTransitionEvents(writtenStatus(provided({ applied: 2 })), provided({ applied: 2 }, 2)),
     ).toEqual([]);
+  });
+
+  it("on a large fleet reporting device by device, writes one when a count reaches 1, 10, 100, … or all targeted, not at every device", () => {
+    const at = (fleet: Partial<ProviderPodStatus["fleet"]>) => ({ targeted: 120, ...fleet });
+    const reasons = (steps: Partial<ProviderPodStatus["fleet"]>[]) => {
+      const seen: string[] = [];
+      let written: WrittenStatus | undefined;
+      steps.forEach((fleet, index) => {
+        const next = provided(at(fleet), index + 1);
+        for (const event of fleetTransitionEvents(written, next))
+          seen.push(`${event.reason} ${/(\d+) (?:of|targeted)/.exec(event.message)?.[1] ?? ""}`);
+        written = writtenStatus(next);
+      });
+      return seen;
+    };
+    const applied = [1, 5, 9, 10, 57, 99, 100, 119, 120].map((n) => ({ applied: n }));
+    expect(reasons(applied)).toEqual(["Applied 1", "Applied 10", "Applied 100", "Applied 120"]);
+    const failing = [1, 2, 9, 10, 11].map((n) => ({ applied: 120, failed: n }));
+    expect(reasons(failing)).toEqual(["Applied 120", "DeviceFailed 1", "DeviceFailed 10"]);
+    const offline = [0, 3, 12].map((n) => ({ applied: 120, offline: n }));
+    expect(reasons(offline)).toEqual(["Applied 120", "DeviceOffline 3", "DeviceOffline 12"]);
   });
 
   it("warns when more devices fail or go offline, with the provider's message", () => {
