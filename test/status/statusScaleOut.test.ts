@@ -165,11 +165,14 @@ describe("status with three app instances sharing the hub's partitions", { timeo
     simulator.fleet.setTags(deviceIds[3]!, { site: "south" });
     for (const deviceId of east.slice(4, 6)) simulator.fleet.injectFault(deviceId, "sensor", "crash");
     await simulator.fleet.evaluateNow();
-    // Settled on the hub: every targeted device applied its deployment and runs or failed it.
+    // Settled on the hub: every targeted device applied its deployment and runs or failed it, and
+    // the six crashes happened (a module with a crash injected runs a moment first: on a loaded
+    // machine the last crash can come after the others have settled).
     await eventually(
       truth,
       (counts) =>
-        Object.values(counts).every((c) => c.applied === c.targeted && c.running + c.failed === c.applied),
+        Object.values(counts).every((c) => c.applied === c.targeted && c.running + c.failed === c.applied) &&
+        counts["c-east"]?.failed === 6,
       { attempts: 200, intervalMs: 100 },
     );
     simulator.fleet.setOnline(deviceIds[1]!, false);
