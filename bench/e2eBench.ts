@@ -35,7 +35,7 @@ import { sensorWorkload } from "./support/sensorWorkload.js";
 import { startCountingStorageProxy } from "./support/countingStorageProxy.js";
 import { describeWaitingMessages } from "./support/waitingMessages.js";
 import { watchPods } from "./support/podWatch.js";
-import { machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
+import { cpuSecondsOf, machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";
@@ -369,11 +369,10 @@ function otherCpuSeconds(
   azuritePid: number | undefined,
   controlPlanePids: number[],
 ) {
-  const of = (pid: number | undefined) => (pid === undefined ? NaN : processUsage(pid).cpuSeconds);
   return {
-    host: of(hostPid),
-    azurite: of(azuritePid),
-    controlPlane: controlPlanePids.reduce((total, pid) => total + of(pid), 0),
+    host: cpuSecondsOf(hostPid),
+    azurite: cpuSecondsOf(azuritePid),
+    controlPlane: controlPlanePids.reduce((total, pid) => total + cpuSecondsOf(pid), 0),
     bench: processUsage(process.pid, { withChildren: true }).cpuSeconds,
     machine: machineBusySeconds(),
   };

@@ -40,7 +40,7 @@ import { startAppHost } from "../test/support/appHost.js";
 import { baseDeployment } from "../test/support/deployments.js";
 import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { schedulerView, seedSchedulerView } from "../test/support/schedulerViewSeed.js";
-import { machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
+import { cpuSecondsOf, machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
 import { trustsLocalCa } from "./trustLocalCa.js";
 
 const { values } = parseArgs({
@@ -263,10 +263,9 @@ interface DrainCpu {
 
 /** CPU seconds so far of the instances (summed), Azurite, this process and the machine. */
 function cpuNow(hosts: readonly HostProcess[], azurite: LocalAzurite): DrainCpu {
-  const of = (pid: number | undefined) => (pid === undefined ? NaN : processUsage(pid).cpuSeconds);
   return {
-    instances: hosts.reduce((total, host) => total + of(host.pid), 0),
-    azurite: of(azurite.pid),
+    instances: hosts.reduce((total, host) => total + cpuSecondsOf(host.pid), 0),
+    azurite: cpuSecondsOf(azurite.pid),
     bench: processUsage(process.pid).cpuSeconds,
     machine: machineBusySeconds(),
   };

@@ -29,6 +29,11 @@ export function processUsage(
   };
 }
 
+/** A process's CPU seconds so far; NaN for one that is not running (no pid). */
+export function cpuSecondsOf(pid: number | undefined): number {
+  return pid === undefined ? NaN : processUsage(pid).cpuSeconds;
+}
+
 /** CPU seconds all cores spent busy since boot (everything but idle and iowait). */
 export function machineBusySeconds(): number {
   // cpu  user nice system idle iowait irq softirq steal ...

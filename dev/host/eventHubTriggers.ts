@@ -27,10 +27,10 @@ import { resolveSettingReferences } from "./timerTriggers.js";
 import { defaultEventHubOptions, type EventHubOptions } from "./eventHubOptions.js";
 
 const checkpointContainer = "azure-webjobs-eventhub";
+const maxWaitTimeInSeconds = 1;
 
 /** Another host took the partition: not retryable, so the consumer client stops reading it here. */
 class PartitionTaken extends Error {}
-const maxWaitTimeInSeconds = 1;
 
 interface EventHubFunction {
   registration: Registration;
