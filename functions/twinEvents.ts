@@ -2,8 +2,9 @@
 // twin change and connection state events move the states of the partition's devices forward and
 // the partition's parts of every fleet status they touch (lib/status/partitionStatus.ts). The host
 // spreads the partitions over the app's instances. A batch that fails is retried (the host would
-// otherwise move the checkpoint past it) after the hub's in-memory status was dropped, so the retry
-// starts again from what the table holds.
+// otherwise move the checkpoint past it) after its partition's in-memory status was dropped (the
+// hub's whole, when the failure was not the partition's own), so the retry starts again from what
+// the table holds.
 import { app, type InvocationContext } from "@azure/functions";
 import * as df from "durable-functions";
 import { connectorApp } from "../lib/app/connectorApp.js";

@@ -24,6 +24,20 @@ export interface HubStatusOptions {
   knownFill?: HubFill;
 }
 
+/**
+ * A batch failed in its own partition's work (loading, storing, a row another instance changed):
+ * that partition was let go and is loaded again at its next batch; the rest of the hub's status,
+ * the other partitions' included, is as stored. `cause` is what failed.
+ */
+export class PartitionBatchFailed extends Error {
+  constructor(
+    readonly partitionId: string,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 export class HubStatus {
   private managed: readonly ManagedConfiguration[] = [];
   private key: string | undefined;
@@ -146,13 +160,21 @@ export class HubStatus {
     view?: Promise<HubSchedulerView | undefined>,
   ): Promise<BatchResult> {
     await this.last; // a configuration change in progress first
-    const partition = await this.partition(partitionId);
-    if (!view) return partition.processEvents(events);
-    const [staged] = await Promise.all([
+    const opening = this.partition(partitionId);
+    const failed = (error: unknown) => {
+      if (this.partitions.get(partitionId) === opening) this.partitions.delete(partitionId);
+      return new PartitionBatchFailed(partitionId, error);
+    };
+    const partition = await opening.catch((error: unknown) => Promise.reject(failed(error)));
+    if (!view)
+      return partition.processEvents(events).catch((error: unknown) => Promise.reject(failed(error)));
+    const [staged, applied] = await Promise.allSettled([
       partition.stage(events),
       view.then((read) => this.setConfigurations(read)),
     ]);
-    return partition.finish(staged);
+    if (applied.status === "rejected") throw applied.reason; // the hub's part: not the partition's alone
+    if (staged.status === "rejected") throw failed(staged.reason);
+    return partition.finish(staged.value).catch((error: unknown) => Promise.reject(failed(error)));
   }
 
   /**

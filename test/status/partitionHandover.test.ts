@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import type { ReceivedEventLike } from "../../lib/hub/hubNotifications.js";
 import { HubStatusRegistry } from "../../lib/status/hubStatusRegistry.js";
-import { StatusConflict, StatusStore } from "../../lib/status/statusStore.js";
+import { StatusConflict, StatusStore, statusTableName } from "../../lib/status/statusStore.js";
+import { LazyTable } from "../../lib/storage/lazyTable.js";
 import { schedulerView } from "../support/schedulerViewSeed.js";
 import type { HubSchedulerView } from "../../lib/scheduler/schedulerContract.js";
 import { connectionEvent, northConfiguration, useStatusStack } from "./support/statusStack.js";
@@ -83,5 +84,54 @@ describe("a partition handed from one app instance to another", { timeout: 60_00
     // the second instance goes on with partition 3 unhindered, and counts the new configuration there
     await batch(second, "3", after, [connectionEvent(hubName, "pump-2", false, 24)]);
     expect((await table.readPartitionRow(hubName, "3"))?.value.statuses[valve.id]).toBeDefined();
+  });
+
+  it("loads again only the partition whose batch failed, not the others the instance reads", async () => {
+    const hubName = stack.simulator.hubName;
+    const reads: string[] = [];
+    /** The table, noting which rows the first instance reads. */
+    class ReadCountingStore extends StatusStore {
+      override readPartitionRow(hub: string, partitionId: string) {
+        reads.push(`partition ${partitionId}`);
+        return super.readPartitionRow(hub, partitionId);
+      }
+      override readFillRow(hub: string) {
+        reads.push("fill");
+        return super.readFillRow(hub);
+      }
+    }
+    const counted = new ReadCountingStore(
+      LazyTable.fromConnectionString(stack.azurite.connectionString, statusTableName),
+    );
+    const first = new HubStatusRegistry((name) => ({
+      hub: name,
+      store: counted,
+      hubClient: () => stack.hub,
+    }));
+    const second = instance();
+    const view = schedulerView(hubName, [pump]);
+    const batch = (registry: HubStatusRegistry, partitionId: string, events: ReceivedEventLike[]) =>
+      registry.use(hubName, async (status) => {
+        await status.setConfigurations(view);
+        return status.processEvents(partitionId, events);
+      });
+
+    await batch(first, "0", [connectionEvent(hubName, "pump-1", false, 30)]);
+    await batch(first, "1", [connectionEvent(hubName, "pump-2", false, 31)]);
+    // partition 1 moves to the second instance; the first's next batch there is refused
+    await batch(second, "1", [connectionEvent(hubName, "pump-2", true, 32)]);
+    await expect(batch(first, "1", [connectionEvent(hubName, "pump-2", true, 32)])).rejects.toBeInstanceOf(
+      StatusConflict,
+    );
+
+    reads.length = 0;
+    await batch(first, "0", [connectionEvent(hubName, "pump-1", true, 33)]);
+    expect(reads).toEqual([]);
+    // the failed partition itself is read again at its next batch (the retry), which is stored
+    const table = store();
+    const moved = await table.readPartitionRow(hubName, "1");
+    await batch(first, "1", [connectionEvent(hubName, "pump-2", false, 34)]);
+    expect(reads).toEqual(["partition 1"]);
+    expect((await table.readPartitionRow(hubName, "1"))?.etag).not.toBe(moved?.etag);
   });
 });
