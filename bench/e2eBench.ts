@@ -124,6 +124,8 @@ interface RunResult {
   hub: SimulatorStats;
   /** storage requests (Azurite, through a counting proxy) from the apply until all Running, by service and resource */
   storage: Record<string, number>;
+  /** body bytes sent and received, by resource (a blob container by its first folder) */
+  storageBytes: Record<string, number>;
   /** mean ms from a storage request to its answer, by service, over the same span */
   storageLatencyMs: Record<string, number>;
 }
@@ -342,6 +344,12 @@ async function run(): Promise<RunResult> {
           value - (storageBefore.byResource[key] ?? 0),
         ]),
       ),
+      storageBytes: Object.fromEntries(
+        Object.entries(storageAfter.bytesByResource).map(([key, value]) => [
+          key,
+          value - (storageBefore.bytesByResource[key] ?? 0),
+        ]),
+      ),
     };
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -494,6 +502,10 @@ const rows: [string, ...string[]][] = [
     `  of which ${service}`,
     ...results.map((r) => (sumWhere(r.storage, service) / r.pods.length).toFixed(1)),
   ]),
+  [
+    "storage bytes per pod (bodies sent and received), apply → all Running",
+    ...results.map((r) => `${(sum(r.storageBytes) / r.pods.length / 1024).toFixed(1)} KiB`),
+  ],
   ...(["blob", "queue", "table"] as const).map((service): [string, ...string[]] => [
     `storage ${service} request, mean time to answer`,
     ...results.map((r) => `${(r.storageLatencyMs[service] ?? 0).toFixed(0)} ms`),
@@ -509,4 +521,12 @@ const widths = Array.from({ length: runs + 1 }, (_, column) =>
 for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  "));
 console.log("hub operations by name, run 1:", JSON.stringify(results[0]?.hub.operations));
 console.log("storage requests by resource, run 1:", JSON.stringify(results[0]?.storage));
+console.log(
+  "storage KiB by resource, run 1:",
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries(results[0]?.storageBytes ?? {}).map(([key, bytes]) => [key, Math.round(bytes / 1024)]),
+    ),
+  ),
+);
 console.log("Kubernetes Events on the pods by reason, run 1:", JSON.stringify(results[0]?.events));

@@ -17,6 +17,11 @@ export interface StorageCounts {
   byResource: Record<string, number>;
   /** Milliseconds from each request to its answer's end, summed by service. */
   latencyMs: Record<StorageService, number>;
+  /**
+   * Body bytes sent and received so far, by resource and, in a blob container, its first folder
+   * ("blob iotedgeconnector-state/entities"): what each request carries through the storage.
+   */
+  bytesByResource: Record<string, number>;
 }
 
 export interface CountingStorageProxy {
@@ -39,10 +44,24 @@ function resourceOf(path: string | undefined): string {
   return decodeURIComponent(first).replace(/\(.*$/, "") || "(account)";
 }
 
-async function forwardingServer(target: URL, answered: (path: string | undefined, ms: number) => void) {
+/** resourceOf, with a blob's first folder: "/devstoreaccount1/state/entities/x.json" → "state/entities". */
+function folderOf(path: string | undefined): string {
+  const [, , , folder] = (path ?? "").split("?")[0]!.split("/");
+  const resource = resourceOf(path);
+  return folder !== undefined && folder.length > 0 && !folder.includes(".")
+    ? `${resource}/${folder}`
+    : resource;
+}
+
+async function forwardingServer(
+  target: URL,
+  answered: (path: string | undefined, ms: number, bytes: number) => void,
+) {
   const server = createServer((incoming, outgoing) => {
     const started = performance.now();
-    outgoing.once("finish", () => answered(incoming.url, performance.now() - started));
+    let bytes = 0;
+    incoming.on("data", (chunk: Buffer) => (bytes += chunk.length));
+    outgoing.once("finish", () => answered(incoming.url, performance.now() - started, bytes));
     const upstream = httpRequest(
       {
         host: target.hostname,
@@ -53,6 +72,7 @@ async function forwardingServer(target: URL, answered: (path: string | undefined
       },
       (answer) => {
         outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.on("data", (chunk: Buffer) => (bytes += chunk.length));
         answer.pipe(outgoing);
       },
     );
@@ -70,16 +90,19 @@ async function serve(connectionString: string): Promise<void> {
     counts: { blob: 0, queue: 0, table: 0 },
     byResource: {},
     latencyMs: { blob: 0, queue: 0, table: 0 },
+    bytesByResource: {},
   };
   let proxied = connectionString;
   const servers: Server[] = [];
   for (const service of services) {
     const target = endpointOf(connectionString, service);
-    const server = await forwardingServer(target, (path, ms) => {
+    const server = await forwardingServer(target, (path, ms, bytes) => {
       totals.counts[service]++;
       totals.latencyMs[service] += ms;
       const key = `${service} ${resourceOf(path)}`;
       totals.byResource[key] = (totals.byResource[key] ?? 0) + 1;
+      const folder = `${service} ${folderOf(path)}`;
+      totals.bytesByResource[folder] = (totals.bytesByResource[folder] ?? 0) + bytes;
     });
     servers.push(server);
     const through = new URL(target);
