@@ -7,7 +7,7 @@
 // once the new one is on the hub. The app's base deployment is its own orchestration's and is left
 // alone.
 import type { HubSchedulerView, ReleaseConfiguration } from "../scheduler/schedulerContract.js";
-import { podInstanceId, podKey } from "./podIdentity.js";
+import { podInstanceIdOfKey, podKey } from "./podIdentity.js";
 import type { PodRecord } from "./podRecords.js";
 
 export interface SweepDeps {
@@ -36,13 +36,6 @@ function replacementPending(record: PodRecord | undefined, view: HubSchedulerVie
   return state !== undefined && state !== "OnHub" && state !== "Refused";
 }
 
-/** `namespace/name/uid`, or undefined for a key that is no pod's (the base deployment's). */
-function parsePodKey(key: string): { namespace: string; name: string; uid: string } | undefined {
-  const [namespace, name, uid, ...rest] = key.split("/");
-  if (!namespace || !name || !uid || rest.length > 0) return undefined;
-  return { namespace, name, uid };
-}
-
 /**
  * One sweep of a hub. The scheduler's view is read before the records, so a pod that wants a
  * configuration after the view was read is not in it, and one that recorded meanwhile is seen.
@@ -55,11 +48,11 @@ export async function sweepConfigurations(deps: SweepDeps): Promise<{ released: 
   for (const configuration of Object.values(view.configurations)) {
     if (configuration.kind === "base") continue;
     for (const pod of configuration.pods) {
-      const identity = parsePodKey(pod);
+      const instanceId = podInstanceIdOfKey(deps.hub, pod);
       const record = records.get(pod);
-      if (identity === undefined || wants(record, configuration.id) || replacementPending(record, view))
+      if (instanceId === undefined || wants(record, configuration.id) || replacementPending(record, view))
         continue;
-      if (await deps.isRunning(podInstanceId({ hub: deps.hub, ...identity }))) continue;
+      if (await deps.isRunning(instanceId)) continue;
       const request = { pod, configurationId: configuration.id };
       await deps.release(request);
       released.push(request);

@@ -26,3 +26,16 @@ export function podInstanceId(pod: PodIdentity): string {
     .replace(/[^A-Za-z0-9._-]/g, "-");
   return `${readable}-${digest}`;
 }
+
+/** The pod a key names (`namespace/name/uid`), or undefined for a key that is no pod's (the base deployment's). */
+export function podIdentityOfKey(key: PodKey): Omit<PodIdentity, "hub"> | undefined {
+  const [namespace, name, uid, ...rest] = key.split("/");
+  if (!namespace || !name || !uid || rest.length > 0) return undefined;
+  return { namespace, name, uid };
+}
+
+/** The orchestration instance id of the pod a key names on `hub` (undefined for a key that is no pod's). */
+export function podInstanceIdOfKey(hub: string, key: PodKey): string | undefined {
+  const identity = podIdentityOfKey(key);
+  return identity && podInstanceId({ hub, ...identity });
+}

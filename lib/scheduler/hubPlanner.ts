@@ -17,11 +17,23 @@ import type {
   ChargeOperations,
   ConfigurationPhase,
   ManagedConfiguration,
+  PodKey,
   ReleaseConfiguration,
   WantConfiguration,
 } from "./schedulerContract.js";
 import type { ConfigurationRecord, SchedulerState } from "./schedulerState.js";
 import { configurationNames, nameConflict, type PlacedConfiguration } from "../policy/nameConflicts.js";
+import { podInstanceIdOfKey } from "../provider/podIdentity.js";
+
+/** How the state keeps an orchestration to notify: "" for the pod's own, the id of any other. */
+function storedInstanceId(hub: string, pod: PodKey, instanceId: string): string {
+  return instanceId === podInstanceIdOfKey(hub, pod) ? "" : instanceId;
+}
+
+/** The orchestration a stored id names (absent or "": the pod's own). */
+function instanceIdOf(hub: string, pod: PodKey, stored: string | undefined): string {
+  return stored === undefined || stored === "" ? podInstanceIdOfKey(hub, pod)! : stored;
+}
 
 /** Hub operations handed out at once (run in parallel by the applier). */
 export const maxActionsPerBatch = 5;
@@ -249,14 +261,16 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
   if (!landed || record.retainContent === true || record.hubTarget !== undefined)
     record.configuration ??= configuration;
   else delete record.configuration;
-  if (request.notifyInstanceId !== undefined) (record.holders ??= {})[pod] = request.notifyInstanceId;
-  if (
-    request.notifyInstanceId !== undefined &&
-    !landed &&
-    record.refused === undefined &&
-    !record.notify.some((n) => n.instanceId === request.notifyInstanceId)
-  ) {
-    record.notify.push({ pod, instanceId: request.notifyInstanceId });
+  const notifyInstanceId = request.notifyInstanceId;
+  if (notifyInstanceId !== undefined) {
+    const stored = storedInstanceId(state.hub, pod, notifyInstanceId);
+    (record.holders ??= {})[pod] = stored;
+    if (
+      !landed &&
+      record.refused === undefined &&
+      !record.notify.some((n) => instanceIdOf(state.hub, n.pod, n.instanceId) === notifyInstanceId)
+    )
+      record.notify.push({ pod, ...(stored !== "" && { instanceId: stored }) });
   }
   if (!record.onHub && record.inFlight === undefined && !state.createQueue.includes(id) && !record.refused)
     state.createQueue.push(id);
@@ -419,9 +433,14 @@ function holdHub(state: SchedulerState, nowMs: number, retryAfterMs: number | un
   state.bucket.tokens = Math.min(state.bucket.tokens, 0);
 }
 
-function landed(record: ConfigurationRecord, id: string, event: ConfigurationReadyEvent["state"]) {
+function landed(
+  state: SchedulerState,
+  record: ConfigurationRecord,
+  id: string,
+  event: ConfigurationReadyEvent["state"],
+) {
   const notifications = record.notify.map((n) => ({
-    instanceId: n.instanceId,
+    instanceId: instanceIdOf(state.hub, n.pod, n.instanceId),
     event: { configurationId: id, state: event },
   }));
   record.notify = [];
@@ -454,7 +473,7 @@ export function recordResults(
             // the hub has it: nothing of a pod's content is kept here (unless an update still needs it)
             if (record.retainContent !== true && record.hubTarget === undefined) delete record.configuration;
             if (podsOf(state, result.configurationId).length === 0) record.releasedAtMs ??= nowMs;
-            notifications.push(...landed(record, result.configurationId, { phase: "OnHub" }));
+            notifications.push(...landed(state, record, result.configurationId, { phase: "OnHub" }));
           }
         } else if (result.kind === "retarget") {
           state.counters.retargets = (state.counters.retargets ?? 0) + 1;
@@ -476,7 +495,7 @@ export function recordResults(
         if (record) {
           record.refused = result.message;
           notifications.push(
-            ...landed(record, result.configurationId, { phase: "Refused", message: result.message }),
+            ...landed(state, record, result.configurationId, { phase: "Refused", message: result.message }),
           );
           if (podsOf(state, result.configurationId).length === 0) forget(state, result.configurationId);
         }
@@ -532,8 +551,8 @@ function deleted(state: SchedulerState, id: string, record: ConfigurationRecord)
   if (!state.createQueue.includes(id)) state.createQueue.push(id);
   if (record.configuration !== undefined) return [];
   // Its content went when the hub took it: the pods holding it send their spec again.
-  return Object.values(record.holders ?? {}).map((instanceId) => ({
-    instanceId,
+  return Object.entries(record.holders ?? {}).map(([pod, instanceId]) => ({
+    instanceId: instanceIdOf(state.hub, pod, instanceId),
     eventName: configurationContentNeededEventName,
     event: { configurationId: id },
   }));
@@ -549,7 +568,7 @@ function takeInventory(state: SchedulerState, idsOnHub: string[]): PendingNotifi
     if (onHub.has(id) && !record.onHub) {
       record.onHub = true;
       state.createQueue = state.createQueue.filter((queued) => queued !== id);
-      notifications.push(...landed(record, id, { phase: "OnHub" }));
+      notifications.push(...landed(state, record, id, { phase: "OnHub" }));
     } else if (!onHub.has(id) && record.onHub) {
       notifications.push(...deleted(state, id, record));
     }

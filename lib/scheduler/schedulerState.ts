@@ -14,7 +14,10 @@ export interface ConfigurationRecord {
   configuration?: EdgeConfiguration;
   /** Its names, kept for as long as the record: what name conflicts compare (no secret values). */
   names?: ConfigurationNames;
-  /** The orchestration of each pod that holds it, to ask for the content again. */
+  /**
+   * The orchestration of each pod that holds it, to ask for the content again: "" for the pod's own
+   * (podInstanceIdOfKey), which is not written out: at 1,000 pods the ids were most of the state.
+   */
   holders?: Record<PodKey, string>;
   /** The app's own configuration (its base deployment): its content is kept (WantConfiguration.retainContent). */
   retainContent?: boolean;
@@ -26,8 +29,8 @@ export interface ConfigurationRecord {
    * it carries until the hub has it. Absent: the hub holds the managed ones.
    */
   hubTarget?: { targetCondition: string; priority: number };
-  /** Pod orchestrations waiting for it to land on the hub. */
-  notify: { pod: PodKey; instanceId: string }[];
+  /** Pod orchestrations waiting for it to land on the hub (no instanceId: the pod's own, as in `holders`). */
+  notify: { pod: PodKey; instanceId?: string }[];
   /** Pods that released it; its delete waits until what they want instead is on the hub. */
   releasedBy: PodKey[];
   /** When the last pod released it (epoch ms); the grace period counts from here. */

@@ -13,6 +13,7 @@ import { newSchedulerState, type SchedulerState } from "../../lib/scheduler/sche
 import type { HubSku } from "../../lib/scheduler/hubBudget.js";
 import { replicaPod, replicaWants, wantOf } from "./replicaPods.js";
 import type { WantConfiguration } from "../../lib/scheduler/schedulerContract.js";
+import { podIdentityOfKey, podInstanceId } from "../../lib/provider/podIdentity.js";
 
 const start = Date.parse("2026-11-25T12:00:00.000Z");
 
@@ -400,6 +401,29 @@ describe("hub scheduler planner", () => {
     expect(s.ran.map((r) => r.action.kind)).toEqual(["inventory", "create", "inventory", "create"]);
     expect(s.state.configurations[id]?.state).toEqual({ phase: "OnHub" });
     expect(s.state.records[id]?.configuration).toBeUndefined();
+  });
+
+  it("keeps a pod's own orchestration out of the state, and still tells it and asks it for content", () => {
+    const s = scheduler();
+    const wants = replicaWants(web, 3);
+    const ownIds = wants.map((w) => podInstanceId({ hub: "hub-a", ...podIdentityOfKey(w.pod)! }));
+    wants.forEach((w, i) => want(s.state, { ...w, notifyInstanceId: ownIds[i] }, s.now));
+    // another orchestration (the base deployment's) is named in full
+    want(s.state, { ...replicaWants(web, 4)[3]!, notifyInstanceId: "hubBaseDeployment-hub-a" }, s.now);
+    const waiting = JSON.stringify(s.state);
+    for (const id of ownIds) expect(waiting).not.toContain(id);
+    expect(waiting).toContain("hubBaseDeployment-hub-a");
+    s.settle();
+    expect(s.notified).toEqual([...ownIds, "hubBaseDeployment-hub-a"].map((id) => `${id}:OnHub`));
+    for (const id of ownIds) expect(JSON.stringify(s.state)).not.toContain(id);
+
+    const configurationId = wants[0]!.configuration.id;
+    s.vanished.add(configurationId);
+    requestInventory(s.state, s.now);
+    s.settle();
+    expect(s.notified.filter((n) => n.endsWith(":ContentNeeded")).sort()).toEqual(
+      [...ownIds, "hubBaseDeployment-hub-a"].map((id) => `${id}:ContentNeeded`).sort(),
+    );
   });
 
   it("keeps the content of the app's own base deployment, and creates it again by itself if it vanishes", () => {
