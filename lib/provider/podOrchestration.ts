@@ -64,6 +64,15 @@ export interface PodOrchestrationInput {
    * writes the stage when it creates the record): the first record of the same stage is skipped.
    */
   recorded?: PodLifecycle;
+  /**
+   * The configuration the scheduler's view (under a second old) showed on the hub when the HTTP API
+   * created the pod's record: the want is then signalled, not called. On the hub it is taken at once
+   * (a configuration leaves the hub only a grace period after its last pod released it, or when
+   * someone deletes it, and then the scheduler asks its holders for the content again), so the answer
+   * would say OnHub; not waiting for it saves a new replica an episode and the answer's message.
+   * Durable delivers one orchestration's messages to an entity in order, so a later release follows it.
+   */
+  configurationOnHub?: string;
 }
 
 export const podOrchestrationTiming = {
@@ -98,6 +107,8 @@ export interface SchedulerCalls {
     hub: string,
     request: ReleaseConfiguration,
   ): Generator<Task, DemandResult, unknown>;
+  /** `want` sent one way, for a configuration on the hub: no answer, no applier to wake. */
+  signalWant(context: OrchestrationContext, hub: string, request: WantConfiguration): void;
 }
 
 type Waited = { kind: "ready" | "changed" | "deleted" | "contentNeeded" | "poll"; value: unknown };
@@ -272,8 +283,13 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
         node: spec.node,
         notifyInstanceId: context.df.instanceId,
       };
-      const demand = yield* scheduler.want(context, pod.hub, want);
-      let phase: ConfigurationPhase = demand.state ?? { phase: "Creating" };
+      // mid-rollout a want may move the configuration's target, which the applier must carry out
+      const seenOnHub = input.configurationOnHub === wanted && spec.rollout === undefined;
+      if (seenOnHub) scheduler.signalWant(context, pod.hub, want);
+      const demand = seenOnHub ? undefined : yield* scheduler.want(context, pod.hub, want);
+      let phase: ConfigurationPhase = seenOnHub
+        ? { phase: "OnHub" }
+        : (demand?.state ?? { phase: "Creating" });
       yield* record(scheduledLifecycle(wanted, phase, spec, translated), wanted);
 
       let onHub = phase.phase === "OnHub";

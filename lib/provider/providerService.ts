@@ -249,6 +249,10 @@ export class ProviderService {
       ...(leftovers.length > 0 && { leftoverConfigurationIds: leftovers }),
       // the orchestration writes no stage the record already holds for this spec
       ...(record.specHash === spec.specHash && { recorded: record.lifecycle }),
+      // a new replica of a configuration on the hub: its want needs no answer (the view is under a second old)
+      ...(created &&
+        lifecycle.stage === "Scheduled" &&
+        lifecycle.configuration.phase === "OnHub" && { configurationOnHub: lifecycle.configurationId }),
     });
     return { created, status: podStatusView(record) };
   }

@@ -36,5 +36,10 @@ export function releaseConfiguration(
   return demand(context, hub, "release", request);
 }
 
+/** `want` without waiting for the answer: for a configuration on the hub, which needs no applier. */
+export function signalWant(context: OrchestrationContext, hub: string, request: WantConfiguration): void {
+  context.df.signalEntity(new df.EntityId(hubSchedulerEntityName, hub), "want", request);
+}
+
 /** What pod and base deployment orchestrations are given (replaceable in replay tests). */
-export const schedulerCalls = { want: wantConfiguration, release: releaseConfiguration };
+export const schedulerCalls = { want: wantConfiguration, release: releaseConfiguration, signalWant };

@@ -6,6 +6,7 @@ import type {
   NodeConditionsResponse,
   NodePodsResponse,
   ProviderError,
+  ProviderPodStatus,
 } from "../../lib/provider/providerContract.js";
 import type { RunningSimulator } from "../../dev/simulator/simulator.js";
 import { eventually } from "../support/testSimulator.js";
@@ -302,6 +303,51 @@ describe("provider API through the local host", { timeout: 120_000 }, () => {
       (pods) => !pods.some((pod) => pod.name === "leaving"),
       { attempts: 300, intervalMs: 100 },
     );
+    await eventually(listConfigurationIds, (ids) => !ids.includes(configurationId!), {
+      attempts: 300,
+      intervalMs: 100,
+    });
+  });
+
+  it("a replica that arrives when its configuration is on the hub is scheduled at once, and the deletes of all replicas remove the configuration", async () => {
+    const replica = (name: string) => {
+      const pod = podFixture({
+        name,
+        uid: `uid-${name}`,
+        image: "example.azurecr.io/twin:1",
+        container: "twin",
+      });
+      pod.metadata!.ownerReferences = [
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: "twin-7d9f8c",
+          uid: "uid-rs-twin",
+          controller: true,
+        },
+      ];
+      return pod;
+    };
+    expect((await putPod(replica("twin-a"))).status).toBe(201);
+    const { configurationId } = await waitUntilOnHub("twin-a");
+    // the app's view of the scheduler is read at most once a second: the next PUT sees it on the hub
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const second = await putPod(replica("twin-b"));
+    expect(second.status).toBe(201);
+    const answered = (await second.json()) as ProviderPodStatus;
+    expect(answered.configurationId).toBe(configurationId);
+    expect(answered.status.conditions).toContainEqual(
+      expect.objectContaining({ type: "PodScheduled", status: "True" }),
+    );
+    const remove = async (name: string) =>
+      expect(
+        (await call(`${hub}/namespaces/default/pods/${name}?uid=uid-${name}`, { method: "DELETE" })).status,
+      ).toBe(202);
+    // its want reached the scheduler: with the first replica gone (no grace here), the configuration stays for it
+    await remove("twin-a");
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await listConfigurationIds()).toContain(configurationId);
+    await remove("twin-b");
     await eventually(listConfigurationIds, (ids) => !ids.includes(configurationId!), {
       attempts: 300,
       intervalMs: 100,

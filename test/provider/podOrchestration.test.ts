@@ -84,6 +84,9 @@ function submitted(orchestrationInput: PodOrchestrationInput = input, demand = w
 }
 
 const CREATE_TIMER = 5;
+const WAIT_FOR_EVENT = 6;
+const CALL_ENTITY = 7;
+const SIGNAL_ENTITY = 9;
 const CONTINUE_AS_NEW = 4;
 const onHub: DemandResult = { configurationId: "cfg-new", state: { phase: "OnHub" }, wakeApplier: false };
 
@@ -192,6 +195,32 @@ describe("pod orchestration", () => {
       expect(actions.filter((action) => action.functionName !== undefined)).toEqual([]);
       expect(actions.filter((action) => action.operation !== undefined)).toHaveLength(1);
       expect(state.isDone).toBe(false);
+    });
+
+    it("a new replica whose configuration the HTTP API saw on the hub sends its want without waiting for the answer", async () => {
+      const given = { ...recordedAs({ phase: "OnHub" }), configurationOnHub: "cfg-new" };
+      const state = await replay(started(given), given);
+      const actions = flat(state.actions);
+      // one signal (no answer, so no second episode), no record, no activity: it waits for a change
+      const [sent, ...rest] = actions;
+      expect(sent).toMatchObject({ actionType: SIGNAL_ENTITY, operation: "want" });
+      expect(sent?.input).toMatchObject({ pod: podKey(pod), notifyInstanceId: instanceId });
+      expect(rest.map((action) => [action.actionType, action.externalEventName])).toEqual(
+        [podEvents.changed, podEvents.deleted, podEvents.contentNeeded].map((name) => [WAIT_FOR_EVENT, name]),
+      );
+      expect(state.isDone).toBe(false);
+    });
+
+    it("mid-rollout, a replica asks the scheduler and waits for the answer even when the HTTP API saw it on the hub", async () => {
+      const rolling = { ...translatedSpec, rollout: { percent: 25 } };
+      const given: PodOrchestrationInput = {
+        ...input,
+        spec: rolling,
+        recorded: scheduledLifecycle("cfg-new", { phase: "OnHub" }, rolling, accepted),
+        configurationOnHub: "cfg-new",
+      };
+      const actions = flat((await replay(started(given), given)).actions);
+      expect(actions.map((action) => [action.actionType, action.operation])).toEqual([[CALL_ENTITY, "want"]]);
     });
 
     it("records the want's answer when the record holds another phase, and only the first time it is the same", async () => {

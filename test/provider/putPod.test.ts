@@ -180,7 +180,14 @@ describe("a pod's PUT", () => {
     });
     expect(stored?.configurationId).toBe(id);
     expect(workflows.started[0]?.recorded).toEqual(stored?.lifecycle);
+    expect(workflows.started[0]?.configurationOnHub).toBe(id);
     expect(answer.status.configurationId).toBe(id);
+    // started again after its orchestration ended: the record is not new, the view not its witness
+    workflows.running.clear();
+    await service.putPod(workflows, caller, hub, request(replica));
+    expect(workflows.started).toHaveLength(2);
+    expect(workflows.started[1]?.recorded).toEqual(stored?.lifecycle);
+    expect(workflows.started[1]?.configurationOnHub).toBeUndefined();
   });
 
   it("records a pod its translation refuses as Failed with the field when it creates its record", async () => {

@@ -24,6 +24,7 @@ export interface Action {
   operation?: string;
   instanceId?: string;
   fireAt?: string;
+  externalEventName?: string;
   compoundActions?: Action[];
 }
 
