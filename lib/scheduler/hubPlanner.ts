@@ -35,8 +35,12 @@ function instanceIdOf(hub: string, pod: PodKey, stored: string | undefined): str
   return stored === undefined || stored === "" ? podInstanceIdOfKey(hub, pod)! : stored;
 }
 
-/** Hub operations handed out at once (run in parallel by the applier). */
-export const maxActionsPerBatch = 5;
+/**
+ * Hub operations handed out at once (run in parallel by the applier): a unit's burst. Each round is
+ * several hops through the task hub's queues, behind a burst's pod messages: at 5 a round, the ten
+ * configurations of a burst of Deployments took three rounds to be created (docs/benchmarks.md).
+ */
+export const maxActionsPerBatch = 20;
 const backoffBaseMs = 1_000;
 const backoffMaxMs = 60_000;
 

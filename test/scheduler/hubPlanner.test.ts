@@ -365,6 +365,17 @@ describe("hub scheduler planner", () => {
     expect(want(s.state, third, s.now).wakeApplier).toBe(true);
   });
 
+  it("hands out in one round every create the budget allows, up to a unit's burst: a burst of ten Deployments and the base deployment at once", () => {
+    const s = scheduler();
+    want(s.state, replicaWants({ name: "first", image: "img:first" }, 1)[0]!, s.now);
+    s.settle();
+    for (let i = 0; i < 11; i++)
+      want(s.state, replicaWants({ name: `app${i}`, image: `img:${i}` }, 1)[0]!, s.now);
+    expect(s.round().actions.map((action) => action.kind)).toEqual(
+      Array.from({ length: 11 }, () => "create"),
+    );
+  });
+
   it("keeps a pod's configuration content only until the hub has it, and hands out creates by id", () => {
     const s = scheduler();
     const [w] = replicaWants(web, 1);
