@@ -272,7 +272,7 @@ export function want(state: SchedulerState, request: WantConfiguration, nowMs: n
     if (
       !landed &&
       record.refused === undefined &&
-      !record.notify.some((n) => instanceIdOf(state.hub, n.pod, n.instanceId) === notifyInstanceId)
+      !record.notify.some((n) => n.pod === pod && (n.instanceId ?? "") === stored)
     )
       record.notify.push({ pod, ...(stored !== "" && { instanceId: stored }) });
   }

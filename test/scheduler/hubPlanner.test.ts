@@ -421,6 +421,8 @@ describe("hub scheduler planner", () => {
     wants.forEach((w, i) => want(s.state, { ...w, notifyInstanceId: ownIds[i] }, s.now));
     // another orchestration (the base deployment's) is named in full
     want(s.state, { ...replicaWants(web, 4)[3]!, notifyInstanceId: "hubBaseDeployment-hub-a" }, s.now);
+    // a pod that asks again while it waits is told once
+    want(s.state, { ...wants[0]!, notifyInstanceId: ownIds[0] }, s.now);
     const waiting = JSON.stringify(s.state);
     for (const id of ownIds) expect(waiting).not.toContain(id);
     expect(waiting).toContain("hubBaseDeployment-hub-a");
