@@ -104,6 +104,8 @@ interface RunResult {
   atApp: number[]; // ms from apply until the app lists the pod (the adapter's PUT accepted), per pod
   runningAtApp: number[]; // ms from apply until the app's status of the pod is Running, per pod
   configurations: Map<string, number>; // ms from apply to on the hub, per configuration id
+  /** the apiserver's requests from the apply until all Running, by verb and resource */
+  apiRequests: Record<string, number>;
   /** Kubernetes Events on the pods when all are Running (each an apiserver write, kept in etcd), by reason */
   events: Record<string, number>;
   /** cores' worth of CPU each process spent with the stack idle before the apply */
@@ -266,6 +268,7 @@ async function run(): Promise<RunResult> {
         createdAt.set(uid, new Date(created).getTime() - appliedAtEpochMs);
     });
     stops.push(() => Promise.resolve(pods.stop()));
+    const apiRequestsBefore = await apiserverRequests(cluster);
     applied = performance.now();
     appliedAtEpochMs = Date.now();
     await cluster.kubectl(["apply", "--filename=-"], workload());
@@ -311,7 +314,9 @@ async function run(): Promise<RunResult> {
     const hubAfter = simulator.stats;
     const storageAfter = await storage.counts();
     const events = await eventsByReason(cluster);
+    const apiRequests = subtract(await apiserverRequests(cluster), apiRequestsBefore);
     return {
+      apiRequests,
       pods: [...runningAt.values()],
       created: [...createdAt.values()],
       bound: [...boundAt.values()],
@@ -356,6 +361,20 @@ async function run(): Promise<RunResult> {
   }
 }
 
+/** The apiserver's requests so far by verb and resource (its own metrics), e.g. "PATCH pods/status". */
+async function apiserverRequests(cluster: ControlPlane): Promise<Record<string, number>> {
+  const { stdout } = await cluster.kubectl(["get", "--raw", "/metrics"]);
+  const counts: Record<string, number> = {};
+  for (const line of stdout.split("\n")) {
+    if (!line.startsWith("apiserver_request_total{")) continue;
+    const label = (name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(line)?.[1] ?? "";
+    const subresource = label("subresource");
+    const key = `${label("verb")} ${label("resource")}${subresource ? `/${subresource}` : ""}`;
+    counts[key] = (counts[key] ?? 0) + Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return counts;
+}
+
 /** The Events of the run's pods (read after the timed span), counted by reason. */
 async function eventsByReason(cluster: ControlPlane): Promise<Record<string, number>> {
   const { stdout } = await cluster.kubectl([
@@ -386,16 +405,18 @@ function otherCpuSeconds(
   };
 }
 
+function subtract<K extends string>(after: Record<K, number>, before: Record<K, number>): Record<K, number> {
+  return Object.fromEntries(
+    Object.entries<number>(after).map(([key, value]) => [key, value - (before[key as K] ?? 0)]),
+  ) as Record<K, number>;
+}
+
 function difference(after: SimulatorStats, before: SimulatorStats): SimulatorStats {
-  const minus = <K extends string>(a: Record<K, number>, b: Record<K, number>) =>
-    Object.fromEntries(
-      Object.entries<number>(a).map(([key, value]) => [key, value - (b[key as K] ?? 0)]),
-    ) as Record<K, number>;
   return {
-    operations: minus(after.operations, before.operations),
-    admitted: minus(after.admitted, before.admitted),
-    shaped: minus(after.shaped, before.shaped),
-    throttled: minus(after.throttled, before.throttled),
+    operations: subtract(after.operations, before.operations),
+    admitted: subtract(after.admitted, before.admitted),
+    shaped: subtract(after.shaped, before.shaped),
+    throttled: subtract(after.throttled, before.throttled),
     eventsRouted: after.eventsRouted - before.eventsRouted,
     lastEvaluationMs: after.lastEvaluationMs,
   };
@@ -530,3 +551,15 @@ console.log(
   ),
 );
 console.log("Kubernetes Events on the pods by reason, run 1:", JSON.stringify(results[0]?.events));
+console.log(
+  "apiserver requests a pod by verb and resource (over 0.05), run 1:",
+  JSON.stringify(
+    Object.fromEntries(
+      Object.entries(results[0]?.apiRequests ?? {})
+        .map(([key, count]): [string, number] => [key, count / (results[0]?.pods.length ?? 1)])
+        .filter(([, perPod]) => perPod > 0.05)
+        .sort(([, a], [, b]) => b - a)
+        .map(([key, perPod]) => [key, Number(perPod.toFixed(2))]),
+    ),
+  ),
+);

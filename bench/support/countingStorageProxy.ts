@@ -44,10 +44,17 @@ function resourceOf(path: string | undefined): string {
   return decodeURIComponent(first).replace(/\(.*$/, "") || "(account)";
 }
 
-/** resourceOf, with a blob's first folder: "/devstoreaccount1/state/entities/x.json" → "state/entities". */
+/** A table query, told apart from point reads and writes: "pods query", or "pods query $select" (some columns). */
+function tableQueryOf(path: string | undefined): string | undefined {
+  const query = new URLSearchParams((path ?? "").split("?")[1] ?? "");
+  if (!query.has("$filter")) return undefined;
+  return `${resourceOf(path)} query${query.has("$select") ? " $select" : ""}`;
+}
+
+/** resourceOf, with a blob's first folder: "/devstoreaccount1/state/entities/x.json" → "state/entities"; table queries apart. */
 function folderOf(path: string | undefined): string {
   const [, , , folder] = (path ?? "").split("?")[0]!.split("/");
-  const resource = resourceOf(path);
+  const resource = tableQueryOf(path) ?? resourceOf(path);
   return folder !== undefined && folder.length > 0 && !folder.includes(".")
     ? `${resource}/${folder}`
     : resource;
@@ -99,7 +106,7 @@ async function serve(connectionString: string): Promise<void> {
     const server = await forwardingServer(target, (path, ms, bytes) => {
       totals.counts[service]++;
       totals.latencyMs[service] += ms;
-      const key = `${service} ${resourceOf(path)}`;
+      const key = `${service} ${tableQueryOf(path) ?? resourceOf(path)}`;
       totals.byResource[key] = (totals.byResource[key] ?? 0) + 1;
       const folder = `${service} ${folderOf(path)}`;
       totals.bytesByResource[folder] = (totals.bytesByResource[folder] ?? 0) + bytes;
