@@ -22,6 +22,8 @@ export interface PodStatusWriterOptions {
   getPod: (namespace: string, name: string) => V1Pod | undefined;
   nodeAddress: string;
   intervalMs: number;
+  /** The least time between two reads of a changed list (default 1 s): each is the node's whole list. */
+  minListIntervalMs?: number;
   /** How long the Functions app may fail to answer before the pods' messages say so (default 60 s). */
   staleAfterMs?: number;
   now?: () => Date;
@@ -86,6 +88,13 @@ function newer(provided: ProviderPodStatus, previous: WrittenStatus): boolean {
   return provided.status.reason !== previous.reason || provided.status.message !== previous.message;
 }
 
+/**
+ * While the node's statuses change without pause (a burst, a rollout on many devices), the long-poll
+ * would answer every change at once, and each answer is the node's whole list (850 KB at 1,000 pods)
+ * that the app reads from storage: at most one a second keeps a change within about a second of kubectl.
+ */
+export const DEFAULT_MIN_LIST_INTERVAL_MS = 1_000;
+
 /** How long the adapter asks the app to hold an unchanged list (the app allows nodePodsWait.maxSeconds). */
 export const statusWaitSeconds = 50;
 
@@ -120,11 +129,16 @@ export class PodStatusWriter {
    * and while writes fail (the old ETag would bring the same list back at once).
    */
   private async watch(): Promise<void> {
-    const { intervalMs } = this.options;
+    const { intervalMs, minListIntervalMs = DEFAULT_MIN_LIST_INTERVAL_MS } = this.options;
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      const { waited, complete } = await this.poll(statusWaitSeconds);
-      if (waited && complete) continue;
+      const started = Date.now();
+      const { waited, complete, changed } = await this.poll(statusWaitSeconds);
+      if (waited && complete) {
+        const pause = changed ? started + minListIntervalMs - Date.now() : 0;
+        if (pause > 0) await setTimeout(pause, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
       await setTimeout(intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
@@ -133,21 +147,21 @@ export class PodStatusWriter {
    * One poll (held up to `waitSeconds` by an app that can): fetch if changed, write what moved.
    * Never throws: the next poll tries again.
    */
-  async poll(waitSeconds = 0): Promise<{ waited: boolean; complete: boolean }> {
+  async poll(waitSeconds = 0): Promise<{ waited: boolean; complete: boolean; changed: boolean }> {
     const { provider, logger, metrics } = this.options;
     let answer;
     try {
       answer = await provider.watchPodStatuses(this.etag, waitSeconds, this.stopping.signal);
     } catch (error) {
-      if (this.stopping.signal.aborted) return { waited: false, complete: true };
+      if (this.stopping.signal.aborted) return { waited: false, complete: true, changed: false };
       metrics.errors.inc({ kind: "provider" });
       logger.warn({ err: describeError(error) }, "listing pod statuses failed");
       await this.markStale();
-      return { waited: false, complete: false };
+      return { waited: false, complete: false, changed: false };
     }
     this.failingSince = undefined;
     const { list, waited } = answer;
-    if (!list) return { waited, complete: true }; // 304: nothing changed
+    if (!list) return { waited, complete: true, changed: false }; // 304: nothing changed
     let complete = true;
     const seen = new Set<string>();
     for (const provided of list.pods) {
@@ -157,7 +171,7 @@ export class PodStatusWriter {
     for (const uid of this.written.keys()) if (!seen.has(uid)) this.written.delete(uid);
     // Keep the old ETag after a failed write, so the next poll brings the list again.
     if (complete) this.etag = list.version;
-    return { waited, complete };
+    return { waited, complete, changed: true };
   }
 
   /** After the app failed to answer for long: each written pod's message says so, once. */

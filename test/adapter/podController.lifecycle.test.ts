@@ -566,6 +566,25 @@ describe("pod controller lifecycle against an in-memory apiserver", () => {
     }, soon);
   });
 
+  it("while the node's statuses change without pause, reads the whole list at most once a second, and the last change still reaches the pod", async () => {
+    adapter = await startControllers();
+    await createPod("busy");
+    await eventually(async () => expect((await readPod("busy")).status?.phase).toBe("Running"), soon);
+    const listsBefore = provider.callsTo("nodePods").filter((call) => call.status === 200).length;
+    // a change every 50 ms for 2.5 s: unpaced, the long-poll answers each one at once
+    for (let change = 0; change < 50; change += 1) {
+      provider.setReason(`${NAMESPACE}/busy`, undefined, `running on ${change} of 50 devices`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lists = provider.callsTo("nodePods").filter((call) => call.status === 200).length - listsBefore;
+    expect(lists).toBeGreaterThanOrEqual(2);
+    expect(lists).toBeLessThanOrEqual(4);
+    await eventually(
+      async () => expect((await readPod("busy")).status?.message).toBe("running on 49 of 50 devices"),
+      soon,
+    );
+  });
+
   it("at start tells the provider which pods are live, so it drops the rest, and sends each live pod", async () => {
     const a = await createPod("sensor-a");
     const b = await createPod("sensor-b");
