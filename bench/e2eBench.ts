@@ -20,24 +20,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { QueueServiceClient } from "@azure/storage-queue";
-import { hubSettingNames } from "../lib/app/settings.js";
 import { TaskHubBacklog } from "../lib/app/taskHubBacklog.js";
 import type { NodePodsResponse } from "../lib/provider/providerContract.js";
-import { startSimulator, type SimulatorStats } from "../dev/simulator/simulator.js";
+import type { SimulatorStats } from "../dev/simulator/simulator.js";
 import { startControlPlane, type ControlPlane } from "../dev/cluster/controlPlane.js";
-import { startLocalAzurite } from "../dev/localAzurite.js";
-import { startHostProcess } from "../dev/host/hostProcess.js";
 import { installChartForAdapter } from "../dev/connector/installedAdapter.js";
-import { localNodes, localNodeSettings, type LocalNode } from "../dev/connector/localNodes.js";
-import { freeLoopbackHost } from "../dev/simulator/loopbackHost.js";
 import { startBuiltAdapter } from "./support/builtAdapter.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
-import { startCountingStorageProxy } from "./support/countingStorageProxy.js";
+import { startAppStack } from "./support/appStack.js";
 import { describeWaitingMessages } from "./support/waitingMessages.js";
 import { watchPods } from "./support/podWatch.js";
 import { cpuSecondsOf, machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
 
-const root = path.resolve(import.meta.dirname, "..");
 const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
 const POLL_MS = 500;
@@ -146,52 +140,24 @@ async function run(): Promise<RunResult> {
       stops.push(() => part.stop());
       return part;
     };
-    const [clusterPart, azuritePart, simulatorPart] = await Promise.allSettled([
+    const [clusterPart, appPart] = await Promise.allSettled([
       startControlPlane(controlPlaneQps === undefined ? {} : { clientQps: Number(controlPlaneQps) }).then(
         stoppedLater,
       ),
-      startLocalAzurite({ inMemory: inMemoryStorage }).then(stoppedLater),
-      freeLoopbackHost().then((host) =>
-        startSimulator({
-          host,
-          hubName: HUB,
-          sku: "S1",
-          units: 1,
-          devices: Array.from({ length: 5 }, (_, index) => ({
-            deviceId: `edge-device-${index + 1}`,
-            tags: { environment: "dev" },
-          })),
-        }).then(stoppedLater),
+      startAppStack(
+        {
+          hub: HUB,
+          node: NODE,
+          inMemoryStorage,
+          ...(backlogLimit !== undefined && { backlogLimit }),
+        },
+        stoppedLater,
       ),
     ]);
-    const [cluster, azurite, simulator] = [
+    const [cluster, { azurite, simulator, storage, host, node, providerUrl }] = [
       fulfilled(clusterPart),
-      fulfilled(azuritePart),
-      fulfilled(simulatorPart),
+      fulfilled(appPart),
     ];
-    const storage = stoppedLater(await startCountingStorageProxy(azurite.connectionString));
-    const names = hubSettingNames(HUB);
-    const [node] = localNodes([{ node: NODE, hub: HUB }]) as [LocalNode];
-    // the built app (package.json main), as `npm start` runs it
-    const host = await startHostProcess({
-      appDir: root,
-      env: {
-        LOG_LEVEL: "info", // its "local host started" line carries the URL
-        NODE_EXTRA_CA_CERTS: simulator.caCertPath,
-        ...localNodeSettings([node]),
-        LOCAL_HOST_MASTER_KEY: "e2e-bench-master-key",
-        AzureWebJobsStorage: storage.connectionString,
-        CONNECTOR_HUBS: HUB,
-        [names.connection]: simulator.iotHubConnectionString,
-        [names.eventsConnection]: simulator.eventHubConnectionString,
-        [names.eventsName]: HUB,
-        [names.sku]: "S1",
-        [names.baseDeployment]: "true",
-        ...(backlogLimit !== undefined && { TASK_HUB_BACKLOG_LIMIT: backlogLimit }),
-      },
-    });
-    stops.push(() => host.stop());
-    const providerUrl = `${host.url}/api`;
     const { adapterArgs } = await installChartForAdapter({
       cluster,
       dir,
