@@ -19,6 +19,7 @@ import { DEFAULT_POD_SYNC_WORKERS } from "../lib/adapter/config.js";
 import { startAppStack } from "./support/appStack.js";
 import { cpuSecondsOf, machineBusySeconds } from "./support/cpuAccounting.js";
 import { sensorWorkload } from "./support/sensorWorkload.js";
+import { wholeNumber } from "./support/wholeNumber.js";
 
 const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
@@ -33,12 +34,6 @@ const { values } = parseArgs({
     senders: { type: "string", default: String(DEFAULT_POD_SYNC_WORKERS) },
   },
 });
-function wholeNumber(name: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max)
-    throw new Error(`--${name} must be 1..${max}, got "${text}"`);
-  return value;
-}
 const deploymentCount = wholeNumber("deployments", values.deployments, 90); // the hub holds 100 deployments
 const podCount = wholeNumber("pods", values.pods, 5_000);
 const runs = wholeNumber("runs", values.runs, 20);

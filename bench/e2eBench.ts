@@ -31,6 +31,7 @@ import { startAppStack } from "./support/appStack.js";
 import { describeWaitingMessages } from "./support/waitingMessages.js";
 import { watchPods } from "./support/podWatch.js";
 import { cpuSecondsOf, machineBusySeconds, processUsage } from "./support/cpuAccounting.js";
+import { wholeNumber } from "./support/wholeNumber.js";
 
 const HUB = "sim-hub";
 const NODE = "iot-edge-sim-hub";
@@ -60,12 +61,6 @@ const { values } = parseArgs({
     "give-up-after-minutes": { type: "string", default: "10" },
   },
 });
-function wholeNumber(name: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max)
-    throw new Error(`--${name} must be 1..${max}, got "${text}"`);
-  return value;
-}
 const deploymentCount = wholeNumber("deployments", values.deployments, 90); // the hub holds 100 deployments
 const podCount = wholeNumber("pods", values.pods, 1_000);
 const runs = wholeNumber("runs", values.runs, 20);

@@ -25,6 +25,7 @@ import {
 } from "../dev/connector/stagedRollout.js";
 import { startConnectorStack } from "../dev/connector/connectorStack.js";
 import { trustsLocalCa } from "./trustLocalCa.js";
+import { wholeNumber } from "./support/wholeNumber.js";
 
 const HUB = "bench-hub";
 const NODE = "vk-rollout";
@@ -42,12 +43,6 @@ const { values } = parseArgs({
     replicas: { type: "string", default: "10" },
   },
 });
-function wholeNumber(name: string, text: string, max: number): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > max)
-    throw new Error(`--${name} must be 1..${max}, got "${text}"`);
-  return value;
-}
 const deviceCount = wholeNumber("devices", values.devices, 9_999);
 const replicas = wholeNumber("replicas", values.replicas, 100);
 
