@@ -20,10 +20,13 @@ describe("configuration sweep through the local host", { timeout: 240_000 }, () 
   });
 
   const onHub = async () => (await harness.hubClient.listConfigurations()).map((c) => c.id);
+  // Until the record says the deployment is on the hub (PodScheduled), the orchestration still has a
+  // record write on its way, which would bring back the record the test removes below.
   const deployed = (name: string) =>
     eventually(async () => {
       const status = await harness.podStatus(name);
       expect(status.configurationId).toBeDefined();
+      expect(status.status.conditions?.find((c) => c.type === "PodScheduled")?.status).toBe("True");
       expect(await onHub()).toContain(status.configurationId);
       return status;
     });
