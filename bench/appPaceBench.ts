@@ -126,12 +126,15 @@ async function run(): Promise<RunResult> {
       }
     };
     const sent = Promise.all(Array.from({ length: senders }, send));
+    let sendFailed: Error | undefined;
+    sent.catch((error: unknown) => (sendFailed = new Error("a PUT failed", { cause: error })));
     let atApp = Infinity;
     let onHub = Infinity;
     let running = Infinity;
     while (running === Infinity) {
       const elapsed = performance.now() - started;
       if (elapsed > GIVE_UP_AFTER_MS) throw new Error(`not every pod Running at the app after ${elapsed} ms`);
+      if (sendFailed !== undefined) throw sendFailed;
       await sleep(LIST_POLL_MS);
       const list = await provider.listPodStatuses();
       if (list === undefined) continue;

@@ -6,7 +6,8 @@
 // PodScheduled condition, set when the hub answered the create: read from the app, not the hub, so
 // the measurement spends none of the hub's 20 configuration operations a minute). Adapter CPU and
 // peak RSS come from /proc; it runs with the chart's nodeOptions. Storage transactions are the
-// app's requests to Azurite, counted by a proxy (support/countingStorageProxy.ts). Each run starts
+// app's requests to Azurite, counted by a proxy (support/countingStorageProxy.ts), and the
+// apiserver's requests come from its own metrics (apiserver_request_total). Each run starts
 // a fresh stack. The CPU of the app's host, Azurite, the bench (with the simulator) and the whole
 // machine say whether a run waited for the 2 shared cores.
 // The task hub's backlog (its queued messages, what the app's 503 watches) is sampled every second.
