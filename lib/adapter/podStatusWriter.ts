@@ -134,12 +134,11 @@ export class PodStatusWriter {
     while (!signal.aborted) {
       const started = Date.now();
       const { waited, complete, changed } = await this.poll(statusWaitSeconds);
-      if (waited && complete) {
-        const pause = changed ? started + minListIntervalMs - Date.now() : 0;
-        if (pause > 0) await setTimeout(pause, undefined, { signal }).catch(() => undefined);
-        continue;
-      }
-      await setTimeout(intervalMs, undefined, { signal }).catch(() => undefined);
+      // a held request that ended: ask again at once, or a second after the last began if the list changed
+      let pause = 0;
+      if (!(waited && complete)) pause = intervalMs;
+      else if (changed) pause = started + minListIntervalMs - Date.now();
+      if (pause > 0) await setTimeout(pause, undefined, { signal }).catch(() => undefined);
     }
   }
 

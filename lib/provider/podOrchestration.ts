@@ -284,12 +284,11 @@ export function createPodOrchestrator(scheduler: SchedulerCalls): OrchestrationH
         notifyInstanceId: context.df.instanceId,
       };
       // mid-rollout a want may move the configuration's target, which the applier must carry out
-      const seenOnHub = input.configurationOnHub === wanted && spec.rollout === undefined;
-      if (seenOnHub) scheduler.signalWant(context, pod.hub, want);
-      const demand = seenOnHub ? undefined : yield* scheduler.want(context, pod.hub, want);
-      let phase: ConfigurationPhase = seenOnHub
-        ? { phase: "OnHub" }
-        : (demand?.state ?? { phase: "Creating" });
+      let phase: ConfigurationPhase;
+      if (input.configurationOnHub === wanted && spec.rollout === undefined) {
+        scheduler.signalWant(context, pod.hub, want);
+        phase = { phase: "OnHub" };
+      } else phase = (yield* scheduler.want(context, pod.hub, want)).state ?? { phase: "Creating" };
       yield* record(scheduledLifecycle(wanted, phase, spec, translated), wanted);
 
       let onHub = phase.phase === "OnHub";
